@@ -1,0 +1,30 @@
+# The two commands a newcomer runs on a fresh machine (each builds .venv and installs everything):
+#   make demo   runs the main job on the shipped example with the embedded defaults
+#   make test   runs the test suite (the same command .ci/run runs)
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test demo clean
+
+venv: $(STAMP)
+
+# Two pip steps: tf-keras and bert4keras declare dependencies that would pull a second TensorFlow
+# or Keras 1, so they go in with --no-deps (see ../shared/notes/STACK.md and requirements.txt).
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=/path/to/python3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+demo: $(STAMP)
+	$(BIN)/etl evaluate --gold tests/data/eval_gold.jsonl --pred tests/data/eval_pred.jsonl
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,390 @@
+"""Settings: `config.toml` read with tomllib into typed, frozen dataclasses.
+
+Precedence (last wins): built-in defaults < config file < environment (`ETL_<SECTION>_<KEY>`,
+e.g. `ETL_RELATION_BATCH_SIZE=64`, `ETL_GRAPH_NEO4J_URI=bolt://db:7687`) < CLI (`--set
+relation.batch_size=64` and the commands' own options). Unknown keys and wrong types are errors that
+name the key. Secrets never live here: the graph password comes only from the environment
+(`NEO4J_PASSWORD`, `FALKORDB_PASSWORD`), see `secret()`.
+
+Relative paths in a config file are relative to that file's folder; relative paths from the
+environment or the command line are relative to the working directory.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from etl.errors import ConfigError
+
+ENV_PREFIX = "ETL_"
+SECRET_ENV = {"neo4j": "NEO4J_PASSWORD", "falkordb": "FALKORDB_PASSWORD"}
+_SECRET_KEYS = {"password", "pass", "passwd", "secret", "token"}
+
+
+# --------------------------------------------------------------------------- sections
+@dataclass(frozen=True)
+class DataSettings:
+    """Training/evaluation data (CMeIE/CMeEE files) and the deterministic train/dev split."""
+    cmeie_labeled: Path = Path("../shared/data/cmeie/cmeie_labeled.jsonl")
+    cmeie_unlabeled: Path = Path("../shared/data/cmeie/cmeie_unlabeled.jsonl")
+    cmeee_train: Path = Path("../shared/data/cmeee/cmeee_train.txt")
+    cmeee_dev: Path = Path("../shared/data/cmeee/cmeee_dev.txt")
+    vocab: Path = Path("../shared/data/vocab/chinese_bert_vocab.txt")
+    dev_size: int = 500
+    split_seed: int = 20201118
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """Shape of an encoder built from scratch (ignored when a checkpoint folder is given)."""
+    hidden_size: int = 256
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    intermediate_size: int = 1024
+    embedding_size: int = 128
+    max_position_embeddings: int = 512
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
+
+
+@dataclass(frozen=True)
+class RelationSettings:
+    """Multi-label relation classifier (ALBERT encoder + sigmoid head over the 44 predicates)."""
+    model_dir: Path = Path("models/relation")
+    encoder_checkpoint: Path | None = None
+    buckets: tuple[int, ...] = (64, 128, 256)
+    batch_size: int = 32
+    threshold: float = 0.5
+    loss: str = "weighted_bce"
+    head: str = "cls"
+    epochs: int = 10
+    learning_rate: float = 5e-4
+    warmup_ratio: float = 0.1
+    clip_norm: float = 1.0
+    encoder: EncoderSettings = field(default_factory=EncoderSettings)
+
+
+@dataclass(frozen=True)
+class SpanSettings:
+    """Relation-conditioned MRC span extractor (ELECTRA encoder + start/end pointers)."""
+    model_dir: Path = Path("models/spans")
+    encoder_checkpoint: Path | None = None
+    buckets: tuple[int, ...] = (64, 128, 256)
+    batch_size: int = 32
+    start_threshold: float = 0.5
+    end_threshold: float = 0.5
+    max_span_len: int = 40
+    epochs: int = 10
+    learning_rate: float = 5e-4
+    warmup_ratio: float = 0.1
+    clip_norm: float = 1.0
+    encoder: EncoderSettings = field(default_factory=EncoderSettings)
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    """Columns of the Parquet notes and what counts as a bad row."""
+    id_column: str = "doc_id"
+    text_column: str = "text"
+    metadata_columns: tuple[str, ...] = ("section",)
+    max_text_chars: int = 200_000
+    read_batch_rows: int = 256
+
+
+@dataclass(frozen=True)
+class WindowSettings:
+    """How long notes are cut into model-sized windows (characters)."""
+    max_chars: int = 200
+    overlap_chars: int = 40
+
+
+@dataclass(frozen=True)
+class Neo4jSettings:
+    uri: str = "bolt://localhost:7687"
+    user: str = "neo4j"
+    database: str = "neo4j"
+
+
+@dataclass(frozen=True)
+class FalkorDBSettings:
+    url: str = ""  # empty: start the embedded server; else e.g. redis://host:6379 or unix:///path
+    data_dir: Path = Path("var/falkordb")
+    graph_name: str = "medkg"
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    sink: str = "falkordb"
+    batch_size: int = 2000
+    neo4j: Neo4jSettings = field(default_factory=Neo4jSettings)
+    falkordb: FalkorDBSettings = field(default_factory=FalkorDBSettings)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    reports_dir: Path = Path("var/reports")
+    quarantine_dir: Path = Path("var/quarantine")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data: DataSettings = field(default_factory=DataSettings)
+    relation: RelationSettings = field(default_factory=RelationSettings)
+    spans: SpanSettings = field(default_factory=SpanSettings)
+    input: InputSettings = field(default_factory=InputSettings)
+    windows: WindowSettings = field(default_factory=WindowSettings)
+    graph: GraphSettings = field(default_factory=GraphSettings)
+    run: RunSettings = field(default_factory=RunSettings)
+
+
+# Checked after loading: value constraints that types alone cannot express.
+_CHOICES = {
+    "relation.loss": {"bce", "weighted_bce", "focal"},
+    "relation.head": {"cls", "pool", "cnn_pool"},
+    "graph.sink": {"falkordb", "neo4j", "none"},
+}
+
+
+# --------------------------------------------------------------------------- loading
+def load_settings(
+    path: str | Path | None = None,
+    overrides: typing.Mapping[str, str] | None = None,
+    environ: typing.Mapping[str, str] | None = None,
+) -> Settings:
+    """Defaults, then the TOML file (if any), then `ETL_*` environment variables, then overrides.
+
+    `overrides` maps dotted keys (`relation.batch_size`) to strings, parsed like env values.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            with open(path, "rb") as handle:
+                document = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: not valid TOML: {error}") from None
+        _flatten_file(document, Settings, "", path.resolve().parent, values, str(path))
+    env_keys = _env_names(Settings)
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in _IGNORED_ENV:
+            continue
+        key = env_keys.get(name)
+        if key is None:
+            raise ConfigError(f"environment variable {name} is not a setting "
+                              f"(known: {', '.join(sorted(env_keys)[:6])}, ...; see config.toml)")
+        values[key] = _parse_text(key, value, f"environment variable {name}", Path.cwd())
+    for key, value in (overrides or {}).items():
+        if _field_type(key) is None:
+            raise ConfigError(f"unknown setting {key!r} (use section.key, e.g. relation.batch_size)")
+        values[key] = _parse_text(key, value, f"--set {key}", Path.cwd())
+    settings = _build(Settings, "", values)
+    _check(settings)
+    return settings
+
+
+# ETL_* variables that belong to the tooling rather than to config.toml.
+_IGNORED_ENV = {"ETL_CONFIG"}
+
+
+def secret(sink: str, environ: typing.Mapping[str, str] | None = None) -> str | None:
+    """The password for a graph sink, from the environment only (never logged, never in files)."""
+    environ = os.environ if environ is None else environ
+    return environ.get(SECRET_ENV[sink]) or None
+
+
+def as_dict(settings: Settings) -> dict:
+    """Plain JSON-ready dict (paths as strings): for run reports and model folders."""
+    def plain(value):
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        return value
+    return plain(settings)
+
+
+def replace(settings: Settings, **dotted: object) -> Settings:
+    """A copy with some dotted keys replaced by already-typed values (used by CLI options)."""
+    values = {key.replace("__", "."): value for key, value in dotted.items() if value is not None}
+    for key in values:
+        if _field_type(key) is None:
+            raise ConfigError(f"unknown setting {key!r}")
+    result = _build(Settings, "", values, base=settings)
+    _check(result)
+    return result
+
+
+# --------------------------------------------------------------------------- internals
+def _hints(cls) -> dict[str, object]:
+    return typing.get_type_hints(cls)
+
+
+def _field_type(key: str):
+    cls: object = Settings
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        hints = _hints(cls) if dataclasses.is_dataclass(cls) else {}
+        if part not in hints:
+            return None
+        cls = hints[part]
+        if i < len(parts) - 1 and not dataclasses.is_dataclass(cls):
+            return None
+    return None if dataclasses.is_dataclass(cls) else cls
+
+
+def _env_names(cls, prefix: str = "") -> dict[str, str]:
+    names = {}
+    for name, kind in _hints(cls).items():
+        key = f"{prefix}{name}"
+        if dataclasses.is_dataclass(kind):
+            names.update(_env_names(kind, key + "."))
+        else:
+            names[ENV_PREFIX + key.replace(".", "_").upper()] = key
+    return names
+
+
+def _flatten_file(table: dict, cls, prefix: str, base_dir: Path, out: dict, source: str) -> None:
+    hints = _hints(cls)
+    for name, value in table.items():
+        key = f"{prefix}{name}"
+        if name.lower() in _SECRET_KEYS:
+            raise ConfigError(f"{source}: {key}: secrets are not read from files; set "
+                              f"{', '.join(SECRET_ENV.values())} in the environment")
+        if name not in hints:
+            known = ", ".join(sorted(hints))
+            raise ConfigError(f"{source}: unknown setting {key!r} (known in this section: {known})")
+        kind = hints[name]
+        if dataclasses.is_dataclass(kind):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: {key} must be a table [{key}]")
+            _flatten_file(value, kind, key + ".", base_dir, out, source)
+        else:
+            out[key] = _coerce(key, value, kind, source, base_dir)
+
+
+def _coerce(key: str, value, kind, source: str, base_dir: Path):
+    """Check a TOML value against the field's type."""
+    optional = typing.get_origin(kind) in (typing.Union, __import__("types").UnionType) and \
+        type(None) in typing.get_args(kind)
+    if optional:
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        if value == "":  # TOML has no null: an empty string means "not set"
+            return None
+    origin = typing.get_origin(kind)
+    bad = ConfigError(f"{source}: {key} must be {_type_name(kind)}, got {value!r}")
+    if kind is Path:
+        if not isinstance(value, str):
+            raise bad
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (base_dir / path)
+    if origin is tuple:
+        item = typing.get_args(kind)[0]
+        if not isinstance(value, list):
+            raise bad
+        return tuple(_coerce(key, v, item, source, base_dir) for v in value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise bad
+        return value
+    raise ConfigError(f"{key}: unsupported setting type {kind}")  # a programming error
+
+
+def _parse_text(key: str, text: str, source: str, base_dir: Path):
+    """Parse an env/CLI string for a field: ints, floats, bools, comma lists, paths."""
+    kind = _field_type(key)
+    if kind is None:
+        raise ConfigError(f"{source}: unknown setting {key!r}")
+    inner = kind
+    if typing.get_origin(kind) in (typing.Union, __import__("types").UnionType):
+        inner = next(a for a in typing.get_args(kind) if a is not type(None))
+        if text.strip() == "":
+            return None
+    try:
+        if typing.get_origin(inner) is tuple:
+            parts = [p.strip() for p in text.split(",") if p.strip()]
+            value = [_scalar(typing.get_args(inner)[0], p) for p in parts]
+        else:
+            value = _scalar(inner, text.strip())
+    except ValueError:
+        raise ConfigError(f"{source}: {key} must be {_type_name(kind)}, got {text!r}") from None
+    return _coerce(key, value, kind, source, base_dir)
+
+
+def _scalar(kind, text: str):
+    if kind is bool:
+        lowered = text.lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(text)
+    if kind is int:
+        return int(text)
+    if kind is float:
+        return float(text)
+    return text  # str and Path
+
+
+def _type_name(kind) -> str:
+    if typing.get_origin(kind) is tuple:
+        return f"a list of {_type_name(typing.get_args(kind)[0])}"
+    if typing.get_origin(kind) in (typing.Union, __import__("types").UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(kind) if a is not type(None)) + " (or empty)"
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+            Path: "a path (string)"}.get(kind, str(kind))
+
+
+def _build(cls, prefix: str, values: dict, base=None):
+    kwargs = {}
+    for name, kind in _hints(cls).items():
+        key = f"{prefix}{name}"
+        current = getattr(base, name) if base is not None else None
+        if dataclasses.is_dataclass(kind):
+            kwargs[name] = _build(kind, key + ".", values, current)
+        elif key in values:
+            kwargs[name] = values[key]
+        elif base is not None:
+            kwargs[name] = current
+    return cls(**kwargs)
+
+
+def _check(settings: Settings) -> None:
+    for key, allowed in _CHOICES.items():
+        value = settings
+        for part in key.split("."):
+            value = getattr(value, part)
+        if value not in allowed:
+            raise ConfigError(f"{key} must be one of {sorted(allowed)}, got {value!r}")
+    for key in ("relation.buckets", "spans.buckets"):
+        section, name = key.split(".")
+        buckets = getattr(getattr(settings, section), name)
+        if not buckets or list(buckets) != sorted(set(buckets)) or buckets[0] < 8:
+            raise ConfigError(f"{key} must be increasing lengths >= 8, got {list(buckets)}")
+    for key in ("relation.batch_size", "spans.batch_size", "graph.batch_size",
+                "input.read_batch_rows", "windows.max_chars"):
+        section, name = key.split(".")
+        if getattr(getattr(settings, section), name) <= 0:
+            raise ConfigError(f"{key} must be positive")
+    if not 0 <= settings.windows.overlap_chars < settings.windows.max_chars:
+        raise ConfigError("windows.overlap_chars must be >= 0 and smaller than windows.max_chars")
