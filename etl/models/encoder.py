@@ -1,0 +1,83 @@
+"""One factory for the encoders: bert4keras ALBERT / ELECTRA, from a Google-format checkpoint
+folder when the user has one (albert_base_zh, chinese ELECTRA), else from a config alone.
+
+A Google-format folder holds a config JSON (`albert_config*.json`, `bert_config*.json`,
+`electra_config*.json` or `config.json`), a TF1 checkpoint (`model.ckpt*.index` + data) and
+`vocab.txt`; `export_checkpoint_folder` writes exactly that layout, so what we save loads with
+`build_transformer_model(config, checkpoint, model=...)` unchanged, and a real released checkpoint
+loads through the same path.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from etl.errors import ConfigError
+
+MODEL_TYPES = ("albert", "electra")
+
+
+@dataclass(frozen=True)
+class CheckpointFolder:
+    config: Path
+    checkpoint: Path | None  # prefix, e.g. dir/model.ckpt (None: config only)
+    vocab: Path
+
+
+def find_checkpoint_folder(folder: str | Path) -> CheckpointFolder:
+    """Locate config, checkpoint prefix and vocab in a Google-format folder (clear error if not)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(f"encoder checkpoint folder not found: {folder}")
+    configs = sorted(p for p in folder.glob("*.json") if "config" in p.name)
+    indexes = sorted(folder.glob("*.ckpt*.index"))
+    vocab = folder / "vocab.txt"
+    problems = []
+    if len(configs) != 1:
+        problems.append(f"expected one *config*.json, found {[p.name for p in configs] or 'none'}")
+    if len(indexes) > 1:
+        problems.append(f"several checkpoints: {[p.name for p in indexes]}")
+    if not indexes:
+        problems.append("no *.ckpt*.index checkpoint")
+    if not vocab.is_file():
+        problems.append("no vocab.txt")
+    if problems:
+        raise ConfigError(f"{folder} is not a Google-format checkpoint folder: " + "; ".join(problems))
+    return CheckpointFolder(configs[0], indexes[0].with_suffix(""), vocab)
+
+
+def scratch_config(encoder_settings, vocab_size: int) -> dict:
+    """bert4keras/Google config dict for a from-scratch encoder (settings: EncoderSettings)."""
+    config = asdict(encoder_settings)
+    config.update(vocab_size=vocab_size, hidden_act="gelu", type_vocab_size=2, initializer_range=0.02)
+    return config
+
+
+def build_encoder(model_type: str, config_path: str | Path, checkpoint: str | Path | None = None, **kwargs):
+    """The bert4keras Transformer object (`.model` is the Keras model) for ALBERT or ELECTRA."""
+    if model_type not in MODEL_TYPES:
+        raise ConfigError(f"encoder type must be one of {MODEL_TYPES}, got {model_type!r}")
+    import etl.compat  # noqa: F401
+    from bert4keras.models import build_transformer_model
+
+    return build_transformer_model(
+        config_path=str(config_path),
+        checkpoint_path=str(checkpoint) if checkpoint else None,
+        model=model_type,
+        return_keras_model=False,
+        **kwargs,
+    )
+
+
+def export_checkpoint_folder(encoder, folder: str | Path, config: dict, vocab: str | Path,
+                             config_name: str = "bert_config.json") -> CheckpointFolder:
+    """Write encoder weights as a Google-format checkpoint folder (config, model.ckpt, vocab.txt)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / config_name).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    if Path(vocab).resolve() != (folder / "vocab.txt").resolve():
+        shutil.copyfile(vocab, folder / "vocab.txt")
+    encoder.save_weights_as_checkpoint(str(folder / "model.ckpt"))
+    return find_checkpoint_folder(folder)

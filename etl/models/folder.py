@@ -1,0 +1,54 @@
+"""Self-contained model folders: what `etl train` writes and the pipeline loads.
+
+    <folder>/
+      encoder_config.json   encoder shape (Google/bert4keras config keys)
+      vocab.txt             the vocabulary the model was trained with
+      weights.h5            all weights (encoder + head), Keras HDF5
+      labels.json           label list / task metadata (model-specific)
+      settings.json         training settings, for reproduction
+      metrics.json          dev figures measured at the end of training
+      version.txt           "<kind>-<sha256 of weights.h5, 12 hex>": provenance of every triple
+
+The version string changes whenever the weights change, so triples in the graph always say which
+model produced them, and a new model makes the nightly run re-extract documents (ledger key).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from etl.errors import ConfigError
+
+REQUIRED = ("encoder_config.json", "vocab.txt", "weights.h5", "labels.json", "version.txt")
+
+
+def weights_version(kind: str, weights_file: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(weights_file, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return f"{kind}-{digest.hexdigest()[:12]}"
+
+
+def write_json(path: str | Path, value) -> None:
+    Path(path).write_text(json.dumps(value, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def read_json(path: str | Path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def check_folder(folder: str | Path, kind: str) -> Path:
+    """Clear error naming what is missing, before TensorFlow is even loaded."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(f"{kind} model folder not found: {folder} (train one with `etl train {kind}`)")
+    missing = [name for name in REQUIRED if not (folder / name).is_file()]
+    if missing:
+        raise ConfigError(f"{kind} model folder {folder} is incomplete: missing {', '.join(missing)}")
+    return folder
+
+
+def read_version(folder: str | Path) -> str:
+    return (Path(folder) / "version.txt").read_text(encoding="utf-8").strip()

@@ -1,0 +1,55 @@
+"""Tokenisation and length buckets shared by both models.
+
+Inputs are padded to one of a few fixed lengths (`buckets`) so a compiled model sees a handful of
+shapes and never retraces. Text longer than the largest bucket is truncated here; the pipeline
+cuts long notes into windows before they reach a model, so truncation only hits oversize windows.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+
+@lru_cache(maxsize=8)
+def load_tokenizer(vocab_path: str | Path):
+    """bert4keras WordPiece tokenizer, lower-casing as Google's Chinese models do."""
+    import etl.compat  # noqa: F401  (environment first)
+    from bert4keras.tokenizers import Tokenizer
+
+    return Tokenizer(str(vocab_path), do_lower_case=True)
+
+
+def bucket_length(length: int, buckets: Sequence[int]) -> int:
+    """Smallest bucket that holds `length` tokens (the largest bucket if none does)."""
+    for bucket in buckets:
+        if length <= bucket:
+            return bucket
+    return buckets[-1]
+
+
+def pad_to(rows: Sequence[Sequence[int]], length: int, value: int = 0) -> np.ndarray:
+    """Right-pad (or cut) integer rows into one [len(rows), length] int32 array."""
+    out = np.full((len(rows), length), value, dtype=np.int32)
+    for i, row in enumerate(rows):
+        row = row[:length]
+        out[i, : len(row)] = row
+    return out
+
+
+def group_by_bucket(lengths: Sequence[int], buckets: Sequence[int], batch_size: int) -> list[tuple[int, list[int]]]:
+    """Indices grouped into batches of one bucket each: [(bucket, [i, ...]), ...].
+
+    Items keep their input order inside a bucket; callers scatter results back by index.
+    """
+    by_bucket: dict[int, list[int]] = {}
+    for index, length in enumerate(lengths):
+        by_bucket.setdefault(bucket_length(length, buckets), []).append(index)
+    batches = []
+    for bucket in sorted(by_bucket):
+        indices = by_bucket[bucket]
+        for start in range(0, len(indices), batch_size):
+            batches.append((bucket, indices[start:start + batch_size]))
+    return batches
