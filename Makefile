@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/etl evaluate --gold tests/data/eval_gold.jsonl --pred tests/data/eval_pred.jsonl
+	$(BIN)/etl evaluate --gold tests/fixtures/eval_gold.jsonl --pred tests/fixtures/eval_pred.jsonl
 
 clean:
 	rm -rf $(VENV) var

@@ -1,0 +1,17 @@
+from etl.models.tokens import bucket_length, group_by_bucket, load_tokenizer, pad_to
+
+
+def test_buckets():
+    assert [bucket_length(n, (64, 128, 256)) for n in (0, 64, 65, 256, 999)] == [64, 64, 128, 256, 256]
+    batches = group_by_bucket([10, 100, 20, 300, 70], (64, 128, 256), batch_size=1)
+    assert [(b, ids) for b, ids in batches] == [(64, [0]), (64, [2]), (128, [1]), (128, [4]), (256, [3])]
+    assert pad_to([[1, 2, 3], [4]], 2).tolist() == [[1, 2], [4, 0]]
+
+
+def test_rematch_maps_tokens_to_exact_characters(vocab_path):
+    tokenizer = load_tokenizer(vocab_path)
+    text = "患者 CT示ABC123，血压120/80mmHg。"
+    tokens = tokenizer.tokenize(text)
+    mapping = tokenizer.rematch(text, tokens)
+    pieces = ["".join(text[i] for i in m) for m in mapping if m]
+    assert "".join(pieces).lower() == text.replace(" ", "").lower()

@@ -1,0 +1,55 @@
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from etl.cli import cli
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def test_help_describes_the_tool_and_exit_codes():
+    result = run("--help")
+    assert result.exit_code == 0
+    assert "knowledge graph" in result.output and "Exit codes" in result.output
+    assert "quarantined" in result.output
+    for command in cli.commands:
+        sub = run(command, "--help")
+        assert sub.exit_code == 0, command
+        assert "Usage: " in sub.output
+
+
+def test_evaluate_table_and_json():
+    gold, pred = str(FIXTURES / "eval_gold.jsonl"), str(FIXTURES / "eval_pred.jsonl")
+    table = run("evaluate", "--gold", gold, "--pred", pred)
+    assert table.exit_code == 0 and "micro" in table.output
+    figures = json.loads(run("evaluate", "--gold", gold, "--pred", pred, "--json").output)
+    assert figures["micro"]["correct"] == 3 and figures["micro"]["predicted"] == 4
+    assert figures["micro"]["gold"] == 5 and figures["micro"]["f1"] == round(2 * 0.75 * 0.6 / 1.35, 4)
+
+
+def test_usage_and_config_errors_exit_1(tmp_path):
+    assert run("evaluate").exit_code == 1  # missing required options
+    assert run("no-such-command").exit_code == 1
+    assert run("--set", "graph.batch_size=x", "config").exit_code == 1
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n", encoding="utf-8")
+    result = run("evaluate", "--gold", str(bad), "--pred", str(bad))
+    assert result.exit_code == 1 and "bad.jsonl:1" in result.output
+
+
+def test_config_shows_effective_settings_with_overrides(tmp_path):
+    result = run("--set", "graph.batch_size=123", "config", env={"ETL_GRAPH_SINK": "neo4j", "ETL_CONFIG": ""})
+    assert result.exit_code == 0
+    settings = json.loads(result.stdout)
+    assert settings["graph"]["batch_size"] == 123 and settings["graph"]["sink"] == "neo4j"
+
+
+def test_schema_command_lists_whitelist():
+    result = run("schema", "--json")
+    data = json.loads(result.output)
+    assert len(data["predicates"]) == 44 and len(data["triples"]) == 53

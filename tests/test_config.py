@@ -1,0 +1,82 @@
+from pathlib import Path
+
+import pytest
+
+from etl.config import Settings, as_dict, load_settings, replace, secret
+from etl.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_without_a_file():
+    settings = load_settings(None, environ={})
+    assert settings == Settings()
+    assert settings.relation.buckets == (64, 128, 256)
+    assert settings.graph.sink == "falkordb"
+
+
+def test_shipped_config_file_sets_every_key():
+    """config.toml documents every setting: the same keys as the dataclasses."""
+    import tomllib
+
+    def keys(tree, prefix=""):
+        out = set()
+        for k, v in tree.items():
+            out |= keys(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k}
+        return out
+
+    with open(ROOT / "config.toml", "rb") as handle:
+        assert keys(tomllib.load(handle)) == keys(as_dict(Settings()))
+    settings = load_settings(ROOT / "config.toml", environ={})
+    assert settings.relation.model_dir == ROOT / "models" / "relation"  # relative to the file
+    assert settings.relation.encoder_checkpoint is None  # "" means not set
+
+
+def test_environment_overrides_file_and_cli_overrides_environment(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[graph]\nbatch_size = 10\n[relation]\nbuckets = [32, 64]\n", encoding="utf-8")
+    env = {"ETL_GRAPH_BATCH_SIZE": "20", "ETL_GRAPH_NEO4J_URI": "bolt://db:7687",
+           "ETL_INPUT_METADATA_COLUMNS": "section, ward", "ETL_WINDOWS_OVERLAP_CHARS": "0"}
+    settings = load_settings(path, environ=env)
+    assert settings.graph.batch_size == 20
+    assert settings.graph.neo4j.uri == "bolt://db:7687"
+    assert settings.relation.buckets == (32, 64)
+    assert settings.input.metadata_columns == ("section", "ward")
+    assert settings.windows.overlap_chars == 0
+    settings = load_settings(path, overrides={"graph.batch_size": "30"}, environ=env)
+    assert settings.graph.batch_size == 30
+    assert replace(settings, graph__sink="neo4j").graph.sink == "neo4j"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[graph]\nbatch_sise = 3\n", "unknown setting 'graph.batch_sise'"),
+    ("[grpah]\nsink = 'neo4j'\n", "unknown setting 'grpah'"),
+    ("[graph]\nbatch_size = '3'\n", "graph.batch_size must be an integer"),
+    ("[relation]\nbuckets = 64\n", "relation.buckets must be a list of an integer"),
+    ("[relation]\nthreshold = true\n", "relation.threshold must be a number"),
+    ("[graph]\nsink = 'mysql'\n", "graph.sink must be one of"),
+    ("[graph.neo4j]\npassword = 'x'\n", "secrets are not read from files"),
+    ("[graph\n", "not valid TOML"),
+])
+def test_wrong_key_or_type_names_the_key(tmp_path, text, message):
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        load_settings(path, environ={})
+
+
+def test_bad_environment_values_name_the_variable():
+    with pytest.raises(ConfigError, match="ETL_RELATION_BATCH_SIZE: relation.batch_size must be an integer"):
+        load_settings(None, environ={"ETL_RELATION_BATCH_SIZE": "many"})
+    with pytest.raises(ConfigError, match="ETL_NOPE is not a setting"):
+        load_settings(None, environ={"ETL_NOPE": "1"})
+    with pytest.raises(ConfigError, match="unknown setting 'relation.nope'"):
+        load_settings(None, overrides={"relation.nope": "1"}, environ={})
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings("/nonexistent/config.toml", environ={})
+
+
+def test_secrets_only_from_environment():
+    assert secret("neo4j", {"NEO4J_PASSWORD": "s3cret"}) == "s3cret"
+    assert secret("neo4j", {}) is None
+    assert "s3cret" not in repr(load_settings(None, environ={"NEO4J_PASSWORD": "s3cret"}))
