@@ -1,7 +1,7 @@
 # The two commands a newcomer runs on a fresh machine (each builds .venv and installs everything):
 #   make demo   runs the main job on the shipped example with the embedded defaults
 #   make test   runs the test suite (the same command .ci/run runs)
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -13,7 +13,7 @@ venv: $(STAMP)
 # Two pip steps: tf-keras and bert4keras declare dependencies that would pull a second TensorFlow
 # or Keras 1, so they go in with --no-deps (see ../shared/notes/STACK.md and requirements.txt).
 $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=/path/to/python3.11)"; exit 1; }
+	@$(PYTHON) -c "import sys; assert sys.version_info[:2] == (3, 11), sys.version" || { echo "need Python 3.11: make PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
