@@ -18,7 +18,7 @@ def test_second_holder_is_refused_with_a_clear_message(tmp_path):
 
 def test_lock_held_by_another_process_and_dropped_when_it_dies(tmp_path):
     code = ("import sys,time; from etl.lock import RunLock; "
-            f"RunLock({str(tmp_path)!r}, 't').acquire('child'); print('locked', flush=True); time.sleep(60)")
+            f"lock = RunLock({str(tmp_path)!r}, 't').acquire('child'); print('locked', flush=True); time.sleep(60)")
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "locked"
