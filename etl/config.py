@@ -131,6 +131,25 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class RuntimeBatchSizes:
+    """Inference batch sizes (windows or questions per model call) on each device."""
+    relation_cpu: int = 64
+    relation_gpu: int = 512
+    spans_cpu: int = 64
+    spans_gpu: int = 512
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """Where and how the models run (etl/runtime.py applies these once per process)."""
+    device: str = "auto"  # auto: the GPU when TensorFlow sees one, else the CPU | cpu | gpu
+    memory_growth: bool = True  # GPU: allocate memory as needed, not all of it up front
+    mixed_precision: bool = False  # GPU only: float16 compute; never applied on the CPU
+    xla: bool = False  # XLA auto-clustering (tf.config.optimizer.set_jit)
+    batch_size: RuntimeBatchSizes = field(default_factory=RuntimeBatchSizes)
+
+
+@dataclass(frozen=True)
 class Settings:
     data: DataSettings = field(default_factory=DataSettings)
     relation: RelationSettings = field(default_factory=RelationSettings)
@@ -139,6 +158,7 @@ class Settings:
     windows: WindowSettings = field(default_factory=WindowSettings)
     graph: GraphSettings = field(default_factory=GraphSettings)
     run: RunSettings = field(default_factory=RunSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
 
 
 # Checked after loading: value constraints that types alone cannot express.
@@ -146,6 +166,7 @@ _CHOICES = {
     "relation.loss": {"bce", "weighted_bce", "focal"},
     "relation.head": {"cls", "pool", "cnn_pool"},
     "graph.sink": {"falkordb", "neo4j", "none"},
+    "runtime.device": {"auto", "cpu", "gpu"},
 }
 
 
@@ -386,5 +407,8 @@ def _check(settings: Settings) -> None:
         section, name = key.split(".")
         if getattr(getattr(settings, section), name) <= 0:
             raise ConfigError(f"{key} must be positive")
+    for name, value in vars(settings.runtime.batch_size).items():
+        if value <= 0:
+            raise ConfigError(f"runtime.batch_size.{name} must be positive")
     if not 0 <= settings.windows.overlap_chars < settings.windows.max_chars:
         raise ConfigError("windows.overlap_chars must be >= 0 and smaller than windows.max_chars")
