@@ -64,4 +64,26 @@ def _save_weights_as_checkpoint(self, filename, mapping=None, dtype=None):
 
 _b4k_models.Transformer.save_weights_as_checkpoint = _save_weights_as_checkpoint
 
+
+class _FreshTruncatedNormal(keras.initializers.Initializer):
+    """Truncated normal that draws new values on every call.
+
+    bert4keras hands one `TruncatedNormal` instance to all Dense layers of an attention block
+    (and of a feed-forward block); tf-keras' unseeded initializers return the *same* values on
+    every call, so query, key, value and output kernels started identical in from-scratch
+    encoders. Random ops here follow the global seed (`keras.utils.set_random_seed`).
+    """
+
+    def __init__(self, stddev: float = 0.02):
+        self.stddev = stddev
+
+    def __call__(self, shape, dtype=None, **kwargs):
+        return tf.random.truncated_normal(shape, stddev=self.stddev, dtype=dtype or K.floatx())
+
+    def get_config(self):
+        return {"stddev": self.stddev}
+
+
+_b4k_models.Transformer.initializer = property(lambda self: _FreshTruncatedNormal(0.02))
+
 __all__ = ["tf", "keras", "K"]
