@@ -65,6 +65,13 @@ class RelationSettings:
     learning_rate: float = 5e-4
     warmup_ratio: float = 0.1
     clip_norm: float = 1.0
+    focal_gamma: float = 2.0
+    focal_alpha: float = 0.25
+    head_dropout: float = 0.1
+    threshold_min_support: int = 5
+    trim_vocab: bool = True
+    max_train_samples: int = 0
+    seed: int = 42
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
 
 

@@ -1,0 +1,435 @@
+"""Relation classifier: which of the 44 CMeIE predicates does a window of text hold?
+
+    token ids -> ALBERT encoder -> head -> Dense(44, sigmoid)
+
+Heads (`relation.head`):
+- `cls`: the [CLS] vector through the encoder's pooler (Dense + tanh; a pretrained checkpoint
+  brings its pooler weights), as in the seeds;
+- `pool`: masked max + mean over the token vectors (padding excluded), concatenated;
+- `cnn_pool`: a width-3 Conv1D (ReLU) over the token vectors, then the same masked pooling
+  (the seeds' BERT + TextCNN head).
+
+The encoder comes from a Google-format checkpoint folder (config json + model.ckpt* + vocab.txt,
+e.g. albert_base_zh) or, without one, from `relation.encoder` with random weights. From scratch,
+the vocabulary is trimmed to the tokens of the training texts (`relation.trim_vocab`): embeddings of
+tokens never seen in training would stay random anyway, and the 21,128 x 128 embedding table is
+most of the model's size. The folder carries its vocab.txt; characters outside it become [UNK].
+
+Texts are tokenised with bert4keras' Tokenizer and padded to fixed length buckets
+(`relation.buckets`). A text longer than the largest bucket is truncated to it (its tail is not
+seen): the pipeline cuts notes into windows of `windows.max_chars` characters first, so only an
+oversize window is affected.
+
+`train_relation` writes a self-contained folder (see etl.models.folder) plus `thresholds.json`
+(per-predicate decision thresholds tuned on dev); `RelationClassifier.load(folder)` serves it.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from etl.compat import K, keras, tf
+from etl.errors import ConfigError
+from etl.models import folder as model_folder
+from etl.models.encoder import build_encoder, find_checkpoint_folder, scratch_config
+from etl.models.losses import make_loss
+from etl.models.thresholds import (best_global_threshold, crossfit_metrics, multilabel_metrics,
+                                   tune_thresholds)
+from etl.models.tokens import group_by_bucket, load_tokenizer, pad_to
+from etl.models.training import make_optimizer
+
+KIND = "relation"
+HEADS = ("cls", "pool", "cnn_pool")
+THRESHOLDS_FILE = "thresholds.json"
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+# --------------------------------------------------------------------------- model
+class MaskedMaxMeanPooling(keras.layers.Layer):
+    """[token vectors, token ids] -> concat(max, mean) over the non-padding positions."""
+
+    def call(self, inputs):
+        x, token_ids = inputs
+        mask = K.cast(K.greater(token_ids, 0), x.dtype)[:, :, None]
+        mean = K.sum(x * mask, axis=1) / K.maximum(K.sum(mask, axis=1), 1.0)
+        maximum = K.max(x - (1.0 - mask) * 1e4, axis=1)  # [CLS]/[SEP] are never padding
+        return K.concatenate([maximum, mean], axis=-1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+
+class ZeroPadding(keras.layers.Layer):
+    """[token vectors, token ids] -> vectors with padding positions zeroed, Keras mask dropped
+    (Conv1D does not accept a mask, and must not read padding as context)."""
+
+    def call(self, inputs):
+        x, token_ids = inputs
+        return x * K.cast(K.greater(token_ids, 0), x.dtype)[:, :, None]
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+
+def build_relation_model(config_path: str | Path, checkpoint: str | Path | None, head: str,
+                         num_labels: int, dropout: float = 0.1):
+    """(Keras model [token ids, segment ids] -> [batch, num_labels] probabilities, encoder)."""
+    if head not in HEADS:
+        raise ConfigError(f"relation.head must be one of {HEADS}, got {head!r}")
+    encoder = build_encoder("albert", config_path, checkpoint, with_pool=(head == "cls"))
+    token_ids = encoder.model.inputs[0]
+    x = encoder.model.output
+    if head != "cls":
+        if head == "cnn_pool":
+            x = ZeroPadding(name="Relation-ZeroPadding")([x, token_ids])
+            x = keras.layers.Conv1D(K.int_shape(x)[-1], 3, padding="same", activation="relu",
+                                    name="Relation-Conv1D")(x)
+        x = MaskedMaxMeanPooling(name="Relation-Pooling")([x, token_ids])
+    x = keras.layers.Dropout(dropout, name="Relation-Dropout")(x)
+    output = keras.layers.Dense(num_labels, activation="sigmoid", name="Relation-Output")(x)
+    return keras.models.Model(encoder.model.inputs, output, name="relation"), encoder
+
+
+# --------------------------------------------------------------------------- data
+def encode_texts(tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
+    """Token ids with [CLS]/[SEP], truncated to `max_length` tokens."""
+    return [tokenizer.encode(text, maxlen=max_length)[0] for text in texts]
+
+
+def label_matrix(labels: Sequence[frozenset], num_labels: int) -> np.ndarray:
+    y = np.zeros((len(labels), num_labels), dtype=np.float32)
+    for row, ids in enumerate(labels):
+        y[row, list(ids)] = 1.0
+    return y
+
+
+class BucketBatches(keras.utils.Sequence):
+    """Training batches of one length bucket each, reshuffled every epoch (seeded).
+
+    The batch shapes are (<= batch_size, bucket) for a fixed set of buckets, so the compiled
+    training step sees a handful of shapes instead of one per text length.
+    """
+
+    def __init__(self, token_ids: list[list[int]], y: np.ndarray, buckets: Sequence[int],
+                 batch_size: int, seed: int = 0):
+        super().__init__()
+        self.token_ids, self.y = token_ids, y
+        self.buckets, self.batch_size = tuple(buckets), batch_size
+        self.rng = np.random.default_rng(seed)
+        self.lengths = [len(ids) for ids in token_ids]
+        self.on_epoch_end()
+
+    def on_epoch_end(self):
+        order = self.rng.permutation(len(self.token_ids))
+        batches = group_by_bucket([self.lengths[i] for i in order], self.buckets, self.batch_size)
+        self.batches = [(bucket, [int(order[i]) for i in rows]) for bucket, rows in batches]
+        self.rng.shuffle(self.batches)
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, index):
+        bucket, rows = self.batches[index]
+        ids = pad_to([self.token_ids[i] for i in rows], bucket)
+        return [ids, np.zeros_like(ids)], self.y[rows]
+
+
+def trim_vocab(vocab_path: str | Path, texts: Sequence[str], out_path: str | Path) -> int:
+    """Write the vocab entries used by `texts` (plus the special tokens), in the original order."""
+    tokenizer = load_tokenizer(str(vocab_path))
+    used = set(SPECIAL_TOKENS)
+    for text in texts:
+        used.update(tokenizer.tokenize(text))
+    lines = Path(vocab_path).read_text(encoding="utf-8").splitlines()
+    kept = [token for token in lines if token in used]
+    missing = [t for t in SPECIAL_TOKENS if t not in kept]
+    if missing or kept[0] != "[PAD]":
+        raise ConfigError(f"{vocab_path}: a BERT vocab must start with [PAD] and hold {missing}")
+    Path(out_path).write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return len(kept)
+
+
+# --------------------------------------------------------------------------- prediction
+class _Predictor:
+    """Batched, bucketed inference through one compiled function (no per-text model.predict)."""
+
+    def __init__(self, model, tokenizer, buckets: Sequence[int], batch_size: int):
+        self.model, self.tokenizer = model, tokenizer
+        self.buckets, self.batch_size = tuple(buckets), batch_size
+        spec = tf.TensorSpec([None, None], tf.int32)
+        # One trace serves every bucket and batch size: the shapes are dynamic in the signature,
+        # and the fixed buckets keep padding waste small.
+        self._call = tf.function(lambda ids, segments: model([ids, segments], training=False),
+                                 input_signature=[spec, spec])
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return encode_texts(self.tokenizer, texts, self.buckets[-1])
+
+    def probabilities_from_ids(self, token_ids: list[list[int]]) -> np.ndarray:
+        out = np.zeros((len(token_ids), self.model.output_shape[-1]), dtype=np.float32)
+        batches = group_by_bucket([len(ids) for ids in token_ids], self.buckets, self.batch_size)
+        for bucket, rows in batches:
+            ids = pad_to([token_ids[i] for i in rows], bucket)
+            out[rows] = self._call(tf.constant(ids), tf.constant(np.zeros_like(ids))).numpy()
+        return out
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        return self.probabilities_from_ids(self.token_ids(texts))
+
+
+class RelationClassifier:
+    """A trained relation model folder, loaded once; thread-compatible for read-only use.
+
+        clf = RelationClassifier.load("models/relation")
+        clf.probabilities(["..."])  # [{predicate: probability} over all 44 predicates]
+        clf.predict(["..."])        # [{predicate: probability} above each tuned threshold]
+    """
+
+    def __init__(self, model, tokenizer, labels: Sequence[str], thresholds: np.ndarray,
+                 buckets: Sequence[int], batch_size: int, version: str = "", folder: Path | None = None):
+        self.model = model
+        self.labels = tuple(labels)
+        self.thresholds = np.asarray(thresholds, dtype=np.float32)
+        self.version, self.folder = version, folder
+        self._predictor = _Predictor(model, tokenizer, buckets, batch_size)
+
+    @classmethod
+    def load(cls, folder: str | Path, buckets: Sequence[int] | None = None,
+             batch_size: int | None = None, threshold: float = 0.5) -> "RelationClassifier":
+        """Load a folder written by `etl train relation`. Buckets / batch size default to the
+        training ones; `threshold` is used only for predicates the folder has no threshold for."""
+        folder = model_folder.check_folder(folder, KIND)
+        meta = model_folder.read_json(folder / "labels.json")
+        model, _ = build_relation_model(folder / "encoder_config.json", None, meta["head"],
+                                        len(meta["labels"]))
+        model.load_weights(str(folder / "weights.h5"))
+        tuned = {}
+        if (folder / THRESHOLDS_FILE).is_file():
+            tuned = model_folder.read_json(folder / THRESHOLDS_FILE)
+        thresholds = [tuned.get(label, threshold) for label in meta["labels"]]
+        buckets = tuple(buckets or meta.get("buckets") or (64, 128, 256))
+        max_position = model_folder.read_json(folder / "encoder_config.json").get("max_position_embeddings", 512)
+        if buckets[-1] > max_position:
+            raise ConfigError(f"largest bucket {buckets[-1]} exceeds the encoder's {max_position} positions")
+        return cls(model, load_tokenizer(str(folder / "vocab.txt")), meta["labels"], thresholds,
+                   buckets, batch_size or meta.get("batch_size", 32),
+                   model_folder.read_version(folder), folder)
+
+    @property
+    def buckets(self) -> tuple[int, ...]:
+        return self._predictor.buckets
+
+    def probability_matrix(self, texts: Sequence[str]) -> np.ndarray:
+        """[len(texts), labels] float32 probabilities, rows in input order."""
+        return self._predictor(list(texts))
+
+    def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """{predicate: probability} over all predicates, one dict per text."""
+        return [dict(zip(self.labels, map(float, row))) for row in self.probability_matrix(texts)]
+
+    def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """{predicate: probability} for the predicates at or above their threshold."""
+        result = []
+        for row in self.probability_matrix(texts):
+            hits = np.flatnonzero(row >= self.thresholds)
+            result.append({self.labels[i]: float(row[i]) for i in hits})
+        return result
+
+
+# --------------------------------------------------------------------------- training
+def dev_report(y_true: np.ndarray, probs: np.ndarray, threshold: float = 0.5) -> dict:
+    """Figures at a fixed threshold and at the best single threshold (selection metric)."""
+    best = best_global_threshold(y_true, probs)
+    return {"fixed": multilabel_metrics(y_true, probs >= threshold), "best_threshold": best,
+            "best": multilabel_metrics(y_true, probs >= best)}
+
+
+def _line(name: str, m: dict) -> str:
+    mi, ma = m["micro"], m["macro"]
+    return (f"{name} micro F1 {mi['f1']:.4f} P {mi['precision']:.4f} R {mi['recall']:.4f} | "
+            f"macro F1 {ma['f1']:.4f} P {ma['precision']:.4f} R {ma['recall']:.4f}")
+
+
+class DevEvaluation(keras.callbacks.Callback):
+    """After each epoch: dev micro/macro P/R/F1, printed; keeps the best epoch's weights.
+
+    The best epoch is the one with the highest dev micro-F1 at its best single threshold, so
+    losses whose probabilities sit lower (focal, weighted) are not judged at an arbitrary 0.5.
+    """
+
+    def __init__(self, predictor: _Predictor, token_ids, y_true: np.ndarray, threshold: float,
+                 log: Callable[[str], None]):
+        super().__init__()
+        self.predictor, self.token_ids, self.y_true = predictor, token_ids, y_true
+        self.threshold, self.log = threshold, log
+        self.best_score, self.best_epoch, self.best_weights = -1.0, 0, None
+        self.history: list[dict] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        probs = self.predictor.probabilities_from_ids(self.token_ids)
+        report = dev_report(self.y_true, probs, self.threshold)
+        score = report["best"]["micro"]["f1"]
+        self.history.append({"epoch": epoch + 1, "loss": float((logs or {}).get("loss", math.nan)),
+                             "dev_micro_f1": report["fixed"]["micro"]["f1"],
+                             "dev_micro_f1_best_threshold": score,
+                             "best_threshold": report["best_threshold"]})
+        mark = ""
+        if score > self.best_score:
+            self.best_score, self.best_epoch = score, epoch + 1
+            self.best_weights = self.model.get_weights()
+            mark = "  *best"
+        best_name = "@%g" % report["best_threshold"]
+        self.log(f"epoch {epoch + 1}: dev {_line('@%g' % self.threshold, report['fixed'])}")
+        self.log(f"epoch {epoch + 1}: dev {_line(best_name, report['best'])}{mark}")
+
+    def restore_best(self):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+def _encoder_source(settings, staging: Path, train_texts: Sequence[str]) -> tuple[dict, Path | None]:
+    """Write encoder_config.json + vocab.txt into `staging`; return (config, checkpoint prefix)."""
+    rel = settings.relation
+    if rel.encoder_checkpoint:
+        source = find_checkpoint_folder(rel.encoder_checkpoint)
+        config = json.loads(source.config.read_text(encoding="utf-8"))
+        shutil.copyfile(source.vocab, staging / "vocab.txt")
+        checkpoint = source.checkpoint
+    else:
+        if not Path(settings.data.vocab).is_file():
+            raise ConfigError(f"data.vocab not found: {settings.data.vocab}")
+        if rel.trim_vocab:
+            size = trim_vocab(settings.data.vocab, train_texts, staging / "vocab.txt")
+        else:
+            shutil.copyfile(settings.data.vocab, staging / "vocab.txt")
+            size = sum(1 for _ in open(staging / "vocab.txt", encoding="utf-8"))
+        config = scratch_config(rel.encoder, size)
+        checkpoint = None
+    model_folder.write_json(staging / "encoder_config.json", config)
+    max_position = config.get("max_position_embeddings", 512)
+    if rel.buckets[-1] > max_position:
+        raise ConfigError(f"relation.buckets: {rel.buckets[-1]} exceeds the encoder's {max_position} positions")
+    return config, checkpoint
+
+
+def train_relation(settings, out: str | Path, log: Callable[[str], None] = print,
+                   verbose: int | None = None) -> dict:
+    """Train on the project's CMeIE split and write the model folder `out`; returns metrics.
+
+    The folder is built beside `out` (`<out>.partial`) and moved into place at the end, so an
+    interrupted run never leaves a half-written model where the pipeline looks for one.
+    """
+    from etl.config import as_dict
+    from etl.data.examples import relation_examples
+    from etl.data.split import load_split
+    from etl.schema import load_schema
+
+    rel = settings.relation
+    out = Path(out)
+    keras.utils.set_random_seed(rel.seed)
+    schema = load_schema()
+    labels = schema.predicate_names
+    train_samples, dev_samples = load_split(settings)
+    if rel.max_train_samples:
+        train_samples = train_samples[: rel.max_train_samples]
+    train = relation_examples(train_samples, schema)
+    dev = relation_examples(dev_samples, schema)
+
+    staging = out.with_name(out.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    _, checkpoint = _encoder_source(settings, staging, [e.text for e in train])
+    model, _ = build_relation_model(staging / "encoder_config.json", checkpoint, rel.head, len(labels),
+                                    rel.head_dropout)
+    tokenizer = load_tokenizer(str(staging / "vocab.txt"))
+
+    max_length = rel.buckets[-1]
+    train_ids = encode_texts(tokenizer, [e.text for e in train], max_length)
+    dev_ids = encode_texts(tokenizer, [e.text for e in dev], max_length)
+    y_train = label_matrix([e.labels for e in train], len(labels))
+    y_dev = label_matrix([e.labels for e in dev], len(labels))
+    counts = y_train.sum(0)
+
+    batches = BucketBatches(train_ids, y_train, rel.buckets, rel.batch_size, rel.seed)
+    total_steps = len(batches) * rel.epochs
+    loss = make_loss(rel.loss, counts, len(train), rel.focal_gamma, rel.focal_alpha)
+    model.compile(optimizer=make_optimizer(rel.learning_rate, total_steps, rel.warmup_ratio, rel.clip_norm),
+                  loss=loss)
+    predictor = _Predictor(model, tokenizer, rel.buckets, max(rel.batch_size, 64))
+    evaluation = DevEvaluation(predictor, dev_ids, y_dev, rel.threshold, log)
+
+    log(f"relation: {len(train)} train / {len(dev)} dev texts, {len(labels)} predicates, "
+        f"head {rel.head}, loss {rel.loss}, {rel.epochs} epochs x {len(batches)} batches, "
+        f"{model.count_params():,} parameters, encoder {'checkpoint ' + str(checkpoint) if checkpoint else 'from scratch'}")
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2  # progress bar on a terminal, one line per epoch in logs
+    started = time.perf_counter()
+    model.fit(batches, epochs=rel.epochs, shuffle=False, callbacks=[evaluation], verbose=verbose)
+    train_seconds = time.perf_counter() - started
+    evaluation.restore_best()
+
+    probs = predictor.probabilities_from_ids(dev_ids)
+    report = dev_report(y_dev, probs, rel.threshold)
+    thresholds = tune_thresholds(y_dev, probs, rel.threshold_min_support)
+    metrics = {
+        "dev_texts": len(dev), "train_texts": len(train),
+        "best_epoch": evaluation.best_epoch, "epochs": rel.epochs,
+        f"dev_at_{rel.threshold:g}": report["fixed"],
+        "dev_best_global_threshold": {"threshold": report["best_threshold"], **report["best"]},
+        "dev_tuned_thresholds_in_sample": multilabel_metrics(y_dev, probs >= thresholds),
+        "dev_tuned_thresholds_crossfit": crossfit_metrics(y_dev, probs, rel.threshold_min_support),
+        "train_seconds": round(train_seconds, 1),
+        "parameters": int(model.count_params()),
+        "history": evaluation.history,
+    }
+    log(f"best epoch {evaluation.best_epoch}: dev {_line('@%g' % rel.threshold, report['fixed'])}")
+    log(f"tuned thresholds (cross-fit on dev): {_line('', metrics['dev_tuned_thresholds_crossfit'])}")
+
+    settings_record = {"relation": as_dict(settings)["relation"], "data": as_dict(settings)["data"],
+                       "label_counts": {label: int(c) for label, c in zip(labels, counts)}}
+    version = save_relation_folder(staging, model, labels, rel.head, rel.buckets, rel.batch_size,
+                                   thresholds, settings_record, metrics)
+    metrics["version"] = version
+
+    _replace_folder(staging, out)
+    size = sum(p.stat().st_size for p in out.iterdir())
+    log(f"wrote {out} ({size / 1e6:.1f} MB, version {version}, "
+        f"trained in {train_seconds / 60:.1f} min)")
+    return metrics
+
+
+def save_relation_folder(folder: Path, model, labels: Sequence[str], head: str, buckets: Sequence[int],
+                         batch_size: int, thresholds: Sequence[float], settings_record: dict,
+                         metrics: dict) -> str:
+    """Write weights, labels, thresholds, settings, metrics and version into `folder` (which
+    already holds encoder_config.json and vocab.txt); returns the version string."""
+    folder = Path(folder)
+    model.save_weights(str(folder / "weights.h5"), save_format="h5")
+    model_folder.write_json(folder / "labels.json", {
+        "task": KIND, "encoder": "albert", "head": head, "labels": list(labels),
+        "buckets": list(buckets), "batch_size": batch_size})
+    model_folder.write_json(folder / THRESHOLDS_FILE,
+                            {label: round(float(t), 4) for label, t in zip(labels, thresholds)})
+    model_folder.write_json(folder / "settings.json", settings_record)
+    version = model_folder.weights_version(KIND, folder / "weights.h5")
+    (folder / "version.txt").write_text(version + "\n", encoding="utf-8")
+    metrics = dict(metrics, version=version)
+    metrics["folder_bytes"] = sum(p.stat().st_size for p in folder.iterdir() if p.name != "metrics.json")
+    model_folder.write_json(folder / "metrics.json", metrics)
+    return version
+
+
+def _replace_folder(staging: Path, out: Path) -> None:
+    old = out.with_name(out.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,268 @@
+"""Relation classifier: tiny encoder (hidden 32, 2 layers), a few dozen real CMeIE samples."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from etl.config import load_settings
+
+TINY = {
+    "relation.encoder.hidden_size": "32",
+    "relation.encoder.num_hidden_layers": "2",
+    "relation.encoder.num_attention_heads": "2",
+    "relation.encoder.intermediate_size": "64",
+    "relation.encoder.embedding_size": "16",
+    "relation.encoder.max_position_embeddings": "128",
+    "relation.buckets": "32,64",
+    "relation.batch_size": "16",
+}
+
+
+def tiny_config(vocab_size: int) -> dict:
+    return {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,
+            "embedding_size": 16, "max_position_embeddings": 128, "vocab_size": vocab_size,
+            "hidden_act": "gelu", "type_vocab_size": 2, "initializer_range": 0.02,
+            "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory, vocab_path, cmeie_samples, schema):
+    """A vocab trimmed to 40 real texts and a tiny from-scratch model, trained a few steps."""
+    from etl.compat import keras
+    from etl.data.examples import relation_examples
+    from etl.models.relation import (BucketBatches, build_relation_model, encode_texts, label_matrix,
+                                     trim_vocab)
+    from etl.models.tokens import load_tokenizer
+
+    folder = tmp_path_factory.mktemp("relation")
+    examples = relation_examples(cmeie_samples[:40], schema)
+    size = trim_vocab(vocab_path, [e.text for e in examples], folder / "vocab.txt")
+    (folder / "encoder_config.json").write_text(json.dumps(tiny_config(size)), encoding="utf-8")
+    keras.utils.set_random_seed(0)
+    model, _ = build_relation_model(folder / "encoder_config.json", None, "pool", len(schema.predicate_names))
+    tokenizer = load_tokenizer(str(folder / "vocab.txt"))
+    ids = encode_texts(tokenizer, [e.text for e in examples], 64)
+    y = label_matrix([e.labels for e in examples], len(schema.predicate_names))
+    batches = BucketBatches(ids, y, (32, 64), 8, seed=0)
+    return {"folder": folder, "model": model, "batches": batches, "examples": examples, "size": size}
+
+
+def test_trimmed_vocab_keeps_specials_and_maps_unseen_to_unk(tiny_folder, vocab_path):
+    from etl.models.tokens import load_tokenizer
+
+    lines = (tiny_folder["folder"] / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "[PAD]" and {"[UNK]", "[CLS]", "[SEP]", "[MASK]"} <= set(lines)
+    assert 100 < tiny_folder["size"] == len(lines) < 21128
+    tokenizer = load_tokenizer(str(tiny_folder["folder"] / "vocab.txt"))
+    ids, _ = tokenizer.encode("😀𠀀")
+    assert ids[1:-1] == [tokenizer.token_to_id("[UNK]")] * 2
+
+
+def test_few_steps_reduce_the_loss(tiny_folder):
+    from etl.models.losses import make_loss
+    from etl.models.training import make_optimizer
+
+    model, batches = tiny_folder["model"], tiny_folder["batches"]
+    counts = batches.y.sum(0)
+    model.compile(optimizer=make_optimizer(3e-3, 60, 0.1, 1.0),
+                  loss=make_loss("weighted_bce", counts, len(batches.y)))
+
+    def mean_loss():
+        return float(np.mean([model.evaluate(*batches[i], verbose=0) for i in range(len(batches))]))
+
+    before = mean_loss()
+    model.fit(batches, epochs=len(batches) and 60 // len(batches), shuffle=False, verbose=0)
+    after = mean_loss()
+    assert after < 0.8 * before, (before, after)
+
+
+def test_batches_use_fixed_buckets(tiny_folder):
+    batches = tiny_folder["batches"]
+    shapes = {batches[i][0][0].shape[1] for i in range(len(batches))}
+    assert shapes <= {32, 64}
+    assert sum(len(batches[i][1]) for i in range(len(batches))) == len(batches.y)
+
+
+def _save(tiny_folder, schema, thresholds=None):
+    from etl.models.relation import save_relation_folder
+
+    labels = schema.predicate_names
+    thresholds = thresholds if thresholds is not None else [0.5] * len(labels)
+    return save_relation_folder(tiny_folder["folder"], tiny_folder["model"], labels, "pool", (32, 64), 8,
+                                thresholds, {"relation": {}}, {"note": "test"})
+
+
+def test_save_load_identical_predictions(tiny_folder, schema):
+    from etl.models.folder import read_version
+    from etl.models.relation import RelationClassifier
+    from etl.models.tokens import load_tokenizer
+
+    version = _save(tiny_folder, schema)
+    folder = tiny_folder["folder"]
+    texts = [e.text for e in tiny_folder["examples"][:12]]
+    in_memory = RelationClassifier(tiny_folder["model"], load_tokenizer(str(folder / "vocab.txt")),
+                                   schema.predicate_names, np.full(44, 0.5), (32, 64), 8)
+    loaded = RelationClassifier.load(folder)
+    assert loaded.version == version == read_version(folder) and version.startswith("relation-")
+    np.testing.assert_array_equal(loaded.probability_matrix(texts), in_memory.probability_matrix(texts))
+    # order-independent: one text alone gives the same row as inside a mixed-bucket batch
+    np.testing.assert_allclose(loaded.probability_matrix(texts[3:4])[0], loaded.probability_matrix(texts)[3],
+                               atol=1e-6)
+
+
+def test_predict_uses_the_saved_thresholds(tiny_folder, schema):
+    from etl.models.relation import RelationClassifier
+
+    labels = schema.predicate_names
+    thresholds = [0.0] * len(labels)
+    thresholds[labels.index("临床表现")] = 1.01  # never reached
+    _save(tiny_folder, schema, thresholds)
+    classifier = RelationClassifier.load(tiny_folder["folder"])
+    probs, found = classifier.probabilities(["肺炎@咳嗽"])[0], classifier.predict(["肺炎@咳嗽"])[0]
+    assert list(probs) == list(labels) and all(0.0 <= v <= 1.0 for v in probs.values())
+    assert set(found) == set(labels) - {"临床表现"} and found["同义词"] == probs["同义词"]
+
+
+def test_edge_texts_predict(tiny_folder, schema):
+    from etl.models.relation import RelationClassifier
+
+    _save(tiny_folder, schema)
+    classifier = RelationClassifier.load(tiny_folder["folder"])
+    long_text = "糖尿病患者多饮多尿，" * 60  # 600 characters: far beyond the largest bucket (64 tokens)
+    texts = ["", long_text, "😀𠀀ꙮ\u200b", "ＡＢＣ abc 123 %", "肺炎"]
+    assert [len(ids) for ids in classifier._predictor.token_ids(texts)][:2] == [2, 64]  # truncated
+    result = classifier.probabilities(texts)
+    assert len(result) == len(texts) and all(len(r) == 44 for r in result)
+    assert all(np.isfinite(list(r.values())).all() for r in result)
+    # the truncated text scores as its first 64 tokens do
+    head = classifier._predictor.tokenizer.decode(classifier._predictor.token_ids([long_text])[0])
+    np.testing.assert_allclose(classifier.probability_matrix([long_text]), classifier.probability_matrix([head]),
+                               atol=1e-5)
+    assert classifier.predict([]) == [] and classifier.probabilities([]) == []
+
+
+def test_albert_base_zh_layout_checkpoint_loads(tmp_path, vocab_path):
+    """A random encoder saved as albert_base_zh is (albert_config.json, model.ckpt-best.*,
+    vocab.txt, ALBERT variable names) reloads through the training path with identical outputs."""
+    from etl.compat import keras, tf
+    from etl.models.encoder import build_encoder, export_checkpoint_folder, find_checkpoint_folder
+    from etl.models.relation import build_relation_model
+
+    config = tiny_config(21128)
+    (tmp_path / "c.json").write_text(json.dumps(config), encoding="utf-8")
+    keras.utils.set_random_seed(1)
+    original = build_encoder("albert", tmp_path / "c.json", None, with_pool=True)
+    export_checkpoint_folder(original, tmp_path / "albert_base_zh", config, vocab_path, "albert_config.json")
+    for path in (tmp_path / "albert_base_zh").glob("model.ckpt.*"):
+        path.rename(path.with_name(path.name.replace("model.ckpt", "model.ckpt-best")))
+    found = find_checkpoint_folder(tmp_path / "albert_base_zh")
+    assert found.config.name == "albert_config.json" and found.checkpoint.name == "model.ckpt-best"
+    names = {name for name, _ in tf.train.list_variables(str(found.checkpoint))}
+    assert "bert/embeddings/word_embeddings" in names
+    assert "bert/encoder/transformer/group_0/inner_group_0/attention_1/self/query/kernel" in names
+    assert "bert/pooler/dense/kernel" in names
+
+    keras.utils.set_random_seed(2)  # different random init: everything must come from the checkpoint
+    model, encoder = build_relation_model(found.config, found.checkpoint, "cls", 44)
+    ids = np.array([[101, 1922, 4567, 102, 0, 0]], dtype=np.int32)
+    inputs = [ids, np.zeros_like(ids)]
+    np.testing.assert_array_equal(encoder.model(inputs, training=False).numpy(),
+                                  original.model(inputs, training=False).numpy())
+    assert model(inputs).shape == (1, 44)
+
+
+@pytest.fixture(scope="module")
+def cli_model(tmp_path_factory, shared_data):
+    """`etl train relation` end to end on 48 texts, 1 epoch, a tiny encoder."""
+    from etl.cli import cli
+
+    out = tmp_path_factory.mktemp("cli") / "relation"
+    config = out.with_name("config.toml")  # independent of the project's config.toml
+    config.write_text("# built-in defaults\n", encoding="utf-8")
+    overrides = dict(TINY, **{"data.cmeie_labeled": str(shared_data / "cmeie" / "cmeie_labeled.jsonl"),
+                              "data.vocab": str(shared_data / "vocab" / "chinese_bert_vocab.txt"),
+                              "data.dev_size": "60"})
+    args = ["--config", str(config)]
+    args += [item for key, value in overrides.items() for item in ("--set", f"{key}={value}")]
+    result = CliRunner().invoke(cli, args + ["train", "relation", "--out", str(out), "--epochs", "1",
+                                             "--max-train", "48", "--head", "cnn_pool"])
+    return result, out, args
+
+
+def test_cli_train_relation(cli_model):
+    result, out, _ = cli_model
+    assert result.exit_code == 0, result.output
+    assert "epoch 1: dev" in result.output and "micro F1" in result.output and "macro F1" in result.output
+    names = {p.name for p in out.iterdir()}
+    assert {"encoder_config.json", "vocab.txt", "weights.h5", "labels.json", "thresholds.json",
+            "settings.json", "metrics.json", "version.txt"} <= names
+    assert not out.with_name("relation.partial").exists()
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["train_texts"] == 48 and metrics["dev_texts"] == 60 and metrics["train_seconds"] > 0
+    for key in ("dev_at_0.5", "dev_tuned_thresholds_crossfit"):
+        assert set(metrics[key]["micro"]) == {"precision", "recall", "f1"}
+        assert set(metrics[key]["macro"]) == {"precision", "recall", "f1"}
+    labels = json.loads((out / "labels.json").read_text(encoding="utf-8"))
+    assert labels["head"] == "cnn_pool" and len(labels["labels"]) == 44
+    settings = json.loads((out / "settings.json").read_text(encoding="utf-8"))
+    assert settings["relation"]["encoder"]["hidden_size"] == 32
+
+
+def test_cli_predict_relations(cli_model, tmp_path):
+    from etl.cli import cli
+
+    result, out, args = cli_model
+    assert result.exit_code == 0, result.output
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "肺炎@咳嗽、发热", "spo_list": []}\n\n{"text": ""}\n', encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    run = CliRunner().invoke(cli, args + ["predict", "relations", "--model", str(out), "--input", str(source),
+                                          "--output", str(target), "--all"])
+    assert run.exit_code == 0, run.output
+    rows = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert [r["text"] for r in rows] == ["肺炎@咳嗽、发热", ""]
+    assert all(len(r["relations"]) == 44 and r["model"].startswith("relation-") for r in rows)
+
+    lines = tmp_path / "in.txt"
+    lines.write_text("肺炎@咳嗽\n糖尿病\n", encoding="utf-8")
+    run = CliRunner().invoke(cli, args + ["predict", "relations", "--model", str(out), "--input", str(lines)])
+    assert run.exit_code == 0, run.output
+    assert [json.loads(line)["text"] for line in run.output.splitlines() if line.startswith("{")] == ["肺炎@咳嗽", "糖尿病"]
+
+
+def test_cli_predict_errors(tmp_path):
+    from etl.cli import cli
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"no_text": 1}\n', encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text("", encoding="utf-8")
+    run = CliRunner().invoke(cli, ["--config", str(config), "predict", "relations",
+                                   "--model", str(tmp_path / "missing"), "--input", str(bad)])
+    assert run.exit_code == 1 and "relation model folder not found" in run.output
+    (tmp_path / "m").mkdir()
+    run = CliRunner().invoke(cli, ["--config", str(config), "predict", "relations",
+                                   "--model", str(tmp_path / "m"), "--input", str(bad)])
+    assert run.exit_code == 1 and "incomplete" in run.output
+
+
+def test_settings_defaults_are_valid():
+    settings = load_settings(None, environ={})
+    assert settings.relation.loss in {"bce", "weighted_bce", "focal"}
+    assert settings.relation.max_train_samples == 0 and settings.relation.trim_vocab
+
+
+def test_scratch_encoder_kernels_are_not_identical(tmp_path):
+    """etl.compat: bert4keras' shared initializer must not give Q, K, V, O the same start values."""
+    from etl.compat import keras
+    from etl.models.encoder import build_encoder
+
+    (tmp_path / "c.json").write_text(json.dumps(tiny_config(100)), encoding="utf-8")
+    keras.utils.set_random_seed(3)
+    encoder = build_encoder("albert", tmp_path / "c.json", None)
+    kernels = [w.numpy() for w in encoder.model.weights if "MultiHeadSelfAttention/dense" in w.name and "kernel" in w.name]
+    assert len(kernels) == 4
+    assert not any(np.array_equal(kernels[i], kernels[j]) for i in range(4) for j in range(i + 1, 4))
