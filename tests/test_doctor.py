@@ -12,36 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from etl.cli import cli
-from etl.config import EncoderSettings, Settings, replace
 from etl.doctor import check_gpu, check_packages, read_pins, schema_gaps
-
-TINY_ENCODER = EncoderSettings(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                               intermediate_size=64, embedding_size=32, max_position_embeddings=64)
-
-
-def _relation_folder(folder: Path, vocab_path: Path, texts: list[str], schema) -> None:
-    """An untrained relation folder written by the training code's own save function."""
-    from etl.models.encoder import scratch_config
-    from etl.models.folder import write_json
-    from etl.models.relation import build_relation_model, save_relation_folder, trim_vocab
-
-    folder.mkdir(parents=True)
-    size = trim_vocab(vocab_path, texts, folder / "vocab.txt")
-    write_json(folder / "encoder_config.json", scratch_config(TINY_ENCODER, size))
-    labels = schema.predicate_names
-    model, _ = build_relation_model(folder / "encoder_config.json", None, "cls", len(labels))
-    save_relation_folder(folder, model, labels, "cls", (32, 64), 8, [0.5] * len(labels), {}, {})
-
-
-def _spans_folder(folder: Path, vocab_path: Path, samples) -> None:
-    """A span folder from one short epoch of the real training function."""
-    from etl.models.span_training import train_spans
-
-    tiny = {f"spans__encoder__{k}": v for k, v in vars(TINY_ENCODER).items()}
-    settings = replace(Settings(), data__vocab=vocab_path, spans__buckets=(32, 64), spans__batch_size=8,
-                       spans__epochs=1, spans__negatives_per_text=0.0, **tiny)
-    train_spans(settings, folder, log=lambda line: None, train_samples=samples[:4], dev_samples=samples[4:6])
-
+from tiny_models import relation_folder, spans_folder
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, vocab_path, cmeie_samples, schema):
@@ -54,8 +26,8 @@ def setup(tmp_path_factory, vocab_path, cmeie_samples, schema):
 
     root = tmp_path_factory.mktemp("doctor")
     samples = [s for s in cmeie_samples if len(s.text) < 60][:6]
-    _relation_folder(root / "models" / "relation", vocab_path, [s.text for s in samples], schema)
-    _spans_folder(root / "models" / "spans", vocab_path, samples)
+    relation_folder(root / "models" / "relation", vocab_path, [s.text for s in samples], schema)
+    spans_folder(root / "models" / "spans", vocab_path, samples)
     with FalkorDBSink(schema, FalkorDBSettings(data_dir=root / "falkordb"), 100) as sink:
         sink.init_schema()
     (root / "input").mkdir()
