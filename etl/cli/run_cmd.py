@@ -1,0 +1,158 @@
+"""`etl run`: the main job (see etl/pipeline.py for the stages)."""
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from pathlib import Path
+
+import click
+
+from etl import errors
+
+log = logging.getLogger("etl.run")
+
+
+def _store_target(graph, kind: str) -> str:
+    """What the run lock is about: the store, not the process (never includes a password)."""
+    if kind == "neo4j":
+        return f"neo4j:{graph.neo4j.uri}/{graph.neo4j.database}"
+    if graph.falkordb.url:
+        return f"falkordb:{graph.falkordb.url}/{graph.falkordb.graph_name}"
+    return f"falkordb:{Path(graph.falkordb.data_dir).resolve()}/{graph.falkordb.graph_name}"
+
+
+@click.command("run")
+@click.option("--input", "input_path", required=True, metavar="PATH",
+              help="Parquet file, folder of Parquet files, or glob (quote it).")
+@click.option("--limit", type=click.IntRange(min=1), help="Read at most N input rows.")
+@click.option("--dry-run", is_flag=True, help="Extract but write nothing to the graph (no ledger either).")
+@click.option("--sink", type=click.Choice(["falkordb", "neo4j", "none"]),
+              help="Graph store (default: graph.sink from the config).")
+@click.option("--triples-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write every piece of evidence to this Parquet file.")
+@click.option("--full", is_flag=True, help="Ignore the ledger: re-extract documents even if unchanged.")
+@click.option("--relation-model", type=click.Path(file_okay=False, path_type=Path),
+              help="Relation model folder (default: relation.model_dir).")
+@click.option("--span-model", type=click.Path(file_okay=False, path_type=Path),
+              help="Span model folder (default: spans.model_dir).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also copy the run report JSON here (it is always written to run.reports_dir).")
+@click.pass_obj
+def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_model, span_model, report_path):
+    """Extract triples from clinical notes and write them into the knowledge graph.
+
+    Streams the input in record batches; cuts each note into overlapping windows; asks the
+    relation classifier which relations each window holds and the span extractor for their
+    subjects and objects; writes nodes, typed relationships and evidence (document, offsets,
+    score, model versions, run id). Unchanged documents (same content hash and model versions as
+    the ledger on their Document node) are skipped, so nightly re-runs add nothing twice.
+    Bad rows are quarantined with a reason (exit code 2); a run report is always written.
+    """
+    from etl.config import replace
+    from etl.extract import QuarantineWriter, open_input
+    from etl.lock import RunLock
+    from etl.models.folder import check_folder
+    from etl.report import RunReport
+
+    settings = app.settings
+    overrides = {"graph.sink": "none" if dry_run else sink,
+                 "relation.model_dir": relation_model, "spans.model_dir": span_model}
+    settings = replace(settings, **{k.replace(".", "__"): v for k, v in overrides.items() if v is not None})
+    kind = settings.graph.sink
+
+    # Everything that can be checked before work starts.
+    inputs = open_input(input_path, settings.input.id_column, settings.input.text_column,
+                        settings.input.metadata_columns)
+    check_folder(settings.relation.model_dir, "relation")
+    check_folder(settings.spans.model_dir, "spans")
+    from etl.runtime import configure
+
+    runtime = configure(settings.runtime)  # device choice fails here (exit 1), before the lock
+
+    run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    report = RunReport(run_id=run_id, input=str(input_path), sink=kind, started=started,
+                       dry_run=dry_run, full=full, triples_out=str(triples_out or ""))
+    quarantine = QuarantineWriter(Path(settings.run.quarantine_dir) / f"quarantine-{run_id}.jsonl")
+    lock = RunLock(settings.run.reports_dir, _store_target(settings.graph, kind)) if kind != "none" else None
+    try:
+        if lock is not None:
+            lock.acquire(run_id)
+        _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit)
+    except errors.EtlError as error:
+        report.error, report.exit_code = str(error), error.exit_code
+        raise
+    except KeyboardInterrupt:
+        report.error, report.exit_code = "interrupted", errors.EXIT_INTERRUPTED
+        raise
+    except Exception as error:
+        report.error, report.exit_code = f"{type(error).__name__}: {error}", errors.EXIT_INTERNAL
+        raise
+    finally:
+        quarantine.close()
+        if lock is not None:
+            lock.release()
+        report.finished = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        report.quarantine_by_reason = dict(quarantine.by_reason)
+        report.quarantine_file = str(quarantine.path) if quarantine.count else ""
+        if not report.error:
+            report.exit_code = errors.EXIT_PARTIAL if report.documents_quarantined else errors.EXIT_OK
+        path = report.write(settings.run.reports_dir)
+        if report_path:
+            report_path.parent.mkdir(parents=True, exist_ok=True)
+            report_path.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+        click.echo(report.summary())
+        click.echo(f"  report: {path}")
+    return report.exit_code
+
+
+def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit):
+    """Load the models, open the sink, run the pipeline, keep the :Run node up to date."""
+    from etl.graph import RunRecord, open_sink
+    from etl.models.relation import RelationClassifier
+    from etl.models.spans import SpanExtractor
+    from etl.pipeline import Pipeline, PipelineOptions
+    from etl.report import Progress
+    from etl.runtime import batch_size
+    from etl.schema import load_schema
+
+    tick = time.monotonic()
+    relations = RelationClassifier.load(settings.relation.model_dir,
+                                        batch_size=batch_size(settings.runtime, "relation", runtime.device))
+    spans = SpanExtractor.load(settings.spans.model_dir, batch_size=batch_size(settings.runtime, "spans", runtime.device))
+    report.runtime = runtime.as_dict()
+    report.model_versions = {"relation": relations.version, "spans": spans.version}
+    load_seconds = time.monotonic() - tick
+    schema = load_schema()
+    options = PipelineOptions(read_batch_rows=settings.input.read_batch_rows,
+                              max_text_chars=settings.input.max_text_chars,
+                              window_chars=settings.windows.max_chars,
+                              window_overlap=settings.windows.overlap_chars,
+                              limit=limit, full=full)
+    total = min(inputs.rows, limit) if limit else inputs.rows
+    with open_sink(settings.graph, schema=schema, triples_out=triples_out) as sink:
+        record = RunRecord(report.run_id, report.started,
+                           info={"input": report.input, **{f"model_{k}": v for k, v in report.model_versions.items()}})
+        sink.start_run(record)
+        progress = Progress(total)
+        try:
+            Pipeline(schema, relations, spans, sink, report, options, quarantine, progress).run(inputs)
+        except BaseException:
+            record.status = "failed"
+            raise
+        finally:
+            progress.close()
+            report.stage_seconds = {"load_models": load_seconds, **report.stage_seconds}
+            if record.status != "failed":
+                record.status = "partial" if report.documents_quarantined else "ok"
+            record.finished_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            record.counts = {"rows_read": report.rows_read, "documents_extracted": report.documents_extracted,
+                             "documents_skipped": report.documents_skipped,
+                             "documents_quarantined": report.documents_quarantined,
+                             "windows": report.windows, "triples": report.triples}
+            try:
+                sink.finish_run(record)
+            except errors.SinkError:
+                if record.status != "failed":
+                    raise

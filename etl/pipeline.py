@@ -1,0 +1,270 @@
+"""`etl run`: extract (Parquet rows) -> normalize (windows, both models, merge) -> load (graph sink).
+
+Three threads joined by bounded queues, so reading and graph writing overlap model inference and
+memory stays bounded whatever the input size:
+
+    reader   rows -> quarantine | ledger check (skip unchanged) -> windows   --q_docs-->
+    models   stage 1 relations over a batch of windows from many documents,
+             stage 2 spans for every predicted relation, merge overlapping windows  --q_write-->
+    writer   sink.write_documents(documents, evidence) (+ triples Parquet), progress
+
+Resumability: a document's ledger entry (content hash + model versions, on its Document node) is
+written in the same sink write as its evidence, so a run killed at any point leaves each document
+either fully written (the next run skips it) or not (the next run redoes it).
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows
+from etl.graph.records import Document, Evidence
+from etl.report import Progress, RunReport
+from etl.schema import Schema
+from etl.windows import Window, make_windows
+
+log = logging.getLogger(__name__)
+_END = object()  # end-of-stream marker between stages
+
+
+@dataclass
+class WorkItem:
+    source: SourceDocument
+    windows: list[Window]
+
+
+@dataclass
+class PipelineOptions:
+    read_batch_rows: int = 256
+    max_text_chars: int = 200_000
+    window_chars: int = 200
+    window_overlap: int = 40
+    model_batch_windows: int = 256  # windows per stage-1 call (across documents)
+    limit: int | None = None
+    full: bool = False  # ignore the ledger: re-extract every document
+    queue_size: int = 4
+
+
+class StageTimer:
+    """Seconds spent per stage (thread-safe: stages run on different threads)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._lock = threading.Lock()
+
+    def add(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[stage] += seconds
+
+
+def merge_triples(doc_id: str, windows: Sequence[Window], window_triples: Sequence[Sequence],
+                  versions: dict[str, str], run_id: str, schema: Schema) -> tuple[list[Evidence], int]:
+    """Window-level span triples -> document-level evidence, one per place (best score wins), and
+    only for (subject type, predicate, object type) the schema allows. Returns (evidence, dropped)."""
+    best: dict[tuple, Evidence] = {}
+    dropped = 0
+    for window, triples in zip(windows, window_triples):
+        for t in triples:
+            if not schema.allows(t.subject_type, t.predicate, t.object_type):
+                dropped += 1
+                continue
+            evidence = Evidence(
+                doc_id=doc_id, subject=t.subject, subject_type=t.subject_type, predicate=t.predicate,
+                object=t.object, object_type=t.object_type, score=round(float(t.score), 6),
+                subject_start=window.start + t.subject_start, subject_end=window.start + t.subject_end,
+                object_start=window.start + t.object_start, object_end=window.start + t.object_end,
+                sentence=window.text, sentence_start=window.start, sentence_end=window.end,
+                relation_model=versions.get("relation", ""), span_model=versions.get("spans", ""),
+                run_id=run_id)
+            key = (t.predicate, evidence.subject_start, evidence.subject_end,
+                   evidence.object_start, evidence.object_end)
+            if key not in best or evidence.score > best[key].score:
+                best[key] = evidence
+    return sorted(best.values(), key=lambda e: (e.subject_start, e.object_start, e.predicate)), dropped
+
+
+class Pipeline:
+    """Runs one `etl run` over an input set with loaded models and an open sink."""
+
+    def __init__(self, schema: Schema, relations, spans, sink, report: RunReport,
+                 options: PipelineOptions, quarantine: QuarantineWriter, progress: Progress | None = None):
+        self.schema, self.relations, self.spans, self.sink = schema, relations, spans, sink
+        self.report, self.options, self.quarantine, self.progress = report, options, quarantine, progress
+        # Ledger reads (reader thread) and writes (writer thread) share one store connection.
+        self._sink_lock = threading.Lock()
+        self.versions = {"relation": relations.version, "spans": spans.version}
+        self.timer = StageTimer()
+        self._stop = threading.Event()
+        self._errors: list[BaseException] = []
+
+    # ----------------------------------------------------------------- threads
+    def run(self, inputs: InputSet) -> RunReport:
+        started = time.monotonic()
+        q_docs: queue.Queue = queue.Queue(maxsize=self.options.queue_size)
+        q_write: queue.Queue = queue.Queue(maxsize=self.options.queue_size)
+        reader = threading.Thread(target=self._guard, args=(self._read, inputs, q_docs), name="etl-reader")
+        writer = threading.Thread(target=self._guard, args=(self._write, q_write), name="etl-writer")
+        reader.start()
+        writer.start()
+        try:
+            self._guard(self._infer, q_docs, q_write)
+        finally:
+            self._put(q_write, _END, force=True)
+            if self._errors:
+                self._stop.set()
+            reader.join()
+            writer.join()
+        self.report.stage_seconds = dict(self.timer.seconds)
+        self.report.wall_seconds = time.monotonic() - started
+        if self._errors:
+            raise self._errors[0]
+        return self.report
+
+    def _guard(self, target: Callable, *args) -> None:
+        try:
+            target(*args)
+        except BaseException as error:  # noqa: BLE001  (re-raised on the main thread)
+            self._errors.append(error)
+            self._stop.set()
+
+    def _put(self, q: queue.Queue, item, force: bool = False) -> bool:
+        """Put unless the pipeline is stopping (a failed stage must not leave others blocked)."""
+        while True:
+            if self._stop.is_set() and not force:
+                return False
+            try:
+                q.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                if self._stop.is_set() and force:
+                    return False
+
+    def _get(self, q: queue.Queue):
+        while True:
+            try:
+                return q.get(timeout=0.2)
+            except queue.Empty:
+                if self._stop.is_set():
+                    return _END
+
+    # ----------------------------------------------------------------- stages
+    def _read(self, inputs: InputSet, q_docs: queue.Queue) -> None:
+        o = self.options
+        pending: list[SourceDocument] = []
+        try:
+            tick = time.monotonic()
+            for row in iter_rows(inputs, o.max_text_chars, o.read_batch_rows, o.limit):
+                if self._stop.is_set():
+                    return
+                self.report.rows_read += 1
+                if isinstance(row, Quarantined):
+                    self.quarantine.write(row)
+                    self.report.documents_quarantined += 1
+                    self._advance(1)
+                    continue
+                pending.append(row)
+                if len(pending) >= o.read_batch_rows:
+                    self.timer.add("read", time.monotonic() - tick)
+                    if not self._dispatch(pending, q_docs):
+                        return
+                    pending = []
+                    tick = time.monotonic()
+            self.timer.add("read", time.monotonic() - tick)
+            if pending:
+                self._dispatch(pending, q_docs)
+        finally:
+            self._put(q_docs, _END, force=True)
+
+    def _dispatch(self, documents: list[SourceDocument], q_docs: queue.Queue) -> bool:
+        """Skip documents the ledger says are done; cut the rest into windows."""
+        tick = time.monotonic()
+        todo = documents
+        if not self.options.full:
+            with self._sink_lock:
+                known = self.sink.known_documents([d.doc_id for d in documents])
+            todo = []
+            for doc in documents:
+                entry = known.get(doc.doc_id)
+                if entry is not None and entry.content_hash == doc.content_hash and \
+                        dict(entry.model_versions) == self.versions:
+                    self.report.documents_skipped += 1
+                else:
+                    todo.append(doc)
+            skipped = len(documents) - len(todo)
+            if skipped:
+                self._advance(skipped)
+        self.timer.add("ledger", time.monotonic() - tick)
+        tick = time.monotonic()
+        items = [WorkItem(d, make_windows(d.text, self.options.window_chars, self.options.window_overlap))
+                 for d in todo]
+        self.timer.add("windows", time.monotonic() - tick)
+        return self._put(q_docs, items) if items else True
+
+    def _infer(self, q_docs: queue.Queue, q_write: queue.Queue) -> None:
+        batch: list[WorkItem] = []
+        windows = 0
+        while True:
+            items = self._get(q_docs)
+            if items is _END:
+                break
+            batch.extend(items)
+            windows += sum(len(i.windows) for i in items)
+            # Keep filling while more documents are already waiting: bigger model batches.
+            if windows >= self.options.model_batch_windows or q_docs.empty():
+                self._infer_batch(batch, q_write)
+                batch, windows = [], 0
+        if batch and not self._stop.is_set():
+            self._infer_batch(batch, q_write)
+
+    def _infer_batch(self, items: list[WorkItem], q_write: queue.Queue) -> None:
+        flat = [(item_index, window) for item_index, item in enumerate(items) for window in item.windows]
+        texts = [window.text for _, window in flat]
+        tick = time.monotonic()
+        predicted = self.relations.predict(texts) if texts else []
+        self.timer.add("relations", time.monotonic() - tick)
+        tick = time.monotonic()
+        asks = [(text, relations) for text, relations in zip(texts, predicted) if relations]
+        answers = iter(self.spans.extract_batch(asks)) if asks else iter(())
+        per_window = [next(answers) if relations else [] for relations in predicted]
+        self.timer.add("spans", time.monotonic() - tick)
+        self.report.windows += len(texts)
+        self.report.span_queries += sum(len(r) for r in predicted)
+
+        grouped: list[list] = [[] for _ in items]
+        for (item_index, _), triples in zip(flat, per_window):
+            grouped[item_index].append(triples)
+        out = []
+        for item, window_triples in zip(items, grouped):
+            evidence, dropped = merge_triples(item.source.doc_id, item.windows, window_triples,
+                                              self.versions, self.report.run_id, self.schema)
+            self.report.triples_dropped_by_schema += dropped
+            document = Document(item.source.doc_id, item.source.source, item.source.content_hash,
+                                item.source.metadata, self.versions)
+            out.append((document, evidence))
+        self._put(q_write, out)
+
+    def _write(self, q_write: queue.Queue) -> None:
+        while True:
+            batch = self._get(q_write)
+            if batch is _END:
+                return
+            documents = [d for d, _ in batch]
+            evidence = [e for _, rows in batch for e in rows]
+            tick = time.monotonic()
+            with self._sink_lock:
+                self.sink.write_documents(documents, evidence, run_id=self.report.run_id)
+            self.timer.add("write", time.monotonic() - tick)
+            self.report.documents_extracted += len(documents)
+            self.report.triples += len(evidence)
+            for e in evidence:
+                self.report.triples_by_predicate[e.predicate] = self.report.triples_by_predicate.get(e.predicate, 0) + 1
+            self._advance(len(documents), len(evidence))
+
+    def _advance(self, documents: int, triples: int = 0) -> None:
+        if self.progress is not None:
+            self.progress.update(documents, triples)

@@ -1,0 +1,131 @@
+"""The run report: one JSON file per run plus a short human summary, and progress output.
+
+Progress is a tqdm bar on a terminal and a plain log line every `interval` seconds otherwise
+(cron mail and log files get readable lines, not carriage returns).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    input: str
+    sink: str
+    started: str
+    dry_run: bool = False
+    full: bool = False
+    finished: str = ""
+    exit_code: int = 0
+    rows_read: int = 0  # every input row: = extracted + skipped + quarantined
+    documents_extracted: int = 0
+    documents_skipped: int = 0  # unchanged since the last run (ledger)
+    documents_quarantined: int = 0
+    quarantine_by_reason: dict[str, int] = field(default_factory=dict)
+    quarantine_file: str = ""
+    windows: int = 0
+    span_queries: int = 0  # stage-2 questions asked
+    triples: int = 0  # evidence rows written (after window merge and schema filter)
+    triples_dropped_by_schema: int = 0
+    triples_by_predicate: dict[str, int] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+    model_versions: dict[str, str] = field(default_factory=dict)
+    runtime: dict = field(default_factory=dict)  # device, precision, XLA chosen by etl/runtime.py
+    triples_out: str = ""
+    error: str = ""
+
+    @property
+    def throughput(self) -> dict[str, float]:
+        seconds = max(self.wall_seconds, 1e-9)
+        return {"documents_per_s": round(self.documents_extracted / seconds, 2),
+                "windows_per_s": round(self.windows / seconds, 2),
+                "triples_per_s": round(self.triples / seconds, 2)}
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["throughput"] = self.throughput
+        data["stage_seconds"] = {k: round(v, 3) for k, v in self.stage_seconds.items()}
+        data["wall_seconds"] = round(self.wall_seconds, 3)
+        return data
+
+    def write(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"run-{self.run_id}.json"
+        path.write_text(json.dumps(self.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        return path
+
+    def summary(self) -> str:
+        rate = self.throughput
+        lines = [
+            f"run {self.run_id}: {self.rows_read} rows read -> {self.documents_extracted} extracted, "
+            f"{self.documents_skipped} unchanged (skipped), {self.documents_quarantined} quarantined",
+            f"  {self.windows} windows, {self.span_queries} span queries, {self.triples} triples "
+            f"written to {self.sink}{' (dry run: nothing written)' if self.dry_run else ''}",
+            f"  {self.wall_seconds:.1f} s wall, {rate['documents_per_s']} docs/s, "
+            f"{rate['windows_per_s']} windows/s, {rate['triples_per_s']} triples/s",
+        ]
+        if self.stage_seconds:
+            lines.append("  time by stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.stage_seconds.items()))
+        if self.triples_by_predicate:
+            top = sorted(self.triples_by_predicate.items(), key=lambda kv: -kv[1])[:8]
+            lines.append("  top predicates: " + ", ".join(f"{p} {n}" for p, n in top))
+        if self.quarantine_by_reason:
+            lines.append("  quarantined: " + ", ".join(f"{r} {n}" for r, n in sorted(self.quarantine_by_reason.items()))
+                         + f" -> {self.quarantine_file}")
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        return "\n".join(lines)
+
+
+class Progress:
+    """Documents done / total with triples so far: a bar on a terminal, log lines otherwise."""
+
+    def __init__(self, total: int | None, stream=None, interval: float = 30.0, force_plain: bool = False):
+        self.stream = stream or sys.stderr
+        self.total, self.interval = total, interval
+        self.done = self.triples = 0
+        self._start = self._last = time.monotonic()
+        self._bar = None
+        self._lock = threading.Lock()  # the reader and the writer threads both report progress
+        if not force_plain and hasattr(self.stream, "isatty") and self.stream.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit="doc", file=self.stream, dynamic_ncols=True)
+
+    def update(self, documents: int, triples: int = 0) -> None:
+        with self._lock:
+            self._update(documents, triples)
+
+    def _update(self, documents: int, triples: int) -> None:
+        self.done += documents
+        self.triples += triples
+        if self._bar is not None:
+            self._bar.update(documents)
+            self._bar.set_postfix(triples=self.triples, refresh=False)
+            return
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            self._last = now
+            self.stream.write(self.line() + "\n")
+            self.stream.flush()
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self._start
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        total = f"/{self.total}" if self.total is not None else ""
+        return f"progress: {self.done}{total} rows, {rate:.1f} rows/s, {self.triples} triples, {elapsed:.0f}s"
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        elif self.done:
+            self.stream.write(self.line() + "\n")
+            self.stream.flush()
