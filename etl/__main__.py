@@ -1,0 +1,4 @@
+"""`python -m etl` runs the CLI."""
+from etl.cli import main
+
+main()
