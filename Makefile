@@ -20,7 +20,17 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-test: $(STAMP)
+# Neo4j's own Cypher linter (npm), used by tests/graph/test_cypher_lint.py; reinstalled only when
+# its package files change. Needs Node.js >= 20 with npm.
+LINT := tools/cypher-lint
+LINT_STAMP := $(LINT)/node_modules/.installed
+
+$(LINT_STAMP): $(LINT)/package.json $(LINT)/package-lock.json
+	@command -v npm >/dev/null || { echo "need Node.js >= 20 with npm (for the Cypher linter in $(LINT))"; exit 1; }
+	cd $(LINT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(LINT_STAMP)
+
+test: $(STAMP) $(LINT_STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)

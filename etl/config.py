@@ -114,6 +114,9 @@ class Neo4jSettings:
     uri: str = "bolt://localhost:7687"
     user: str = "neo4j"
     database: str = "neo4j"
+    init_schema: bool = True  # create constraints/indexes (IF NOT EXISTS) before the first write
+    max_retry_time: float = 30.0  # seconds the driver keeps retrying a failed write transaction
+    connection_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,8 @@ class FalkorDBSettings:
     url: str = ""  # empty: start the embedded server; else e.g. redis://host:6379 or unix:///path
     data_dir: Path = Path("var/falkordb")
     graph_name: str = "medkg"
+    appendfsync: str = "everysec"  # private server's append-only-file fsync: always | everysec | no
+    socket_timeout: float = 300.0  # seconds one statement may take before the write is retried
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,7 @@ _CHOICES = {
     "relation.loss": {"bce", "weighted_bce", "focal"},
     "relation.head": {"cls", "pool", "cnn_pool"},
     "graph.sink": {"falkordb", "neo4j", "none"},
+    "graph.falkordb.appendfsync": {"always", "everysec", "no"},
     "runtime.device": {"auto", "cpu", "gpu"},
 }
 

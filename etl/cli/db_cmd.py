@@ -1,0 +1,66 @@
+"""`etl db`: set up and inspect the configured graph store (graph.sink)."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from etl.graph import open_sink
+
+
+@click.group("db")
+def command() -> None:
+    """Graph store: create constraints/indexes, show counts."""
+
+
+def _sink_option(func):
+    return click.option("--sink", "kind", type=click.Choice(["falkordb", "neo4j"]),
+                        help="Store to use (default: graph.sink from the settings).")(func)
+
+
+@command.command("init")
+@_sink_option
+@click.option("--print", "print_only", is_flag=True,
+              help="Only print the Neo4j statements (as in cypher/schema/), touch no store.")
+@click.pass_obj
+def init(app, kind: str | None, print_only: bool) -> None:
+    """Create the constraints and indexes the writers rely on (safe to repeat)."""
+    if print_only:
+        from etl.graph.dialect import neo4j_schema_statements
+        from etl.graph.statements import StatementBuilder
+        from etl.schema import load_schema
+        for statement in neo4j_schema_statements(StatementBuilder(load_schema()).index_specs()):
+            click.echo(statement.text + ";")
+        return
+    settings = app.settings.graph
+    kind = kind or settings.sink
+    if kind == "none":
+        click.echo("graph.sink = none: no store to set up")
+        return
+    with open_sink(settings, kind=kind) as sink:
+        done = sink.init_schema()
+        click.echo(f"{sink.describe()}: schema ready ({len(done)} statements run)")
+
+
+@command.command("stats")
+@_sink_option
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--all", "show_all", is_flag=True, help="Also list labels and types with count 0.")
+@click.pass_obj
+def stats(app, kind: str | None, as_json: bool, show_all: bool) -> None:
+    """Nodes per label and relationships per type."""
+    settings = app.settings.graph
+    kind = kind or settings.sink
+    if kind == "none":
+        click.echo("graph.sink = none: no store to count")
+        return
+    with open_sink(settings, kind=kind) as sink:
+        counts = sink.stats()
+        where = sink.describe()
+    if as_json:
+        click.echo(json.dumps(counts, indent=2))
+        return
+    click.echo(where)
+    for name, value in counts.items():
+        if value or show_all:
+            click.echo(f"  {name:<28} {value:>10}")

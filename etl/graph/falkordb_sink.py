@@ -1,0 +1,157 @@
+"""FalkorDB sink: native protocol through the `falkordb` client.
+
+Either a private server this sink starts and stops (empty `graph.falkordb.url`, data in
+`graph.falkordb.data_dir`) or an existing FalkorDB at `url` (redis://host:port or unix:///path;
+password from FALKORDB_PASSWORD). FalkorDB has no multi-statement transactions: each statement is
+atomic and the write protocol (sink.py) is ordered so that a batch cut short is redone correctly
+by writing it again; connection failures retry the whole batch a few times.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, TypeVar
+
+import redis
+from falkordb import FalkorDB
+from falkordb.edge import Edge
+from falkordb.node import Node
+from falkordb.path import Path as GraphPath
+
+from etl.config import FalkorDBSettings, secret
+from etl.errors import SinkError
+from etl.graph.dialect import (falkordb_already_exists, falkordb_constraint_command,
+                               falkordb_index_statement)
+from etl.graph.falkordb_server import FalkorDBServer
+from etl.graph.sink import CypherSink, Runner
+from etl.graph.statements import Statement
+from etl.schema import Schema
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_RETRYABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+def plain(value):
+    """Client values -> JSON-ready Python (nodes and edges as property dicts)."""
+    if isinstance(value, Node):
+        return {"_labels": list(value.labels or []), **{k: plain(v) for k, v in value.properties.items()}}
+    if isinstance(value, Edge):
+        return {"_type": value.relation, **{k: plain(v) for k, v in value.properties.items()}}
+    if isinstance(value, GraphPath):
+        return {"nodes": [plain(n) for n in value.nodes()], "edges": [plain(e) for e in value.edges()]}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+class FalkorDBSink(CypherSink):
+    kind = "falkordb"
+
+    def __init__(self, schema: Schema, settings: FalkorDBSettings, batch_size: int, *,
+                 server: FalkorDBServer | None = None, retries: int = 3, retry_delay: float = 0.5,
+                 module_args: tuple[str, ...] = ()):
+        super().__init__(schema, batch_size)
+        self.settings = settings
+        self.graph_name = settings.graph_name
+        self.retries = retries
+        self.retry_delay = retry_delay
+        self.server = server
+        self._own_server = False
+        if settings.url:
+            self._where = f"FalkorDB at {_redact(settings.url)}, graph {self.graph_name!r}"
+            try:
+                self.db = FalkorDB.from_url(settings.url, password=secret("falkordb"),
+                                            socket_timeout=settings.socket_timeout)
+                self.db.connection.ping()
+            except redis.exceptions.RedisError as error:
+                raise SinkError(f"cannot reach {self._where}: {type(error).__name__}: {error}") from None
+        else:
+            if self.server is None:
+                self.server = FalkorDBServer(settings.data_dir, appendfsync=settings.appendfsync,
+                                             module_args=module_args)
+                self._own_server = True
+            self.server.start()
+            self._where = f"private FalkorDB (data in {self.server.data_dir}), graph {self.graph_name!r}"
+            self.db = FalkorDB(unix_socket_path=self.server.socket_path,
+                               socket_timeout=settings.socket_timeout)
+        self.graph = self.db.select_graph(self.graph_name)
+
+    def describe(self) -> str:
+        return self._where
+
+    # ------------------------------------------------------------------ running statements
+    def _run(self, statement: Statement) -> list[dict]:
+        try:
+            result = self.graph.query(statement.text, statement.params)
+        except redis.exceptions.ResponseError as error:
+            # A statement the server refused: not retryable, and a bug or bad input.
+            raise SinkError(f"{self._where}: {statement.name} failed: {error}") from None
+        names = [column[1] for column in result.header]
+        return [dict(zip(names, (plain(v) for v in row))) for row in result.result_set]
+
+    def _attempts(self, work: Callable[[Runner], T]) -> T:
+        for attempt in range(self.retries + 1):
+            try:
+                return work(self._run)
+            except _RETRYABLE as error:
+                if self.server is not None and not self.server.alive():
+                    raise SinkError(f"{self._where}: the server has stopped ({type(error).__name__}); "
+                                    f"log tail:\n{self.server.log_tail(5)}") from None
+                if attempt == self.retries:
+                    raise SinkError(f"{self._where}: {type(error).__name__}: {error} "
+                                    f"(gave up after {self.retries + 1} attempts)") from None
+                delay = self.retry_delay * 2 ** attempt
+                log.warning("FalkorDB write failed (%s); retrying the batch in %.1f s", error, delay)
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _write(self, work: Callable[[Runner], T]) -> T:
+        # The whole unit of work is retried: it is idempotent by construction (sink.py).
+        return self._attempts(work)
+
+    def _read(self, work: Callable[[Runner], T]) -> T:
+        return self._attempts(work)
+
+    # ------------------------------------------------------------------ schema
+    def init_schema(self) -> list[str]:
+        done = []
+        for spec in self.builder.index_specs():
+            statement = falkordb_index_statement(spec)
+            try:
+                self._attempts(lambda run: run(statement))
+                done.append(statement.text)
+            except SinkError as error:
+                if not falkordb_already_exists(error):
+                    raise
+            if spec.unique:
+                command = falkordb_constraint_command(self.graph_name, spec)
+                try:
+                    self.db.connection.execute_command(*command)
+                    done.append(" ".join(map(str, command)))
+                except redis.exceptions.ResponseError as error:
+                    if not falkordb_already_exists(error):
+                        raise SinkError(f"{self._where}: creating constraint {spec.name} failed: "
+                                        f"{error}") from None
+                except _RETRYABLE as error:
+                    raise SinkError(f"{self._where}: {type(error).__name__}: {error}") from None
+        self._schema_ready = True
+        return done
+
+    def close(self) -> None:
+        try:
+            self.db.close()
+        except Exception:  # closing a dead connection must not hide the real error
+            pass
+        if self._own_server and self.server is not None:
+            self.server.stop()
+
+
+def _redact(url: str) -> str:
+    """Hide a password someone put in the URL anyway."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url

@@ -1,0 +1,122 @@
+"""Neo4j sink: the official driver (with neo4j-rust-ext installed it is picked up automatically).
+
+Each batch of documents is one managed write transaction (`session.execute_write`): the driver
+retries it as a whole on transient errors and lost connections, and Neo4j rolls a failed attempt
+back, so a batch is all-or-nothing. Constraints and indexes are created (`IF NOT EXISTS`) by
+`etl db init` and before the first write, unless `graph.neo4j.init_schema = false`.
+The password comes only from NEO4J_PASSWORD.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable, TypeVar
+
+import neo4j
+from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable
+from neo4j.graph import Node, Path as GraphPath, Relationship
+
+from etl.config import Neo4jSettings, secret
+from etl.errors import SinkError
+from etl.graph.dialect import neo4j_schema_statements
+from etl.graph.sink import CypherSink, Runner
+from etl.graph.statements import Statement
+from etl.schema import Schema
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def plain(value):
+    """Driver values -> JSON-ready Python (nodes and relationships as property dicts)."""
+    if isinstance(value, Node):
+        return {"_labels": sorted(value.labels), **{k: plain(v) for k, v in value.items()}}
+    if isinstance(value, Relationship):
+        return {"_type": value.type, **{k: plain(v) for k, v in value.items()}}
+    if isinstance(value, GraphPath):
+        return {"nodes": [plain(n) for n in value.nodes], "edges": [plain(r) for r in value.relationships]}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if hasattr(value, "iso_format"):  # neo4j temporal types
+        return value.iso_format()
+    return value
+
+
+class Neo4jSink(CypherSink):
+    kind = "neo4j"
+
+    def __init__(self, schema: Schema, settings: Neo4jSettings, batch_size: int):
+        super().__init__(schema, batch_size, init_schema=settings.init_schema)
+        self.settings = settings
+        self._where = f"Neo4j at {settings.uri} (user {settings.user!r}, database {settings.database!r})"
+        password = secret("neo4j")
+        auth = (settings.user, password) if password else None
+        try:
+            self.driver = neo4j.GraphDatabase.driver(
+                settings.uri, auth=auth, user_agent="medkg-etl",
+                max_transaction_retry_time=settings.max_retry_time,
+                connection_timeout=settings.connection_timeout)
+            self.driver.verify_connectivity()
+        except AuthError:
+            self._close_driver()
+            hint = "" if password else " (NEO4J_PASSWORD is not set)"
+            raise SinkError(f"{self._where}: authentication failed{hint}") from None
+        except (ServiceUnavailable, DriverError, Neo4jError, ValueError, OSError) as error:
+            self._close_driver()
+            raise SinkError(f"cannot reach {self._where}: {_describe(error)}") from None
+
+    def describe(self) -> str:
+        return self._where
+
+    def _close_driver(self) -> None:
+        driver = getattr(self, "driver", None)
+        if driver is not None:
+            driver.close()
+
+    # ------------------------------------------------------------------ running statements
+    @staticmethod
+    def _runner(tx) -> Runner:
+        def run(statement: Statement) -> list[dict]:
+            result = tx.run(statement.text, statement.params)
+            return [{key: plain(value) for key, value in record.items()} for record in result]
+        return run
+
+    def _session(self):
+        return self.driver.session(database=self.settings.database or None)
+
+    def _write(self, work: Callable[[Runner], T]) -> T:
+        try:
+            with self._session() as session:
+                return session.execute_write(lambda tx: work(self._runner(tx)))
+        except (Neo4jError, DriverError, OSError) as error:
+            raise SinkError(f"{self._where}: write failed: {_describe(error)}") from None
+
+    def _read(self, work: Callable[[Runner], T]) -> T:
+        try:
+            with self._session() as session:
+                return session.execute_read(lambda tx: work(self._runner(tx)))
+        except (Neo4jError, DriverError, OSError) as error:
+            raise SinkError(f"{self._where}: read failed: {_describe(error)}") from None
+
+    # ------------------------------------------------------------------ schema
+    def init_schema(self) -> list[str]:
+        # Schema changes cannot share a transaction with writes: one auto-commit query each.
+        statements = neo4j_schema_statements(self.builder.index_specs())
+        try:
+            with self._session() as session:
+                for statement in statements:
+                    session.run(statement.text).consume()
+        except (Neo4jError, DriverError, OSError) as error:
+            raise SinkError(f"{self._where}: schema set-up failed: {_describe(error)}") from None
+        self._schema_ready = True
+        return [s.text for s in statements]
+
+    def close(self) -> None:
+        self._close_driver()
+
+
+def _describe(error: Exception) -> str:
+    code = getattr(error, "code", None)
+    message = getattr(error, "message", None) or str(error)
+    return f"{type(error).__name__}{f' [{code}]' if code else ''}: {message}".strip()

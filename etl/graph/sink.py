@@ -1,0 +1,233 @@
+"""The sink interface the pipeline writes through, without knowing which store is behind it.
+
+Contract (what `etl run` relies on):
+- `write_documents(docs, evidence, run_id=...)` replaces each given document's evidence with the
+  evidence given (none is fine): writing the same batch twice leaves the graph identical; an
+  edge or entity whose last evidence went away is removed; edge aggregates (evidence and document
+  counts, best and mean score) are recomputed from the evidence that is left. The document's
+  ledger entry (content hash + model versions) is written last, in the same write.
+- `known_documents(doc_ids)` reads that ledger: `{doc_id: LedgerEntry(content_hash, versions)}`
+  for documents completely written; a write cut short leaves its documents out, so they are
+  processed again.
+- `start_run(record)` / `finish_run(record)` keep a :Run node (times, status, counts).
+- `query(text, params)` runs a read-only template; `stats()` counts; `close()` releases it all.
+Sinks are context managers. Store failures surface as `SinkError` (exit code 3).
+"""
+from __future__ import annotations
+
+import abc
+import logging
+from collections import defaultdict
+from typing import Any, Callable, Iterable, Sequence, TypeVar
+
+from etl.errors import SinkError
+from etl.graph.batch import PreparedBatch, prepare_batch
+from etl.graph.records import (Document, Evidence, LedgerEntry, RunRecord, WriteStats,
+                               versions_from_text)
+from etl.graph.statements import Statement, StatementBuilder
+from etl.schema import Schema
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Runner = Callable[[Statement], list]  # runs one statement, returns its rows as dicts
+
+
+class Sink(abc.ABC):
+    kind = "abstract"
+
+    @abc.abstractmethod
+    def init_schema(self) -> list[str]:
+        """Create constraints and indexes (idempotent); returns what was run, for `etl db init`."""
+
+    @abc.abstractmethod
+    def known_documents(self, doc_ids: Iterable[str]) -> dict[str, LedgerEntry]: ...
+
+    @abc.abstractmethod
+    def write_documents(self, documents: Sequence[Document], evidence: Iterable[Evidence], *,
+                        run_id: str) -> WriteStats: ...
+
+    @abc.abstractmethod
+    def start_run(self, run: RunRecord) -> None: ...
+
+    @abc.abstractmethod
+    def finish_run(self, run: RunRecord) -> None: ...
+
+    @abc.abstractmethod
+    def query(self, text: str, params: dict | None = None) -> list[dict]: ...
+
+    @abc.abstractmethod
+    def stats(self) -> dict[str, int]: ...
+
+    def describe(self) -> str:
+        """Where this sink writes, for logs and reports (never a password)."""
+        return self.kind
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def run_props(run: RunRecord) -> dict:
+    props: dict[str, Any] = {"run_id": run.run_id, "started_at": run.started_at, "status": run.status}
+    if run.finished_at:
+        props["finished_at"] = run.finished_at
+    props.update({f"count_{k}": int(v) for k, v in run.counts.items()})
+    props.update({f"info_{k}": str(v) for k, v in run.info.items()})
+    return props
+
+
+class CypherSink(Sink):
+    """Shared write protocol of the two Cypher stores; subclasses only say how to run statements.
+
+    `_write(work)` must run `work(runner)` as one unit of work, retrying it as a whole if the
+    store allows (Neo4j: one managed transaction; FalkorDB: statement by statement, which is why
+    the ledger goes last).
+    """
+
+    def __init__(self, schema: Schema, batch_size: int, init_schema: bool = True):
+        self.schema = schema
+        self.builder = StatementBuilder(schema, batch_size)
+        self._auto_schema = init_schema
+        self._schema_ready = False
+
+    @abc.abstractmethod
+    def _write(self, work: Callable[[Runner], T]) -> T: ...
+
+    @abc.abstractmethod
+    def _read(self, work: Callable[[Runner], T]) -> T: ...
+
+    def _ensure_schema(self) -> None:
+        if self._auto_schema and not self._schema_ready:
+            self.init_schema()
+        self._schema_ready = True
+
+    # ------------------------------------------------------------------ writing
+    def write_documents(self, documents: Sequence[Document], evidence: Iterable[Evidence], *,
+                        run_id: str) -> WriteStats:
+        batch = prepare_batch(self.schema, documents, evidence, run_id)
+        if not batch.doc_ids:
+            return WriteStats()
+        self._ensure_schema()
+        return self._write(lambda run: self._protocol(run, batch))
+
+    def _protocol(self, run: Runner, batch: PreparedBatch) -> WriteStats:
+        b = self.builder
+        for statement in b.begin_documents(batch.doc_ids, batch.run_id):
+            run(statement)
+        # What the documents' old evidence supported: refreshed (or removed) below.
+        edges: dict[tuple, dict[str, dict]] = defaultdict(dict)
+        nodes: dict[str, set[str]] = defaultdict(set)
+        for statement in b.retracted_evidence(batch.doc_ids):
+            for row in run(statement):
+                group = (row["subject_label"], row["rel_type"], row["object_label"])
+                edges[group][row["edge_key"]] = {"s": row["subject"], "o": row["object"],
+                                                 "edge_key": row["edge_key"]}
+                nodes[row["subject_label"]].add(row["subject"])
+                nodes[row["object_label"]].add(row["object"])
+        removed = 0
+        for statement in b.delete_evidence(batch.doc_ids):
+            removed += sum(int(row["removed"]) for row in run(statement))
+        for label in sorted(batch.nodes):
+            rows = [{"name": name, "full_name": batch.full_names.get(name), "surface_forms": forms}
+                    for name, forms in batch.nodes[label].items()]
+            for statement in b.upsert_nodes(label, rows, batch.run_id):
+                run(statement)
+            nodes[label].update(batch.nodes[label])
+        for group in sorted(batch.edges):
+            for statement in b.upsert_edges(group, batch.edges[group], batch.run_id):
+                run(statement)
+            for row in batch.edges[group]:
+                edges[group][row["edge_key"]] = {"s": row["s"], "o": row["o"], "edge_key": row["edge_key"]}
+        for group in sorted(batch.evidence):
+            for statement in b.upsert_evidence(group, batch.evidence[group]):
+                run(statement)
+        for group in sorted(edges):
+            rows = [edges[group][key] for key in sorted(edges[group])]
+            for statement in b.refresh_edges(group, rows):
+                run(statement)
+        for label in sorted(nodes):
+            for statement in b.refresh_nodes(label, sorted(nodes[label])):
+                run(statement)
+        for statement in b.commit_documents(batch.documents):
+            run(statement)
+        return WriteStats(documents=len(batch.doc_ids), evidence=batch.evidence_count,
+                          evidence_removed=removed,
+                          entities=sum(len(names) for names in batch.nodes.values()),
+                          relationships=sum(len(rows) for rows in batch.edges.values()))
+
+    # ------------------------------------------------------------------ ledger and runs
+    def known_documents(self, doc_ids: Iterable[str]) -> dict[str, LedgerEntry]:
+        ids = list(dict.fromkeys(doc_ids))
+        if not ids:
+            return {}
+
+        def work(run: Runner) -> dict[str, LedgerEntry]:
+            out = {}
+            for statement in self.builder.known_documents(ids):
+                for row in run(statement):
+                    out[row["doc_id"]] = LedgerEntry(row["content_hash"],
+                                                     versions_from_text(row["model_versions"]))
+            return out
+        return self._read(work)
+
+    def start_run(self, run: RunRecord) -> None:
+        self._ensure_schema()
+        statement = self.builder.save_run(run.run_id, run_props(run))
+        self._write(lambda runner: runner(statement))
+
+    def finish_run(self, run: RunRecord) -> None:
+        self.start_run(run)  # same MERGE + SET: the record is written whole each time
+
+    # ------------------------------------------------------------------ reading
+    def query(self, text: str, params: dict | None = None) -> list[dict]:
+        statement = Statement("query", text, dict(params or {}))
+        return self._read(lambda run: run(statement))
+
+    def stats(self) -> dict[str, int]:
+        def work(run: Runner) -> dict[str, int]:
+            out = {}
+            for statement in self.builder.count_statements():
+                rows = run(statement)
+                out[statement.name.removeprefix("count ")] = int(rows[0]["n"]) if rows else 0
+            return out
+        return self._read(work)
+
+
+class NoneSink(Sink):
+    """`graph.sink = none`: a dry run. Counts what would be written; remembers nothing."""
+    kind = "none"
+
+    def __init__(self, schema: Schema):
+        self.schema = schema
+        self.totals = WriteStats()
+
+    def init_schema(self) -> list[str]:
+        return []
+
+    def known_documents(self, doc_ids: Iterable[str]) -> dict[str, LedgerEntry]:
+        return {}
+
+    def write_documents(self, documents, evidence, *, run_id: str) -> WriteStats:
+        batch = prepare_batch(self.schema, documents, evidence, run_id)  # same validation
+        stats = WriteStats(documents=len(batch.doc_ids), evidence=batch.evidence_count,
+                           entities=sum(len(n) for n in batch.nodes.values()),
+                           relationships=sum(len(r) for r in batch.edges.values()))
+        self.totals = self.totals + stats
+        return stats
+
+    def start_run(self, run: RunRecord) -> None:
+        pass
+
+    def finish_run(self, run: RunRecord) -> None:
+        pass
+
+    def query(self, text: str, params: dict | None = None) -> list[dict]:
+        raise SinkError("no graph store is configured (graph.sink = none): nothing to query")
+
+    def stats(self) -> dict[str, int]:
+        return {}

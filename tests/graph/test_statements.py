@@ -1,0 +1,69 @@
+"""The statement builder's whitelist, the schema files, the none sink and the Parquet triples."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from etl.graph import open_sink
+from etl.graph.dialect import schema_files
+from etl.graph.names import name_key, normalize_name
+from etl.graph.statements import StatementBuilder
+from etl.config import GraphSettings
+
+from .conftest import doc, ev
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("bad", ["Disease`) DETACH DELETE n //", "Foo", "disease", "HAS_SYMPTOM]->()", ""])
+def test_only_whitelisted_names_reach_cypher(schema, bad):
+    builder = StatementBuilder(schema)
+    with pytest.raises(ValueError, match="whitelisted"):
+        builder.label(bad)
+    with pytest.raises(ValueError, match="whitelisted"):
+        list(builder.upsert_edges((bad, "HAS_SYMPTOM", "Symptom"), [{"s": 1}], "r"))
+
+
+def test_values_are_parameters_never_text(schema):
+    builder = StatementBuilder(schema)
+    marker = "VALUE'`}-MARKER"
+    rows = [{"name": marker, "full_name": None, "surface_forms": [marker]}]
+    for statement in [*builder.upsert_nodes("Disease", rows, marker), *builder.begin_documents([marker], marker)]:
+        assert marker not in statement.text
+        assert "$rows" in statement.text
+
+
+def test_schema_files_match_the_code(schema):
+    for name, text in schema_files(StatementBuilder(schema).index_specs()).items():
+        assert (ROOT / "cypher" / "schema" / name).read_text(encoding="utf-8") == text, name
+
+
+def test_name_normalisation():
+    assert normalize_name("  ２型　糖尿病\n") == "2型 糖尿病"  # NFKC, whitespace folded
+    assert normalize_name("IgA肾病") == "IgA肾病"  # no case folding
+    long = "长" * 1000
+    assert name_key(long) != long and len(name_key(long).encode()) <= 400
+    assert name_key(long) == name_key(long) and name_key(long) != name_key(long + "x")
+
+
+def test_none_sink_validates_and_counts_but_keeps_nothing(schema):
+    with open_sink(GraphSettings(sink="none")) as sink:
+        stats = sink.write_documents([doc("d1")], [ev("d1", "糖尿病", "临床表现", "多饮")], run_id="r1")
+        assert stats.evidence == 1 and sink.known_documents(["d1"]) == {}
+
+
+def test_triples_out_writes_one_row_per_evidence(tmp_path):
+    out = tmp_path / "triples" / "run.parquet"
+    rows = [ev("d1", "糖尿病", "临床表现", "多饮", 0.9, 0), ev("d1", "糖尿病", "临床表现", "多饮", 0.5, 0),
+            ev("d2", "高血压", "临床表现", "头痛", 0.8, 3)]
+    with open_sink(GraphSettings(sink="none"), triples_out=out) as sink:
+        sink.write_documents([doc("d1"), doc("d2")], rows[:2], run_id="r1")
+        sink.write_documents([doc("d2")], rows[2:], run_id="r1")
+    table = pq.read_table(out).to_pylist()
+    assert len(table) == 2  # the duplicate (same place, lower score) is one piece of evidence
+    first = next(r for r in table if r["doc_id"] == "d1")
+    assert (first["subject"], first["predicate"], first["rel_type"], first["object"], first["score"]) == (
+        "糖尿病", "临床表现", "HAS_SYMPTOM", "多饮", 0.9)
+    assert first["source_file"] == "notes.parquet" and first["subject_start"] == 0 and first["run_id"] == "r1"
