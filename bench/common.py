@@ -1,0 +1,64 @@
+"""Shared set-up for the benchmarks: settings, the notes, the windows a run cuts from them."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTES = ROOT.parent / "shared" / "data" / "notes" / "ccks2017_notes.parquet"
+sys.path.insert(0, str(ROOT))
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--input", default=str(NOTES), help="Parquet notes (default: the shared CCKS notes)")
+    p.add_argument("--config", default=str(ROOT / "config.toml"))
+    p.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
+    return p
+
+
+def settings(config: str):
+    from etl.config import load_settings
+
+    return load_settings(config)
+
+
+def documents(path: str):
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, columns=["doc_id", "text"]).to_pylist()
+
+
+def windows_of(docs, s):
+    from etl.windows import make_windows
+
+    return [(d["doc_id"], w) for d in docs for w in make_windows(d["text"], s.windows.max_chars, s.windows.overlap_chars)]
+
+
+def load_models(s):
+    from etl.models.relation import RelationClassifier
+    from etl.models.spans import SpanExtractor
+    from etl.runtime import batch_size, configure
+
+    info = configure(s.runtime)
+    relations = RelationClassifier.load(s.relation.model_dir, batch_size=batch_size(s.runtime, "relation", info.device))
+    spans = SpanExtractor.load(s.spans.model_dir, batch_size=batch_size(s.runtime, "spans", info.device))
+    return relations, spans
+
+
+def emit(figures: dict, json_out: str | None) -> None:
+    text = json.dumps(figures, ensure_ascii=False, indent=2)
+    print(text)
+    if json_out:
+        Path(json_out).write_text(text + "\n", encoding="utf-8")
+
+
+class Clock:
+    def __init__(self):
+        self.start = time.perf_counter()
+
+    def __call__(self) -> float:
+        return time.perf_counter() - self.start

@@ -1,0 +1,67 @@
+"""Floor: the two models' forward passes alone, over exactly the windows and span questions a run
+produces on the input (no reading, tokenising, decoding or graph writing inside the timed part).
+
+    .venv/bin/python bench/floor.py [--input notes.parquet]
+"""
+from __future__ import annotations
+
+from common import Clock, documents, emit, load_models, parser, settings, windows_of
+
+
+def main() -> None:
+    args = parser(__doc__).parse_args()
+    s = settings(args.config)
+    relations, spans = load_models(s)
+    docs = documents(args.input)
+    windows = [w for _, w in windows_of(docs, s)]
+    texts = [w.text for w in windows]
+
+    # The span questions a run asks: record what extract_batch encodes (untimed pass).
+    predicted = relations.predict(texts)
+    recorded = []
+    original = spans.answer_encoded
+    spans.answer_encoded = lambda encoded: (recorded.append(list(encoded)), original(encoded))[1]
+    spans.extract_batch([(t, r) for t, r in zip(texts, predicted) if r])
+    spans.answer_encoded = original
+    questions = [e for turn in recorded for e in turn]
+
+    # Pre-built fixed-shape batches, as the predictors build them.
+    import numpy as np
+    from etl.compat import tf
+    from etl.models.span_data import make_batch
+    from etl.models.spans import question_rows
+    from etl.models.tokens import group_by_bucket, pad_to
+
+    ids = relations._predictor.token_ids(texts)
+    rel_batches = [(pad_to([ids[i] for i in idx], b)) for b, idx in
+                   group_by_bucket([len(x) for x in ids], relations.buckets, relations._predictor.batch_size)]
+    span_batches = []
+    for b, idx in group_by_bucket([len(q.token_ids) for q in questions], spans.buckets, spans.batch_size):
+        batch = make_batch([questions[i] for i in idx], b, question_rows(len(idx), spans.batch_size))
+        span_batches.append((tf.constant(batch["token_ids"]), tf.constant(batch["segment_ids"])))
+
+    def rel_pass():
+        for tokens in rel_batches:
+            relations._predictor._call(tf.constant(tokens), tf.constant(np.zeros_like(tokens))).numpy()
+
+    def span_pass():
+        for tokens, segments in span_batches:
+            spans._forward(tokens, segments).numpy()
+
+    rel_pass(), span_pass()  # warm-up: traces every shape once
+    clock = Clock()
+    rel_pass()
+    rel_seconds = clock()
+    clock = Clock()
+    span_pass()
+    span_seconds = clock()
+    total = rel_seconds + span_seconds
+    emit({"benchmark": "floor (forward passes only)", "documents": len(docs), "windows": len(windows),
+          "span_questions": len(questions), "relation_seconds": round(rel_seconds, 2),
+          "span_seconds": round(span_seconds, 2), "total_seconds": round(total, 2),
+          "documents_per_s": round(len(docs) / total, 2), "windows_per_s": round(len(windows) / total, 2)},
+         args.json_out)
+
+
+if __name__ == "__main__":
+    main()
