@@ -80,16 +80,22 @@ class SpanSettings:
     """Relation-conditioned MRC span extractor (ELECTRA encoder + start/end pointers)."""
     model_dir: Path = Path("models/spans")
     encoder_checkpoint: Path | None = None
-    buckets: tuple[int, ...] = (64, 128, 256)
-    batch_size: int = 32
+    buckets: tuple[int, ...] = (64, 96, 128, 192, 256)
+    batch_size: int = 16
     start_threshold: float = 0.5
     end_threshold: float = 0.5
     max_span_len: int = 40
-    epochs: int = 10
-    learning_rate: float = 5e-4
+    epochs: int = 6
+    learning_rate: float = 2e-3
     warmup_ratio: float = 0.1
     clip_norm: float = 1.0
-    encoder: EncoderSettings = field(default_factory=EncoderSettings)
+    positive_weight: float = 3.0  # loss weight of boundary tokens (start/end) against the rest
+    negatives_per_text: float = 0.25  # empty-answer questions per text and turn (classifier mistakes)
+    with_cmeee: bool = False  # add CMeEE entity questions ("找出文本中的疾病") to training
+    cmeee_ratio: float = 0.5  # CMeEE questions per epoch, as a share of the CMeIE questions
+    trim_vocab: bool = True  # from-scratch encoder: keep only the tokens the training text uses
+    seed: int = 42
+    encoder: EncoderSettings = field(default_factory=EncoderSettings)  # config.toml: a smaller one
 
 
 @dataclass(frozen=True)

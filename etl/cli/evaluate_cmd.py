@@ -1,4 +1,9 @@
-"""`etl evaluate`: strict (subject, predicate, object) micro P/R/F1 of CMeIE-format predictions."""
+"""`etl evaluate`: strict (subject, predicate, object) micro P/R/F1 of CMeIE-format predictions.
+
+Two modes: score a prediction file (`--gold --pred`), or run the span model end to end on gold
+texts (`--spans-model DIR` with `--oracle-relations` or `--relation-model DIR`; the gold defaults
+to the dev split of data.cmeie_labeled).
+"""
 from __future__ import annotations
 
 import json
@@ -6,25 +11,70 @@ from pathlib import Path
 
 import click
 
-from etl.data.cmeie import read_cmeie
+from etl.data.cmeie import read_cmeie, write_cmeie
 from etl.evaluate import evaluate, format_table
 
 
 @click.command("evaluate")
-@click.option("--gold", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="Gold CMeIE JSONL (text + spo_list).")
-@click.option("--pred", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+@click.option("--gold", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Gold CMeIE JSONL (text + spo_list). End-to-end mode default: the dev split.")
+@click.option("--pred", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Predicted CMeIE JSONL, same format; matched to the gold by text.")
+@click.option("--spans-model", type=click.Path(file_okay=False, path_type=Path),
+              help="End to end: extract triples from the gold texts with this span model folder.")
+@click.option("--oracle-relations", is_flag=True,
+              help="End to end: give the span model each text's gold predicates.")
+@click.option("--relation-model", type=click.Path(file_okay=False, path_type=Path),
+              help="End to end: take each text's predicates from this relation model folder.")
+@click.option("--write-pred", type=click.Path(dir_okay=False, path_type=Path),
+              help="End to end: also write the predictions as CMeIE JSONL.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead of a table.")
-def command(gold: Path, pred: Path, as_json: bool) -> None:
+@click.pass_obj
+def command(app, gold: Path | None, pred: Path | None, spans_model: Path | None, oracle_relations: bool,
+            relation_model: Path | None, write_pred: Path | None, as_json: bool) -> None:
     """Score predictions against gold with the CMeIE benchmark's strict triple micro-F1.
 
     A triple counts as correct when subject, predicate and object all match exactly (after the
     benchmark's lower-casing and 《》 stripping) in the sample with the same text. Prints
     per-predicate precision/recall/F1 and the micro figures.
+
+    End to end: `--spans-model DIR --oracle-relations` (gold predicates) or `--spans-model DIR
+    --relation-model DIR` (predicted predicates) extracts the triples of every gold text first.
     """
-    report = evaluate(read_cmeie(gold), read_cmeie(pred))
+    if spans_model is None:
+        if oracle_relations or relation_model or write_pred:
+            raise click.UsageError("--oracle-relations, --relation-model and --write-pred need --spans-model")
+        if gold is None or pred is None:
+            raise click.UsageError("give --gold and --pred, or --spans-model for the end-to-end mode")
+        report = evaluate(read_cmeie(gold), read_cmeie(pred))
+    else:
+        if pred is not None:
+            raise click.UsageError("--pred and --spans-model exclude each other")
+        if oracle_relations == (relation_model is not None):
+            raise click.UsageError("--spans-model needs exactly one of --oracle-relations, --relation-model")
+        report = _end_to_end(app, gold, spans_model, relation_model, write_pred)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
         click.echo(format_table(report))
+
+
+def _end_to_end(app, gold: Path | None, spans_model: Path, relation_model: Path | None, write_pred: Path | None):
+    from etl.models.folder import check_folder
+
+    check_folder(spans_model, "spans")  # clear errors before TensorFlow loads
+    if relation_model is not None:
+        check_folder(relation_model, "relation")
+    if gold is not None:
+        samples = list(read_cmeie(gold))
+    else:
+        from etl.data.split import load_split
+        samples = load_split(app.settings)[1]
+    from etl.models.span_eval import end_to_end, predicted_relations
+    from etl.models.spans import SpanExtractor
+
+    relations = predicted_relations(relation_model, [s.text for s in samples]) if relation_model else None
+    report, predicted = end_to_end(SpanExtractor.load(spans_model), samples, relations)
+    if write_pred:
+        write_cmeie(write_pred, predicted)
+    return report

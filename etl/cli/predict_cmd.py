@@ -81,3 +81,8 @@ def relations(app, input_path: Path, output: Path | None, model_dir: Path | None
             handle.close()
     if output:
         click.echo(f"{len(texts)} texts -> {output}", err=True)
+
+
+from etl.cli import spans_cmd  # noqa: E402  (the span extractor's own module)
+
+command.add_command(spans_cmd.predict_spans, "spans")

@@ -38,3 +38,8 @@ def relation(app, encoder_checkpoint, out, epochs, max_train, loss, head) -> Non
     from etl.models.relation import train_relation  # TensorFlow only when training
 
     train_relation(settings, out or settings.relation.model_dir, log=click.echo)
+
+
+from etl.cli import spans_cmd  # noqa: E402  (the span extractor's own module)
+
+command.add_command(spans_cmd.train_spans, "spans")

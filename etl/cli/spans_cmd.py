@@ -1,0 +1,143 @@
+"""`etl train spans` and `etl predict spans`: the MRC span extractor's commands.
+
+The two Click commands are attached to the `train` and `predict` groups (train_cmd.py and
+predict_cmd.py add them by one line each), so this module owns only its own options.
+TensorFlow is imported inside the command functions.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from etl.config import replace
+from etl.errors import DataError
+
+
+@click.command("spans")
+@click.option("--encoder-checkpoint", type=click.Path(file_okay=False, path_type=Path),
+              help="Google-format ELECTRA checkpoint folder (config json + model.ckpt* + vocab.txt). "
+                   "Default: spans.encoder_checkpoint; empty = from scratch.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Model folder to write (default: spans.model_dir). Replaced when training ends.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Training epochs (default: spans.epochs).")
+@click.option("--with-cmeee/--without-cmeee", default=None,
+              help="Add CMeEE entity questions to training (default: spans.with_cmeee).")
+@click.option("--cmeee-ratio", type=click.FloatRange(min=0), help="CMeEE questions per epoch as a share "
+              "of the CMeIE questions (default: spans.cmeee_ratio).")
+@click.option("--negatives", type=click.FloatRange(min=0),
+              help="Empty-answer questions per text and turn (default: spans.negatives_per_text).")
+@click.option("--max-train", type=click.IntRange(min=1), help="Use only the first N training texts (quick runs).")
+@click.pass_obj
+def train_spans(app, encoder_checkpoint, out, epochs, with_cmeee, cmeee_ratio, negatives, max_train) -> None:
+    """Span extractor (ELECTRA MRC, start/end pointers, multi-turn subject -> object questions).
+
+    Trains on the train part of data.cmeie_labeled (optionally plus CMeEE entity questions), prints
+    dev span precision/recall/F1 after every epoch, keeps the best epoch, and writes encoder config,
+    weights (float16), vocab, labels (questions, types), settings, metrics.json and version.txt.
+    """
+    settings = replace(app.settings, spans__encoder_checkpoint=encoder_checkpoint, spans__epochs=epochs,
+                       spans__with_cmeee=with_cmeee, spans__cmeee_ratio=cmeee_ratio,
+                       spans__negatives_per_text=negatives)
+    from etl.data.split import load_split
+
+    train_samples, dev_samples = load_split(settings)
+    if max_train:
+        train_samples = train_samples[:max_train]
+    from etl.models.span_training import train_spans as run_training  # TensorFlow only now
+
+    run_training(settings, out or settings.spans.model_dir, log=click.echo,
+                 train_samples=train_samples, dev_samples=dev_samples)
+
+
+def read_rows(path: Path) -> list[dict]:
+    """JSON objects with a "text" (one a line); a non-JSONL file is one text per line."""
+    rows = []
+    try:
+        handle = open(path, encoding="utf-8-sig")
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror}") from None
+    as_json = path.suffix.lower() in (".jsonl", ".json")
+    with handle:
+        for number, line in enumerate(handle, 1):
+            line = line.rstrip("\r\n")
+            if not as_json:
+                rows.append({"text": line})
+                continue
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row.get("text"), str):
+                    raise TypeError("text must be a string")
+            except (ValueError, TypeError, AttributeError) as error:
+                raise DataError(f"{path}:{number}: expected a JSON object with a \"text\" string ({error})") from None
+            rows.append(row)
+    return rows
+
+
+def relations_of(row: dict, number: int, predicates: list[str], gold: bool) -> dict[str, float]:
+    """Which predicates to ask about for one input row (see `predict spans --help`)."""
+    if predicates:
+        return {p: 1.0 for p in predicates}
+    if isinstance(row.get("relations"), dict):
+        return {str(p): float(v) for p, v in row["relations"].items()}
+    if gold and isinstance(row.get("spo_list"), list):
+        return {spo["predicate"]: 1.0 for spo in row["spo_list"] if isinstance(spo, dict) and "predicate" in spo}
+    raise DataError(f"input line {number}: no relations to extract (give --predicates, feed the output of "
+                    "`etl predict relations`, or use --gold-relations on CMeIE data)")
+
+
+@click.command("spans")
+@click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="JSONL with a \"text\" per line (and \"relations\" as written by "
+                                  "`etl predict relations`), or a .txt file with one text per line.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="JSONL to write (default: standard output).")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Span model folder (default: spans.model_dir).")
+@click.option("--predicates", help="Comma-separated predicates to ask about in every text "
+                                   "(instead of the input's \"relations\").")
+@click.option("--gold-relations", is_flag=True,
+              help="CMeIE input: ask about the predicates of each text's spo_list (oracle relations).")
+@click.pass_obj
+def predict_spans(app, input_path: Path, output: Path | None, model_dir: Path | None,
+                  predicates: str | None, gold_relations: bool) -> None:
+    """Extract (subject, predicate, object) triples with character offsets and scores.
+
+    For every input text and every predicate it holds, asks for the subjects, then for each
+    subject's objects. Writes CMeIE-format JSONL (usable as `etl evaluate --pred`) in input order:
+    {"text", "spo_list": [{predicate, subject, subject_type, object, object_type, subject_offsets,
+    object_offsets, score}], "model": version}; offsets are [start, end) characters of the text.
+    """
+    from etl.models.folder import check_folder
+
+    folder = check_folder(model_dir or app.settings.spans.model_dir, "spans")  # before TensorFlow loads
+    rows = read_rows(input_path)
+    wanted = [p.strip() for p in (predicates or "").split(",") if p.strip()]
+    relations = [relations_of(row, i + 1, wanted, gold_relations) for i, row in enumerate(rows)]
+    from etl.models.spans import SpanExtractor
+
+    extractor = SpanExtractor.load(folder)
+    handle = open(output, "w", encoding="utf-8") if output else sys.stdout
+    try:
+        for start in range(0, len(rows), 256):
+            chunk = [(row["text"], rel) for row, rel in zip(rows[start:start + 256], relations[start:start + 256])]
+            for (text, _), triples in zip(chunk, extractor.extract_batch(chunk)):
+                handle.write(json.dumps({"text": text, "spo_list": [triple_row(t) for t in triples],
+                                         "model": extractor.version}, ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            handle.close()
+    if output:
+        click.echo(f"{len(rows)} texts -> {output}", err=True)
+
+
+def triple_row(t) -> dict:
+    return {"predicate": t.predicate, "subject": t.subject, "subject_type": t.subject_type,
+            "object": {"@value": t.object}, "object_type": {"@value": t.object_type},
+            "subject_offsets": [t.subject_start, t.subject_end],
+            "object_offsets": [t.object_start, t.object_end], "score": round(t.score, 4),
+            "Combined": False}

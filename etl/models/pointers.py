@@ -1,0 +1,103 @@
+"""Pointer bookkeeping for the span extractor, in plain NumPy (no TensorFlow).
+
+- `token_offsets`: WordPiece tokens of a passage and each token's character range in the ORIGINAL
+  text (bert4keras `rematch`, plus a fill-in for `[UNK]` tokens, which rematch leaves unmapped).
+- `char_spans_to_tokens`: gold character spans -> (first token, last token) for the labels.
+- `decode_pointers`: start/end probabilities -> character spans with a confidence.
+
+Offsets are Python slice offsets (end exclusive), so `text[start:end]` is exactly the span, with
+any inner spaces, full-width punctuation, Latin words and digits as they were written.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class PointerSpan:
+    start: int  # character offset in the text
+    end: int  # exclusive
+    score: float  # start probability x end probability
+    token_start: int  # passage token indices (inclusive), for span metrics
+    token_end: int
+
+
+def token_offsets(tokenizer, text: str) -> tuple[list[str], list[Span]]:
+    """Passage tokens (no [CLS]/[SEP]) and their (start, end) character offsets in `text`.
+
+    rematch maps every ordinary token to the original characters it came from (it undoes the
+    lower-casing and accent stripping). `[UNK]` tokens get the characters between their mapped
+    neighbours, whitespace trimmed, so a span may still start or end on one.
+    """
+    tokens = tokenizer.tokenize(text)[1:-1]
+    mapping = tokenizer.rematch(text, tokens)
+    offsets: list[Span | None] = [(m[0], m[-1] + 1) if m else None for m in mapping]
+    for i, offset in enumerate(offsets):
+        if offset is not None:
+            continue
+        left = offsets[i - 1][1] if i > 0 and offsets[i - 1] else 0
+        right = next((o[0] for o in offsets[i + 1:] if o is not None), len(text))
+        while left < right and text[left].isspace():
+            left += 1
+        while right > left and text[right - 1].isspace():
+            right -= 1
+        offsets[i] = (left, max(right, left))
+    return tokens, offsets  # type: ignore[return-value]
+
+
+def char_spans_to_tokens(offsets: Sequence[Span], spans: Sequence[Span]) -> tuple[list[Span], int]:
+    """Token (first, last) pairs for character spans; spans past the kept tokens are dropped.
+
+    A span boundary inside a token (rare: a gold string cut mid-WordPiece) snaps to the enclosing
+    token. Returns the token spans and how many character spans could not be placed.
+    """
+    starts = np.array([o[0] for o in offsets], dtype=np.int64)
+    ends = np.array([o[1] for o in offsets], dtype=np.int64)
+    result, dropped = [], 0
+    for start, end in spans:
+        first = int(np.searchsorted(ends, start, side="right"))  # first token ending after start
+        last = int(np.searchsorted(starts, end, side="left")) - 1  # last token starting before end
+        if first >= len(offsets) or last < first:
+            dropped += 1
+            continue
+        result.append((first, last))
+    return result, dropped
+
+
+def decode_pointers(
+    start_probs: np.ndarray,
+    end_probs: np.ndarray,
+    offsets: Sequence[Span],
+    start_threshold: float = 0.5,
+    end_threshold: float = 0.5,
+    max_span_len: int = 40,
+) -> list[PointerSpan]:
+    """Spans from per-token probabilities over the passage tokens (index i <-> offsets[i]).
+
+    Rule: every token whose start probability passes `start_threshold` opens a span that closes at
+    the nearest token at or after it (within `max_span_len` tokens) whose end probability passes
+    `end_threshold`. Spans thus never cross; two starts may share one end, which yields nested
+    spans (急性胰腺炎 / 胰腺炎) — kept, since CMeIE answers do nest (~1% of gold spans). A start with
+    no end in reach yields nothing. Sorted by position.
+    """
+    n = len(offsets)
+    start_probs, end_probs = np.asarray(start_probs)[:n], np.asarray(end_probs)[:n]
+    end_candidates = np.flatnonzero(end_probs >= end_threshold)
+    spans = []
+    for i in np.flatnonzero(start_probs >= start_threshold):
+        k = int(np.searchsorted(end_candidates, i, side="left"))
+        if k == len(end_candidates):
+            break  # ends are sorted: no later start can close either
+        j = int(end_candidates[k])
+        if j - i + 1 > max_span_len:
+            continue
+        start, end = offsets[i][0], offsets[j][1]
+        if end <= start:
+            continue
+        spans.append(PointerSpan(start, end, float(start_probs[i] * end_probs[j]), int(i), j))
+    return spans

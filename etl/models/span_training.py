@@ -1,0 +1,211 @@
+"""Training of the span extractor: `train_spans(settings, out)` -> a self-contained model folder.
+
+Data: CMeIE train split -> multi-turn questions (etl/data/examples.py) + empty-answer negatives;
+optionally CMeEE entity questions, a fresh random `cmeee_ratio` share of the CMeIE question count
+each epoch (so CMeEE adds signal without swamping the 2,500 CMeIE texts).
+
+Loop: a custom `tf.function` step over fixed-shape batches (one trace per length bucket; partial
+batches are padded with zero-mask rows), Adam with warm-up + linear decay and clipping. After every
+epoch the dev split's span P/R/F1 (gold relations, gold subjects in turn 2) is printed and the best
+epoch's weights are kept. At the end the weights are rounded to float16 (the storage format), the
+dev figures and the end-to-end oracle triple F1 are measured on exactly those weights, and the
+folder is written beside `out` and moved into place (an interrupted run leaves the old model).
+"""
+from __future__ import annotations
+
+import random
+import shutil
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from etl.compat import keras, tf
+from etl.errors import ConfigError
+from etl.models import folder as model_folder
+from etl.models.span_data import QuestionEncoder, batches, cmeee_examples, negative_examples
+from etl.models.span_eval import end_to_end, span_scores
+from etl.models.spans import (KIND, SpanExtractor, build_model, labels_for, mean_pointer_loss, round_to_f16,
+                              save_weights_f16)
+from etl.models.tokens import load_tokenizer
+from etl.models.training import make_optimizer
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def trim_vocab(vocab_path: str | Path, texts: Sequence[str], out_path: str | Path) -> list[int]:
+    """Write the vocab entries `texts` use (plus the special tokens), in the original order, and
+    return their ids in the full vocab (bert4keras `keep_tokens`, to slice a checkpoint).
+
+    A from-scratch encoder never trains the embedding of a token it does not see, so the other
+    ~15k rows of the Chinese BERT vocab would be dead weight; at run time unseen characters
+    become [UNK]. WordPiece picks the same pieces from the subset (greedy longest match), so
+    training texts tokenize identically.
+    """
+    tokenizer = load_tokenizer(str(vocab_path))
+    used = set(SPECIAL_TOKENS)
+    for text in texts:
+        used.update(tokenizer.tokenize(text))
+    lines = Path(vocab_path).read_text(encoding="utf-8").splitlines()
+    keep = [i for i, token in enumerate(lines) if token in used]
+    if not lines or lines[0] != "[PAD]" or any(t not in lines for t in SPECIAL_TOKENS):
+        raise ConfigError(f"{vocab_path}: a BERT vocab must start with [PAD] and hold {SPECIAL_TOKENS}")
+    Path(out_path).write_text("\n".join(lines[i] for i in keep) + "\n", encoding="utf-8")
+    return keep
+
+
+def _encoder_source(spans, data, staging: Path, texts: Sequence[str]) -> Path | None:
+    """Write encoder_config.json + vocab.txt into `staging`; return the checkpoint prefix (or None)."""
+    import json
+
+    from etl.models.encoder import find_checkpoint_folder, scratch_config
+
+    if spans.encoder_checkpoint:
+        source = find_checkpoint_folder(spans.encoder_checkpoint)
+        config = json.loads(source.config.read_text(encoding="utf-8"))
+        shutil.copyfile(source.vocab, staging / "vocab.txt")
+        checkpoint = source.checkpoint
+    else:
+        if not Path(data.vocab).is_file():
+            raise ConfigError(f"data.vocab not found: {data.vocab}")
+        if spans.trim_vocab:
+            size = len(trim_vocab(data.vocab, texts, staging / "vocab.txt"))
+        else:
+            shutil.copyfile(data.vocab, staging / "vocab.txt")
+            size = len((staging / "vocab.txt").read_text(encoding="utf-8").splitlines())
+        config = scratch_config(spans.encoder, size)
+        checkpoint = None
+    if spans.buckets[-1] > config.get("max_position_embeddings", 512):
+        raise ConfigError(f"spans.buckets: {spans.buckets[-1]} exceeds the encoder's positions")
+    model_folder.write_json(staging / "encoder_config.json", config)
+    return checkpoint
+
+
+def _line(name: str, m: dict) -> str:
+    return f"{name} P {m['precision']:.4f} R {m['recall']:.4f} F1 {m['f1']:.4f}"
+
+
+def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *,
+                train_samples=None, dev_samples=None, cmeee_samples=None) -> dict:
+    """Train on the project's CMeIE split (or the samples given, for tests) and write `out`.
+
+    Returns the metrics written to metrics.json.
+    """
+    from etl.config import as_dict
+    from etl.data.examples import mrc_examples
+    from etl.data.split import load_split
+    from etl.schema import load_schema
+
+    spans, out = settings.spans, Path(out)
+    keras.utils.set_random_seed(spans.seed)
+    rng = random.Random(spans.seed)
+    schema = load_schema()
+    if train_samples is None or dev_samples is None:
+        train_samples, dev_samples = load_split(settings)
+    train = mrc_examples(train_samples, schema)
+    negatives = negative_examples(train_samples, schema, spans.negatives_per_text, spans.seed)
+    dev = mrc_examples(dev_samples, schema)
+    cmeee = []
+    if spans.with_cmeee:
+        if cmeee_samples is None:
+            from etl.data.cmeee import read_cmeee
+            cmeee_samples = list(read_cmeee(settings.data.cmeee_train))
+        cmeee = cmeee_examples(cmeee_samples)
+
+    staging = out.with_name(out.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    labels = labels_for(schema)
+    vocab_texts = [e.text for e in train] + [e.query for e in train + negatives + cmeee] + \
+                  [e.text for e in cmeee] + [q for p in labels["predicates"].values() for q in p.values()]
+    checkpoint = _encoder_source(spans, settings.data, staging, vocab_texts)
+    model = build_model(staging / "encoder_config.json", checkpoint)
+    tokenizer = load_tokenizer(str(staging / "vocab.txt"))
+    encoder = QuestionEncoder(tokenizer, spans.buckets[-1])
+
+    cmeie_encoded = [encoder.encode(e.query, e.text, e.spans) for e in train + negatives]
+    cmeee_encoded = [encoder.encode(e.query, e.text, e.spans) for e in cmeee]
+    lost = sum(e.dropped for e in cmeie_encoded)
+    per_epoch = len(cmeie_encoded) + (int(len(cmeie_encoded) * spans.cmeee_ratio) if cmeee else 0)
+    steps_per_epoch = -(-per_epoch // spans.batch_size) + len(spans.buckets)  # + partial batches
+    optimizer = make_optimizer(spans.learning_rate, steps_per_epoch * spans.epochs, spans.warmup_ratio,
+                               spans.clip_norm)
+    extractor = SpanExtractor(model, tokenizer, labels, buckets=spans.buckets, batch_size=max(spans.batch_size, 64),
+                              start_threshold=spans.start_threshold, end_threshold=spans.end_threshold,
+                              max_span_len=spans.max_span_len)
+
+    @tf.function
+    def train_step(token_ids, segment_ids, labels_, mask):
+        with tf.GradientTape() as tape:
+            logits = model([token_ids, segment_ids], training=True)
+            loss = mean_pointer_loss(labels_, logits, mask, spans.positive_weight)
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss
+
+    log(f"spans: {len(train_samples)} train texts -> {len(train)} questions + {len(negatives)} negatives"
+        f"{f' + {len(cmeee)} CMeEE questions ({spans.cmeee_ratio:g} share per epoch)' if cmeee else ''}; "
+        f"{len(dev)} dev questions; {lost} gold spans lost to truncation; {model.count_params():,} parameters, "
+        f"encoder {'checkpoint ' + str(checkpoint) if checkpoint else 'from scratch'}, {spans.epochs} epochs")
+    history, best = [], {"f1": -1.0, "epoch": 0, "weights": None}
+    started = time.perf_counter()
+    for epoch in range(1, spans.epochs + 1):
+        epoch_started = time.perf_counter()
+        epoch_items = cmeie_encoded + (rng.sample(cmeee_encoded, min(len(cmeee_encoded), per_epoch - len(cmeie_encoded)))
+                                       if cmeee else [])
+        losses = []
+        for _, batch in batches(epoch_items, spans.buckets, spans.batch_size, rng):
+            losses.append(float(train_step(*(tf.constant(batch[k]) for k in ("token_ids", "segment_ids", "labels", "mask")))))
+        train_seconds = time.perf_counter() - epoch_started
+        scores = span_scores(extractor, dev)
+        row = {"epoch": epoch, "loss": round(sum(losses) / max(len(losses), 1), 5),
+               "seconds": round(time.perf_counter() - epoch_started, 1), **scores["micro"]}
+        history.append(row)
+        log(f"epoch {epoch}/{spans.epochs}: loss {row['loss']:.4f}  dev span {_line('', scores['micro'])}"
+            f"  (turn1 F1 {scores['turn1']['f1']:.3f}, turn2 F1 {scores['turn2']['f1']:.3f}; "
+            f"train {train_seconds:.0f}s, total {row['seconds']:.0f}s)")
+        if scores["micro"]["f1"] > best["f1"]:
+            best = {"f1": scores["micro"]["f1"], "epoch": epoch, "weights": model.get_weights()}
+    train_seconds = time.perf_counter() - started
+    if best["weights"] is not None:
+        model.set_weights(best["weights"])
+    round_to_f16(model)
+
+    final = span_scores(extractor, dev)
+    report, _ = end_to_end(extractor, dev_samples)
+    metrics = {
+        "kind": KIND,
+        "dev_span": final["micro"], "dev_span_turn1": final.get("turn1"), "dev_span_turn2": final.get("turn2"),
+        "dev_triples_oracle_relations": report.micro.as_dict(),
+        "best_epoch": best["epoch"], "epochs": spans.epochs,
+        "train_texts": len(train_samples), "dev_texts": len(dev_samples),
+        "train_questions": len(train), "negative_questions": len(negatives),
+        "cmeee_questions_per_epoch": per_epoch - len(cmeie_encoded), "dev_questions": len(dev),
+        "train_seconds": round(train_seconds, 1), "parameters": int(model.count_params()),
+        "thresholds": {"start": spans.start_threshold, "end": spans.end_threshold},
+        "history": history,
+    }
+    log(f"best epoch {best['epoch']} (float16 weights): dev span {_line('', final['micro'])}; "
+        f"end-to-end oracle-relation triples {_line('', metrics['dev_triples_oracle_relations'])}")
+
+    save_weights_f16(model, staging / "weights.h5")
+    model_folder.write_json(staging / "labels.json", labels)
+    model_folder.write_json(staging / "settings.json",
+                            {"spans": as_dict(settings)["spans"], "data": as_dict(settings)["data"]})
+    version = model_folder.weights_version(KIND, staging / "weights.h5")
+    (staging / "version.txt").write_text(version + "\n", encoding="utf-8")
+    metrics["version"] = version
+    metrics["folder_bytes"] = sum(p.stat().st_size for p in staging.iterdir())
+    model_folder.write_json(staging / "metrics.json", metrics)
+    _replace_folder(staging, out)
+    log(f"wrote {out} ({metrics['folder_bytes'] / 1e6:.1f} MB, version {version}, "
+        f"trained in {train_seconds / 60:.1f} min)")
+    return metrics
+
+
+def _replace_folder(staging: Path, out: Path) -> None:
+    old = out.with_name(out.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)

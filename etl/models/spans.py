@@ -1,0 +1,296 @@
+"""Relation-conditioned MRC span extractor: ELECTRA encoder + per-token start/end pointers.
+
+Model: `[CLS] query [SEP] passage [SEP]` (segment ids 0 / 1) -> ELECTRA -> Dense(2) logits: for
+every token, "a span starts here" and "a span ends here" (independent sigmoids, so one question can
+have several answers, or none). Only passage tokens carry loss (`pointer_loss`).
+
+Multi-turn extraction (pairing guaranteed by construction; see etl/data/examples.py):
+  turn 1  "哪些疾病提到了X？"            -> the subjects of predicate p in the text
+  turn 2  "<subject>的X有哪些？"          -> the objects of p for that one subject
+Two diseases in one text, each with its own symptoms, therefore never swap their symptoms: the
+object question names the subject.
+
+Entity types: a predicate with one (subject type, object type) pair in the schema gets that pair.
+同义词 has ten pairs, all (T, T): T is taken from another triple of the same text that mentions
+the subject or the object (e.g. 急性胰腺炎 is a 疾病 through 临床表现), else 疾病 (77% of
+同义词 triples in CMeIE); `SpanTriple.types_inferred` says when that fallback was used.
+
+Model folder: the project's conventions (etl/models/folder.py). `weights.h5` is Keras HDF5 stored
+as float16 (half the size; Keras casts back on load); training rounds the weights to float16
+before the final evaluation, so metrics.json describes exactly the shipped weights.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from etl.compat import keras, tf
+from etl.models.folder import check_folder, read_json, read_version
+from etl.models.pointers import PointerSpan, decode_pointers
+from etl.models.span_data import Encoded, QuestionEncoder, make_batch
+from etl.models.tokens import group_by_bucket, load_tokenizer
+
+KIND = "spans"
+POINTER_PRIOR_LOGIT = -4.0  # sigmoid(-4) = 1.8%
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- model
+def build_model(config_path: str | Path, checkpoint: str | Path | None = None,
+                keep_tokens: Sequence[int] | None = None):
+    """Keras model (token_ids, segment_ids) -> logits [batch, length, 2] (start, end)."""
+    from etl.models.encoder import build_encoder
+
+    encoder = build_encoder("electra", config_path, checkpoint,
+                            keep_tokens=list(keep_tokens) if keep_tokens is not None else None)
+    # Bias starts at the prior of a boundary (~2% of passage tokens): the head does not spend its
+    # first epoch learning "mostly no", which a from-scratch encoder on a small CPU budget can't afford.
+    logits = keras.layers.Dense(
+        2, kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+        bias_initializer=keras.initializers.Constant(POINTER_PRIOR_LOGIT), name="Pointer-Logits",
+    )(encoder.model.output)
+    return keras.Model(encoder.model.inputs, logits, name="span_extractor")
+
+
+def pointer_loss(labels, logits, mask, positive_weight: float = 1.0):
+    """Per-token loss [batch, length]: start BCE + end BCE, zero where mask is 0 (query, padding).
+
+    `positive_weight` > 1 up-weights the rare boundary tokens (~2% of the passage), which lifts
+    recall at the 0.5 threshold for a model trained briefly from scratch.
+    """
+    labels = tf.cast(labels, logits.dtype)
+    bce = tf.nn.weighted_cross_entropy_with_logits(labels=labels, logits=logits, pos_weight=positive_weight)
+    return tf.reduce_sum(bce, axis=-1) * tf.cast(mask, logits.dtype)
+
+
+def mean_pointer_loss(labels, logits, mask, positive_weight: float = 1.0):
+    """Scalar loss: mean over passage tokens only (so padding never dilutes it)."""
+    mask = tf.cast(mask, logits.dtype)
+    return tf.reduce_sum(pointer_loss(labels, logits, mask, positive_weight)) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+def save_weights_f16(model, path: str | Path) -> None:
+    """Keras HDF5 weights with the float32 arrays stored as float16.
+
+    Keras writes a float32 file first; it is copied into a fresh file (HDF5 never reclaims the
+    space of deleted datasets, so rewriting in place would not shrink anything).
+    """
+    import h5py
+
+    path = Path(path)
+    full = path.with_name(path.name + ".f32")
+    model.save_weights(str(full), save_format="h5")
+
+    def copy(source, target):
+        target.attrs.update(source.attrs)
+        for name, item in source.items():
+            if isinstance(item, h5py.Group):
+                copy(item, target.create_group(name))
+                continue
+            data = item[()]
+            if data.dtype == np.float32:
+                data = data.astype(np.float16)
+            target.create_dataset(name, data=data).attrs.update(item.attrs)
+
+    try:
+        with h5py.File(full, "r") as source, h5py.File(path, "w") as target:
+            copy(source, target)
+    finally:
+        full.unlink(missing_ok=True)
+
+
+def round_to_f16(model) -> None:
+    """Make the in-memory weights exactly what float16 storage will give back on load."""
+    model.set_weights([w.astype(np.float16).astype(w.dtype) if w.dtype == np.float32 else w
+                       for w in model.get_weights()])
+
+
+# --------------------------------------------------------------------------- extraction API
+@dataclass(frozen=True)
+class SpanTriple:
+    subject: str
+    predicate: str
+    object: str
+    subject_start: int  # character offsets in the text, end exclusive
+    subject_end: int
+    object_start: int
+    object_end: int
+    subject_score: float  # start prob x end prob of the chosen occurrence
+    object_score: float
+    score: float  # subject_score x object_score (x relation probability when one was given)
+    subject_type: str
+    object_type: str
+    types_inferred: bool = False  # True: 同义词 type fallback (no other triple typed the entities)
+
+
+def question_rows(count: int, batch_size: int) -> int:
+    """Batch dimension to pad a partial batch to: a power of two up to batch_size (few shapes)."""
+    rows = 1
+    while rows < count:
+        rows *= 2
+    return min(rows, max(batch_size, count))
+
+
+class SpanExtractor:
+    """A trained span model with its tokenizer, questions and decoding settings.
+
+    Load once (`SpanExtractor.load(folder)`), then call `extract_batch` with many texts at once:
+    questions of all texts are grouped by length bucket and run in fixed-shape batches through one
+    compiled function (no `model.predict` per question).
+    """
+
+    def __init__(self, model, tokenizer, labels: Mapping, *, buckets: Sequence[int], batch_size: int = 32,
+                 start_threshold: float = 0.5, end_threshold: float = 0.5, max_span_len: int = 40,
+                 version: str = "", folder: Path | None = None):
+        self.model, self.tokenizer, self.labels = model, tokenizer, labels
+        self.buckets, self.batch_size = tuple(buckets), batch_size
+        self.start_threshold, self.end_threshold, self.max_span_len = start_threshold, end_threshold, max_span_len
+        self.version, self.folder = version, folder
+        self.encoder = QuestionEncoder(tokenizer, self.buckets[-1])
+        self.truncated_texts = 0  # texts longer than the largest bucket (their tail is not read)
+        self._forward = tf.function(lambda ids, segs: tf.sigmoid(model([ids, segs], training=False)))
+
+    @classmethod
+    def load(cls, folder: str | Path, **overrides) -> "SpanExtractor":
+        """Build the model from a folder written by `etl train spans`; keyword overrides win over
+        the folder's settings (buckets, batch_size, start_threshold, end_threshold, max_span_len)."""
+        folder = check_folder(folder, KIND)
+        labels, settings = read_json(folder / "labels.json"), read_json(folder / "settings.json")
+        model = build_model(folder / "encoder_config.json")
+        model.load_weights(str(folder / "weights.h5"))
+        decode = settings.get("spans", settings)
+        options = {key: decode[key] for key in ("buckets", "batch_size", "start_threshold",
+                                                  "end_threshold", "max_span_len") if key in decode}
+        options.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(model, load_tokenizer(str(folder / "vocab.txt")), labels,
+                   version=read_version(folder), folder=folder, **options)
+
+    @property
+    def predicates(self) -> tuple[str, ...]:
+        return tuple(self.labels["predicates"])
+
+    # ----------------------------------------------------------------- questions
+    def answer(self, questions: Sequence[tuple[str, str]]) -> list[list[PointerSpan]]:
+        """Spans for many (query, text) questions, in input order."""
+        encoded = [self.encoder.encode(query, text) for query, text in questions]
+        return self.answer_encoded(encoded)
+
+    def answer_encoded(self, encoded: Sequence[Encoded]) -> list[list[PointerSpan]]:
+        results: list[list[PointerSpan]] = [[] for _ in encoded]
+        lengths = [len(e.token_ids) for e in encoded]
+        for bucket, indices in group_by_bucket(lengths, self.buckets, self.batch_size):
+            items = [encoded[i] for i in indices]
+            batch = make_batch(items, bucket, question_rows(len(items), self.batch_size))
+            probs = self._forward(tf.constant(batch["token_ids"]), tf.constant(batch["segment_ids"])).numpy()
+            for row, (index, item) in enumerate(zip(indices, items)):
+                first = item.passage_start
+                n = min(len(item.offsets), bucket - first)
+                results[index] = decode_pointers(
+                    probs[row, first:first + n, 0], probs[row, first:first + n, 1], item.offsets[:n],
+                    self.start_threshold, self.end_threshold, self.max_span_len)
+        return results
+
+    def subject_query(self, predicate: str) -> str:
+        return self.labels["predicates"][predicate]["subject_query"]
+
+    def object_query(self, predicate: str, subject: str) -> str:
+        return self.labels["predicates"][predicate]["object_query"].format(subject=subject)
+
+    # ----------------------------------------------------------------- triples
+    def extract(self, text: str, predicates: Iterable[str] | Mapping[str, float]) -> list[SpanTriple]:
+        return self.extract_batch([(text, predicates)])[0]
+
+    def extract_batch(self, items: Sequence[tuple[str, Iterable[str] | Mapping[str, float]]]) -> list[list[SpanTriple]]:
+        """Triples for many (text, predicates) items; `predicates` may be a {predicate: probability}
+        dict from the relation classifier (the probability then scales the triple score).
+        Predicates the model was not trained for are skipped with a warning."""
+        known = self.labels["predicates"]
+        wanted: list[dict[str, float]] = []
+        for text, predicates in items:
+            scores = dict(predicates) if isinstance(predicates, Mapping) else {p: 1.0 for p in predicates}
+            unknown = [p for p in scores if p not in known]
+            if unknown:
+                log.warning("span model %s has no question for predicates %s: skipped", self.version, unknown)
+            wanted.append({p: float(s) for p, s in scores.items() if p in known})
+        self.truncated_texts += sum(
+            len(self.encoder.passage(text)[1]) + 3 > self.buckets[-1] for text, _ in items)
+
+        # turn 1: subjects of every (text, predicate)
+        first = [(i, p) for i, scores in enumerate(wanted) for p in scores]
+        subject_spans = self.answer([(self.subject_query(p), items[i][0]) for i, p in first])
+        # turn 2: objects of every (text, predicate, subject string)
+        second, seen = [], set()
+        for (i, p), spans in zip(first, subject_spans):
+            for span in spans:
+                subject = items[i][0][span.start:span.end]
+                if (i, p, subject) not in seen:
+                    seen.add((i, p, subject))
+                    second.append((i, p, subject, [s for s in spans if items[i][0][s.start:s.end] == subject]))
+        object_spans = self.answer([(self.object_query(p, subject), items[i][0]) for i, p, subject, _ in second])
+
+        results: list[list[SpanTriple]] = [[] for _ in items]
+        for (i, p, subject, occurrences), objects in zip(second, object_spans):
+            text = items[i][0]
+            by_object: dict[str, list[PointerSpan]] = {}
+            for span in objects:
+                by_object.setdefault(text[span.start:span.end], []).append(span)
+            for obj, obj_occurrences in by_object.items():
+                s, o = _nearest(occurrences, obj_occurrences)
+                s_score = max(x.score for x in occurrences)
+                o_score = max(x.score for x in obj_occurrences)
+                results[i].append(SpanTriple(subject, p, obj, s.start, s.end, o.start, o.end, s_score, o_score,
+                                             s_score * o_score * wanted[i][p], "", ""))
+        return [self._typed(triples) for triples in results]
+
+    def _typed(self, triples: list[SpanTriple]) -> list[SpanTriple]:
+        """Attach (subject_type, object_type) from the schema pairs stored in labels.json."""
+        types = self.labels["types"]
+        known: dict[str, str] = {}
+        for t in triples:
+            pairs = types.get(t.predicate, [])
+            if len(pairs) == 1:
+                known.setdefault(t.subject, pairs[0][0])
+                known.setdefault(t.object, pairs[0][1])
+        typed = []
+        for t in triples:
+            pairs = types.get(t.predicate, [])
+            inferred = False
+            if len(pairs) == 1:
+                subject_type, object_type = pairs[0]
+            else:  # 同义词: both sides share a type; take it from the text's other triples
+                candidates = {x for x, _ in pairs}
+                found = [known[e] for e in (t.subject, t.object) if known.get(e) in candidates]
+                inferred = not found
+                subject_type = object_type = found[0] if found else self.labels.get("synonym_default_type", "疾病")
+            typed.append(replace(t, subject_type=subject_type, object_type=object_type, types_inferred=inferred))
+        return typed
+
+
+def _nearest(subjects: Sequence[PointerSpan], objects: Sequence[PointerSpan]) -> tuple[PointerSpan, PointerSpan]:
+    """The subject and object occurrences closest to each other (ties: the earliest)."""
+    def rank(pair):
+        s, o = pair
+        return (max(o.start - s.end, s.start - o.end, 0), min(s.start, o.start), s.start, o.start)
+    return min(((s, o) for s in subjects for o in objects), key=rank)
+
+
+def labels_for(schema) -> dict:
+    """labels.json content: the questions and type pairs, so a folder does not depend on the code's
+    current wording of the questions."""
+    return {
+        "kind": KIND,
+        "predicates": {p: {"subject_query": schema.subject_query(p),
+                           "object_query": schema.predicates[p].object_query}
+                       for p in schema.predicate_names},
+        "types": {p: [list(pair) for pair in schema.types_for(p)] for p in schema.predicate_names},
+        "synonym_default_type": "疾病",
+        "cmeee_query": "找出文本中的{noun}",
+    }
+
+
+__all__ = ["SpanExtractor", "SpanTriple", "build_model", "pointer_loss", "mean_pointer_loss",
+           "save_weights_f16", "round_to_f16", "labels_for"]
