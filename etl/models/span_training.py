@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 from etl.compat import keras, tf
 from etl.errors import ConfigError
 from etl.models import folder as model_folder
-from etl.models.span_data import QuestionEncoder, batches, cmeee_examples, negative_examples
+from etl.models.span_data import QuestionEncoder, batches, cmeee_examples, drop_overlapping, negative_examples
 from etl.models.span_eval import end_to_end, span_scores
 from etl.models.spans import (KIND, SpanExtractor, build_model, labels_for, mean_pointer_loss, round_to_f16,
                               save_weights_f16)
@@ -109,7 +109,7 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
         if cmeee_samples is None:
             from etl.data.cmeee import read_cmeee
             cmeee_samples = list(read_cmeee(settings.data.cmeee_train))
-        cmeee = cmeee_examples(cmeee_samples)
+        cmeee = cmeee_examples(drop_overlapping(cmeee_samples, [s.text for s in dev_samples]))
 
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)

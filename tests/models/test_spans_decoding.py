@@ -8,7 +8,8 @@ from etl.data.cmeie import Sample, Triple, find_spans
 from etl.data.cmeee import Entity, NerSample
 from etl.data.examples import mrc_examples
 from etl.models.pointers import char_spans_to_tokens, decode_pointers, token_offsets
-from etl.models.span_data import QuestionEncoder, batches, cmeee_examples, make_batch, negative_examples
+from etl.models.span_data import (QuestionEncoder, batches, cmeee_examples, drop_overlapping, make_batch,
+                                  negative_examples)
 from etl.models.tokens import load_tokenizer
 
 TEXTS = [
@@ -123,3 +124,6 @@ def test_negative_and_cmeee_questions(schema):
     questions = cmeee_examples([ner])
     assert questions[0].query == "找出文本中的症状" and questions[0].spans == ((0, 2), (3, 5))
     assert len(questions) == 2 and questions[1].spans == ()
+    dev_text = "前言" + "患者反复发热三天伴咳嗽咳痰，体温最高三十九度" + "后记"
+    kept = drop_overlapping([ner, NerSample("患者反复发热三天伴咳嗽咳痰，体温最高三十九度。", ())], [dev_text])
+    assert kept == [ner]  # the sentence sharing a 20-character run with a dev text is dropped
