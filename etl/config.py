@@ -52,6 +52,14 @@ class EncoderSettings:
 
 
 @dataclass(frozen=True)
+class RelationEncoderSettings(EncoderSettings):
+    """The relation classifier's from-scratch encoder is smaller (2,500 training texts; MODELS.md)."""
+    hidden_size: int = 128
+    num_hidden_layers: int = 1
+    intermediate_size: int = 512
+
+
+@dataclass(frozen=True)
 class RelationSettings:
     """Multi-label relation classifier (ALBERT encoder + sigmoid head over the 44 predicates)."""
     model_dir: Path = Path("models/relation")
@@ -60,19 +68,23 @@ class RelationSettings:
     batch_size: int = 32
     threshold: float = 0.5
     loss: str = "weighted_bce"
-    head: str = "cls"
-    epochs: int = 10
-    learning_rate: float = 5e-4
+    head: str = "pool"
+    epochs: int = 20
+    learning_rate: float = 1e-3
     warmup_ratio: float = 0.1
     clip_norm: float = 1.0
     focal_gamma: float = 2.0
     focal_alpha: float = 0.25
     head_dropout: float = 0.1
-    threshold_min_support: int = 5
+    token_dropout: float = 0.0
+    pretrain_epochs: int = 0
+    pretrain_learning_rate: float = 1e-3
+    pretrain_max_samples: int = 0
+    threshold_min_support: int = 50
     trim_vocab: bool = True
     max_train_samples: int = 0
     seed: int = 42
-    encoder: EncoderSettings = field(default_factory=EncoderSettings)
+    encoder: RelationEncoderSettings = field(default_factory=RelationEncoderSettings)
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,18 @@ Heads (`relation.head`):
 
 The encoder comes from a Google-format checkpoint folder (config json + model.ckpt* + vocab.txt,
 e.g. albert_base_zh) or, without one, from `relation.encoder` with random weights. From scratch,
-the vocabulary is trimmed to the tokens of the training texts (`relation.trim_vocab`): embeddings of
-tokens never seen in training would stay random anyway, and the 21,128 x 128 embedding table is
-most of the model's size. The folder carries its vocab.txt; characters outside it become [UNK].
+the vocabulary is trimmed to the tokens of the training texts (plus the CMeEE pre-training
+sentences, if any; `relation.trim_vocab`): embeddings of tokens never seen in training would stay
+random anyway, and the 21,128 x 128 embedding table is most of the model's size. The folder
+carries its vocab.txt; characters outside it become [UNK].
 
 Texts are tokenised with bert4keras' Tokenizer and padded to fixed length buckets
 (`relation.buckets`). A text longer than the largest bucket is truncated to it (its tail is not
 seen): the pipeline cuts notes into windows of `windows.max_chars` characters first, so only an
 oversize window is affected.
+
+From scratch, the encoder can first be trained on CMeEE entity tagging (`relation.pretrain_epochs`,
+see etl.models.relation_pretrain) before the relation head is trained.
 
 `train_relation` writes a self-contained folder (see etl.models.folder) plus `thresholds.json`
 (per-predicate decision thresholds tuned on dev); `RelationClassifier.load(folder)` serves it.
@@ -98,6 +102,12 @@ def build_relation_model(config_path: str | Path, checkpoint: str | Path | None,
 
 
 # --------------------------------------------------------------------------- data
+def fresh_tokenizer(vocab_path: str | Path):
+    """A tokenizer read from `vocab_path` now: `load_tokenizer` caches by path, and a model folder's
+    vocab.txt (or the staging one) can be rewritten by a later training in the same process."""
+    return load_tokenizer.__wrapped__(str(vocab_path))
+
+
 def encode_texts(tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
     """Token ids with [CLS]/[SEP], truncated to `max_length` tokens."""
     return [tokenizer.encode(text, maxlen=max_length)[0] for text in texts]
@@ -115,13 +125,18 @@ class BucketBatches(keras.utils.Sequence):
 
     The batch shapes are (<= batch_size, bucket) for a fixed set of buckets, so the compiled
     training step sees a handful of shapes instead of one per text length.
+
+    With `token_dropout` > 0, each ordinary token is replaced by [UNK] with that probability,
+    drawn anew every time a batch is built: a regulariser for a from-scratch encoder that
+    otherwise memorises 2,500 texts in a few epochs, and practice for characters outside the vocab.
     """
 
     def __init__(self, token_ids: list[list[int]], y: np.ndarray, buckets: Sequence[int],
-                 batch_size: int, seed: int = 0):
+                 batch_size: int, seed: int = 0, token_dropout: float = 0.0, unk_id: int = 100):
         super().__init__()
         self.token_ids, self.y = token_ids, y
         self.buckets, self.batch_size = tuple(buckets), batch_size
+        self.token_dropout, self.unk_id = token_dropout, unk_id
         self.rng = np.random.default_rng(seed)
         self.lengths = [len(ids) for ids in token_ids]
         self.on_epoch_end()
@@ -138,6 +153,11 @@ class BucketBatches(keras.utils.Sequence):
     def __getitem__(self, index):
         bucket, rows = self.batches[index]
         ids = pad_to([self.token_ids[i] for i in rows], bucket)
+        if self.token_dropout > 0:
+            inner = np.zeros_like(ids, dtype=bool)  # ordinary tokens: not padding, [CLS] or [SEP]
+            for row, i in enumerate(rows):
+                inner[row, 1:min(len(self.token_ids[i]), bucket) - 1] = True
+            ids = np.where(inner & (self.rng.random(ids.shape) < self.token_dropout), self.unk_id, ids)
         return [ids, np.zeros_like(ids)], self.y[rows]
 
 
@@ -218,7 +238,7 @@ class RelationClassifier:
         max_position = model_folder.read_json(folder / "encoder_config.json").get("max_position_embeddings", 512)
         if buckets[-1] > max_position:
             raise ConfigError(f"largest bucket {buckets[-1]} exceeds the encoder's {max_position} positions")
-        return cls(model, load_tokenizer(str(folder / "vocab.txt")), meta["labels"], thresholds,
+        return cls(model, fresh_tokenizer(folder / "vocab.txt"), meta["labels"], thresholds,
                    buckets, batch_size or meta.get("batch_size", 32),
                    model_folder.read_version(folder), folder)
 
@@ -342,13 +362,30 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
     train = relation_examples(train_samples, schema)
     dev = relation_examples(dev_samples, schema)
 
+    pretrain_samples = []
+    if rel.pretrain_epochs and not rel.encoder_checkpoint:  # a checkpoint is already pretrained
+        from etl.models.relation_pretrain import cmeee_pretraining_samples
+
+        pretrain_samples = cmeee_pretraining_samples(settings.data.cmeee_train, [e.text for e in dev],
+                                                     rel.pretrain_max_samples)
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2  # progress bar on a terminal, one line per epoch in logs
+
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    _, checkpoint = _encoder_source(settings, staging, [e.text for e in train])
-    model, _ = build_relation_model(staging / "encoder_config.json", checkpoint, rel.head, len(labels),
-                                    rel.head_dropout)
-    tokenizer = load_tokenizer(str(staging / "vocab.txt"))
+    _, checkpoint = _encoder_source(settings, staging, [e.text for e in train] + [s.text for s in pretrain_samples])
+    model, encoder = build_relation_model(staging / "encoder_config.json", checkpoint, rel.head, len(labels),
+                                          rel.head_dropout)
+    tokenizer = fresh_tokenizer(staging / "vocab.txt")
+    pretrain_seconds, pretraining = 0.0, None
+    if pretrain_samples:
+        from etl.models.relation_pretrain import pretrain_encoder
+
+        sequence = encoder.model.get_layer("Pooler").input if rel.head == "cls" else encoder.model.output
+        started = time.perf_counter()
+        pretraining = pretrain_encoder(encoder, sequence, tokenizer, pretrain_samples, rel, log, verbose)
+        pretrain_seconds = time.perf_counter() - started
 
     max_length = rel.buckets[-1]
     train_ids = encode_texts(tokenizer, [e.text for e in train], max_length)
@@ -357,7 +394,8 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
     y_dev = label_matrix([e.labels for e in dev], len(labels))
     counts = y_train.sum(0)
 
-    batches = BucketBatches(train_ids, y_train, rel.buckets, rel.batch_size, rel.seed)
+    batches = BucketBatches(train_ids, y_train, rel.buckets, rel.batch_size, rel.seed,
+                            rel.token_dropout, tokenizer.token_to_id("[UNK]"))
     total_steps = len(batches) * rel.epochs
     loss = make_loss(rel.loss, counts, len(train), rel.focal_gamma, rel.focal_alpha)
     model.compile(optimizer=make_optimizer(rel.learning_rate, total_steps, rel.warmup_ratio, rel.clip_norm),
@@ -368,8 +406,6 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
     log(f"relation: {len(train)} train / {len(dev)} dev texts, {len(labels)} predicates, "
         f"head {rel.head}, loss {rel.loss}, {rel.epochs} epochs x {len(batches)} batches, "
         f"{model.count_params():,} parameters, encoder {'checkpoint ' + str(checkpoint) if checkpoint else 'from scratch'}")
-    if verbose is None:
-        verbose = 1 if sys.stdout.isatty() else 2  # progress bar on a terminal, one line per epoch in logs
     started = time.perf_counter()
     model.fit(batches, epochs=rel.epochs, shuffle=False, callbacks=[evaluation], verbose=verbose)
     train_seconds = time.perf_counter() - started
@@ -385,7 +421,10 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
         "dev_best_global_threshold": {"threshold": report["best_threshold"], **report["best"]},
         "dev_tuned_thresholds_in_sample": multilabel_metrics(y_dev, probs >= thresholds),
         "dev_tuned_thresholds_crossfit": crossfit_metrics(y_dev, probs, rel.threshold_min_support),
+        "pretraining": pretraining,
+        "pretrain_seconds": round(pretrain_seconds, 1),
         "train_seconds": round(train_seconds, 1),
+        "total_seconds": round(pretrain_seconds + train_seconds, 1),
         "parameters": int(model.count_params()),
         "history": evaluation.history,
     }
@@ -401,7 +440,7 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
     _replace_folder(staging, out)
     size = sum(p.stat().st_size for p in out.iterdir())
     log(f"wrote {out} ({size / 1e6:.1f} MB, version {version}, "
-        f"trained in {train_seconds / 60:.1f} min)")
+        f"trained in {(pretrain_seconds + train_seconds) / 60:.1f} min)")
     return metrics
 
 

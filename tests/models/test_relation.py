@@ -86,6 +86,18 @@ def test_batches_use_fixed_buckets(tiny_folder):
     assert sum(len(batches[i][1]) for i in range(len(batches))) == len(batches.y)
 
 
+def test_token_dropout_replaces_only_text_tokens():
+    from etl.models.relation import BucketBatches
+
+    ids = [[101] + list(range(200, 230)) + [102], [101, 7, 102]]
+    batches = BucketBatches(ids, np.zeros((2, 44), np.float32), (8, 64), 4, seed=0, token_dropout=0.5, unk_id=100)
+    rows = {int((row > 0).sum()): row for i in range(len(batches)) for row in batches[i][0][0]}
+    long, short = rows[32], rows[3]
+    assert long[0] == 101 and long[31] == 102 and not long[32:].any()  # [CLS], [SEP], padding kept
+    assert 5 < (long[1:31] == 100).sum() < 25
+    assert set(short[:3]) <= {101, 100, 7, 102} and short[0] == 101 and short[2] == 102
+
+
 def _save(tiny_folder, schema, thresholds=None):
     from etl.models.relation import save_relation_folder
 
@@ -184,7 +196,9 @@ def cli_model(tmp_path_factory, shared_data):
     config.write_text("# built-in defaults\n", encoding="utf-8")
     overrides = dict(TINY, **{"data.cmeie_labeled": str(shared_data / "cmeie" / "cmeie_labeled.jsonl"),
                               "data.vocab": str(shared_data / "vocab" / "chinese_bert_vocab.txt"),
-                              "data.dev_size": "60"})
+                              "data.cmeee_train": str(shared_data / "cmeee" / "cmeee_train.txt"),
+                              "data.dev_size": "60",
+                              "relation.pretrain_epochs": "1", "relation.pretrain_max_samples": "40"})
     args = ["--config", str(config)]
     args += [item for key, value in overrides.items() for item in ("--set", f"{key}={value}")]
     result = CliRunner().invoke(cli, args + ["train", "relation", "--out", str(out), "--epochs", "1",
@@ -202,6 +216,8 @@ def test_cli_train_relation(cli_model):
     assert not out.with_name("relation.partial").exists()
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["train_texts"] == 48 and metrics["dev_texts"] == 60 and metrics["train_seconds"] > 0
+    assert metrics["pretraining"]["sentences"] == 40 and len(metrics["pretraining"]["loss"]) == 1
+    assert "pre-training the encoder on CMeEE" in result.output
     for key in ("dev_at_0.5", "dev_tuned_thresholds_crossfit"):
         assert set(metrics[key]["micro"]) == {"precision", "recall", "f1"}
         assert set(metrics[key]["macro"]) == {"precision", "recall", "f1"}
@@ -266,3 +282,25 @@ def test_scratch_encoder_kernels_are_not_identical(tmp_path):
     kernels = [w.numpy() for w in encoder.model.weights if "MultiHeadSelfAttention/dense" in w.name and "kernel" in w.name]
     assert len(kernels) == 4
     assert not any(np.array_equal(kernels[i], kernels[j]) for i in range(4) for j in range(i + 1, 4))
+
+
+def test_cmeee_pretraining_data(shared_data, vocab_path):
+    from etl.data.cmeee import Entity, NerSample
+    from etl.models.relation_pretrain import TYPES, cmeee_pretraining_samples, token_tags
+    from etl.models.tokens import load_tokenizer
+
+    tokenizer = load_tokenizer(str(vocab_path))
+    sample = NerSample("ABC肺炎咳嗽", (Entity(3, 5, "dis", "肺炎"), Entity(3, 7, "sym", "肺炎咳嗽")))
+    ids, tags = token_tags(tokenizer, sample, 64)
+    assert len(ids) == len(tags) == 7  # [CLS] abc 肺 炎 咳 嗽 [SEP]
+    dis, sym = TYPES.index("dis"), TYPES.index("sym")
+    assert tags[2, dis] == tags[2, sym] == 1 and tags[4, dis] == 0 and tags[4, sym] == 1
+    assert tags[[0, 1, 6]].sum() == 0
+
+    path = shared_data / "cmeee" / "cmeee_train.txt"
+    first = cmeee_pretraining_samples(path, [], max_samples=5)
+    assert len(first) == 5
+    # a text sharing a 20-character run with an excluded (dev) text is dropped
+    excluded = "前缀" + first[0].text[:25] + "后缀"
+    kept = cmeee_pretraining_samples(path, [excluded], max_samples=5)
+    assert len(first[0].text) < 20 or first[0].text not in [k.text for k in kept]
