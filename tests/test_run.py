@@ -1,0 +1,255 @@
+"""End to end: `etl run` over real shared notes with the shipped (small, real) demo models into a
+real embedded FalkorDB started by the run itself."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from etl.cli import cli
+from etl.errors import EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, EXIT_SINK, EXIT_USAGE
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = {"relation": ROOT / "models" / "relation", "spans": ROOT / "models" / "spans"}
+INTERNAL_TYPES = {"HAS_EVIDENCE", "SUBJECT", "OBJECT"}
+RUN_PROPS = {"run_id", "first_run", "last_run", "first_run_id", "last_run_id"}
+
+
+@pytest.fixture(scope="module")
+def models():
+    for kind, folder in MODELS.items():
+        if not (folder / "weights.h5").is_file():
+            pytest.fail(f"the shipped demo {kind} model is missing: {folder} (train it with `etl train {kind}`)")
+    return MODELS
+
+
+@pytest.fixture(scope="module")
+def notes(shared_data):
+    """24 real notes with several windows each (the longer sections), as a small Parquet table."""
+    table = pq.read_table(shared_data / "notes" / "ccks2017_notes.parquet")
+    rows = [r for r in table.to_pylist() if 250 <= len(r["text"]) <= 600][:24]
+    return rows
+
+
+def write_notes(path: Path, rows) -> Path:
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def settings_file(tmp: Path, models) -> Path:
+    path = tmp / "config.toml"
+    path.write_text(f"""
+[relation]
+model_dir = "{models['relation']}"
+[spans]
+model_dir = "{models['spans']}"
+[graph]
+batch_size = 50
+[graph.falkordb]
+data_dir = "{tmp / 'graph'}"
+[run]
+reports_dir = "{tmp / 'reports'}"
+quarantine_dir = "{tmp / 'quarantine'}"
+[input]
+read_batch_rows = 4
+""", encoding="utf-8")
+    return path
+
+
+def etl(config: Path, *args: str):
+    result = CliRunner().invoke(cli, ["--config", str(config), *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def last_report(tmp: Path) -> dict:
+    reports = sorted((tmp / "reports").glob("run-*.json"), key=lambda p: p.stat().st_mtime)
+    return json.loads(reports[-1].read_text(encoding="utf-8"))
+
+
+def snapshot(config: Path) -> dict:
+    """The graph as comparable data: entities, typed edges with aggregates, evidence, documents
+    (run ids left out: they differ between runs by design)."""
+    from etl.config import load_settings
+    from etl.graph import open_sink
+
+    settings = load_settings(config, environ={})
+    with open_sink(settings.graph) as sink:
+        def rows(query):
+            out = []
+            for row in sink.query(query):
+                out.append(json.dumps({k: ({p: v for p, v in val.items() if p not in RUN_PROPS}
+                                           if isinstance(val, dict) else val) for k, val in row.items()},
+                                      sort_keys=True, ensure_ascii=False))
+            return sorted(out)
+
+        return {
+            "entities": rows("MATCH (n:Entity) RETURN labels(n) AS labels, properties(n) AS p"),
+            "edges": rows("MATCH (a:Entity)-[r]->(b:Entity) RETURN a.name AS a, type(r) AS t, b.name AS b, "
+                          "properties(r) AS p"),
+            "evidence": rows("MATCH (d:Document)-[:HAS_EVIDENCE]->(e:Evidence) RETURN d.doc_id AS doc, "
+                             "properties(e) AS p"),
+            "documents": rows("MATCH (d:Document) RETURN properties(d) AS p"),
+        }
+
+
+def test_run_fills_the_graph_matching_the_triples_file_then_skips_everything(tmp_path, models, notes):
+    config = settings_file(tmp_path, models)
+    source = write_notes(tmp_path / "notes.parquet", notes)
+    first = etl(config, "run", "--input", str(source), "--triples-out", str(tmp_path / "t.parquet"))
+    assert first.exit_code == EXIT_OK, first.output
+    report = last_report(tmp_path)
+    assert report["rows_read"] == report["documents_extracted"] == len(notes)
+    assert report["windows"] > len(notes)  # long notes were cut into several windows
+    assert report["triples"] > 0 and sum(report["triples_by_predicate"].values()) == report["triples"]
+    assert report["model_versions"]["relation"].startswith("relation-")
+
+    triples = pq.read_table(tmp_path / "t.parquet").to_pylist()
+    assert len(triples) == report["triples"]
+    graph = snapshot(config)
+    assert len(graph["evidence"]) == len(triples)
+    assert len(graph["documents"]) == len(notes)
+    evidence_keys = {json.loads(e)["p"]["key"] for e in graph["evidence"]}
+    assert evidence_keys == {t["evidence_key"] for t in triples}
+    by_doc = {n["doc_id"]: n["text"] for n in notes}
+    for t in triples:  # offsets slice the original note
+        assert by_doc[t["doc_id"]][t["subject_start"]:t["subject_end"]] == t["subject_surface"]
+        assert by_doc[t["doc_id"]][t["object_start"]:t["object_end"]] == t["object_surface"]
+    edges = {(json.loads(e)["a"], json.loads(e)["t"], json.loads(e)["b"]) for e in graph["edges"]}
+    assert edges == {(t["subject"], t["rel_type"], t["object"]) for t in triples}
+
+    second = etl(config, "run", "--input", str(source))
+    assert second.exit_code == EXIT_OK, second.output
+    report = last_report(tmp_path)
+    assert report["documents_skipped"] == len(notes) and report["documents_extracted"] == 0
+    assert snapshot(config) == graph
+
+    # --full ignores the ledger, and re-writing the same evidence changes nothing.
+    assert etl(config, "run", "--input", str(source), "--full").exit_code == EXIT_OK
+    assert last_report(tmp_path)["documents_extracted"] == len(notes)
+    assert snapshot(config) == graph
+
+
+def test_changed_document_replaces_only_its_evidence(tmp_path, models, notes):
+    config = settings_file(tmp_path, models)
+    source = write_notes(tmp_path / "notes.parquet", notes)
+    assert etl(config, "run", "--input", str(source)).exit_code == EXIT_OK
+    before = snapshot(config)
+    changed = [dict(n) for n in notes]
+    target = changed[3]["doc_id"]
+    changed[3]["text"] = "患者无明显不适。"  # evidence of this note must go away
+    write_notes(source, changed)
+    assert etl(config, "run", "--input", str(source)).exit_code == EXIT_OK
+    report = last_report(tmp_path)
+    assert report["documents_extracted"] == 1 and report["documents_skipped"] == len(notes) - 1
+    after = snapshot(config)
+    kept = [e for e in before["evidence"] if json.loads(e)["doc"] != target]
+    assert [e for e in after["evidence"] if json.loads(e)["doc"] != target] == kept
+    assert len(after["evidence"]) == len(kept) + sum(json.loads(e)["doc"] == target for e in after["evidence"])
+
+    # The same graph as a clean run over the changed input.
+    clean_dir = tmp_path / "clean"
+    clean_dir.mkdir()
+    clean = settings_file(clean_dir, models)
+    assert etl(clean, "run", "--input", str(source)).exit_code == EXIT_OK
+    assert snapshot(clean) == after
+
+
+def test_killed_run_resumed_equals_clean_run(tmp_path, models, notes):
+    source = write_notes(tmp_path / "notes.parquet", notes)
+    clean_dir, killed_dir = tmp_path / "clean", tmp_path / "killed"
+    clean_dir.mkdir()
+    killed_dir.mkdir()
+    clean, killed = settings_file(clean_dir, models), settings_file(killed_dir, models)
+    assert etl(clean, "run", "--input", str(source)).exit_code == EXIT_OK
+    expected = snapshot(clean)
+
+    # Kill a run (SIGKILL: no clean-up at all) once it has written part of the input.
+    command = [sys.executable, "-m", "etl.cli", "--config", str(killed), "run", "--input", str(source)]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    graph_dir = killed_dir / "graph"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and child.poll() is None:
+        if any(graph_dir.rglob("*.aof")) and sum(f.stat().st_size for f in graph_dir.rglob("*.aof")) > 20_000:
+            break  # the store has received some writes
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    time.sleep(1.0)  # the private server follows its parent down
+
+    resumed = etl(killed, "run", "--input", str(source))
+    assert resumed.exit_code == EXIT_OK, resumed.output
+    assert snapshot(killed) == expected
+
+
+def test_bad_rows_are_quarantined_with_reasons_and_exit_2(tmp_path, models, notes):
+    config = settings_file(tmp_path, models)
+    good = notes[:2]
+    rows = good + [
+        {"doc_id": "null", "section": "x", "text": None},
+        {"doc_id": "empty", "section": "x", "text": "  "},
+        {"doc_id": good[0]["doc_id"], "section": "x", "text": "重复编号。"},
+        {"doc_id": "long", "section": "x", "text": "长" * 300_000},
+        {"doc_id": None, "section": "x", "text": "没有编号。"},
+    ]
+    source = write_notes(tmp_path / "bad.parquet", rows)
+    result = etl(config, "run", "--input", str(source))
+    assert result.exit_code == EXIT_PARTIAL, result.output
+    report = last_report(tmp_path)
+    assert report["rows_read"] == len(rows)
+    assert report["documents_extracted"] == 2 and report["documents_quarantined"] == 5
+    assert report["quarantine_by_reason"] == {"null_text": 1, "empty_text": 1, "duplicate_id": 1,
+                                              "text_too_long": 1, "missing_id": 1}
+    lines = [json.loads(l) for l in Path(report["quarantine_file"]).read_text(encoding="utf-8").splitlines()]
+    assert sorted(l["reason"] for l in lines) == sorted(report["quarantine_by_reason"])
+    assert all(l["detail"] and l["source"].endswith("bad.parquet") for l in lines)
+    # undecodable and non-string text in a second file
+    pq.write_table(pa.table({"doc_id": ["b1", "b2"], "section": ["x", "x"],
+                             "text": pa.array([b"\xff\xfe", "正常。".encode()], type=pa.binary())}),
+                   tmp_path / "binary.parquet")
+    result = etl(config, "run", "--input", str(tmp_path / "binary.parquet"))
+    assert result.exit_code == EXIT_PARTIAL
+    assert last_report(tmp_path)["quarantine_by_reason"] == {"undecodable_text": 1}
+
+
+def test_errors_before_work_starts_exit_1(tmp_path, models, notes):
+    config = settings_file(tmp_path, models)
+    source = write_notes(tmp_path / "notes.parquet", notes[:2])
+    assert etl(config, "run", "--input", str(tmp_path / "missing.parquet")).exit_code == EXIT_USAGE
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1garbage")
+    assert etl(config, "run", "--input", str(tmp_path / "broken.parquet")).exit_code == EXIT_USAGE
+    missing_column = etl(config, "--set", "input.text_column=body", "run", "--input", str(source))
+    assert missing_column.exit_code == EXIT_USAGE and "missing column" in missing_column.output
+    no_model = etl(config, "run", "--input", str(source), "--relation-model", str(tmp_path / "none"))
+    assert no_model.exit_code == EXIT_USAGE and "relation model folder not found" in no_model.output
+    assert not (tmp_path / "graph").exists()  # nothing was started or written
+
+
+def test_unreachable_store_exits_3_and_lock_exits_5(tmp_path, models, notes):
+    config = settings_file(tmp_path, models)
+    source = write_notes(tmp_path / "notes.parquet", notes[:2])
+    down = etl(config, "--set", "graph.falkordb.url=redis://127.0.0.1:1", "run", "--input", str(source))
+    assert down.exit_code == EXIT_SINK, down.output
+    assert last_report(tmp_path)["exit_code"] == EXIT_SINK
+
+    from etl.cli.run_cmd import _store_target
+    from etl.config import load_settings
+    from etl.lock import RunLock
+
+    settings = load_settings(config, environ={})
+    with RunLock(settings.run.reports_dir, _store_target(settings.graph, "falkordb")).acquire("other-run"):
+        locked = etl(config, "run", "--input", str(source))
+    assert locked.exit_code == EXIT_LOCKED and "other-run" in locked.output
+    dry = etl(config, "run", "--input", str(source), "--dry-run")  # a dry run takes no lock, writes nothing
+    assert dry.exit_code == EXIT_OK and last_report(tmp_path)["sink"] == "none"
