@@ -102,12 +102,6 @@ def build_relation_model(config_path: str | Path, checkpoint: str | Path | None,
 
 
 # --------------------------------------------------------------------------- data
-def fresh_tokenizer(vocab_path: str | Path):
-    """A tokenizer read from `vocab_path` now: `load_tokenizer` caches by path, and a model folder's
-    vocab.txt (or the staging one) can be rewritten by a later training in the same process."""
-    return load_tokenizer.__wrapped__(str(vocab_path))
-
-
 def encode_texts(tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
     """Token ids with [CLS]/[SEP], truncated to `max_length` tokens."""
     return [tokenizer.encode(text, maxlen=max_length)[0] for text in texts]
@@ -238,7 +232,7 @@ class RelationClassifier:
         max_position = model_folder.read_json(folder / "encoder_config.json").get("max_position_embeddings", 512)
         if buckets[-1] > max_position:
             raise ConfigError(f"largest bucket {buckets[-1]} exceeds the encoder's {max_position} positions")
-        return cls(model, fresh_tokenizer(folder / "vocab.txt"), meta["labels"], thresholds,
+        return cls(model, load_tokenizer(folder / "vocab.txt"), meta["labels"], thresholds,
                    buckets, batch_size or meta.get("batch_size", 32),
                    model_folder.read_version(folder), folder)
 
@@ -377,7 +371,7 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
     _, checkpoint = _encoder_source(settings, staging, [e.text for e in train] + [s.text for s in pretrain_samples])
     model, encoder = build_relation_model(staging / "encoder_config.json", checkpoint, rel.head, len(labels),
                                           rel.head_dropout)
-    tokenizer = fresh_tokenizer(staging / "vocab.txt")
+    tokenizer = load_tokenizer(staging / "vocab.txt")
     pretrain_seconds, pretraining = 0.0, None
     if pretrain_samples:
         from etl.models.relation_pretrain import pretrain_encoder

@@ -13,13 +13,21 @@ from typing import Sequence
 import numpy as np
 
 
-@lru_cache(maxsize=8)
 def load_tokenizer(vocab_path: str | Path):
-    """bert4keras WordPiece tokenizer, lower-casing as Google's Chinese models do."""
+    """bert4keras WordPiece tokenizer, lower-casing as Google's Chinese models do.
+
+    Cached per file *version* (path, size, mtime): a vocab rewritten in the same process (a model
+    folder retrained in place) gets a fresh tokenizer, not a stale one."""
+    stat = Path(vocab_path).stat()
+    return _tokenizer(str(Path(vocab_path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _tokenizer(vocab_path: str, size: int, mtime_ns: int):
     import etl.compat  # noqa: F401  (environment first)
     from bert4keras.tokenizers import Tokenizer
 
-    return Tokenizer(str(vocab_path), do_lower_case=True)
+    return Tokenizer(vocab_path, do_lower_case=True)
 
 
 def bucket_length(length: int, buckets: Sequence[int]) -> int:

@@ -15,3 +15,15 @@ def test_rematch_maps_tokens_to_exact_characters(vocab_path):
     mapping = tokenizer.rematch(text, tokens)
     pieces = ["".join(text[i] for i in m) for m in mapping if m]
     assert "".join(pieces).lower() == text.replace(" ", "").lower()
+
+
+def test_rewritten_vocab_gets_a_fresh_tokenizer(tmp_path):
+    import os
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n病\n", encoding="utf-8")
+    first = load_tokenizer(vocab)
+    assert load_tokenizer(vocab) is first
+    vocab.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n热\n病\n", encoding="utf-8")
+    os.utime(vocab, ns=(1, 1))  # a different mtime even on coarse clocks
+    assert load_tokenizer(vocab).token_to_id("病") == 6
