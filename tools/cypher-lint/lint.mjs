@@ -46,5 +46,7 @@ for (const statement of input.statements ?? []) {
   if (found.some((d) => d.severity === 'error')) failed = true;
   results.push({ name: statement.name, query: statement.query, diagnostics: found });
 }
+// Set the exit code and let Node exit on its own: process.exit() right after a write to a pipe
+// cuts the output at 64 KiB (stdout to a pipe is asynchronous).
+process.exitCode = failed ? 1 : 0;
 process.stdout.write(JSON.stringify(results, null, 1));
-process.exit(failed ? 1 : 0);
