@@ -14,10 +14,11 @@ def relation_folder(folder: Path, vocab_path: Path, texts: list[str], schema) ->
     """An untrained relation folder written by the training code's own save function."""
     from etl.models.encoder import scratch_config
     from etl.models.folder import write_json
-    from etl.models.relation import build_relation_model, save_relation_folder, trim_vocab
+    from etl.models.relation import build_relation_model, save_relation_folder
+    from etl.models.tokens import trim_vocab
 
     folder.mkdir(parents=True)
-    size = trim_vocab(vocab_path, texts, folder / "vocab.txt")
+    size = len(trim_vocab(vocab_path, texts, folder / "vocab.txt"))
     write_json(folder / "encoder_config.json", scratch_config(TINY_ENCODER, size))
     labels = schema.predicate_names
     model, _ = build_relation_model(folder / "encoder_config.json", None, "cls", len(labels))

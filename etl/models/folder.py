@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 from etl.errors import ConfigError
@@ -52,3 +53,13 @@ def check_folder(folder: str | Path, kind: str) -> Path:
 
 def read_version(folder: str | Path) -> str:
     return (Path(folder) / "version.txt").read_text(encoding="utf-8").strip()
+
+
+def replace_folder(staging: Path, out: Path) -> None:
+    """Move a finished `staging` folder to `out`, so a reader never sees a half-written model."""
+    old = out.with_name(out.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)

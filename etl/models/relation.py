@@ -46,13 +46,12 @@ from etl.models.encoder import build_encoder, find_checkpoint_folder, scratch_co
 from etl.models.losses import make_loss
 from etl.models.thresholds import (best_global_threshold, crossfit_metrics, multilabel_metrics,
                                    tune_thresholds)
-from etl.models.tokens import group_by_bucket, load_tokenizer, pad_to
+from etl.models.tokens import group_by_bucket, load_tokenizer, pad_to, trim_vocab
 from etl.models.training import make_optimizer
 
 KIND = "relation"
 HEADS = ("cls", "pool", "cnn_pool")
 THRESHOLDS_FILE = "thresholds.json"
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
 # --------------------------------------------------------------------------- model
@@ -153,21 +152,6 @@ class BucketBatches(keras.utils.Sequence):
                 inner[row, 1:min(len(self.token_ids[i]), bucket) - 1] = True
             ids = np.where(inner & (self.rng.random(ids.shape) < self.token_dropout), self.unk_id, ids)
         return [ids, np.zeros_like(ids)], self.y[rows]
-
-
-def trim_vocab(vocab_path: str | Path, texts: Sequence[str], out_path: str | Path) -> int:
-    """Write the vocab entries used by `texts` (plus the special tokens), in the original order."""
-    tokenizer = load_tokenizer(str(vocab_path))
-    used = set(SPECIAL_TOKENS)
-    for text in texts:
-        used.update(tokenizer.tokenize(text))
-    lines = Path(vocab_path).read_text(encoding="utf-8").splitlines()
-    kept = [token for token in lines if token in used]
-    missing = [t for t in SPECIAL_TOKENS if t not in kept]
-    if missing or kept[0] != "[PAD]":
-        raise ConfigError(f"{vocab_path}: a BERT vocab must start with [PAD] and hold {missing}")
-    Path(out_path).write_text("\n".join(kept) + "\n", encoding="utf-8")
-    return len(kept)
 
 
 # --------------------------------------------------------------------------- prediction
@@ -320,7 +304,7 @@ def _encoder_source(settings, staging: Path, train_texts: Sequence[str]) -> tupl
         if not Path(settings.data.vocab).is_file():
             raise ConfigError(f"data.vocab not found: {settings.data.vocab}")
         if rel.trim_vocab:
-            size = trim_vocab(settings.data.vocab, train_texts, staging / "vocab.txt")
+            size = len(trim_vocab(settings.data.vocab, train_texts, staging / "vocab.txt"))
         else:
             shutil.copyfile(settings.data.vocab, staging / "vocab.txt")
             size = sum(1 for _ in open(staging / "vocab.txt", encoding="utf-8"))
@@ -431,7 +415,7 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
                                    thresholds, settings_record, metrics)
     metrics["version"] = version
 
-    _replace_folder(staging, out)
+    model_folder.replace_folder(staging, out)
     size = sum(p.stat().st_size for p in out.iterdir())
     log(f"wrote {out} ({size / 1e6:.1f} MB, version {version}, "
         f"trained in {(pretrain_seconds + train_seconds) / 60:.1f} min)")
@@ -457,12 +441,3 @@ def save_relation_folder(folder: Path, model, labels: Sequence[str], head: str, 
     metrics["folder_bytes"] = sum(p.stat().st_size for p in folder.iterdir() if p.name != "metrics.json")
     model_folder.write_json(folder / "metrics.json", metrics)
     return version
-
-
-def _replace_folder(staging: Path, out: Path) -> None:
-    old = out.with_name(out.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)

@@ -26,31 +26,9 @@ from etl.models.span_data import QuestionEncoder, batches, cmeee_examples, drop_
 from etl.models.span_eval import end_to_end, span_scores
 from etl.models.spans import (KIND, SpanExtractor, build_model, labels_for, mean_pointer_loss, round_to_f16,
                               save_weights_f16)
-from etl.models.tokens import load_tokenizer
+from etl.models.tokens import load_tokenizer, trim_vocab
 from etl.models.training import make_optimizer
 
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-
-
-def trim_vocab(vocab_path: str | Path, texts: Sequence[str], out_path: str | Path) -> list[int]:
-    """Write the vocab entries `texts` use (plus the special tokens), in the original order, and
-    return their ids in the full vocab (bert4keras `keep_tokens`, to slice a checkpoint).
-
-    A from-scratch encoder never trains the embedding of a token it does not see, so the other
-    ~15k rows of the Chinese BERT vocab would be dead weight; at run time unseen characters
-    become [UNK]. WordPiece picks the same pieces from the subset (greedy longest match), so
-    training texts tokenize identically.
-    """
-    tokenizer = load_tokenizer(str(vocab_path))
-    used = set(SPECIAL_TOKENS)
-    for text in texts:
-        used.update(tokenizer.tokenize(text))
-    lines = Path(vocab_path).read_text(encoding="utf-8").splitlines()
-    keep = [i for i, token in enumerate(lines) if token in used]
-    if not lines or lines[0] != "[PAD]" or any(t not in lines for t in SPECIAL_TOKENS):
-        raise ConfigError(f"{vocab_path}: a BERT vocab must start with [PAD] and hold {SPECIAL_TOKENS}")
-    Path(out_path).write_text("\n".join(lines[i] for i in keep) + "\n", encoding="utf-8")
-    return keep
 
 
 def _encoder_source(spans, data, staging: Path, texts: Sequence[str]) -> Path | None:
@@ -196,16 +174,7 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
     metrics["version"] = version
     metrics["folder_bytes"] = sum(p.stat().st_size for p in staging.iterdir())
     model_folder.write_json(staging / "metrics.json", metrics)
-    _replace_folder(staging, out)
+    model_folder.replace_folder(staging, out)
     log(f"wrote {out} ({metrics['folder_bytes'] / 1e6:.1f} MB, version {version}, "
         f"trained in {train_seconds / 60:.1f} min)")
     return metrics
-
-
-def _replace_folder(staging: Path, out: Path) -> None:
-    old = out.with_name(out.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)

@@ -61,3 +61,29 @@ def group_by_bucket(lengths: Sequence[int], buckets: Sequence[int], batch_size: 
         for start in range(0, len(indices), batch_size):
             batches.append((bucket, indices[start:start + batch_size]))
     return batches
+
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def trim_vocab(vocab_path: str | Path, texts: Sequence[str], out_path: str | Path) -> list[int]:
+    """Write the vocab entries `texts` use (plus the special tokens), in the original order, and
+    return their ids in the full vocab (bert4keras `keep_tokens`, to slice a checkpoint).
+
+    A from-scratch encoder never trains the embedding of a token it does not see, so the other
+    ~15k rows of the Chinese BERT vocab would be dead weight; at run time unseen characters
+    become [UNK]. WordPiece picks the same pieces from the subset (greedy longest match), so
+    training texts tokenize identically. The result is still a valid BERT vocab ([PAD] first).
+    """
+    from etl.errors import ConfigError
+
+    tokenizer = load_tokenizer(vocab_path)
+    used = set(SPECIAL_TOKENS)
+    for text in texts:
+        used.update(tokenizer.tokenize(text))
+    lines = Path(vocab_path).read_text(encoding="utf-8").splitlines()
+    if not lines or lines[0] != "[PAD]" or any(t not in lines for t in SPECIAL_TOKENS):
+        raise ConfigError(f"{vocab_path}: a BERT vocab must start with [PAD] and hold {SPECIAL_TOKENS}")
+    keep = [i for i, token in enumerate(lines) if token in used]
+    Path(out_path).write_text("\n".join(lines[i] for i in keep) + "\n", encoding="utf-8")
+    return keep

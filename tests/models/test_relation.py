@@ -33,13 +33,12 @@ def tiny_folder(tmp_path_factory, vocab_path, cmeie_samples, schema):
     """A vocab trimmed to 40 real texts and a tiny from-scratch model, trained a few steps."""
     from etl.compat import keras
     from etl.data.examples import relation_examples
-    from etl.models.relation import (BucketBatches, build_relation_model, encode_texts, label_matrix,
-                                     trim_vocab)
-    from etl.models.tokens import load_tokenizer
+    from etl.models.relation import BucketBatches, build_relation_model, encode_texts, label_matrix
+    from etl.models.tokens import load_tokenizer, trim_vocab
 
     folder = tmp_path_factory.mktemp("relation")
     examples = relation_examples(cmeie_samples[:40], schema)
-    size = trim_vocab(vocab_path, [e.text for e in examples], folder / "vocab.txt")
+    size = len(trim_vocab(vocab_path, [e.text for e in examples], folder / "vocab.txt"))
     (folder / "encoder_config.json").write_text(json.dumps(tiny_config(size)), encoding="utf-8")
     keras.utils.set_random_seed(0)
     model, _ = build_relation_model(folder / "encoder_config.json", None, "pool", len(schema.predicate_names))
