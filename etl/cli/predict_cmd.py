@@ -7,35 +7,7 @@ from pathlib import Path
 
 import click
 
-from etl.errors import DataError
-
-
-def read_texts(path: Path) -> list[str]:
-    """Texts from JSONL objects with a "text" key (CMeIE format: spo_list is ignored), or, for a
-    file not ending in .jsonl/.json, one text per line."""
-    texts = []
-    try:
-        handle = open(path, encoding="utf-8-sig")
-    except OSError as error:
-        raise DataError(f"cannot read {path}: {error.strerror}") from None
-    as_json = path.suffix.lower() in (".jsonl", ".json")
-    with handle:
-        for number, line in enumerate(handle, 1):
-            line = line.rstrip("\r\n")
-            if not as_json:
-                texts.append(line)
-                continue
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                text = row["text"]
-                if not isinstance(text, str):
-                    raise TypeError("text must be a string")
-            except (ValueError, KeyError, TypeError) as error:
-                raise DataError(f"{path}:{number}: expected a JSON object with a \"text\" string ({error})") from None
-            texts.append(text)
-    return texts
+from etl.data.text_rows import read_text_rows
 
 
 @click.group("predict")
@@ -65,7 +37,7 @@ def relations(app, input_path: Path, output: Path | None, model_dir: Path | None
 
     settings = app.settings.relation
     folder = check_folder(model_dir or settings.model_dir, "relation")  # clear error before TF loads
-    texts = read_texts(input_path)
+    texts = [row["text"] for row in read_text_rows(input_path)]
     from etl.models.relation import RelationClassifier
 
     classifier = RelationClassifier.load(folder, settings.buckets, settings.batch_size, settings.threshold)

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from etl.config import replace
+from etl.data.text_rows import read_text_rows
 from etl.errors import DataError
 
 
@@ -52,32 +53,6 @@ def train_spans(app, encoder_checkpoint, out, epochs, with_cmeee, cmeee_ratio, n
                  train_samples=train_samples, dev_samples=dev_samples)
 
 
-def read_rows(path: Path) -> list[dict]:
-    """JSON objects with a "text" (one a line); a non-JSONL file is one text per line."""
-    rows = []
-    try:
-        handle = open(path, encoding="utf-8-sig")
-    except OSError as error:
-        raise DataError(f"cannot read {path}: {error.strerror}") from None
-    as_json = path.suffix.lower() in (".jsonl", ".json")
-    with handle:
-        for number, line in enumerate(handle, 1):
-            line = line.rstrip("\r\n")
-            if not as_json:
-                rows.append({"text": line})
-                continue
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                if not isinstance(row.get("text"), str):
-                    raise TypeError("text must be a string")
-            except (ValueError, TypeError, AttributeError) as error:
-                raise DataError(f"{path}:{number}: expected a JSON object with a \"text\" string ({error})") from None
-            rows.append(row)
-    return rows
-
-
 def relations_of(row: dict, number: int, predicates: list[str], gold: bool) -> dict[str, float]:
     """Which predicates to ask about for one input row (see `predict spans --help`)."""
     if predicates:
@@ -115,7 +90,7 @@ def predict_spans(app, input_path: Path, output: Path | None, model_dir: Path | 
     from etl.models.folder import check_folder
 
     folder = check_folder(model_dir or app.settings.spans.model_dir, "spans")  # before TensorFlow loads
-    rows = read_rows(input_path)
+    rows = read_text_rows(input_path)
     wanted = [p.strip() for p in (predicates or "").split(",") if p.strip()]
     relations = [relations_of(row, i + 1, wanted, gold_relations) for i, row in enumerate(rows)]
     from etl.models.spans import SpanExtractor
