@@ -1,12 +1,15 @@
 """`etl run`: extract (Parquet rows) -> normalize (windows, both models, merge) -> load (graph sink).
 
-Three threads joined by bounded queues, so reading and graph writing overlap model inference and
-memory stays bounded whatever the input size:
+Four threads joined by bounded queues, so reading, tokenising, both models and graph writing
+overlap, and memory stays bounded whatever the input size:
 
-    reader   rows -> quarantine | ledger check (skip unchanged) -> windows   --q_docs-->
-    models   stage 1 relations over a batch of windows from many documents,
-             stage 2 spans for every predicted relation, merge overlapping windows  --q_write-->
-    writer   sink.write_documents(documents, evidence) (+ triples Parquet), progress
+    reader     rows -> quarantine | ledger check (skip unchanged) -> windows, tokens  --q_docs-->
+    relations  stage 1 over a batch of windows from many documents                    --q_spans-->
+    spans      stage 2 for every predicted relation, merge overlapping windows        --q_write-->
+    writer     sink.write_documents(documents, evidence) (+ triples Parquet), progress
+
+The two model stages are compute-bound; running them on separate threads lets one stage's Python
+work (batching, decoding, merging) proceed while the other's TensorFlow graph runs.
 
 Resumability: a document's ledger entry (content hash + model versions, on its Document node) is
 written in the same sink write as its evidence, so a run killed at any point leaves each document
@@ -36,6 +39,7 @@ _END = object()  # end-of-stream marker between stages
 class WorkItem:
     source: SourceDocument
     windows: list[Window]
+    token_ids: list[list[int]]  # relation-model input per window, encoded on the reader thread
 
 
 @dataclass
@@ -106,19 +110,22 @@ class Pipeline:
     def run(self, inputs: InputSet) -> RunReport:
         started = time.monotonic()
         q_docs: queue.Queue = queue.Queue(maxsize=self.options.queue_size)
+        q_spans: queue.Queue = queue.Queue(maxsize=self.options.queue_size)
         q_write: queue.Queue = queue.Queue(maxsize=self.options.queue_size)
-        reader = threading.Thread(target=self._guard, args=(self._read, inputs, q_docs), name="etl-reader")
-        writer = threading.Thread(target=self._guard, args=(self._write, q_write), name="etl-writer")
-        reader.start()
-        writer.start()
+        threads = [threading.Thread(target=self._guard, args=args, name=name) for name, args in (
+            ("etl-reader", (self._read, inputs, q_docs)),
+            ("etl-relations", (self._relations_stage, q_docs, q_spans)),
+            ("etl-writer", (self._write, q_write)))]
+        for thread in threads:
+            thread.start()
         try:
-            self._guard(self._infer, q_docs, q_write)
+            self._guard(self._spans_stage, q_spans, q_write)
         finally:
             self._put(q_write, _END, force=True)
             if self._errors:
                 self._stop.set()
-            reader.join()
-            writer.join()
+            for thread in threads:
+                thread.join()
         self.report.stage_seconds = dict(self.timer.seconds)
         self.report.wall_seconds = time.monotonic() - started
         if self._errors:
@@ -200,53 +207,67 @@ class Pipeline:
                 self._advance(skipped)
         self.timer.add("ledger", time.monotonic() - tick)
         tick = time.monotonic()
-        items = [WorkItem(d, make_windows(d.text, self.options.window_chars, self.options.window_overlap))
-                 for d in todo]
-        self.timer.add("windows", time.monotonic() - tick)
+        items = []
+        for doc in todo:
+            windows = make_windows(doc.text, self.options.window_chars, self.options.window_overlap)
+            texts = [w.text for w in windows]
+            # Tokenise here, on the reader thread: it overlaps the model thread's TensorFlow work.
+            self.spans.prepare(texts)
+            items.append(WorkItem(doc, windows, self.relations.encode(texts)))
+        self.timer.add("windows_tokens", time.monotonic() - tick)
         return self._put(q_docs, items) if items else True
 
-    def _infer(self, q_docs: queue.Queue, q_write: queue.Queue) -> None:
-        batch: list[WorkItem] = []
-        windows = 0
-        while True:
-            items = self._get(q_docs)
-            if items is _END:
-                break
-            batch.extend(items)
-            windows += sum(len(i.windows) for i in items)
-            # Keep filling while more documents are already waiting: bigger model batches.
-            if windows >= self.options.model_batch_windows or q_docs.empty():
-                self._infer_batch(batch, q_write)
-                batch, windows = [], 0
-        if batch and not self._stop.is_set():
-            self._infer_batch(batch, q_write)
+    def _relations_stage(self, q_docs: queue.Queue, q_spans: queue.Queue) -> None:
+        """Stage 1 over batches of windows gathered from as many documents as are waiting."""
+        try:
+            batch: list[WorkItem] = []
+            while True:
+                items = self._get(q_docs)
+                if items is _END:
+                    break
+                batch.extend(items)
+                if sum(len(i.windows) for i in batch) >= self.options.model_batch_windows or q_docs.empty():
+                    self._relations_batch(batch, q_spans)
+                    batch = []
+            if batch and not self._stop.is_set():
+                self._relations_batch(batch, q_spans)
+        finally:
+            self._put(q_spans, _END, force=True)
 
-    def _infer_batch(self, items: list[WorkItem], q_write: queue.Queue) -> None:
-        flat = [(item_index, window) for item_index, item in enumerate(items) for window in item.windows]
-        texts = [window.text for _, window in flat]
+    def _relations_batch(self, items: list[WorkItem], q_spans: queue.Queue) -> None:
+        token_ids = [ids for item in items for ids in item.token_ids]
         tick = time.monotonic()
-        predicted = self.relations.predict(texts) if texts else []
+        predicted = self.relations.predict_encoded(token_ids) if token_ids else []
         self.timer.add("relations", time.monotonic() - tick)
-        tick = time.monotonic()
-        asks = [(text, relations) for text, relations in zip(texts, predicted) if relations]
-        answers = iter(self.spans.extract_batch(asks)) if asks else iter(())
-        per_window = [next(answers) if relations else [] for relations in predicted]
-        self.timer.add("spans", time.monotonic() - tick)
-        self.report.windows += len(texts)
-        self.report.span_queries += sum(len(r) for r in predicted)
+        self._put(q_spans, (items, predicted))
 
-        grouped: list[list] = [[] for _ in items]
-        for (item_index, _), triples in zip(flat, per_window):
-            grouped[item_index].append(triples)
-        out = []
-        for item, window_triples in zip(items, grouped):
-            evidence, dropped = merge_triples(item.source.doc_id, item.windows, window_triples,
-                                              self.versions, self.report.run_id, self.schema)
-            self.report.triples_dropped_by_schema += dropped
-            document = Document(item.source.doc_id, item.source.source, item.source.content_hash,
-                                item.source.metadata, self.versions)
-            out.append((document, evidence))
-        self._put(q_write, out)
+    def _spans_stage(self, q_spans: queue.Queue, q_write: queue.Queue) -> None:
+        """Stage 2 for every predicted relation, then window triples -> document evidence."""
+        while True:
+            batch = self._get(q_spans)
+            if batch is _END:
+                return
+            items, predicted = batch
+            texts = [window.text for item in items for window in item.windows]
+            tick = time.monotonic()
+            asks = [(text, relations) for text, relations in zip(texts, predicted) if relations]
+            answers = iter(self.spans.extract_batch(asks)) if asks else iter(())
+            per_window = [next(answers) if relations else [] for relations in predicted]
+            self.timer.add("spans", time.monotonic() - tick)
+            self.report.windows += len(texts)
+            self.report.span_queries += sum(len(r) for r in predicted)
+            out, position = [], 0
+            for item in items:
+                window_triples = per_window[position:position + len(item.windows)]
+                position += len(item.windows)
+                evidence, dropped = merge_triples(item.source.doc_id, item.windows, window_triples,
+                                                  self.versions, self.report.run_id, self.schema)
+                self.report.triples_dropped_by_schema += dropped
+                document = Document(item.source.doc_id, item.source.source, item.source.content_hash,
+                                    item.source.metadata, self.versions)
+                out.append((document, evidence))
+            if not self._put(q_write, out):
+                return
 
     def _write(self, q_write: queue.Queue) -> None:
         while True:

@@ -224,6 +224,10 @@ class RelationClassifier:
     def buckets(self) -> tuple[int, ...]:
         return self._predictor.buckets
 
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids for `texts` (pure Python: the pipeline runs it on its reader thread)."""
+        return self._predictor.token_ids(list(texts))
+
     def probability_matrix(self, texts: Sequence[str]) -> np.ndarray:
         """[len(texts), labels] float32 probabilities, rows in input order."""
         return self._predictor(list(texts))
@@ -234,8 +238,12 @@ class RelationClassifier:
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """{predicate: probability} for the predicates at or above their threshold."""
+        return self.predict_encoded(self.encode(texts))
+
+    def predict_encoded(self, token_ids: list[list[int]]) -> list[dict[str, float]]:
+        """`predict` for texts already encoded with `encode`."""
         result = []
-        for row in self.probability_matrix(texts):
+        for row in self._predictor.probabilities_from_ids(token_ids):
             hits = np.flatnonzero(row >= self.thresholds)
             result.append({self.labels[i]: float(row[i]) for i in hits})
         return result

@@ -152,7 +152,11 @@ class SpanExtractor:
         self.version, self.folder = version, folder
         self.encoder = QuestionEncoder(tokenizer, self.buckets[-1])
         self.truncated_texts = 0  # texts longer than the largest bucket (their tail is not read)
-        self._forward = tf.function(lambda ids, segs: tf.sigmoid(model([ids, segs], training=False)))
+        # One trace for every bucket and batch size (dynamic dims in the signature): a trace costs
+        # ~0.5 s, and fixed-shape traces would be rebuilt for each (rows, bucket) pair a run meets.
+        spec = tf.TensorSpec([None, None], tf.int32)
+        self._forward = tf.function(lambda ids, segs: tf.sigmoid(model([ids, segs], training=False)),
+                                    input_signature=[spec, spec])
 
     @classmethod
     def load(cls, folder: str | Path, **overrides) -> "SpanExtractor":
@@ -199,6 +203,12 @@ class SpanExtractor:
 
     def object_query(self, predicate: str, subject: str) -> str:
         return self.labels["predicates"][predicate]["object_query"].format(subject=subject)
+
+    def prepare(self, texts: Iterable[str]) -> None:
+        """Tokenise passages ahead of `extract_batch` (pure Python, cached): the pipeline calls it
+        on its reader thread so tokenising overlaps model execution instead of preceding it."""
+        for text in texts:
+            self.encoder.passage(text)
 
     # ----------------------------------------------------------------- triples
     def extract(self, text: str, predicates: Iterable[str] | Mapping[str, float]) -> list[SpanTriple]:
