@@ -3,7 +3,7 @@
 One `model.predict` per window and per span question, one graph write (its own MERGE statement
 and round trip) per triple. Compare its documents/s with bench/end_to_end.py.
 
-    .venv/bin/python bench/baseline.py [--input notes.parquet] [--limit N]
+    .venv/bin/python bench/baseline.py [--input notes.parquet] [--sample N]
 """
 from __future__ import annotations
 
@@ -16,13 +16,15 @@ from common import Clock, documents, emit, load_models, parser, settings
 
 def main() -> None:
     p = parser(__doc__)
-    p.add_argument("--limit", type=int, default=0, help="only the first N documents (the rate is what counts)")
+    p.add_argument("--sample", type=int, default=0,
+                   help="only N documents, every k-th of the input so all sections are represented "
+                        "(the rate is what counts; the baseline is slow)")
     args = p.parse_args()
     s = settings(args.config)
     relations, spans = load_models(s)
     docs = documents(args.input)
-    if args.limit:
-        docs = docs[: args.limit]
+    if args.sample:
+        docs = docs[:: max(len(docs) // args.sample, 1)][: args.sample]
 
     import numpy as np
     from etl.graph import open_sink
