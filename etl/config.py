@@ -60,6 +60,14 @@ class RelationEncoderSettings(EncoderSettings):
 
 
 @dataclass(frozen=True)
+class SpanEncoderSettings(EncoderSettings):
+    """The span extractor's from-scratch ELECTRA (MODELS.md): small enough for a CPU budget."""
+    hidden_size: int = 128
+    num_hidden_layers: int = 3
+    intermediate_size: int = 512
+
+
+@dataclass(frozen=True)
 class RelationSettings:
     """Multi-label relation classifier (ALBERT encoder + sigmoid head over the 44 predicates)."""
     model_dir: Path = Path("models/relation")
@@ -107,7 +115,7 @@ class SpanSettings:
     cmeee_ratio: float = 0.5  # CMeEE questions per epoch, as a share of the CMeIE questions
     trim_vocab: bool = True  # from-scratch encoder: keep only the tokens the training text uses
     seed: int = 42
-    encoder: EncoderSettings = field(default_factory=EncoderSettings)  # config.toml: a smaller one
+    encoder: SpanEncoderSettings = field(default_factory=SpanEncoderSettings)
 
 
 @dataclass(frozen=True)

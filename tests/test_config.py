@@ -29,6 +29,18 @@ def test_shipped_config_file_sets_every_key():
         assert keys(tomllib.load(handle)) == keys(as_dict(Settings()))
     settings = load_settings(ROOT / "config.toml", environ={})
     assert settings.relation.model_dir == ROOT / "models" / "relation"  # relative to the file
+    # ... and the same values as the built-in defaults (paths aside: they resolve against the file)
+    shipped, builtin = as_dict(settings), as_dict(Settings())
+
+    def values(tree, prefix=""):
+        out = {}
+        for k, v in tree.items():
+            out.update(values(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
+        return out
+
+    paths = {k for k, v in values(builtin).items() if isinstance(v, str) and "/" in v}
+    assert {k: v for k, v in values(shipped).items() if k not in paths} == \
+        {k: v for k, v in values(builtin).items() if k not in paths}
     assert settings.relation.encoder_checkpoint is None  # "" means not set
 
 
