@@ -147,3 +147,11 @@ def test_etl_query_command(tmp_path):
     as_json = runner.invoke(cli, base + ["diseases_by_symptoms", "--param", "symptoms=多饮,发热",
                                          "--format", "json"], standalone_mode=False)
     assert '"disease": "糖尿病"' in as_json.output
+
+
+def test_top_relationships(graph):
+    rows = run(graph, "top_relationships", limit=3)
+    assert [(r["subject"], r["relationship"], r["object"], r["evidence"]) for r in rows] == [
+        ("糖尿病", "HAS_SYMPTOM", "多饮", 3),  # most evidence first
+        ("糖尿病", "TREATED_WITH_DRUG", "二甲双胍", 1),  # then best score (0.95)
+        ("糖尿病", "HAS_COMPLICATION", "糖尿病肾病", 1)]  # then ties (0.9) by subject, type, object
