@@ -20,21 +20,19 @@ import numpy as np
 
 from etl.compat import K, keras, tf
 from etl.data.cmeee import CMEEE_TYPES, NerSample, read_cmeee
+from etl.data.overlap import SHINGLE, OverlapFilter
 from etl.models.tokens import group_by_bucket, pad_to
 from etl.models.training import make_optimizer
 
 TYPES = tuple(CMEEE_TYPES)
-SHINGLE = 20  # characters: a shared run this long counts as the same text
 
 
 def cmeee_pretraining_samples(path, exclude_texts: Sequence[str], max_samples: int = 0) -> list[NerSample]:
     """CMeEE sentences that share no SHINGLE-character run with any of `exclude_texts`."""
-    shingles = {text[i:i + SHINGLE] for text in exclude_texts for i in range(max(len(text) - SHINGLE + 1, 1))}
+    dev = OverlapFilter(exclude_texts, SHINGLE)
     kept = []
     for sample in read_cmeee(path):
-        text = sample.text
-        runs = (text[i:i + SHINGLE] for i in range(max(len(text) - SHINGLE + 1, 1)))
-        if any(run in shingles for run in runs):
+        if dev.overlaps(sample.text):
             continue
         kept.append(sample)
         if max_samples and len(kept) >= max_samples:

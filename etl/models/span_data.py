@@ -189,8 +189,7 @@ def drop_overlapping(samples: Iterable[NerSample], texts: Iterable[str], run: in
     """CMeEE sentences sharing no `run`-character stretch with any of `texts` (the dev split):
     both corpora come from the same medical sources (136 CMeEE train sentences overlap 92 of the
     500 CMeIE dev texts), and the dev figures must not have seen their own entities."""
-    def shingles(text: str) -> Iterable[str]:
-        return (text[i:i + run] for i in range(max(len(text) - run + 1, 1)))
+    from etl.data.overlap import OverlapFilter
 
-    seen = {piece for text in texts for piece in shingles(text)}
-    return [s for s in samples if not any(piece in seen for piece in shingles(s.text))]
+    dev = OverlapFilter(texts, run)
+    return [s for s in samples if not dev.overlaps(s.text)]
