@@ -34,6 +34,8 @@ class DataSettings:
     cmeee_train: Path = Path("../shared/data/cmeee/cmeee_train.txt")
     cmeee_dev: Path = Path("../shared/data/cmeee/cmeee_dev.txt")
     vocab: Path = Path("../shared/data/vocab/chinese_bert_vocab.txt")
+    corpus: Path = Path("../shared/data/corpus/medical_text.txt")  # unlabelled text (pretraining)
+    notes: Path = Path("../shared/data/notes/ccks2017_notes.parquet")  # clinical notes (pretraining)
     dev_size: int = 500
     split_seed: int = 20201118
 
