@@ -105,11 +105,11 @@ def cli(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ...]
 
 def _register() -> None:
     # One module per command (group); each defines a Click command named after its module.
-    from etl.cli import (config_cmd, db_cmd, doctor_cmd, evaluate_cmd, predict_cmd, query_cmd,
+    from etl.cli import (config_cmd, db_cmd, doctor_cmd, evaluate_cmd, predict_cmd, pretrain_cmd, query_cmd,
                          run_cmd, schema_cmd, train_cmd)
 
     for module in (run_cmd, evaluate_cmd, train_cmd, predict_cmd, query_cmd, db_cmd, doctor_cmd,
-                   schema_cmd, config_cmd):
+                   schema_cmd, config_cmd, pretrain_cmd):
         cli.add_command(module.command)
 
 
