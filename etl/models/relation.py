@@ -46,7 +46,7 @@ from etl.models.encoder import build_encoder, find_checkpoint_folder, scratch_co
 from etl.models.losses import make_loss
 from etl.models.thresholds import (best_global_threshold, crossfit_metrics, multilabel_metrics,
                                    tune_thresholds)
-from etl.models.tokens import group_by_bucket, load_tokenizer, pad_to, trim_vocab
+from etl.models.tokens import group_by_bucket, load_tokenizer, pad_to, shuffled_batches, trim_vocab
 from etl.models.training import make_optimizer
 
 KIND = "relation"
@@ -135,10 +135,7 @@ class BucketBatches(keras.utils.Sequence):
         self.on_epoch_end()
 
     def on_epoch_end(self):
-        order = self.rng.permutation(len(self.token_ids))
-        batches = group_by_bucket([self.lengths[i] for i in order], self.buckets, self.batch_size)
-        self.batches = [(bucket, [int(order[i]) for i in rows]) for bucket, rows in batches]
-        self.rng.shuffle(self.batches)
+        self.batches = shuffled_batches(self.lengths, self.buckets, self.batch_size, self.rng)
 
     def __len__(self):
         return len(self.batches)

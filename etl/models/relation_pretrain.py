@@ -21,7 +21,7 @@ import numpy as np
 from etl.compat import K, keras, tf
 from etl.data.cmeee import CMEEE_TYPES, NerSample, read_cmeee
 from etl.data.overlap import SHINGLE, OverlapFilter
-from etl.models.tokens import group_by_bucket, pad_to
+from etl.models.tokens import pad_to, shuffled_batches
 from etl.models.training import make_optimizer
 
 TYPES = tuple(CMEEE_TYPES)
@@ -66,10 +66,8 @@ class TagBatches(keras.utils.Sequence):
         self.on_epoch_end()
 
     def on_epoch_end(self):
-        order = self.rng.permutation(len(self.items))
-        batches = group_by_bucket([len(self.items[i][0]) for i in order], self.buckets, self.batch_size)
-        self.batches = [(bucket, [int(order[i]) for i in rows]) for bucket, rows in batches]
-        self.rng.shuffle(self.batches)
+        lengths = [len(ids) for ids, _ in self.items]
+        self.batches = shuffled_batches(lengths, self.buckets, self.batch_size, self.rng)
 
     def __len__(self):
         return len(self.batches)

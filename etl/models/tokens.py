@@ -63,6 +63,17 @@ def group_by_bucket(lengths: Sequence[int], buckets: Sequence[int], batch_size: 
     return batches
 
 
+def shuffled_batches(lengths: Sequence[int], buckets: Sequence[int], batch_size: int, rng) -> list[tuple[int, list[int]]]:
+    """One epoch of training batches: items shuffled, grouped by bucket, batch order shuffled.
+
+    `rng` is a numpy Generator; the same seed gives the same epochs."""
+    order = rng.permutation(len(lengths))
+    grouped = group_by_bucket([lengths[i] for i in order], buckets, batch_size)
+    batches = [(bucket, [int(order[i]) for i in rows]) for bucket, rows in grouped]
+    rng.shuffle(batches)
+    return batches
+
+
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 

@@ -27,3 +27,16 @@ def test_rewritten_vocab_gets_a_fresh_tokenizer(tmp_path):
     vocab.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n热\n病\n", encoding="utf-8")
     os.utime(vocab, ns=(1, 1))  # a different mtime even on coarse clocks
     assert load_tokenizer(vocab).token_to_id("病") == 6
+
+
+def test_shuffled_batches_cover_every_item_once_per_epoch_and_repeat_with_the_seed():
+    import numpy as np
+
+    from etl.models.tokens import shuffled_batches
+
+    lengths = [10, 100, 20, 300, 70, 5, 64]
+    epoch = shuffled_batches(lengths, (64, 128, 256), 2, np.random.default_rng(3))
+    assert sorted(i for _, rows in epoch for i in rows) == list(range(len(lengths)))
+    for bucket, rows in epoch:
+        assert all(bucket_length(lengths[i], (64, 128, 256)) == bucket for i in rows) and len(rows) <= 2
+    assert epoch == shuffled_batches(lengths, (64, 128, 256), 2, np.random.default_rng(3))
