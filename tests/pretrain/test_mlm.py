@@ -61,6 +61,31 @@ def test_mask_row_masks_whole_words_and_never_cls_sep():
         assert np.all(targets[targets > 0] == ids[targets > 0])
 
 
+def test_loss_covers_exactly_the_masked_positions(tmp_path):
+    from etl.compat import tf
+    from etl.models.encoder import scratch_config
+    from etl.pretrain.mlm import build_mlm_model, masked_loss_accuracy
+
+    config = tmp_path / "albert_config.json"
+    config.write_text(json.dumps(scratch_config(TINY_ENCODER, 50)), encoding="utf-8")
+    model, _ = build_mlm_model("albert", config)
+    rng = np.random.default_rng(0)
+    inputs = rng.integers(5, 50, (3, 7)).astype(np.int32)
+    targets = np.zeros_like(inputs)
+    masked = [(0, 1), (0, 5), (2, 3)]  # row 1 has none
+    for r, c in masked:
+        targets[r, c] = rng.integers(5, 50)
+    every = np.array([(r, c) for r in range(3) for c in range(7)], dtype=np.int32)
+    logits = model([inputs, np.zeros_like(inputs), every], training=False).numpy().reshape(3, 7, -1)
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected = -np.mean([log_probs[r, c, targets[r, c]] for r, c in masked])
+    hits = np.mean([logits[r, c].argmax() == targets[r, c] for r, c in masked])
+    loss, accuracy, count = masked_loss_accuracy(model, tf.constant(inputs), tf.constant(targets), False)
+    assert int(count) == 3
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
+    assert float(accuracy) == pytest.approx(hits)
+
+
 def test_training_lowers_the_loss_and_resume_continues(albert_runs):
     out, first, again, log_again, last, log_last = albert_runs
     assert first["steps"] == 5 and last["steps"] == 25
