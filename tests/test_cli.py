@@ -53,3 +53,17 @@ def test_schema_command_lists_whitelist():
     result = run("schema", "--json")
     data = json.loads(result.output)
     assert len(data["predicates"]) == 44 and len(data["triples"]) == 53
+
+
+def test_from_scratch_overrides_a_configured_encoder_checkpoint(tmp_path):
+    from etl.cli.train_cmd import encoder_checkpoint_choice
+    from etl.config import Settings, replace
+
+    configured = replace(Settings(), spans__encoder_checkpoint=tmp_path, relation__encoder_checkpoint=tmp_path)
+    assert not encoder_checkpoint_choice(configured, "spans", None, True).spans.encoder_checkpoint
+    assert encoder_checkpoint_choice(configured, "spans", None, False).spans.encoder_checkpoint == tmp_path
+    other = tmp_path / "other"
+    assert encoder_checkpoint_choice(configured, "relation", other, False).relation.encoder_checkpoint == other
+    for command in ("relation", "spans"):
+        both = run("train", command, "--encoder-checkpoint", str(tmp_path), "--from-scratch")
+        assert both.exit_code == 1 and "exclude each other" in both.output

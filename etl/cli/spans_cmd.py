@@ -21,6 +21,8 @@ from etl.errors import DataError
 @click.option("--encoder-checkpoint", type=click.Path(file_okay=False, path_type=Path),
               help="Google-format ELECTRA checkpoint folder (config json + model.ckpt* + vocab.txt). "
                    "Default: spans.encoder_checkpoint; empty = from scratch.")
+@click.option("--from-scratch", is_flag=True,
+              help="Random initial encoder weights, ignoring spans.encoder_checkpoint (for comparisons).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Model folder to write (default: spans.model_dir). Replaced when training ends.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Training epochs (default: spans.epochs).")
@@ -32,14 +34,17 @@ from etl.errors import DataError
               help="Empty-answer questions per text and turn (default: spans.negatives_per_text).")
 @click.option("--max-train", type=click.IntRange(min=1), help="Use only the first N training texts (quick runs).")
 @click.pass_obj
-def train_spans(app, encoder_checkpoint, out, epochs, with_cmeee, cmeee_ratio, negatives, max_train) -> None:
+def train_spans(app, encoder_checkpoint, from_scratch, out, epochs, with_cmeee, cmeee_ratio, negatives, max_train) -> None:
     """Span extractor (ELECTRA MRC, start/end pointers, multi-turn subject -> object questions).
 
     Trains on the train part of data.cmeie_labeled (optionally plus CMeEE entity questions), prints
     dev span precision/recall/F1 after every epoch, keeps the best epoch, and writes encoder config,
     weights (float16), vocab, labels (questions, types), settings, metrics.json and version.txt.
     """
-    settings = replace(app.settings, spans__encoder_checkpoint=encoder_checkpoint, spans__epochs=epochs,
+    from etl.cli.train_cmd import encoder_checkpoint_choice
+
+    settings = encoder_checkpoint_choice(app.settings, "spans", encoder_checkpoint, from_scratch)
+    settings = replace(settings, spans__epochs=epochs,
                        spans__with_cmeee=with_cmeee, spans__cmeee_ratio=cmeee_ratio,
                        spans__negatives_per_text=negatives)
     from etl.data.split import load_split
