@@ -12,13 +12,14 @@ from etl.config import Settings, replace
 from etl.data.cmeie import Sample, Triple, find_spans
 from etl.models.pointers import PointerSpan
 
-TINY = dict(spans__encoder__hidden_size=32, spans__encoder__num_hidden_layers=2,
+TINY = dict(spans__encoder_checkpoint="",  # a tiny encoder from scratch, whatever the configured default
+            spans__encoder__hidden_size=32, spans__encoder__num_hidden_layers=2,
             spans__encoder__num_attention_heads=2, spans__encoder__intermediate_size=64,
             spans__encoder__embedding_size=32, spans__encoder__hidden_dropout_prob=0.0,
             spans__encoder__attention_probs_dropout_prob=0.0)
-TINY_SET = ["--set", "spans.encoder.hidden_size=32", "--set", "spans.encoder.num_hidden_layers=2",
-            "--set", "spans.encoder.num_attention_heads=2", "--set", "spans.encoder.intermediate_size=64",
-            "--set", "spans.encoder.embedding_size=32"]
+TINY_SET = ["--set", "spans.encoder_checkpoint=", "--set", "spans.encoder.hidden_size=32",
+            "--set", "spans.encoder.num_hidden_layers=2", "--set", "spans.encoder.num_attention_heads=2",
+            "--set", "spans.encoder.intermediate_size=64", "--set", "spans.encoder.embedding_size=32"]
 
 # Two diseases, each with its own symptoms; and a text with spaces, Latin words and digits.
 PAIRING_TEXT = "糖尿病的临床表现为多饮、多尿，高血压的临床表现为头痛、头晕。"
