@@ -101,14 +101,15 @@ class RelationSettings:
 class SpanSettings:
     """Relation-conditioned MRC span extractor (ELECTRA encoder + start/end pointers)."""
     model_dir: Path = Path("models/spans")
-    encoder_checkpoint: Path | None = None
+    # the ELECTRA MLM-pretrained on the shared medical text (etl pretrain; +20 span F1 over scratch)
+    encoder_checkpoint: Path | None = Path("models/encoders/electra-mlm")
     buckets: tuple[int, ...] = (64, 96, 128, 192, 256)
     batch_size: int = 16
     start_threshold: float = 0.5
     end_threshold: float = 0.5
     max_span_len: int = 40
     epochs: int = 6
-    learning_rate: float = 2e-3
+    learning_rate: float = 1e-3  # best from the pretrained encoder; from scratch 1e-3 and 2e-3 tie
     warmup_ratio: float = 0.1
     clip_norm: float = 1.0
     positive_weight: float = 3.0  # loss weight of boundary tokens (start/end) against the rest
