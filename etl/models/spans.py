@@ -30,7 +30,7 @@ import numpy as np
 
 from etl.compat import keras, tf
 from etl.models.folder import check_folder, read_json, read_version
-from etl.models.pointers import PointerSpan, decode_pointers
+from etl.models.pointers import PointerSpan, barrier_token_ids, decode_pointers
 from etl.models.span_data import Encoded, QuestionEncoder, make_batch
 from etl.models.tokens import group_by_bucket, load_tokenizer
 
@@ -151,6 +151,7 @@ class SpanExtractor:
         self.start_threshold, self.end_threshold, self.max_span_len = start_threshold, end_threshold, max_span_len
         self.version, self.folder = version, folder
         self.encoder = QuestionEncoder(tokenizer, self.buckets[-1])
+        self.barrier_ids = barrier_token_ids(tokenizer)
         self.truncated_texts = 0  # texts longer than the largest bucket (their tail is not read)
         # One trace for every bucket and batch size (dynamic dims in the signature): a trace costs
         # ~0.5 s, and fixed-shape traces would be rebuilt for each (rows, bucket) pair a run meets.
@@ -193,9 +194,10 @@ class SpanExtractor:
             for row, (index, item) in enumerate(zip(indices, items)):
                 first = item.passage_start
                 n = min(len(item.offsets), bucket - first)
+                barriers = np.isin(item.token_ids[first:first + n], self.barrier_ids)
                 results[index] = decode_pointers(
                     probs[row, first:first + n, 0], probs[row, first:first + n, 1], item.offsets[:n],
-                    self.start_threshold, self.end_threshold, self.max_span_len)
+                    self.start_threshold, self.end_threshold, self.max_span_len, barriers)
         return results
 
     def subject_query(self, predicate: str) -> str:

@@ -78,6 +78,21 @@ def test_decoder_nearest_end_thresholds_length_and_nesting():
     assert decode_pointers(np.zeros(10), ends, offsets) == []
 
 
+def test_decoder_never_spans_a_sentence_terminator(tokenizer):
+    from etl.models.pointers import barrier_token_ids
+
+    text = "无症状;高血压。头痛"
+    tokens, offsets = token_offsets(tokenizer, text)
+    ids = np.array(tokenizer.tokens_to_ids(tokens))
+    barriers = np.isin(ids, barrier_token_ids(tokenizer))
+    assert [text[a:b] for (a, b), wall in zip(offsets, barriers) if wall] == [";", "。"]
+    starts, ends = np.zeros(len(offsets)), np.zeros(len(offsets))
+    starts[[0, 4]], ends[[6, 9]] = 0.9, 0.9  # 无 -> 压 crosses ";", 高 -> 压 does not
+    spans = decode_pointers(starts, ends, offsets, barriers=barriers)
+    assert [text[s.start:s.end] for s in spans] == ["高血压"]
+    assert [text[s.start:s.end] for s in decode_pointers(starts, ends, offsets)] == ["无症状;高血压", "高血压"]
+
+
 def test_encoding_masks_only_passage_tokens_and_places_labels(tokenizer):
     encoder = QuestionEncoder(tokenizer, 64)
     text = TEXTS[0]
