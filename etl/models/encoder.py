@@ -13,6 +13,7 @@ import json
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Sequence
 
 from etl.errors import ConfigError
 
@@ -81,3 +82,38 @@ def export_checkpoint_folder(encoder, folder: str | Path, config: dict, vocab: s
         shutil.copyfile(vocab, folder / "vocab.txt")
     encoder.save_weights_as_checkpoint(str(folder / "model.ckpt"))
     return find_checkpoint_folder(folder)
+
+
+def stage_encoder(section: str, model_settings, vocab: str | Path, texts: Sequence[str],
+                  staging: Path) -> Path | None:
+    """Write `encoder_config.json` + `vocab.txt` of a new model folder into `staging`; return the
+    checkpoint prefix to initialise from (None: random weights).
+
+    `model_settings` is `settings.relation` or `settings.spans` (named `section` in errors): from
+    its `encoder_checkpoint` folder when set (config and full vocab copied as they are), else a
+    from-scratch config of its `encoder` shape over `vocab`, trimmed to `texts` if `trim_vocab`.
+    """
+    from etl.models.folder import write_json
+    from etl.models.tokens import trim_vocab
+
+    if model_settings.encoder_checkpoint:
+        source = find_checkpoint_folder(model_settings.encoder_checkpoint)
+        config = json.loads(source.config.read_text(encoding="utf-8"))
+        shutil.copyfile(source.vocab, staging / "vocab.txt")
+        checkpoint = source.checkpoint
+    else:
+        if not Path(vocab).is_file():
+            raise ConfigError(f"data.vocab not found: {vocab}")
+        if model_settings.trim_vocab:
+            size = len(trim_vocab(vocab, texts, staging / "vocab.txt"))
+        else:
+            shutil.copyfile(vocab, staging / "vocab.txt")
+            size = len((staging / "vocab.txt").read_text(encoding="utf-8").splitlines())
+        config = scratch_config(model_settings.encoder, size)
+        checkpoint = None
+    max_position = config.get("max_position_embeddings", 512)
+    if model_settings.buckets[-1] > max_position:
+        raise ConfigError(f"{section}.buckets: {model_settings.buckets[-1]} exceeds the encoder's "
+                          f"{max_position} positions")
+    write_json(staging / "encoder_config.json", config)
+    return checkpoint

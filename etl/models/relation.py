@@ -29,7 +29,6 @@ see etl.models.relation_pretrain) before the relation head is trained.
 """
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import sys
@@ -42,11 +41,11 @@ import numpy as np
 from etl.compat import K, keras, tf
 from etl.errors import ConfigError
 from etl.models import folder as model_folder
-from etl.models.encoder import build_encoder, find_checkpoint_folder, scratch_config
+from etl.models.encoder import build_encoder, stage_encoder
 from etl.models.losses import make_loss
 from etl.models.thresholds import (best_global_threshold, crossfit_metrics, multilabel_metrics,
                                    tune_thresholds)
-from etl.models.tokens import group_by_bucket, load_tokenizer, pad_to, shuffled_batches, trim_vocab
+from etl.models.tokens import group_by_bucket, load_tokenizer, pad_to, shuffled_batches
 from etl.models.training import make_optimizer
 
 KIND = "relation"
@@ -297,31 +296,6 @@ class DevEvaluation(keras.callbacks.Callback):
             self.model.set_weights(self.best_weights)
 
 
-def _encoder_source(settings, staging: Path, train_texts: Sequence[str]) -> tuple[dict, Path | None]:
-    """Write encoder_config.json + vocab.txt into `staging`; return (config, checkpoint prefix)."""
-    rel = settings.relation
-    if rel.encoder_checkpoint:
-        source = find_checkpoint_folder(rel.encoder_checkpoint)
-        config = json.loads(source.config.read_text(encoding="utf-8"))
-        shutil.copyfile(source.vocab, staging / "vocab.txt")
-        checkpoint = source.checkpoint
-    else:
-        if not Path(settings.data.vocab).is_file():
-            raise ConfigError(f"data.vocab not found: {settings.data.vocab}")
-        if rel.trim_vocab:
-            size = len(trim_vocab(settings.data.vocab, train_texts, staging / "vocab.txt"))
-        else:
-            shutil.copyfile(settings.data.vocab, staging / "vocab.txt")
-            size = sum(1 for _ in open(staging / "vocab.txt", encoding="utf-8"))
-        config = scratch_config(rel.encoder, size)
-        checkpoint = None
-    model_folder.write_json(staging / "encoder_config.json", config)
-    max_position = config.get("max_position_embeddings", 512)
-    if rel.buckets[-1] > max_position:
-        raise ConfigError(f"relation.buckets: {rel.buckets[-1]} exceeds the encoder's {max_position} positions")
-    return config, checkpoint
-
-
 def train_relation(settings, out: str | Path, log: Callable[[str], None] = print,
                    verbose: int | None = None) -> dict:
     """Train on the project's CMeIE split and write the model folder `out`; returns metrics.
@@ -357,7 +331,8 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    _, checkpoint = _encoder_source(settings, staging, [e.text for e in train] + [s.text for s in pretrain_samples])
+    checkpoint = stage_encoder("relation", settings.relation, settings.data.vocab,
+                               [e.text for e in train] + [s.text for s in pretrain_samples], staging)
     model, encoder = build_relation_model(staging / "encoder_config.json", checkpoint, rel.head, len(labels),
                                           rel.head_dropout)
     tokenizer = load_tokenizer(staging / "vocab.txt")

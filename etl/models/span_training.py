@@ -17,45 +17,18 @@ import random
 import shutil
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 from etl.compat import keras, tf
-from etl.errors import ConfigError
 from etl.models import folder as model_folder
+from etl.models.encoder import stage_encoder
 from etl.models.span_data import QuestionEncoder, batches, cmeee_examples, drop_overlapping, negative_examples
 from etl.models.span_eval import end_to_end, span_scores
 from etl.models.spans import (KIND, SpanExtractor, build_model, labels_for, mean_pointer_loss, round_to_f16,
                               save_weights_f16)
-from etl.models.tokens import load_tokenizer, trim_vocab
+from etl.models.tokens import load_tokenizer
 from etl.models.training import make_optimizer
 
-
-
-def _encoder_source(spans, data, staging: Path, texts: Sequence[str]) -> Path | None:
-    """Write encoder_config.json + vocab.txt into `staging`; return the checkpoint prefix (or None)."""
-    import json
-
-    from etl.models.encoder import find_checkpoint_folder, scratch_config
-
-    if spans.encoder_checkpoint:
-        source = find_checkpoint_folder(spans.encoder_checkpoint)
-        config = json.loads(source.config.read_text(encoding="utf-8"))
-        shutil.copyfile(source.vocab, staging / "vocab.txt")
-        checkpoint = source.checkpoint
-    else:
-        if not Path(data.vocab).is_file():
-            raise ConfigError(f"data.vocab not found: {data.vocab}")
-        if spans.trim_vocab:
-            size = len(trim_vocab(data.vocab, texts, staging / "vocab.txt"))
-        else:
-            shutil.copyfile(data.vocab, staging / "vocab.txt")
-            size = len((staging / "vocab.txt").read_text(encoding="utf-8").splitlines())
-        config = scratch_config(spans.encoder, size)
-        checkpoint = None
-    if spans.buckets[-1] > config.get("max_position_embeddings", 512):
-        raise ConfigError(f"spans.buckets: {spans.buckets[-1]} exceeds the encoder's positions")
-    model_folder.write_json(staging / "encoder_config.json", config)
-    return checkpoint
 
 
 def _line(name: str, m: dict) -> str:
@@ -95,7 +68,7 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
     labels = labels_for(schema)
     vocab_texts = [e.text for e in train] + [e.query for e in train + negatives + cmeee] + \
                   [e.text for e in cmeee] + [q for p in labels["predicates"].values() for q in p.values()]
-    checkpoint = _encoder_source(spans, settings.data, staging, vocab_texts)
+    checkpoint = stage_encoder("spans", spans, settings.data.vocab, vocab_texts, staging)
     model = build_model(staging / "encoder_config.json", checkpoint)
     tokenizer = load_tokenizer(str(staging / "vocab.txt"))
     encoder = QuestionEncoder(tokenizer, spans.buckets[-1])
