@@ -108,7 +108,7 @@ class SpanSettings:
     start_threshold: float = 0.5
     end_threshold: float = 0.5
     max_span_len: int = 40
-    epochs: int = 6
+    epochs: int = 10
     learning_rate: float = 1e-3  # best from the pretrained encoder; from scratch 1e-3 and 2e-3 tie
     warmup_ratio: float = 0.1
     clip_norm: float = 1.0
