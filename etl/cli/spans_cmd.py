@@ -34,7 +34,8 @@ from etl.errors import DataError
               help="Empty-answer questions per text and turn (default: spans.negatives_per_text).")
 @click.option("--max-train", type=click.IntRange(min=1), help="Use only the first N training texts (quick runs).")
 @click.pass_obj
-def train_spans(app, encoder_checkpoint, from_scratch, out, epochs, with_cmeee, cmeee_ratio, negatives, max_train) -> None:
+def train_spans(app, encoder_checkpoint, from_scratch, out, epochs, with_cmeee, cmeee_ratio, negatives,
+                max_train) -> None:
     """Span extractor (ELECTRA MRC, start/end pointers, multi-turn subject -> object questions).
 
     Trains on the train part of data.cmeie_labeled (optionally plus CMeEE entity questions), prints
@@ -44,9 +45,8 @@ def train_spans(app, encoder_checkpoint, from_scratch, out, epochs, with_cmeee, 
     from etl.cli.train_cmd import encoder_checkpoint_choice
 
     settings = encoder_checkpoint_choice(app.settings, "spans", encoder_checkpoint, from_scratch)
-    settings = replace(settings, spans__epochs=epochs,
-                       spans__with_cmeee=with_cmeee, spans__cmeee_ratio=cmeee_ratio,
-                       spans__negatives_per_text=negatives)
+    settings = replace(settings, spans__epochs=epochs, spans__with_cmeee=with_cmeee,
+                       spans__cmeee_ratio=cmeee_ratio, spans__negatives_per_text=negatives)
     from etl.data.split import load_split
 
     train_samples, dev_samples = load_split(settings)

@@ -18,8 +18,8 @@ import numpy as np
 
 Span = tuple[int, int]
 
-# Sentence terminators no answer spans: 0 of the 17,798 CMeIE subject/object strings holds 。！？ or
-# ";", 3 hold "；". Without this rule, spans on clinical notes run on across sentences.
+# Sentence terminators, which answers do not contain: 0 of the 17,798 CMeIE subject/object strings
+# holds 。！？ or ";", 3 hold "；". Without this rule, spans on clinical notes run across sentences.
 SENTENCE_BARRIERS = "。！？；!?;"
 
 
@@ -102,7 +102,9 @@ def decode_pointers(
     n = len(offsets)
     start_probs, end_probs = np.asarray(start_probs)[:n], np.asarray(end_probs)[:n]
     # walls[k] = barrier tokens before index k, so tokens i..j hold one when walls[j+1] > walls[i]
-    walls = np.concatenate([[0], np.cumsum(np.asarray(barriers)[:n], dtype=np.int64)]) if barriers is not None else None
+    walls = None
+    if barriers is not None:
+        walls = np.concatenate([[0], np.cumsum(np.asarray(barriers)[:n], dtype=np.int64)])
     end_candidates = np.flatnonzero(end_probs >= end_threshold)
     spans = []
     for i in np.flatnonzero(start_probs >= start_threshold):
