@@ -93,6 +93,21 @@ def test_decoder_never_spans_a_sentence_terminator(tokenizer):
     assert [text[s.start:s.end] for s in decode_pointers(starts, ends, offsets)] == ["无症状;高血压", "高血压"]
 
 
+def test_commas_list_separators_and_markup_are_barriers_too(tokenizer):
+    from etl.models.pointers import barrier_token_ids
+
+    text = "痛风@恶心、呕吐，发热,头痛"
+    tokens, offsets = token_offsets(tokenizer, text)
+    ids = np.array(tokenizer.tokens_to_ids(tokens))
+    barriers = np.isin(ids, barrier_token_ids(tokenizer))
+    assert [text[a:b] for (a, b), wall in zip(offsets, barriers) if wall] == ["@", "、", "，", ","]
+    starts, ends = np.zeros(len(offsets)), np.zeros(len(offsets))
+    starts[[0, 3, 6, 9]], ends[[4, 10]] = 0.9, 0.9  # 痛 -> 心 crosses @, 呕 -> 热 crosses ，
+    spans = decode_pointers(starts, ends, offsets, barriers=barriers)
+    assert [text[s.start:s.end] for s in spans] == ["恶心", "发热"]
+    assert len(decode_pointers(starts, ends, offsets)) == 4
+
+
 def test_encoding_masks_only_passage_tokens_and_places_labels(tokenizer):
     encoder = QuestionEncoder(tokenizer, 64)
     text = TEXTS[0]
