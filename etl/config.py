@@ -87,6 +87,10 @@ class RelationSettings:
     focal_alpha: float = 0.25
     head_dropout: float = 0.1
     token_dropout: float = 0.0
+    lexical: bool = True
+    lexical_scale: float = 10.0
+    lexical_l2: float = 1e-4
+    bigram_min_count: int = 2
     pretrain_epochs: int = 0
     pretrain_learning_rate: float = 1e-3
     pretrain_max_samples: int = 0
@@ -107,6 +111,8 @@ class SpanSettings:
     batch_size: int = 16
     start_threshold: float = 0.5
     end_threshold: float = 0.5
+    # after training, the threshold (start = end) with the best dev triple F1 is saved with the model
+    threshold_grid: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7)
     max_span_len: int = 40
     epochs: int = 10
     learning_rate: float = 1e-3  # best from the pretrained encoder; from scratch 1e-3 and 2e-3 tie
@@ -114,7 +120,7 @@ class SpanSettings:
     clip_norm: float = 1.0
     positive_weight: float = 3.0  # loss weight of boundary tokens (start/end) against the rest
     negatives_per_text: float = 0.25  # empty-answer questions per text and turn (classifier mistakes)
-    with_cmeee: bool = False  # add CMeEE entity questions ("找出文本中的疾病") to training
+    with_cmeee: bool = True  # add CMeEE entity questions ("找出文本中的疾病") to training
     cmeee_ratio: float = 0.5  # CMeEE questions per epoch, as a share of the CMeIE questions
     trim_vocab: bool = True  # from-scratch encoder: keep only the tokens the training text uses
     seed: int = 42

@@ -9,6 +9,13 @@ Heads (`relation.head`):
 - `cnn_pool`: a width-3 Conv1D (ReLU) over the token vectors, then the same masked pooling
   (the seeds' BERT + TextCNN head).
 
+With `relation.lexical` (the default), a second branch runs beside the encoder: a linear model
+over the text's characters and character bigrams (etl.models.lexical). Each branch has its own
+sigmoid output and its own loss during training (they share no weights); the model's output is
+w * encoder + (1 - w) * lexical, with w picked on dev after every epoch. From scratch on 2,500
+texts the lexical branch carries most of the accuracy (MODELS.md); with a pretrained checkpoint
+the dev split decides how much the encoder counts.
+
 The encoder comes from a Google-format checkpoint folder (config json + model.ckpt* + vocab.txt,
 e.g. albert_base_zh) or, without one, from `relation.encoder` with random weights. From scratch,
 the vocabulary is trimmed to the tokens of the training texts (plus the CMeEE pre-training
@@ -42,6 +49,7 @@ from etl.compat import K, keras, tf
 from etl.errors import ConfigError
 from etl.models import folder as model_folder
 from etl.models.encoder import build_encoder, stage_encoder
+from etl.models.lexical import BranchMix, LexicalFeatures, LexicalLogits
 from etl.models.losses import make_loss
 from etl.models.thresholds import (best_global_threshold, crossfit_metrics, multilabel_metrics,
                                    tune_thresholds)
@@ -80,9 +88,16 @@ class ZeroPadding(keras.layers.Layer):
         return None
 
 
+MIX_LAYER = "Relation-Mix"
+MIX_GRID = tuple(i / 10 for i in range(11))  # encoder weights tried on dev after each epoch
+
+
 def build_relation_model(config_path: str | Path, checkpoint: str | Path | None, head: str,
-                         num_labels: int, dropout: float = 0.1):
-    """(Keras model [token ids, segment ids] -> [batch, num_labels] probabilities, encoder)."""
+                         num_labels: int, dropout: float = 0.1, lexical_features: int = 0,
+                         lexical_scale: float = 1.0, lexical_l2: float = 0.0):
+    """(Keras model [token ids, segment ids(, lexical feature ids)] -> [batch, num_labels]
+    probabilities, encoder). `lexical_features` > 0 adds the lexical branch over that many
+    features and mixes the two branches' probabilities (see `branch_model`)."""
     if head not in HEADS:
         raise ConfigError(f"relation.head must be one of {HEADS}, got {head!r}")
     encoder = build_encoder("albert", config_path, checkpoint, with_pool=(head == "cls"))
@@ -96,7 +111,31 @@ def build_relation_model(config_path: str | Path, checkpoint: str | Path | None,
         x = MaskedMaxMeanPooling(name="Relation-Pooling")([x, token_ids])
     x = keras.layers.Dropout(dropout, name="Relation-Dropout")(x)
     output = keras.layers.Dense(num_labels, activation="sigmoid", name="Relation-Output")(x)
-    return keras.models.Model(encoder.model.inputs, output, name="relation"), encoder
+    inputs = list(encoder.model.inputs)
+    if lexical_features:
+        feature_ids = keras.layers.Input(shape=(None,), dtype="int32", name="Input-Lexical")
+        logits = LexicalLogits(lexical_features, num_labels, lexical_scale, lexical_l2,
+                               name="Relation-Lexical")(feature_ids)
+        lexical = keras.layers.Activation("sigmoid", name="Relation-Lexical-Output")(logits)
+        output = BranchMix(name=MIX_LAYER)([output, lexical])
+        inputs.append(feature_ids)
+    return keras.models.Model(inputs, output, name="relation"), encoder
+
+
+def branch_model(model):
+    """The two branches of a lexical relation model as separate outputs [encoder, lexical]
+    (training: one loss each), or None for a model without the lexical branch."""
+    if MIX_LAYER not in {layer.name for layer in model.layers}:
+        return None
+    return keras.models.Model(model.inputs, list(model.get_layer(MIX_LAYER).input), name="relation_branches")
+
+
+def model_inputs(ids: np.ndarray, lexical: LexicalFeatures | None) -> list[np.ndarray]:
+    """The model's input arrays for a padded batch of token ids."""
+    inputs = [ids, np.zeros_like(ids)]
+    if lexical is not None:
+        inputs.append(lexical.ids(ids))
+    return inputs
 
 
 # --------------------------------------------------------------------------- data
@@ -124,9 +163,11 @@ class BucketBatches(keras.utils.Sequence):
     """
 
     def __init__(self, token_ids: list[list[int]], y: np.ndarray, buckets: Sequence[int],
-                 batch_size: int, seed: int = 0, token_dropout: float = 0.0, unk_id: int = 100):
+                 batch_size: int, seed: int = 0, token_dropout: float = 0.0, unk_id: int = 100,
+                 lexical: LexicalFeatures | None = None, outputs: int = 1):
         super().__init__()
         self.token_ids, self.y = token_ids, y
+        self.lexical, self.outputs = lexical, outputs  # outputs: the labels repeat for each model output
         self.buckets, self.batch_size = tuple(buckets), batch_size
         self.token_dropout, self.unk_id = token_dropout, unk_id
         self.rng = np.random.default_rng(seed)
@@ -147,31 +188,38 @@ class BucketBatches(keras.utils.Sequence):
             for row, i in enumerate(rows):
                 inner[row, 1:min(len(self.token_ids[i]), bucket) - 1] = True
             ids = np.where(inner & (self.rng.random(ids.shape) < self.token_dropout), self.unk_id, ids)
-        return [ids, np.zeros_like(ids)], self.y[rows]
+        y = self.y[rows]
+        return model_inputs(ids, self.lexical), (y if self.outputs == 1 else (y,) * self.outputs)
 
 
 # --------------------------------------------------------------------------- prediction
 class _Predictor:
     """Batched, bucketed inference through one compiled function (no per-text model.predict)."""
 
-    def __init__(self, model, tokenizer, buckets: Sequence[int], batch_size: int):
-        self.model, self.tokenizer = model, tokenizer
+    def __init__(self, model, tokenizer, buckets: Sequence[int], batch_size: int,
+                 lexical: LexicalFeatures | None = None):
+        self.model, self.tokenizer, self.lexical = model, tokenizer, lexical
         self.buckets, self.batch_size = tuple(buckets), batch_size
-        spec = tf.TensorSpec([None, None], tf.int32)
+        specs = [tf.TensorSpec([None, None], tf.int32)] * len(model.inputs)
         # One trace serves every bucket and batch size: the shapes are dynamic in the signature,
-        # and the fixed buckets keep padding waste small.
-        self._call = tf.function(lambda ids, segments: model([ids, segments], training=False),
-                                 input_signature=[spec, spec])
+        # and the fixed buckets keep padding waste small. A multi-output model (the branches)
+        # gives its outputs side by side.
+        if len(model.outputs) > 1:
+            self._call = tf.function(lambda *inputs: tf.concat(model(list(inputs), training=False), axis=-1),
+                                     input_signature=specs)
+        else:
+            self._call = tf.function(lambda *inputs: model(list(inputs), training=False), input_signature=specs)
+        self.width = sum(int(output.shape[-1]) for output in model.outputs)
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         return encode_texts(self.tokenizer, texts, self.buckets[-1])
 
     def probabilities_from_ids(self, token_ids: list[list[int]]) -> np.ndarray:
-        out = np.zeros((len(token_ids), self.model.output_shape[-1]), dtype=np.float32)
+        out = np.zeros((len(token_ids), self.width), dtype=np.float32)
         batches = group_by_bucket([len(ids) for ids in token_ids], self.buckets, self.batch_size)
         for bucket, rows in batches:
             ids = pad_to([token_ids[i] for i in rows], bucket)
-            out[rows] = self._call(tf.constant(ids), tf.constant(np.zeros_like(ids))).numpy()
+            out[rows] = self._call(*map(tf.constant, model_inputs(ids, self.lexical))).numpy()
         return out
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
@@ -187,12 +235,13 @@ class RelationClassifier:
     """
 
     def __init__(self, model, tokenizer, labels: Sequence[str], thresholds: np.ndarray,
-                 buckets: Sequence[int], batch_size: int, version: str = "", folder: Path | None = None):
+                 buckets: Sequence[int], batch_size: int, version: str = "", folder: Path | None = None,
+                 lexical: LexicalFeatures | None = None):
         self.model = model
         self.labels = tuple(labels)
         self.thresholds = np.asarray(thresholds, dtype=np.float32)
         self.version, self.folder = version, folder
-        self._predictor = _Predictor(model, tokenizer, buckets, batch_size)
+        self._predictor = _Predictor(model, tokenizer, buckets, batch_size, lexical)
 
     @classmethod
     def load(cls, folder: str | Path, buckets: Sequence[int] | None = None,
@@ -201,8 +250,13 @@ class RelationClassifier:
         training ones; `threshold` is used only for predicates the folder has no threshold for."""
         folder = model_folder.check_folder(folder, KIND)
         meta = model_folder.read_json(folder / "labels.json")
+        tokenizer = load_tokenizer(folder / "vocab.txt")
+        lexical = None
+        if meta.get("lexical"):
+            lexical = LexicalFeatures.load(folder, tokenizer._vocab_size)
         model, _ = build_relation_model(folder / "encoder_config.json", None, meta["head"],
-                                        len(meta["labels"]))
+                                        len(meta["labels"]), lexical_features=lexical.size if lexical else 0,
+                                        lexical_scale=meta.get("lexical_scale", 1.0))
         model.load_weights(str(folder / "weights.h5"))
         tuned = {}
         if (folder / THRESHOLDS_FILE).is_file():
@@ -212,9 +266,9 @@ class RelationClassifier:
         max_position = model_folder.read_json(folder / "encoder_config.json").get("max_position_embeddings", 512)
         if buckets[-1] > max_position:
             raise ConfigError(f"largest bucket {buckets[-1]} exceeds the encoder's {max_position} positions")
-        return cls(model, load_tokenizer(folder / "vocab.txt"), meta["labels"], thresholds,
+        return cls(model, tokenizer, meta["labels"], thresholds,
                    buckets, batch_size or meta.get("batch_size", 32),
-                   model_folder.read_version(folder), folder)
+                   model_folder.read_version(folder), folder, lexical)
 
     @property
     def buckets(self) -> tuple[int, ...]:
@@ -264,28 +318,54 @@ class DevEvaluation(keras.callbacks.Callback):
 
     The best epoch is the one with the highest dev micro-F1 at its best single threshold, so
     losses whose probabilities sit lower (focal, weighted) are not judged at an arbitrary 0.5.
+
+    With the lexical branch (`mix` = the model's BranchMix layer, `predictor` over the branch
+    model), the encoder weight w of the mix is chosen here too: the w of MIX_GRID whose mixed
+    probabilities score best; each branch's own figure is logged beside it.
     """
 
     def __init__(self, predictor: _Predictor, token_ids, y_true: np.ndarray, threshold: float,
-                 log: Callable[[str], None]):
+                 log: Callable[[str], None], mix: BranchMix | None = None):
         super().__init__()
         self.predictor, self.token_ids, self.y_true = predictor, token_ids, y_true
-        self.threshold, self.log = threshold, log
-        self.best_score, self.best_epoch, self.best_weights = -1.0, 0, None
+        self.threshold, self.log, self.mix = threshold, log, mix
+        self.best_score, self.best_epoch, self.best_weights, self.best_mix = -1.0, 0, None, None
         self.history: list[dict] = []
+
+    def _mixed(self, probs: np.ndarray) -> tuple[np.ndarray, dict]:
+        """Branch probabilities side by side -> (mixed probabilities at the best w, figures)."""
+        labels = probs.shape[1] // 2
+        encoder, lexical = probs[:, :labels], probs[:, labels:]
+
+        def score(p):
+            return multilabel_metrics(self.y_true, p >= best_global_threshold(self.y_true, p))["micro"]["f1"]
+
+        scores = {w: score(w * encoder + (1 - w) * lexical) for w in MIX_GRID}
+        weight = max(scores, key=scores.get)
+        self.mix.encoder_weight.assign(weight)
+        figures = {"encoder_weight": weight, "encoder_alone": scores[1.0], "lexical_alone": scores[0.0]}
+        return weight * encoder + (1 - weight) * lexical, figures
 
     def on_epoch_end(self, epoch, logs=None):
         probs = self.predictor.probabilities_from_ids(self.token_ids)
+        figures = {}
+        if self.mix is not None:
+            probs, figures = self._mixed(probs)
         report = dev_report(self.y_true, probs, self.threshold)
         score = report["best"]["micro"]["f1"]
         self.history.append({"epoch": epoch + 1, "loss": float((logs or {}).get("loss", math.nan)),
                              "dev_micro_f1": report["fixed"]["micro"]["f1"],
                              "dev_micro_f1_best_threshold": score,
-                             "best_threshold": report["best_threshold"]})
+                             "best_threshold": report["best_threshold"], **figures})
+        if figures:
+            self.log(f"epoch {epoch + 1}: dev micro F1 encoder alone {figures['encoder_alone']:.4f}, "
+                     f"lexical alone {figures['lexical_alone']:.4f}, mixed with encoder weight "
+                     f"{figures['encoder_weight']:g}")
         mark = ""
         if score > self.best_score:
             self.best_score, self.best_epoch = score, epoch + 1
             self.best_weights = self.model.get_weights()
+            self.best_mix = figures.get("encoder_weight")
             mark = "  *best"
         best_name = "@%g" % report["best_threshold"]
         self.log(f"epoch {epoch + 1}: dev {_line('@%g' % self.threshold, report['fixed'])}")
@@ -294,6 +374,8 @@ class DevEvaluation(keras.callbacks.Callback):
     def restore_best(self):
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+        if self.best_mix is not None:
+            self.mix.encoder_weight.assign(self.best_mix)
 
 
 def train_relation(settings, out: str | Path, log: Callable[[str], None] = print,
@@ -333,9 +415,18 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
     staging.mkdir(parents=True)
     checkpoint = stage_encoder("relation", settings.relation, settings.data.vocab,
                                [e.text for e in train] + [s.text for s in pretrain_samples], staging)
-    model, encoder = build_relation_model(staging / "encoder_config.json", checkpoint, rel.head, len(labels),
-                                          rel.head_dropout)
     tokenizer = load_tokenizer(staging / "vocab.txt")
+    max_length = rel.buckets[-1]
+    train_ids = encode_texts(tokenizer, [e.text for e in train], max_length)
+    dev_ids = encode_texts(tokenizer, [e.text for e in dev], max_length)
+    lexical = None
+    if rel.lexical:
+        lexical = LexicalFeatures.build(train_ids, tokenizer._vocab_size, rel.bigram_min_count)
+    model, encoder = build_relation_model(staging / "encoder_config.json", checkpoint, rel.head, len(labels),
+                                          rel.head_dropout, lexical_features=lexical.size if lexical else 0,
+                                          lexical_scale=rel.lexical_scale, lexical_l2=rel.lexical_l2)
+    branches = branch_model(model)  # None without the lexical branch
+    trained = branches or model
     pretrain_seconds, pretraining = 0.0, None
     if pretrain_samples:
         from etl.models.relation_pretrain import pretrain_encoder
@@ -345,27 +436,28 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
         pretraining = pretrain_encoder(encoder, sequence, tokenizer, pretrain_samples, rel, log, verbose)
         pretrain_seconds = time.perf_counter() - started
 
-    max_length = rel.buckets[-1]
-    train_ids = encode_texts(tokenizer, [e.text for e in train], max_length)
-    dev_ids = encode_texts(tokenizer, [e.text for e in dev], max_length)
     y_train = label_matrix([e.labels for e in train], len(labels))
     y_dev = label_matrix([e.labels for e in dev], len(labels))
     counts = y_train.sum(0)
 
     batches = BucketBatches(train_ids, y_train, rel.buckets, rel.batch_size, rel.seed,
-                            rel.token_dropout, tokenizer.token_to_id("[UNK]"))
+                            rel.token_dropout, tokenizer.token_to_id("[UNK]"), lexical, len(trained.outputs))
     total_steps = len(batches) * rel.epochs
     loss = make_loss(rel.loss, counts, len(train), rel.focal_gamma, rel.focal_alpha)
-    model.compile(optimizer=make_optimizer(rel.learning_rate, total_steps, rel.warmup_ratio, rel.clip_norm),
-                  loss=loss)
-    predictor = _Predictor(model, tokenizer, rel.buckets, max(rel.batch_size, 64))
-    evaluation = DevEvaluation(predictor, dev_ids, y_dev, rel.threshold, log)
+    # with the lexical branch: one loss per branch (they share no weights, so each learns alone)
+    trained.compile(optimizer=make_optimizer(rel.learning_rate, total_steps, rel.warmup_ratio, rel.clip_norm),
+                    loss=[loss] * len(trained.outputs))
+    predictor = _Predictor(model, tokenizer, rel.buckets, max(rel.batch_size, 64), lexical)
+    evaluation = DevEvaluation(_Predictor(trained, tokenizer, rel.buckets, max(rel.batch_size, 64), lexical),
+                               dev_ids, y_dev, rel.threshold, log,
+                               model.get_layer(MIX_LAYER) if branches is not None else None)
 
     log(f"relation: {len(train)} train / {len(dev)} dev texts, {len(labels)} predicates, "
         f"head {rel.head}, loss {rel.loss}, {rel.epochs} epochs x {len(batches)} batches, "
-        f"{model.count_params():,} parameters, encoder {'checkpoint ' + str(checkpoint) if checkpoint else 'from scratch'}")
+        f"{model.count_params():,} parameters, encoder {'checkpoint ' + str(checkpoint) if checkpoint else 'from scratch'}"
+        + (f", lexical branch over {lexical.size:,} characters and bigrams" if lexical else ""))
     started = time.perf_counter()
-    model.fit(batches, epochs=rel.epochs, shuffle=False, callbacks=[evaluation], verbose=verbose)
+    trained.fit(batches, epochs=rel.epochs, shuffle=False, callbacks=[evaluation], verbose=verbose)
     train_seconds = time.perf_counter() - started
     evaluation.restore_best()
 
@@ -384,6 +476,8 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
         "train_seconds": round(train_seconds, 1),
         "total_seconds": round(pretrain_seconds + train_seconds, 1),
         "parameters": int(model.count_params()),
+        "lexical_features": lexical.size if lexical else 0,
+        "encoder_weight": evaluation.best_mix,
         "history": evaluation.history,
     }
     log(f"best epoch {evaluation.best_epoch}: dev {_line('@%g' % rel.threshold, report['fixed'])}")
@@ -392,7 +486,7 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
     settings_record = {"relation": as_dict(settings)["relation"], "data": as_dict(settings)["data"],
                        "label_counts": {label: int(c) for label, c in zip(labels, counts)}}
     version = save_relation_folder(staging, model, labels, rel.head, rel.buckets, rel.batch_size,
-                                   thresholds, settings_record, metrics)
+                                   thresholds, settings_record, metrics, lexical, rel.lexical_scale)
     metrics["version"] = version
 
     model_folder.replace_folder(staging, out)
@@ -404,14 +498,19 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
 
 def save_relation_folder(folder: Path, model, labels: Sequence[str], head: str, buckets: Sequence[int],
                          batch_size: int, thresholds: Sequence[float], settings_record: dict,
-                         metrics: dict) -> str:
+                         metrics: dict, lexical: LexicalFeatures | None = None,
+                         lexical_scale: float = 1.0) -> str:
     """Write weights, labels, thresholds, settings, metrics and version into `folder` (which
-    already holds encoder_config.json and vocab.txt); returns the version string."""
+    already holds encoder_config.json and vocab.txt; plus bigrams.txt with a lexical branch);
+    returns the version string."""
     folder = Path(folder)
     model.save_weights(str(folder / "weights.h5"), save_format="h5")
+    if lexical is not None:
+        lexical.save(folder)
     model_folder.write_json(folder / "labels.json", {
         "task": KIND, "encoder": "albert", "head": head, "labels": list(labels),
-        "buckets": list(buckets), "batch_size": batch_size})
+        "buckets": list(buckets), "batch_size": batch_size,
+        "lexical": lexical is not None, "lexical_scale": lexical_scale})
     model_folder.write_json(folder / THRESHOLDS_FILE,
                             {label: round(float(t), 4) for label, t in zip(labels, thresholds)})
     model_folder.write_json(folder / "settings.json", settings_record)

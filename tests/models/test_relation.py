@@ -211,7 +211,7 @@ def test_cli_train_relation(cli_model):
     assert "epoch 1: dev" in result.output and "micro F1" in result.output and "macro F1" in result.output
     names = {p.name for p in out.iterdir()}
     assert {"encoder_config.json", "vocab.txt", "weights.h5", "labels.json", "thresholds.json",
-            "settings.json", "metrics.json", "version.txt"} <= names
+            "settings.json", "metrics.json", "version.txt", "bigrams.txt"} <= names
     assert not out.with_name("relation.partial").exists()
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["train_texts"] == 48 and metrics["dev_texts"] == 60 and metrics["train_seconds"] > 0
@@ -222,6 +222,10 @@ def test_cli_train_relation(cli_model):
         assert set(metrics[key]["macro"]) == {"precision", "recall", "f1"}
     labels = json.loads((out / "labels.json").read_text(encoding="utf-8"))
     assert labels["head"] == "cnn_pool" and len(labels["labels"]) == 44
+    # the lexical branch is on by default: each branch's figure is logged, the mix weight is kept
+    assert labels["lexical"] is True and "lexical alone" in result.output
+    assert metrics["encoder_weight"] in [i / 10 for i in range(11)] and metrics["lexical_features"] > 1000
+    assert {"encoder_alone", "lexical_alone", "encoder_weight"} <= set(metrics["history"][0])
     settings = json.loads((out / "settings.json").read_text(encoding="utf-8"))
     assert settings["relation"]["encoder"]["hidden_size"] == 32
 
