@@ -23,7 +23,7 @@ from etl.compat import keras, tf
 from etl.models import folder as model_folder
 from etl.models.encoder import stage_encoder
 from etl.models.span_data import QuestionEncoder, batches, cmeee_examples, drop_overlapping, negative_examples
-from etl.models.span_eval import end_to_end, span_scores
+from etl.models.span_eval import end_to_end, span_scores, tune_threshold
 from etl.models.spans import (KIND, SpanExtractor, build_model, labels_for, mean_pointer_loss, round_to_f16,
                               save_weights_f16)
 from etl.models.tokens import load_tokenizer
@@ -121,6 +121,12 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
         model.set_weights(best["weights"])
     round_to_f16(model)
 
+    tuning = []
+    if spans.threshold_grid:
+        threshold, tuning = tune_threshold(extractor, dev_samples, spans.threshold_grid)
+        labels = dict(labels, decoding={"start_threshold": threshold, "end_threshold": threshold})
+        log("decoding threshold on dev (triple F1, gold relations): "
+            + ", ".join(f"{row['threshold']:g}: {row['f1']:.4f}" for row in tuning) + f" -> {threshold:g}")
     final = span_scores(extractor, dev)
     report, _ = end_to_end(extractor, dev_samples)
     metrics = {
@@ -132,10 +138,11 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
         "train_questions": len(train), "negative_questions": len(negatives),
         "cmeee_questions_per_epoch": per_epoch - len(cmeie_encoded), "dev_questions": len(dev),
         "train_seconds": round(train_seconds, 1), "parameters": int(model.count_params()),
-        "thresholds": {"start": spans.start_threshold, "end": spans.end_threshold},
+        "thresholds": {"start": extractor.start_threshold, "end": extractor.end_threshold},
+        "threshold_tuning": tuning,
         "history": history,
     }
-    log(f"best epoch {best['epoch']} (float16 weights): dev span {_line('', final['micro'])}; "
+    log(f"best epoch {best['epoch']} (float16 weights, threshold {extractor.start_threshold:g}): dev span {_line('', final['micro'])}; "
         f"end-to-end oracle-relation triples {_line('', metrics['dev_triples_oracle_relations'])}")
 
     save_weights_f16(model, staging / "weights.h5")

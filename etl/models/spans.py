@@ -170,6 +170,7 @@ class SpanExtractor:
         decode = settings.get("spans", settings)
         options = {key: decode[key] for key in ("buckets", "batch_size", "start_threshold",
                                                   "end_threshold", "max_span_len") if key in decode}
+        options.update(labels.get("decoding", {}))  # tuned on dev after training (span_eval.tune_threshold)
         options.update({k: v for k, v in overrides.items() if v is not None})
         return cls(model, load_tokenizer(str(folder / "vocab.txt")), labels,
                    version=read_version(folder), folder=folder, **options)

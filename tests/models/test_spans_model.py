@@ -41,7 +41,7 @@ def tiny_settings(vocab_path, **extra) -> Settings:
     settings = Settings()
     settings = replace(settings, data__vocab=vocab_path, spans__buckets=(32, 64), spans__batch_size=8,
                        spans__negatives_per_text=0.0, spans__learning_rate=3e-3, spans__warmup_ratio=0.05,
-                       **TINY)
+                       spans__with_cmeee=False, **TINY)
     return replace(settings, **extra) if extra else settings
 
 
@@ -84,6 +84,23 @@ def test_training_reduces_loss_and_keeps_best_epoch(trained):
     assert any(line.startswith("epoch 1/60: loss") and "dev span" in line for line in log)
     best = max(metrics["history"], key=lambda row: row["f1"])
     assert metrics["best_epoch"] == best["epoch"]
+
+
+def test_decoding_threshold_is_tuned_on_dev_and_saved(trained):
+    from etl.models.folder import read_json
+    from etl.models.spans import SpanExtractor
+
+    folder, metrics, log = trained
+    rows = metrics["threshold_tuning"]
+    assert [row["threshold"] for row in rows] == [0.4, 0.5, 0.6, 0.7]
+    best = max(rows, key=lambda row: row["f1"])  # the first of equals
+    decoding = read_json(folder / "labels.json")["decoding"]
+    assert decoding == {"start_threshold": best["threshold"], "end_threshold": best["threshold"]}
+    assert metrics["thresholds"] == {"start": best["threshold"], "end": best["threshold"]}
+    assert any(line.startswith("decoding threshold on dev") for line in log)
+    loaded = SpanExtractor.load(folder)
+    assert loaded.start_threshold == loaded.end_threshold == best["threshold"]
+    assert SpanExtractor.load(folder, start_threshold=0.9).start_threshold == 0.9  # an explicit override wins
 
 
 def test_pairing_and_exact_offsets_after_short_training(trained):
