@@ -114,7 +114,7 @@ class SpanSettings:
     # after training, the threshold (start = end) with the best dev triple F1 is saved with the model
     threshold_grid: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7)
     max_span_len: int = 40
-    epochs: int = 10
+    epochs: int = 15
     learning_rate: float = 1e-3  # best from the pretrained encoder; from scratch 1e-3 and 2e-3 tie
     warmup_ratio: float = 0.1
     clip_norm: float = 1.0
