@@ -26,23 +26,26 @@ def main() -> None:
     questions = [e for turn in recorded for e in turn]
 
     # Pre-built fixed-shape batches, as the predictors build them.
-    import numpy as np
     from etl.compat import tf
     from etl.models.span_data import make_batch
     from etl.models.spans import question_rows
     from etl.models.tokens import group_by_bucket, pad_to
 
+    from etl.models.relation import model_inputs
+
     ids = relations._predictor.token_ids(texts)
-    rel_batches = [(pad_to([ids[i] for i in idx], b)) for b, idx in
-                   group_by_bucket([len(x) for x in ids], relations.buckets, relations._predictor.batch_size)]
+    # pre-built model inputs: token ids, segment ids and (with the lexical branch) feature ids
+    rel_batches = [[tf.constant(x) for x in model_inputs(pad_to([ids[i] for i in idx], b), relations._predictor.lexical)]
+                   for b, idx in group_by_bucket([len(x) for x in ids], relations.buckets,
+                                                 relations._predictor.batch_size)]
     span_batches = []
     for b, idx in group_by_bucket([len(q.token_ids) for q in questions], spans.buckets, spans.batch_size):
         batch = make_batch([questions[i] for i in idx], b, question_rows(len(idx), spans.batch_size))
         span_batches.append((tf.constant(batch["token_ids"]), tf.constant(batch["segment_ids"])))
 
     def rel_pass():
-        for tokens in rel_batches:
-            relations._predictor._call(tf.constant(tokens), tf.constant(np.zeros_like(tokens))).numpy()
+        for inputs in rel_batches:
+            relations._predictor._call(*inputs).numpy()
 
     def span_pass():
         for tokens, segments in span_batches:
