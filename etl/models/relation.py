@@ -130,6 +130,12 @@ def branch_model(model):
     return keras.models.Model(model.inputs, list(model.get_layer(MIX_LAYER).input), name="relation_branches")
 
 
+def split_branches(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[n, 2 x labels] outputs of the branch model -> (encoder, lexical) probabilities."""
+    labels = probs.shape[1] // 2
+    return probs[:, :labels], probs[:, labels:]
+
+
 def model_inputs(ids: np.ndarray, lexical: LexicalFeatures | None) -> list[np.ndarray]:
     """The model's input arrays for a padded batch of token ids."""
     inputs = [ids, np.zeros_like(ids)]
@@ -313,6 +319,34 @@ def _line(name: str, m: dict) -> str:
             f"macro F1 {ma['f1']:.4f} P {ma['precision']:.4f} R {ma['recall']:.4f}")
 
 
+def choose_mix(y_true: np.ndarray, encoder: np.ndarray, lexical: np.ndarray) -> tuple[float, dict]:
+    """The encoder weight w of MIX_GRID whose mix w * encoder + (1 - w) * lexical has the best
+    micro-F1 at its best single threshold (ties: the first, i.e. the lower w), and every w's score."""
+
+    def score(p):
+        return multilabel_metrics(y_true, p >= best_global_threshold(y_true, p))["micro"]["f1"]
+
+    scores = {w: score(w * encoder + (1 - w) * lexical) for w in MIX_GRID}
+    return max(scores, key=scores.get), scores
+
+
+def crossfit_mix(y_true: np.ndarray, encoder: np.ndarray, lexical: np.ndarray, min_support: int,
+                 seed: int = 0) -> dict:
+    """Honest figures for the whole dev-tuned decision rule of a lexical model: choose the mix
+    weight and tune the thresholds on one half of dev, decide the other half, swap (as
+    `crossfit_metrics` does for the thresholds alone)."""
+    y_true = np.asarray(y_true, bool)
+    order = np.random.default_rng(seed).permutation(len(y_true))
+    halves = (order[: len(order) // 2], order[len(order) // 2:])
+    decisions = np.zeros_like(y_true)
+    for tune, apply in (halves, halves[::-1]):
+        w, _ = choose_mix(y_true[tune], encoder[tune], lexical[tune])
+        thresholds = tune_thresholds(y_true[tune], w * encoder[tune] + (1 - w) * lexical[tune],
+                                     max(1, min_support // 2))
+        decisions[apply] = w * encoder[apply] + (1 - w) * lexical[apply] >= thresholds
+    return multilabel_metrics(y_true, decisions)
+
+
 class DevEvaluation(keras.callbacks.Callback):
     """After each epoch: dev micro/macro P/R/F1, printed; keeps the best epoch's weights.
 
@@ -334,14 +368,8 @@ class DevEvaluation(keras.callbacks.Callback):
 
     def _mixed(self, probs: np.ndarray) -> tuple[np.ndarray, dict]:
         """Branch probabilities side by side -> (mixed probabilities at the best w, figures)."""
-        labels = probs.shape[1] // 2
-        encoder, lexical = probs[:, :labels], probs[:, labels:]
-
-        def score(p):
-            return multilabel_metrics(self.y_true, p >= best_global_threshold(self.y_true, p))["micro"]["f1"]
-
-        scores = {w: score(w * encoder + (1 - w) * lexical) for w in MIX_GRID}
-        weight = max(scores, key=scores.get)
+        encoder, lexical = split_branches(probs)
+        weight, scores = choose_mix(self.y_true, encoder, lexical)
         self.mix.encoder_weight.assign(weight)
         figures = {"encoder_weight": weight, "encoder_alone": scores[1.0], "lexical_alone": scores[0.0]}
         return weight * encoder + (1 - weight) * lexical, figures
@@ -463,6 +491,10 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
 
     probs = predictor.probabilities_from_ids(dev_ids)
     report = dev_report(y_dev, probs, rel.threshold)
+    mix_crossfit = None
+    if branches is not None:
+        mix_crossfit = crossfit_mix(y_dev, *split_branches(evaluation.predictor.probabilities_from_ids(dev_ids)),
+                                    rel.threshold_min_support)
     thresholds = tune_thresholds(y_dev, probs, rel.threshold_min_support)
     metrics = {
         "dev_texts": len(dev), "train_texts": len(train),
@@ -471,6 +503,8 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
         "dev_best_global_threshold": {"threshold": report["best_threshold"], **report["best"]},
         "dev_tuned_thresholds_in_sample": multilabel_metrics(y_dev, probs >= thresholds),
         "dev_tuned_thresholds_crossfit": crossfit_metrics(y_dev, probs, rel.threshold_min_support),
+        # lexical branch: the mix weight chosen on the tuning half too (the whole rule cross-fitted)
+        "dev_mix_and_thresholds_crossfit": mix_crossfit,
         "pretraining": pretraining,
         "pretrain_seconds": round(pretrain_seconds, 1),
         "train_seconds": round(train_seconds, 1),
@@ -482,6 +516,8 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
     }
     log(f"best epoch {evaluation.best_epoch}: dev {_line('@%g' % rel.threshold, report['fixed'])}")
     log(f"tuned thresholds (cross-fit on dev): {_line('', metrics['dev_tuned_thresholds_crossfit'])}")
+    if mix_crossfit is not None:
+        log(f"mix weight + thresholds (cross-fit on dev): {_line('', mix_crossfit)}")
 
     settings_record = {"relation": as_dict(settings)["relation"], "data": as_dict(settings)["data"],
                        "label_counts": {label: int(c) for label, c in zip(labels, counts)}}

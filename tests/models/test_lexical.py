@@ -110,3 +110,18 @@ def test_lexical_relation_model_saves_and_loads_identically(tmp_path, vocab_path
     encoder_p, lexical_p = (t.numpy() for t in branches([padded, np.zeros_like(padded), lexical.ids(padded)]))
     np.testing.assert_allclose(in_memory.probability_matrix([examples[0].text]),
                                0.4 * encoder_p + 0.6 * lexical_p, atol=1e-6)
+
+
+def test_mix_weight_choice_and_its_crossfit_on_a_toy_case():
+    from etl.models.relation import choose_mix, crossfit_mix
+
+    rng = np.random.default_rng(0)
+    y = rng.random((200, 3)) < 0.3
+    lexical = np.where(y, 0.8, 0.2)  # separates perfectly at any threshold in (0.2, 0.8]
+    encoder = rng.random((200, 3))  # noise
+    weight, scores = choose_mix(y, encoder, lexical)
+    assert weight < 0.5 and scores[weight] == 1.0 and scores[1.0] < 0.8
+    assert crossfit_mix(y, encoder, lexical, min_support=50)["micro"]["f1"] == 1.0
+    # swapped roles: the encoder branch is now the good one and gets the weight
+    weight, _ = choose_mix(y, lexical, encoder)
+    assert weight > 0.5

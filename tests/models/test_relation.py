@@ -217,7 +217,7 @@ def test_cli_train_relation(cli_model):
     assert metrics["train_texts"] == 48 and metrics["dev_texts"] == 60 and metrics["train_seconds"] > 0
     assert metrics["pretraining"]["sentences"] == 40 and len(metrics["pretraining"]["loss"]) == 1
     assert "pre-training the encoder on CMeEE" in result.output
-    for key in ("dev_at_0.5", "dev_tuned_thresholds_crossfit"):
+    for key in ("dev_at_0.5", "dev_tuned_thresholds_crossfit", "dev_mix_and_thresholds_crossfit"):
         assert set(metrics[key]["micro"]) == {"precision", "recall", "f1"}
         assert set(metrics[key]["macro"]) == {"precision", "recall", "f1"}
     labels = json.loads((out / "labels.json").read_text(encoding="utf-8"))
