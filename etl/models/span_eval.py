@@ -59,18 +59,20 @@ def end_to_end(extractor, gold: Sequence[Sample], relations: Sequence[Mapping[st
     return evaluate(gold, predicted), predicted
 
 
-def tune_threshold(extractor, dev: Sequence[Sample], grid: Sequence[float]) -> tuple[float, list[dict]]:
+def tune_threshold(extractor, dev: Sequence[Sample], grid: Sequence[float]
+                   ) -> tuple[float, list[dict], Report]:
     """The decoding threshold (start = end) of `grid` with the best end-to-end triple F1 on `dev`
     with gold relations (what the pipeline writes: spans are judged by the triples they make).
-    Leaves the extractor at the chosen threshold; returns it and the figures of every candidate."""
-    rows = []
-    for threshold in grid:
-        extractor.start_threshold = extractor.end_threshold = float(threshold)
-        report, _ = end_to_end(extractor, dev)
-        rows.append({"threshold": float(threshold), **report.micro.as_dict()})
+    Leaves the extractor at the chosen threshold; returns it, the figures of every candidate and
+    the chosen threshold's report (so callers need not extract the dev split again)."""
+    rows, reports = [], {}
+    for threshold in map(float, grid):
+        extractor.start_threshold = extractor.end_threshold = threshold
+        reports[threshold], _ = end_to_end(extractor, dev)
+        rows.append({"threshold": threshold, **reports[threshold].micro.as_dict()})
     best = max(rows, key=lambda row: row["f1"])["threshold"]
     extractor.start_threshold = extractor.end_threshold = best
-    return best, rows
+    return best, rows, reports[best]
 
 
 def predicted_relations(relation_folder, texts: Sequence[str]) -> list[dict[str, float]]:

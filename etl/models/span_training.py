@@ -121,14 +121,15 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
         model.set_weights(best["weights"])
     round_to_f16(model)
 
-    tuning = []
+    tuning, report = [], None
     if spans.threshold_grid:
-        threshold, tuning = tune_threshold(extractor, dev_samples, spans.threshold_grid)
+        threshold, tuning, report = tune_threshold(extractor, dev_samples, spans.threshold_grid)
         labels = dict(labels, decoding={"start_threshold": threshold, "end_threshold": threshold})
         log("decoding threshold on dev (triple F1, gold relations): "
             + ", ".join(f"{row['threshold']:g}: {row['f1']:.4f}" for row in tuning) + f" -> {threshold:g}")
     final = span_scores(extractor, dev)
-    report, _ = end_to_end(extractor, dev_samples)
+    if report is None:  # no tuning: the end-to-end figure at the configured threshold
+        report, _ = end_to_end(extractor, dev_samples)
     metrics = {
         "kind": KIND,
         "dev_span": final["micro"], "dev_span_turn1": final.get("turn1"), "dev_span_turn2": final.get("turn2"),
@@ -142,7 +143,8 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
         "threshold_tuning": tuning,
         "history": history,
     }
-    log(f"best epoch {best['epoch']} (float16 weights, threshold {extractor.start_threshold:g}): dev span {_line('', final['micro'])}; "
+    log(f"best epoch {best['epoch']} (float16 weights, threshold {extractor.start_threshold:g}): "
+        f"dev span {_line('', final['micro'])}; "
         f"end-to-end oracle-relation triples {_line('', metrics['dev_triples_oracle_relations'])}")
 
     save_weights_f16(model, staging / "weights.h5")
