@@ -29,6 +29,8 @@ def main() -> None:
     import numpy as np
     from etl.graph import open_sink
     from etl.models.pointers import decode_pointers
+    from etl.models.relation import model_inputs as relation_inputs
+    from etl.models.span_data import make_batch, model_inputs as span_inputs
     from etl.schema import load_schema
     from etl.windows import make_windows
 
@@ -37,12 +39,12 @@ def main() -> None:
     largest = relations.buckets[-1]
 
     def relation_probs(text):
-        ids = tokenizer.encode(text, maxlen=largest)[0]
-        return relations.model.predict([np.array([ids]), np.zeros((1, len(ids)), np.int32)], verbose=0)[0]
+        ids = np.array([tokenizer.encode(text, maxlen=largest)[0]])
+        return relations.model.predict(relation_inputs(ids, relations._predictor.lexical), verbose=0)[0]
 
     def answer(query, text):
         e = spans.encoder.encode(query, text)
-        probs = spans.model.predict([np.array([e.token_ids]), np.array([e.segment_ids])], verbose=0)[0]
+        probs = spans.model.predict(span_inputs(make_batch([e], len(e.token_ids))), verbose=0)[0]
         probs = 1 / (1 + np.exp(-probs))
         first = e.passage_start
         n = len(e.offsets)

@@ -27,7 +27,7 @@ def main() -> None:
 
     # Pre-built fixed-shape batches, as the predictors build them.
     from etl.compat import tf
-    from etl.models.span_data import make_batch
+    from etl.models.span_data import make_batch, model_inputs as span_inputs
     from etl.models.spans import question_rows
     from etl.models.tokens import group_by_bucket, pad_to
 
@@ -41,15 +41,15 @@ def main() -> None:
     span_batches = []
     for b, idx in group_by_bucket([len(q.token_ids) for q in questions], spans.buckets, spans.batch_size):
         batch = make_batch([questions[i] for i in idx], b, question_rows(len(idx), spans.batch_size))
-        span_batches.append((tf.constant(batch["token_ids"]), tf.constant(batch["segment_ids"])))
+        span_batches.append([tf.constant(x) for x in span_inputs(batch)])
 
     def rel_pass():
         for inputs in rel_batches:
             relations._predictor._call(*inputs).numpy()
 
     def span_pass():
-        for tokens, segments in span_batches:
-            spans._forward(tokens, segments).numpy()
+        for inputs in span_batches:
+            spans._forward(*inputs).numpy()
 
     rel_pass(), span_pass()  # warm-up: traces every shape once
     clock = Clock()

@@ -122,6 +122,7 @@ class SpanSettings:
     negatives_per_text: float = 0.25  # empty-answer questions per text and turn (classifier mistakes)
     with_cmeee: bool = True  # add CMeEE entity questions ("找出文本中的疾病") to training
     cmeee_ratio: float = 0.5  # CMeEE questions per epoch, as a share of the CMeIE questions
+    lexicon: bool = True  # entity-string flags (CMeIE train + CMeEE) as an encoder input (lexicon.py)
     trim_vocab: bool = True  # from-scratch encoder: keep only the tokens the training text uses
     seed: int = 42
     encoder: SpanEncoderSettings = field(default_factory=SpanEncoderSettings)

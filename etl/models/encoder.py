@@ -56,20 +56,53 @@ def scratch_config(encoder_settings, vocab_size: int) -> dict:
     return config
 
 
-def build_encoder(model_type: str, config_path: str | Path, checkpoint: str | Path | None = None, **kwargs):
-    """The bert4keras Transformer object (`.model` is the Keras model) for ALBERT or ELECTRA."""
+def build_encoder(model_type: str, config_path: str | Path, checkpoint: str | Path | None = None,
+                  token_features: int = 0, **kwargs):
+    """The bert4keras Transformer object (`.model` is the Keras model) for ALBERT or ELECTRA.
+
+    `token_features` > 0 adds a third input, [batch, length, token_features] floats per token
+    (e.g. lexicon flags), projected and added to the embeddings (`with_token_features`).
+    """
     if model_type not in MODEL_TYPES:
         raise ConfigError(f"encoder type must be one of {MODEL_TYPES}, got {model_type!r}")
     import etl.compat  # noqa: F401
     from bert4keras.models import build_transformer_model
 
+    model = with_token_features(model_type, token_features) if token_features else model_type
     return build_transformer_model(
         config_path=str(config_path),
         checkpoint_path=str(checkpoint) if checkpoint else None,
-        model=model_type,
+        model=model,
         return_keras_model=False,
         **kwargs,
     )
+
+
+def with_token_features(model_type: str, features: int):
+    """A bert4keras model class whose embeddings also take per-token features.
+
+    The features go through a zero-initialised Dense(hidden) and are added to the embedding
+    output (after bert4keras' embedding norm and mapping), so a pretrained checkpoint starts out
+    computing exactly what it computed without them; the layer is not in the checkpoint mapping,
+    so Google-format loading is unchanged.
+    """
+    from bert4keras.layers import Add, Dense, Input
+    from bert4keras.models import ALBERT, ELECTRA
+
+    base = {"albert": ALBERT, "electra": ELECTRA}[model_type]
+
+    class WithTokenFeatures(base):
+        def get_inputs(self):
+            return super().get_inputs() + [self.apply(layer=Input, shape=(self.sequence_length, features),
+                                                      name="Input-Token-Features")]
+
+        def apply_embeddings(self, inputs):
+            x = super().apply_embeddings(inputs[:-1])
+            f = self.apply(inputs=inputs[-1], layer=Dense, units=self.hidden_size, use_bias=False,
+                           kernel_initializer="zeros", name="Embedding-Token-Features")
+            return self.apply(inputs=[x, f], layer=Add, name="Embedding-Add-Token-Features")
+
+    return WithTokenFeatures
 
 
 def export_checkpoint_folder(encoder, folder: str | Path, config: dict, vocab: str | Path,

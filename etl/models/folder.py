@@ -8,6 +8,8 @@
       settings.json         training settings, for reproduction
       metrics.json          dev figures measured at the end of training
       version.txt           "<kind>-<sha256 of weights.h5, 12 hex>": provenance of every triple
+      bigrams.txt           relation model with the lexical branch: its bigram features
+      lexicon.tsv           span model with the lexicon input: entity strings and their types
 
 The version string changes whenever the weights change, so triples in the graph always say which
 model produced them, and a new model makes the nightly run re-extract documents (ledger key).

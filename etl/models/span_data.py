@@ -7,7 +7,8 @@ Questions (`MrcExample`, from `etl.data.examples.mrc_examples`) are extended her
 
 Encoding: `[CLS] query [SEP] passage [SEP]`, segment 0 for the query part and 1 for the passage.
 Labels are [length, 2] (start, end) on passage tokens; `mask` is 1 on passage tokens only, so the
-query, the separators and the padding carry no loss.
+query, the separators and the padding carry no loss. With a lexicon (etl/models/lexicon.py) every
+passage token also gets its B/I/E entity flags (`lexicon` [length, features]; zero elsewhere).
 """
 from __future__ import annotations
 
@@ -34,24 +35,29 @@ class Encoded:
     offsets: list[Span]  # character offsets of the passage tokens kept (after truncation)
     token_spans: list[Span]  # gold answers as passage-token (first, last) pairs
     dropped: int = 0  # gold spans lost to truncation
+    lexicon: np.ndarray | None = None  # uint8 [passage tokens kept, features] (None: no lexicon)
 
 
 class QuestionEncoder:
-    """Encodes (query, text) pairs; passage tokenisation is cached (many questions per text)."""
+    """Encodes (query, text) pairs; passage tokenisation (and lexicon flags) are cached: many
+    questions per text."""
 
-    def __init__(self, tokenizer, max_length: int):
-        self.tokenizer, self.max_length = tokenizer, max_length
-        self._passages: dict[str, tuple[list[int], list[Span]]] = {}
+    def __init__(self, tokenizer, max_length: int, lexicon=None):
+        self.tokenizer, self.max_length, self.lexicon = tokenizer, max_length, lexicon
+        self._passages: dict[tuple[str, int | None], tuple[list[int], list[Span], np.ndarray | None]] = {}
         self._queries: dict[str, list[int]] = {}
 
-    def passage(self, text: str) -> tuple[list[int], list[Span]]:
-        cached = self._passages.get(text)
+    def passage(self, text: str, fold: int | None = None) -> tuple[list[int], list[Span], np.ndarray | None]:
+        """Token ids, character offsets and lexicon flags (None without a lexicon) of a passage;
+        `fold`: a training text's lexicon fold (etl/models/lexicon.py)."""
+        cached = self._passages.get((text, fold))
         if cached is None:
             tokens, offsets = token_offsets(self.tokenizer, text)
-            cached = (self.tokenizer.tokens_to_ids(tokens), offsets)
+            flags = self.lexicon.flags(text, offsets, fold) if self.lexicon is not None else None
+            cached = (self.tokenizer.tokens_to_ids(tokens), offsets, flags)
             if len(self._passages) > 50_000:  # bound memory on long runs
                 self._passages.clear()
-            self._passages[text] = cached
+            self._passages[(text, fold)] = cached
         return cached
 
     def query(self, query: str) -> list[int]:
@@ -63,20 +69,22 @@ class QuestionEncoder:
             self._queries[query] = cached
         return cached
 
-    def encode(self, query: str, text: str, spans: Sequence[Span] = ()) -> Encoded:
+    def encode(self, query: str, text: str, spans: Sequence[Span] = (), fold: int | None = None) -> Encoded:
         cls, sep = self.tokenizer.token_to_id("[CLS]"), self.tokenizer.token_to_id("[SEP]")
         query_ids = self.query(query)[: self.max_length // 2]  # a runaway subject must not eat the passage
-        passage_ids, offsets = self.passage(text)
+        passage_ids, offsets, flags = self.passage(text, fold)
         room = self.max_length - len(query_ids) - 3
         passage_ids, offsets = passage_ids[:room], offsets[:room]
+        flags = flags[:room] if flags is not None else None
         token_ids = [cls] + query_ids + [sep] + passage_ids + [sep]
         segment_ids = [0] * (len(query_ids) + 2) + [1] * (len(passage_ids) + 1)
         token_spans, dropped = char_spans_to_tokens(offsets, spans) if spans else ([], 0)
-        return Encoded(token_ids, segment_ids, len(query_ids) + 2, offsets, token_spans, dropped)
+        return Encoded(token_ids, segment_ids, len(query_ids) + 2, offsets, token_spans, dropped, flags)
 
 
 def make_batch(items: Sequence[Encoded], length: int, rows: int | None = None) -> dict[str, np.ndarray]:
-    """Arrays for one bucket: ids/segments [rows, length], labels [rows, length, 2], mask [rows, length].
+    """Arrays for one bucket: ids/segments [rows, length], labels [rows, length, 2], mask [rows, length]
+    and, when the items carry lexicon flags, lexicon [rows, length, features] (float32).
 
     `rows` pads the batch with copies of its first item whose mask is zero, so every batch of a
     bucket has the same shape (a compiled step never retraces) and the filler carries no loss.
@@ -90,14 +98,23 @@ def make_batch(items: Sequence[Encoded], length: int, rows: int | None = None) -
         "labels": np.zeros((rows, length, 2), np.float32),
         "mask": np.zeros((rows, length), np.float32),
     }
+    if items[0].lexicon is not None:
+        batch["lexicon"] = np.zeros((rows, length, items[0].lexicon.shape[1]), np.float32)
     for row, item in enumerate(items):  # filler rows keep mask 0
         first, count = item.passage_start, min(len(item.offsets), length - item.passage_start)
         batch["mask"][row, first:first + count] = 1.0
+        if item.lexicon is not None:
+            batch["lexicon"][row, first:first + count] = item.lexicon[:count]
         for start, end in item.token_spans:
             if end < count:
                 batch["labels"][row, first + start, 0] = 1.0
                 batch["labels"][row, first + end, 1] = 1.0
     return batch
+
+
+def model_inputs(batch: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The model's inputs from a batch, in order: token ids, segment ids[, lexicon flags]."""
+    return [batch[k] for k in ("token_ids", "segment_ids", "lexicon") if k in batch]
 
 
 def batches(encoded: Sequence[Encoded], buckets: Sequence[int], batch_size: int,

@@ -4,6 +4,10 @@ Data: CMeIE train split -> multi-turn questions (etl/data/examples.py) + empty-a
 optionally CMeEE entity questions, a fresh random `cmeee_ratio` share of the CMeIE question count
 each epoch (so CMeEE adds signal without swamping the 2,500 CMeIE texts).
 
+Lexicon (`spans.lexicon`): entity strings of the CMeIE train split and of CMeEE (train + dev files,
+minus the sentences shared with the CMeIE dev split) become `lexicon.tsv`; each training text sees
+the lexicon without the entries only its own fold gave (etl/models/lexicon.py).
+
 Loop: a custom `tf.function` step over fixed-shape batches (one trace per length bucket; partial
 batches are padded with zero-mask rows), Adam with warm-up + linear decay and clipping. After every
 epoch the dev split's span P/R/F1 (gold relations, gold subjects in turn 2) is printed and the best
@@ -22,7 +26,9 @@ from typing import Callable
 from etl.compat import keras, tf
 from etl.models import folder as model_folder
 from etl.models.encoder import stage_encoder
-from etl.models.span_data import QuestionEncoder, batches, cmeee_examples, drop_overlapping, negative_examples
+from etl.models.lexicon import Lexicon
+from etl.models.span_data import (QuestionEncoder, batches, cmeee_examples, drop_overlapping, model_inputs,
+                                  negative_examples)
 from etl.models.span_eval import end_to_end, span_scores, tune_threshold
 from etl.models.spans import (KIND, SpanExtractor, build_model, labels_for, mean_pointer_loss, round_to_f16,
                               save_weights_f16)
@@ -36,10 +42,11 @@ def _line(name: str, m: dict) -> str:
 
 
 def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *,
-                train_samples=None, dev_samples=None, cmeee_samples=None) -> dict:
+                train_samples=None, dev_samples=None, cmeee_samples=None, lexicon_cmeee=None) -> dict:
     """Train on the project's CMeIE split (or the samples given, for tests) and write `out`.
 
-    Returns the metrics written to metrics.json.
+    `cmeee_samples` (CMeEE training questions) and `lexicon_cmeee` (CMeEE sentences for the lexicon)
+    default to the configured files. Returns the metrics written to metrics.json.
     """
     from etl.config import as_dict
     from etl.data.examples import mrc_examples
@@ -55,12 +62,22 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
     train = mrc_examples(train_samples, schema)
     negatives = negative_examples(train_samples, schema, spans.negatives_per_text, spans.seed)
     dev = mrc_examples(dev_samples, schema)
-    cmeee = []
-    if spans.with_cmeee:
+    dev_texts = [s.text for s in dev_samples]
+    cmeee, lexicon, folds = [], None, {}
+    if spans.with_cmeee or spans.lexicon:
+        from etl.data.cmeee import read_cmeee
         if cmeee_samples is None:
-            from etl.data.cmeee import read_cmeee
             cmeee_samples = list(read_cmeee(settings.data.cmeee_train))
-        cmeee = cmeee_examples(drop_overlapping(cmeee_samples, [s.text for s in dev_samples]))
+        cmeee_samples = drop_overlapping(cmeee_samples, dev_texts)
+    if spans.with_cmeee:
+        cmeee = cmeee_examples(cmeee_samples)
+    if spans.lexicon:
+        if lexicon_cmeee is None:
+            lexicon_cmeee = cmeee_samples + drop_overlapping(read_cmeee(settings.data.cmeee_dev), dev_texts)
+        lexicon, cmeie_folds, cmeee_folds = Lexicon.build(list(schema.entity_types), train_samples, lexicon_cmeee)
+        folds = {s.text: f for s, f in zip(train_samples, cmeie_folds)}
+        for sample, fold in zip(lexicon_cmeee, cmeee_folds):
+            folds.setdefault(sample.text, fold)
 
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -69,12 +86,15 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
     vocab_texts = [e.text for e in train] + [e.query for e in train + negatives + cmeee] + \
                   [e.text for e in cmeee] + [q for p in labels["predicates"].values() for q in p.values()]
     checkpoint = stage_encoder("spans", spans, settings.data.vocab, vocab_texts, staging)
-    model = build_model(staging / "encoder_config.json", checkpoint)
+    model = build_model(staging / "encoder_config.json", checkpoint,
+                        lexicon_features=lexicon.features if lexicon is not None else 0)
     tokenizer = load_tokenizer(str(staging / "vocab.txt"))
-    encoder = QuestionEncoder(tokenizer, spans.buckets[-1])
+    encoder = QuestionEncoder(tokenizer, spans.buckets[-1], lexicon)
 
-    cmeie_encoded = [encoder.encode(e.query, e.text, e.spans) for e in train + negatives]
-    cmeee_encoded = [encoder.encode(e.query, e.text, e.spans) for e in cmeee]
+    def encode(examples):  # training texts see their fold's lexicon (None without a lexicon)
+        return [encoder.encode(e.query, e.text, e.spans, folds.get(e.text)) for e in examples]
+
+    cmeie_encoded, cmeee_encoded = encode(train + negatives), encode(cmeee)
     lost = sum(e.dropped for e in cmeie_encoded)
     per_epoch = len(cmeie_encoded) + (int(len(cmeie_encoded) * spans.cmeee_ratio) if cmeee else 0)
     steps_per_epoch = -(-per_epoch // spans.batch_size) + len(spans.buckets)  # + partial batches
@@ -82,12 +102,12 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
                                spans.clip_norm)
     extractor = SpanExtractor(model, tokenizer, labels, buckets=spans.buckets, batch_size=max(spans.batch_size, 64),
                               start_threshold=spans.start_threshold, end_threshold=spans.end_threshold,
-                              max_span_len=spans.max_span_len)
+                              max_span_len=spans.max_span_len, lexicon=lexicon)
 
     @tf.function
-    def train_step(token_ids, segment_ids, labels_, mask):
+    def train_step(inputs, labels_, mask):
         with tf.GradientTape() as tape:
-            logits = model([token_ids, segment_ids], training=True)
+            logits = model(inputs, training=True)
             loss = mean_pointer_loss(labels_, logits, mask, spans.positive_weight)
         gradients = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
@@ -95,7 +115,7 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
 
     log(f"spans: {len(train_samples)} train texts -> {len(train)} questions + {len(negatives)} negatives"
         f"{f' + {len(cmeee)} CMeEE questions ({spans.cmeee_ratio:g} share per epoch)' if cmeee else ''}; "
-        f"{len(dev)} dev questions; {lost} gold spans lost to truncation; {model.count_params():,} parameters, "
+        f"{len(dev)} dev questions; {f'lexicon of {len(lexicon):,} entity strings; ' if lexicon else ''}{lost} gold spans lost to truncation; {model.count_params():,} parameters, "
         f"encoder {'checkpoint ' + str(checkpoint) if checkpoint else 'from scratch'}, {spans.epochs} epochs")
     history, best = [], {"f1": -1.0, "epoch": 0, "weights": None}
     started = time.perf_counter()
@@ -105,7 +125,8 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
                                        if cmeee else [])
         losses = []
         for _, batch in batches(epoch_items, spans.buckets, spans.batch_size, rng):
-            losses.append(float(train_step(*(tf.constant(batch[k]) for k in ("token_ids", "segment_ids", "labels", "mask")))))
+            losses.append(float(train_step([tf.constant(x) for x in model_inputs(batch)],
+                                           tf.constant(batch["labels"]), tf.constant(batch["mask"]))))
         train_seconds = time.perf_counter() - epoch_started
         scores = span_scores(extractor, dev)
         row = {"epoch": epoch, "loss": round(sum(losses) / max(len(losses), 1), 5),
@@ -136,6 +157,7 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
         "dev_triples_oracle_relations": report.micro.as_dict(),
         "best_epoch": best["epoch"], "epochs": spans.epochs,
         "train_texts": len(train_samples), "dev_texts": len(dev_samples),
+        "lexicon_entries": len(lexicon) if lexicon is not None else 0,
         "train_questions": len(train), "negative_questions": len(negatives),
         "cmeee_questions_per_epoch": per_epoch - len(cmeie_encoded), "dev_questions": len(dev),
         "train_seconds": round(train_seconds, 1), "parameters": int(model.count_params()),
@@ -148,6 +170,8 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
         f"end-to-end oracle-relation triples {_line('', metrics['dev_triples_oracle_relations'])}")
 
     save_weights_f16(model, staging / "weights.h5")
+    if lexicon is not None:
+        lexicon.save(staging / "lexicon.tsv")
     model_folder.write_json(staging / "labels.json", labels)
     model_folder.write_json(staging / "settings.json",
                             {"spans": as_dict(settings)["spans"], "data": as_dict(settings)["data"]})

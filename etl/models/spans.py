@@ -15,6 +15,10 @@ Entity types: a predicate with one (subject type, object type) pair in the schem
 the subject or the object (e.g. 急性胰腺炎 is a 疾病 through 临床表现), else 疾病 (77% of
 同义词 triples in CMeIE); `SpanTriple.types_inferred` says when that fallback was used.
 
+Lexicon (etl/models/lexicon.py, `spans.lexicon`): the passage tokens' B/I/E flags for known entity
+strings of each type enter the encoder beside the token embeddings; the folder then holds
+`lexicon.tsv`, and the model has a third input.
+
 Model folder: the project's conventions (etl/models/folder.py). `weights.h5` is Keras HDF5 stored
 as float16 (half the size; Keras casts back on load); training rounds the weights to float16
 before the final evaluation, so metrics.json describes exactly the shipped weights.
@@ -30,8 +34,9 @@ import numpy as np
 
 from etl.compat import keras, tf
 from etl.models.folder import check_folder, read_json, read_version
+from etl.models.lexicon import Lexicon
 from etl.models.pointers import PointerSpan, barrier_token_ids, decode_pointers
-from etl.models.span_data import Encoded, QuestionEncoder, make_batch
+from etl.models.span_data import Encoded, QuestionEncoder, make_batch, model_inputs
 from etl.models.tokens import group_by_bucket, load_tokenizer
 
 KIND = "spans"
@@ -41,11 +46,11 @@ log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- model
 def build_model(config_path: str | Path, checkpoint: str | Path | None = None,
-                keep_tokens: Sequence[int] | None = None):
-    """Keras model (token_ids, segment_ids) -> logits [batch, length, 2] (start, end)."""
+                keep_tokens: Sequence[int] | None = None, lexicon_features: int = 0):
+    """Keras model (token_ids, segment_ids[, lexicon flags]) -> logits [batch, length, 2] (start, end)."""
     from etl.models.encoder import build_encoder
 
-    encoder = build_encoder("electra", config_path, checkpoint,
+    encoder = build_encoder("electra", config_path, checkpoint, token_features=lexicon_features,
                             keep_tokens=list(keep_tokens) if keep_tokens is not None else None)
     # Bias starts at the prior of a boundary (~2% of passage tokens): the head does not spend its
     # first epoch learning "mostly no", which a from-scratch encoder on a small CPU budget can't afford.
@@ -145,19 +150,25 @@ class SpanExtractor:
 
     def __init__(self, model, tokenizer, labels: Mapping, *, buckets: Sequence[int], batch_size: int = 32,
                  start_threshold: float = 0.5, end_threshold: float = 0.5, max_span_len: int = 40,
-                 version: str = "", folder: Path | None = None):
-        self.model, self.tokenizer, self.labels = model, tokenizer, labels
+                 version: str = "", folder: Path | None = None, lexicon=None):
+        self.model, self.tokenizer, self.labels, self.lexicon = model, tokenizer, labels, lexicon
         self.buckets, self.batch_size = tuple(buckets), batch_size
         self.start_threshold, self.end_threshold, self.max_span_len = start_threshold, end_threshold, max_span_len
         self.version, self.folder = version, folder
-        self.encoder = QuestionEncoder(tokenizer, self.buckets[-1])
+        self.encoder = QuestionEncoder(tokenizer, self.buckets[-1], lexicon)
         self.barrier_ids = barrier_token_ids(tokenizer)
         self.truncated_texts = 0  # texts longer than the largest bucket (their tail is not read)
         # One trace for every bucket and batch size (dynamic dims in the signature): a trace costs
         # ~0.5 s, and fixed-shape traces would be rebuilt for each (rows, bucket) pair a run meets.
         spec = tf.TensorSpec([None, None], tf.int32)
-        self._forward = tf.function(lambda ids, segs: tf.sigmoid(model([ids, segs], training=False)),
-                                    input_signature=[spec, spec])
+        if lexicon is None:
+            self._forward = tf.function(lambda ids, segs: tf.sigmoid(model([ids, segs], training=False)),
+                                        input_signature=[spec, spec])
+        else:
+            flags = tf.TensorSpec([None, None, lexicon.features], tf.float32)
+            self._forward = tf.function(
+                lambda ids, segs, lex: tf.sigmoid(model([ids, segs, lex], training=False)),
+                input_signature=[spec, spec, flags])
 
     @classmethod
     def load(cls, folder: str | Path, **overrides) -> "SpanExtractor":
@@ -165,7 +176,9 @@ class SpanExtractor:
         the folder's settings (buckets, batch_size, start_threshold, end_threshold, max_span_len)."""
         folder = check_folder(folder, KIND)
         labels, settings = read_json(folder / "labels.json"), read_json(folder / "settings.json")
-        model = build_model(folder / "encoder_config.json")
+        lexicon = Lexicon.load(folder / "lexicon.tsv") if (folder / "lexicon.tsv").is_file() else None
+        model = build_model(folder / "encoder_config.json",
+                            lexicon_features=lexicon.features if lexicon is not None else 0)
         model.load_weights(str(folder / "weights.h5"))
         decode = settings.get("spans", settings)
         options = {key: decode[key] for key in ("buckets", "batch_size", "start_threshold",
@@ -173,7 +186,7 @@ class SpanExtractor:
         options.update(labels.get("decoding", {}))  # tuned on dev after training (span_eval.tune_threshold)
         options.update({k: v for k, v in overrides.items() if v is not None})
         return cls(model, load_tokenizer(str(folder / "vocab.txt")), labels,
-                   version=read_version(folder), folder=folder, **options)
+                   version=read_version(folder), folder=folder, lexicon=lexicon, **options)
 
     @property
     def predicates(self) -> tuple[str, ...]:
@@ -191,7 +204,7 @@ class SpanExtractor:
         for bucket, indices in group_by_bucket(lengths, self.buckets, self.batch_size):
             items = [encoded[i] for i in indices]
             batch = make_batch(items, bucket, question_rows(len(items), self.batch_size))
-            probs = self._forward(tf.constant(batch["token_ids"]), tf.constant(batch["segment_ids"])).numpy()
+            probs = self._forward(*(tf.constant(x) for x in model_inputs(batch))).numpy()
             for row, (index, item) in enumerate(zip(indices, items)):
                 first = item.passage_start
                 n = min(len(item.offsets), bucket - first)

@@ -86,6 +86,17 @@ def test_training_reduces_loss_and_keeps_best_epoch(trained):
     assert metrics["best_epoch"] == best["epoch"]
 
 
+def test_the_lexicon_is_built_saved_and_used(trained):
+    from etl.models.spans import SpanExtractor
+
+    folder, metrics, log = trained
+    extractor = SpanExtractor.load(folder)
+    # the two training texts' entities + the configured CMeEE files (train and dev)
+    assert {"糖尿病", "高血压", "Graves 病", "FT3 升高"} <= set(extractor.lexicon.entries)
+    assert metrics["lexicon_entries"] == len(extractor.lexicon) > 10_000
+    assert len(extractor.model.inputs) == 3 and any("lexicon of" in line for line in log)
+
+
 def test_decoding_threshold_is_tuned_on_dev_and_saved(trained):
     from etl.models.folder import read_json
     from etl.models.spans import SpanExtractor
@@ -136,11 +147,12 @@ def test_save_load_identical(trained, tmp_path):
     assert scores["micro"] == metrics["dev_span"]
     assert (folder / "version.txt").read_text().startswith("spans-")
     # round-tripping weights through float16 storage is bit-exact once they were rounded
-    model = build_model(folder / "encoder_config.json")
+    features = extractor.lexicon.features  # trained with the (default) lexicon input
+    model = build_model(folder / "encoder_config.json", lexicon_features=features)
     model.set_weights([w + 0.001 for w in extractor.model.get_weights()])
     round_to_f16(model)
     save_weights_f16(model, tmp_path / "w.h5")
-    again = build_model(folder / "encoder_config.json")
+    again = build_model(folder / "encoder_config.json", lexicon_features=features)
     again.load_weights(str(tmp_path / "w.h5"))
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), again.get_weights()))
     assert (tmp_path / "w.h5").stat().st_size < 2 * model.count_params() + 150_000  # 2 bytes a weight + HDF5 headers
@@ -196,7 +208,7 @@ def test_cli_train_predict_evaluate(tmp_path, vocab_path, cmeie_samples):
     runner = CliRunner()
     out = tmp_path / "spans"
     base = ["--set", f"data.vocab={vocab_path}", "--set", "data.dev_size=20", "--set", "spans.buckets=64,128,256",
-            *TINY_SET]
+            "--set", "spans.lexicon=false", *TINY_SET]  # the fixture above covers the lexicon
     result = runner.invoke(cli, [*base, "train", "spans", "--out", str(out), "--epochs", "1", "--max-train", "30"])
     assert result.exit_code == 0, result.output
     assert "epoch 1/1" in result.output and "dev span" in result.output
@@ -204,6 +216,7 @@ def test_cli_train_predict_evaluate(tmp_path, vocab_path, cmeie_samples):
     assert {"dev_span", "dev_triples_oracle_relations", "version", "train_seconds"} <= set(metrics)
     assert {p.name for p in out.iterdir()} >= {"encoder_config.json", "vocab.txt", "weights.h5", "labels.json",
                                                "settings.json", "metrics.json", "version.txt"}
+    assert not (out / "lexicon.tsv").exists() and metrics["lexicon_entries"] == 0
 
     gold = tmp_path / "gold.jsonl"
     write_cmeie(gold, cmeie_samples[:5])
