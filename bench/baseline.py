@@ -42,8 +42,8 @@ def main() -> None:
         ids = np.array([tokenizer.encode(text, maxlen=largest)[0]])
         return relations.model.predict(relation_inputs(ids, relations._predictor.lexical), verbose=0)[0]
 
-    def answer(query, text):
-        e = spans.encoder.encode(query, text)
+    def answer(query, text, subject=""):
+        e = spans.encoder.encode(query, text, subject=subject)
         probs = spans.model.predict(span_inputs(make_batch([e], len(e.token_ids))), verbose=0)[0]
         probs = 1 / (1 + np.exp(-probs))
         first = e.passage_start
@@ -69,7 +69,7 @@ def main() -> None:
                         for subject in answer(spans.subject_query(predicate), window.text):
                             s_text = window.text[subject.start:subject.end]
                             questions += 1
-                            for obj in answer(spans.object_query(predicate, s_text), window.text):
+                            for obj in answer(spans.object_query(predicate, s_text), window.text, s_text):
                                 o_text = window.text[obj.start:obj.end]
                                 pairs = schema.types_for(predicate)
                                 s_type, o_type = pairs[0]

@@ -7,9 +7,10 @@ boundaries are where the model errs most (MODELS.md). The lexicon marks candidat
 decides (it sees the relation's question and the context, and a lexicon string is an entity in
 only ~1 of 5 places it occurs).
 
-Channels: one per CMeIE entity type (`ie:疾病`, ...) and per CMeEE type (`ee:dis`, ...); per token
-and channel three flags, B (a match starts here), I (inside) and E (ends here), so a token has
-3 x channels features (0/1). Matching is Aho-Corasick (pyahocorasick) over the raw text; strings
+Channels: one per CMeIE entity type (`ie:疾病`, ...) and per CMeEE type (`ee:dis`, ...), plus
+`q:subject`, the occurrences of the subject a turn-2 question names ("<subject>的X有哪些？"), so the
+small encoder need not find them by attention; per token and channel three flags, B (a match
+starts here), I (inside) and E (ends here), so a token has 3 x (channels + 1) features (0/1). Matching is Aho-Corasick (pyahocorasick) over the raw text; strings
 shorter than MIN_CHARS are left out (single characters match everywhere).
 
 Training honesty: a training text's own entities are always in a lexicon built from the training
@@ -37,6 +38,7 @@ FOLDS = 5
 FLAGS = ("B", "I", "E")
 ALL_FOLDS = (1 << FOLDS) - 1
 HEADER = "#channels"
+SUBJECT_CHANNEL = "q:subject"  # always the last channel; not a lexicon entry
 
 
 def channel_names(entity_types: Iterable[str]) -> list[str]:
@@ -60,7 +62,7 @@ class Lexicon:
 
     @property
     def features(self) -> int:
-        return len(FLAGS) * len(self.channels)
+        return len(FLAGS) * (len(self.channels) + 1)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -128,22 +130,41 @@ class Lexicon:
         result = np.zeros((len(offsets), self.features), np.uint8)
         if not self.entries or not offsets:
             return result
-        starts = np.fromiter((o[0] for o in offsets), np.int64, len(offsets))
-        ends = np.fromiter((o[1] for o in offsets), np.int64, len(offsets))
+        place = _Placer(offsets)
         hidden = 0 if fold is None else (1 << fold)
         for last_char, (length, found) in self._automaton.iter(text):
             channels = [c for c, folds in found if folds & ~hidden]
-            if not channels:
-                continue
-            first = int(np.searchsorted(ends, last_char + 1 - length, side="right"))
-            last = int(np.searchsorted(starts, last_char + 1, side="left")) - 1
-            if first >= len(offsets) or last < first:
-                continue
-            for c in channels:
-                result[first, 3 * c] = 1
-                result[first + 1:last, 3 * c + 1] = 1
-                result[last, 3 * c + 2] = 1
+            if channels:
+                place(result, last_char + 1 - length, last_char + 1, channels)
         return result
 
+    def with_subject(self, flags: np.ndarray, text: str, offsets: Sequence[tuple[int, int]],
+                     subject: str) -> np.ndarray:
+        """A copy of a passage's `flags` with every occurrence of `subject` on the q:subject channel."""
+        flags = flags.copy()
+        place, start = _Placer(offsets[:len(flags)]), text.find(subject) if subject else -1
+        while start >= 0:
+            place(flags, start, start + len(subject), [len(self.channels)])
+            start = text.find(subject, start + 1)
+        return flags
 
-__all__ = ["Lexicon", "channel_names", "FOLDS", "MIN_CHARS", "MAX_CHARS"]
+
+class _Placer:
+    """Sets B/I/E flags for character ranges on the tokens with the given offsets."""
+
+    def __init__(self, offsets: Sequence[tuple[int, int]]):
+        self.starts = np.fromiter((o[0] for o in offsets), np.int64, len(offsets))
+        self.ends = np.fromiter((o[1] for o in offsets), np.int64, len(offsets))
+
+    def __call__(self, result: np.ndarray, start: int, end: int, channels: Sequence[int]) -> None:
+        first = int(np.searchsorted(self.ends, start, side="right"))  # first token ending after start
+        last = int(np.searchsorted(self.starts, end, side="left")) - 1  # last token starting before end
+        if first >= len(self.starts) or last < first:
+            return
+        for c in channels:
+            result[first, 3 * c] = 1
+            result[first + 1:last, 3 * c + 1] = 1
+            result[last, 3 * c + 2] = 1
+
+
+__all__ = ["Lexicon", "channel_names", "FOLDS", "MIN_CHARS", "MAX_CHARS", "SUBJECT_CHANNEL"]

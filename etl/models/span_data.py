@@ -69,13 +69,18 @@ class QuestionEncoder:
             self._queries[query] = cached
         return cached
 
-    def encode(self, query: str, text: str, spans: Sequence[Span] = (), fold: int | None = None) -> Encoded:
+    def encode(self, query: str, text: str, spans: Sequence[Span] = (), fold: int | None = None,
+               subject: str = "") -> Encoded:
+        """`subject`: the entity a turn-2 query names; with a lexicon its occurrences are flagged."""
         cls, sep = self.tokenizer.token_to_id("[CLS]"), self.tokenizer.token_to_id("[SEP]")
         query_ids = self.query(query)[: self.max_length // 2]  # a runaway subject must not eat the passage
         passage_ids, offsets, flags = self.passage(text, fold)
         room = self.max_length - len(query_ids) - 3
         passage_ids, offsets = passage_ids[:room], offsets[:room]
-        flags = flags[:room] if flags is not None else None
+        if flags is not None:
+            flags = flags[:room]
+            if subject:
+                flags = self.lexicon.with_subject(flags, text, offsets, subject)
         token_ids = [cls] + query_ids + [sep] + passage_ids + [sep]
         segment_ids = [0] * (len(query_ids) + 2) + [1] * (len(passage_ids) + 1)
         token_spans, dropped = char_spans_to_tokens(offsets, spans) if spans else ([], 0)

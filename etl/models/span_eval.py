@@ -18,7 +18,7 @@ from etl.evaluate import Counts, Report, evaluate
 
 def span_scores(extractor, examples: Sequence[MrcExample]) -> dict:
     """{'micro': {...}, 'turn1': {...}, 'turn2': {...}} precision/recall/F1 dicts (Counts.as_dict)."""
-    predictions = extractor.answer([(e.query, e.text) for e in examples])
+    predictions = extractor.answer([(e.query, e.text, e.subject) for e in examples])
     counts = {"micro": Counts(), "turn1": Counts(), "turn2": Counts(), "entity": Counts()}
     for example, spans in zip(examples, predictions):
         gold = set(example.spans)

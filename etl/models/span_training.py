@@ -92,7 +92,7 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
     encoder = QuestionEncoder(tokenizer, spans.buckets[-1], lexicon)
 
     def encode(examples):  # training texts see their fold's lexicon (None without a lexicon)
-        return [encoder.encode(e.query, e.text, e.spans, folds.get(e.text)) for e in examples]
+        return [encoder.encode(e.query, e.text, e.spans, folds.get(e.text), e.subject) for e in examples]
 
     cmeie_encoded, cmeee_encoded = encode(train + negatives), encode(cmeee)
     lost = sum(e.dropped for e in cmeie_encoded)

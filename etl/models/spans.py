@@ -193,9 +193,11 @@ class SpanExtractor:
         return tuple(self.labels["predicates"])
 
     # ----------------------------------------------------------------- questions
-    def answer(self, questions: Sequence[tuple[str, str]]) -> list[list[PointerSpan]]:
-        """Spans for many (query, text) questions, in input order."""
-        encoded = [self.encoder.encode(query, text) for query, text in questions]
+    def answer(self, questions: Sequence[tuple[str, ...]]) -> list[list[PointerSpan]]:
+        """Spans for many (query, text[, subject]) questions, in input order; `subject` is the
+        entity a turn-2 query names (flagged in the passage when the model has a lexicon)."""
+        encoded = [self.encoder.encode(query, text, subject=rest[0] if rest else "")
+                   for query, text, *rest in questions]
         return self.answer_encoded(encoded)
 
     def answer_encoded(self, encoded: Sequence[Encoded]) -> list[list[PointerSpan]]:
@@ -256,7 +258,8 @@ class SpanExtractor:
                 if (i, p, subject) not in seen:
                     seen.add((i, p, subject))
                     second.append((i, p, subject, [s for s in spans if items[i][0][s.start:s.end] == subject]))
-        object_spans = self.answer([(self.object_query(p, subject), items[i][0]) for i, p, subject, _ in second])
+        object_spans = self.answer([(self.object_query(p, subject), items[i][0], subject)
+                                    for i, p, subject, _ in second])
 
         results: list[list[SpanTriple]] = [[] for _ in items]
         for (i, p, subject, occurrences), objects in zip(second, object_spans):

@@ -43,7 +43,7 @@ def test_flags_mark_begin_inside_end_per_type_on_wordpiece_offsets(tokenizer):
     text = "患Graves 病，FT3 升高。"
     tokens, offsets = token_offsets(tokenizer, text)
     flags = lexicon.flags(text, offsets)
-    assert flags.shape == (len(tokens), 3 * len(lexicon.channels)) and flags.dtype == np.uint8
+    assert flags.shape == (len(tokens), 3 * (len(lexicon.channels) + 1)) and flags.dtype == np.uint8  # + q:subject
 
     def marked(name, flag):  # token indices with this flag on this channel
         return list(np.flatnonzero(flags[:, channel(lexicon, name, flag)]))
@@ -130,3 +130,18 @@ def test_token_features_start_as_a_no_op_on_a_pretrained_encoder(tmp_path, vocab
     layer = featured.get_layer("Embedding-Token-Features")
     layer.set_weights([np.full_like(layer.get_weights()[0], 0.1)])
     assert not np.allclose(featured.predict([ids, segments, features], verbose=0), expected, atol=1e-3)
+
+
+def test_a_turn_two_question_flags_the_subject_it_names(tokenizer):
+    lexicon, _, _ = Lexicon.build(TYPES, [cmeie("x", ("糖尿病", "疾病", "多饮", "症状"))])
+    encoder = QuestionEncoder(tokenizer, 64, lexicon)
+    text = "糖尿病的表现为多饮；2型糖尿病也是。"
+    subject = 3 * len(lexicon.channels)  # the q:subject channel's B column
+    plain = encoder.encode("哪些疾病有临床表现？", text)
+    asked = encoder.encode("糖尿病有哪些临床表现？", text, subject="糖尿病")
+    assert plain.lexicon[:, subject:].sum() == 0
+    marked = [(a, b) for (a, b), on in zip(asked.offsets, asked.lexicon[:, subject]) if on]
+    assert [text[a:a + 3] for a, _ in marked] == ["糖尿病", "糖尿病"]  # both occurrences
+    assert asked.lexicon[:, subject:].sum() == 6  # B, I, E twice
+    assert np.array_equal(asked.lexicon[:, :subject], plain.lexicon[:, :subject])  # the lexicon part is shared
+    assert encoder.passage(text)[2][:, subject:].sum() == 0  # the cached passage flags are not touched

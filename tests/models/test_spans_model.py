@@ -186,7 +186,7 @@ def test_multi_turn_assembly_pairs_and_types(schema):
 
         def answer(self, questions):
             out = []
-            for query, passage in questions:
+            for query, passage, *_ in questions:
                 spans = []
                 for needle in answers.get(query, []):
                     start = passage.index(needle)
