@@ -172,7 +172,7 @@ def _load_model(kind: str, folder: Path):
 
 def check_model(kind: str, folder: Path) -> list[Check]:
     """Files present, vocabulary matches the encoder, version matches the weights, and it loads."""
-    from etl.models.folder import check_folder, read_version, weights_version
+    from etl.models.folder import check_folder, folder_version, read_version
 
     train_hint = (f"train one with `etl train {kind}` (see README: training your own models), or point "
                   f"{kind}.model_dir (ETL_{kind.upper()}_MODEL_DIR) at a trained folder")
@@ -197,10 +197,10 @@ def check_model(kind: str, folder: Path) -> list[Check]:
 
     def load() -> Check:
         version = read_version(folder)
-        actual = weights_version(kind, folder / "weights.h5")
+        actual = folder_version(kind, folder)
         if version != actual:
-            return Check(name, FAIL, f"version.txt says {version} but weights.h5 is {actual}",
-                         "weights.h5 was replaced by hand: triples would carry a wrong model version; "
+            return Check(name, FAIL, f"version.txt says {version} but weights.h5 (+ lexicon.tsv) is {actual}",
+                         "weights.h5 or lexicon.tsv was replaced by hand: triples would carry a wrong model version; "
                          f"retrain with `etl train {kind}` or restore the folder as trained")
         started = time.perf_counter()
         model = _load_model(kind, folder)

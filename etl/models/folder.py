@@ -7,11 +7,12 @@
       labels.json           label list / task metadata (model-specific)
       settings.json         training settings, for reproduction
       metrics.json          dev figures measured at the end of training
-      version.txt           "<kind>-<sha256 of weights.h5, 12 hex>": provenance of every triple
+      version.txt           "<kind>-<sha256 of weights.h5 [+ lexicon.tsv], 12 hex>": provenance of every triple
       bigrams.txt           relation model with the lexical branch: its bigram features
       lexicon.tsv           span model with the lexicon input: entity strings and their types
 
-The version string changes whenever the weights change, so triples in the graph always say which
+The version string changes whenever the weights (or the span lexicon, which changes what the model
+sees) change, so triples in the graph always say which
 model produced them, and a new model makes the nightly run re-extract documents (ledger key).
 """
 from __future__ import annotations
@@ -26,11 +27,18 @@ from etl.errors import ConfigError
 REQUIRED = ("encoder_config.json", "vocab.txt", "weights.h5", "labels.json", "version.txt")
 
 
-def weights_version(kind: str, weights_file: str | Path) -> str:
+VERSIONED_EXTRAS = ("lexicon.tsv",)  # inputs that change the model's output, hashed after the weights
+
+
+def folder_version(kind: str, folder: str | Path) -> str:
+    """`<kind>-<12 hex>`: sha256 of weights.h5, then of the VERSIONED_EXTRAS the folder holds."""
     digest = hashlib.sha256()
-    with open(weights_file, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+    for path in [Path(folder) / "weights.h5"] + [Path(folder) / name for name in VERSIONED_EXTRAS]:
+        if path.name != "weights.h5" and not path.is_file():
+            continue
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
     return f"{kind}-{digest.hexdigest()[:12]}"
 
 

@@ -550,7 +550,7 @@ def save_relation_folder(folder: Path, model, labels: Sequence[str], head: str, 
     model_folder.write_json(folder / THRESHOLDS_FILE,
                             {label: round(float(t), 4) for label, t in zip(labels, thresholds)})
     model_folder.write_json(folder / "settings.json", settings_record)
-    version = model_folder.weights_version(KIND, folder / "weights.h5")
+    version = model_folder.folder_version(KIND, folder)
     (folder / "version.txt").write_text(version + "\n", encoding="utf-8")
     metrics = dict(metrics, version=version)
     metrics["folder_bytes"] = sum(p.stat().st_size for p in folder.iterdir() if p.name != "metrics.json")

@@ -115,7 +115,9 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
 
     log(f"spans: {len(train_samples)} train texts -> {len(train)} questions + {len(negatives)} negatives"
         f"{f' + {len(cmeee)} CMeEE questions ({spans.cmeee_ratio:g} share per epoch)' if cmeee else ''}; "
-        f"{len(dev)} dev questions; {f'lexicon of {len(lexicon):,} entity strings; ' if lexicon else ''}{lost} gold spans lost to truncation; {model.count_params():,} parameters, "
+        f"{len(dev)} dev questions; {lost} gold spans lost to truncation; "
+        f"{f'lexicon of {len(lexicon):,} entity strings; ' if lexicon is not None else ''}"
+        f"{model.count_params():,} parameters, "
         f"encoder {'checkpoint ' + str(checkpoint) if checkpoint else 'from scratch'}, {spans.epochs} epochs")
     history, best = [], {"f1": -1.0, "epoch": 0, "weights": None}
     started = time.perf_counter()
@@ -175,7 +177,7 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
     model_folder.write_json(staging / "labels.json", labels)
     model_folder.write_json(staging / "settings.json",
                             {"spans": as_dict(settings)["spans"], "data": as_dict(settings)["data"]})
-    version = model_folder.weights_version(KIND, staging / "weights.h5")
+    version = model_folder.folder_version(KIND, staging)
     (staging / "version.txt").write_text(version + "\n", encoding="utf-8")
     metrics["version"] = version
     metrics["folder_bytes"] = sum(p.stat().st_size for p in staging.iterdir())

@@ -97,6 +97,23 @@ def test_the_lexicon_is_built_saved_and_used(trained):
     assert len(extractor.model.inputs) == 3 and any("lexicon of" in line for line in log)
 
 
+
+def test_the_version_covers_the_lexicon(trained, tmp_path):
+    """Editing lexicon.tsv changes what the model sees, so it must change the version (and the
+    doctor's check of version.txt then fails)."""
+    import shutil
+
+    from etl.models.folder import folder_version, read_version
+
+    folder, _, _ = trained
+    assert folder_version("spans", folder) == read_version(folder)
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    with open(copy / "lexicon.tsv", "a", encoding="utf-8") as handle:
+        handle.write("新加的词\tie:疾病\n")
+    assert folder_version("spans", copy) != read_version(copy)
+
+
 def test_decoding_threshold_is_tuned_on_dev_and_saved(trained):
     from etl.models.folder import read_json
     from etl.models.spans import SpanExtractor
