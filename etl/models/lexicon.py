@@ -86,7 +86,7 @@ class Lexicon:
 
         def add(string: str, channel: str, fold: int) -> None:
             string = string.strip()
-            if MIN_CHARS <= len(string) <= MAX_CHARS and channel in index:
+            if MIN_CHARS <= len(string) <= MAX_CHARS and channel in index and not {"\t", "\n"} & set(string):
                 found = entries.setdefault(string, {})
                 found[index[channel]] = found.get(index[channel], 0) | (1 << fold)
 
@@ -125,8 +125,9 @@ class Lexicon:
 
     # ----------------------------------------------------------------- features
     def flags(self, text: str, offsets: Sequence[tuple[int, int]], fold: int | None = None) -> np.ndarray:
-        """uint8 [tokens, 3 x channels]: B/I/E per channel for the tokens with these character
-        offsets. `fold`: a training text's fold (entries only its own fold gave are ignored)."""
+        """uint8 [tokens, 3 x (channels + 1)]: B/I/E per channel for the tokens with these character
+        offsets (q:subject left zero). `fold`: a training text's fold (entries only its own fold
+        gave are ignored)."""
         result = np.zeros((len(offsets), self.features), np.uint8)
         if not self.entries or not offsets:
             return result

@@ -37,9 +37,11 @@ def channel(lexicon, name, flag):
 
 
 def test_flags_mark_begin_inside_end_per_type_on_wordpiece_offsets(tokenizer):
-    lexicon, _, _ = Lexicon.build(TYPES, [cmeie("x", ("Graves 病", "疾病", "FT3 升高", "症状"), ("病", "疾病", "高", "症状"))],
+    lexicon, _, _ = Lexicon.build(TYPES, [cmeie("x", ("Graves 病", "疾病", "FT3 升高", "症状"), ("病", "疾病", "高", "症状"),
+                                                 ("糖\t尿病", "疾病", "多\n饮", "症状"))],
                                   [ner("FT3 升高", ("FT3 升高", "sym"))])
-    assert set(lexicon.entries) == {"Graves 病", "FT3 升高"}  # single characters are left out
+    # single characters are left out, and strings that would break lexicon.tsv's lines
+    assert set(lexicon.entries) == {"Graves 病", "FT3 升高"}
     text = "患Graves 病，FT3 升高。"
     tokens, offsets = token_offsets(tokenizer, text)
     flags = lexicon.flags(text, offsets)
