@@ -160,15 +160,12 @@ class SpanExtractor:
         self.truncated_texts = 0  # texts longer than the largest bucket (their tail is not read)
         # One trace for every bucket and batch size (dynamic dims in the signature): a trace costs
         # ~0.5 s, and fixed-shape traces would be rebuilt for each (rows, bucket) pair a run meets.
-        spec = tf.TensorSpec([None, None], tf.int32)
-        if lexicon is None:
-            self._forward = tf.function(lambda ids, segs: tf.sigmoid(model([ids, segs], training=False)),
-                                        input_signature=[spec, spec])
-        else:
-            flags = tf.TensorSpec([None, None, lexicon.features], tf.float32)
-            self._forward = tf.function(
-                lambda ids, segs, lex: tf.sigmoid(model([ids, segs, lex], training=False)),
-                input_signature=[spec, spec, flags])
+        # inputs: token ids, segment ids[, lexicon flags] (span_data.model_inputs)
+        spec = [tf.TensorSpec([None, None], tf.int32)] * 2
+        if lexicon is not None:
+            spec.append(tf.TensorSpec([None, None, lexicon.features], tf.float32))
+        self._forward = tf.function(lambda *inputs: tf.sigmoid(model(list(inputs), training=False)),
+                                    input_signature=spec)
 
     @classmethod
     def load(cls, folder: str | Path, **overrides) -> "SpanExtractor":
