@@ -33,9 +33,8 @@ VERSIONED_EXTRAS = ("lexicon.tsv",)  # inputs that change the model's output, ha
 def folder_version(kind: str, folder: str | Path) -> str:
     """`<kind>-<12 hex>`: sha256 of weights.h5, then of the VERSIONED_EXTRAS the folder holds."""
     digest = hashlib.sha256()
-    for path in [Path(folder) / "weights.h5"] + [Path(folder) / name for name in VERSIONED_EXTRAS]:
-        if path.name != "weights.h5" and not path.is_file():
-            continue
+    extras = [Path(folder) / name for name in VERSIONED_EXTRAS]
+    for path in [Path(folder) / "weights.h5"] + [p for p in extras if p.is_file()]:
         with open(path, "rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
