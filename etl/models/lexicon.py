@@ -31,6 +31,7 @@ from etl.data.cmeee import CMEEE_TYPES, NerSample
 from etl.data.cmeie import Sample
 from etl.data.overlap import shingles
 from etl.errors import DataError
+from etl.models.pointers import TokenLocator
 
 MIN_CHARS = 2
 MAX_CHARS = 40
@@ -154,14 +155,13 @@ class _Placer:
     """Sets B/I/E flags for character ranges on the tokens with the given offsets."""
 
     def __init__(self, offsets: Sequence[tuple[int, int]]):
-        self.starts = np.fromiter((o[0] for o in offsets), np.int64, len(offsets))
-        self.ends = np.fromiter((o[1] for o in offsets), np.int64, len(offsets))
+        self.locate = TokenLocator(offsets).tokens
 
     def __call__(self, result: np.ndarray, start: int, end: int, channels: Sequence[int]) -> None:
-        first = int(np.searchsorted(self.ends, start, side="right"))  # first token ending after start
-        last = int(np.searchsorted(self.starts, end, side="left")) - 1  # last token starting before end
-        if first >= len(self.starts) or last < first:
+        tokens = self.locate(start, end)
+        if tokens is None:
             return
+        first, last = tokens
         for c in channels:
             result[first, 3 * c] = 1
             result[first + 1:last, 3 * c + 1] = 1

@@ -64,23 +64,27 @@ def token_offsets(tokenizer, text: str) -> tuple[list[str], list[Span]]:
     return tokens, offsets  # type: ignore[return-value]
 
 
+class TokenLocator:
+    """The tokens covering character ranges, for one passage's token offsets (arrays built once)."""
+
+    def __init__(self, offsets: Sequence[Span]):
+        self.starts = np.fromiter((o[0] for o in offsets), np.int64, len(offsets))
+        self.ends = np.fromiter((o[1] for o in offsets), np.int64, len(offsets))
+
+    def tokens(self, start: int, end: int) -> Span | None:
+        """(first, last) token of the characters [start, end), None when no kept token covers them.
+        A boundary inside a token (a string cut mid-WordPiece) snaps to the enclosing token."""
+        first = int(np.searchsorted(self.ends, start, side="right"))  # first token ending after start
+        last = int(np.searchsorted(self.starts, end, side="left")) - 1  # last token starting before end
+        return None if first >= len(self.starts) or last < first else (first, last)
+
+
 def char_spans_to_tokens(offsets: Sequence[Span], spans: Sequence[Span]) -> tuple[list[Span], int]:
     """Token (first, last) pairs for character spans; spans past the kept tokens are dropped.
-
-    A span boundary inside a token (rare: a gold string cut mid-WordPiece) snaps to the enclosing
-    token. Returns the token spans and how many character spans could not be placed.
-    """
-    starts = np.array([o[0] for o in offsets], dtype=np.int64)
-    ends = np.array([o[1] for o in offsets], dtype=np.int64)
-    result, dropped = [], 0
-    for start, end in spans:
-        first = int(np.searchsorted(ends, start, side="right"))  # first token ending after start
-        last = int(np.searchsorted(starts, end, side="left")) - 1  # last token starting before end
-        if first >= len(offsets) or last < first:
-            dropped += 1
-            continue
-        result.append((first, last))
-    return result, dropped
+    Returns the token spans and how many character spans could not be placed."""
+    locate = TokenLocator(offsets).tokens
+    placed = [locate(start, end) for start, end in spans]
+    return [p for p in placed if p is not None], sum(p is None for p in placed)
 
 
 def decode_pointers(
