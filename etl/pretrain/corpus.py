@@ -20,6 +20,8 @@ from typing import Callable, Iterable, Iterator
 from etl.data.overlap import OverlapFilter
 from etl.windows import sentence_bounds
 
+# the readers of `source_texts`, in corpus order (`etl pretrain corpus --source` picks some)
+SOURCE_NAMES = ("corpus", "cmeie_train", "cmeie_unlabeled", "cmeee_train", "cmeee_dev", "notes")
 MIN_CHARS = 4  # shorter sentences ("无。", "1.") teach nothing and are mostly duplicates
 _SPACE = re.compile(r"\s+")
 
@@ -74,8 +76,9 @@ class CorpusReport:
                 "sources": {name: asdict(stats) for name, stats in self.sources.items()}}
 
 
-def source_texts(settings) -> dict[str, Callable[[], Iterable[str]]]:
-    """Named readers of every source's texts (read lazily, in this order)."""
+def source_texts(settings, names: Iterable[str] = SOURCE_NAMES) -> dict[str, Callable[[], Iterable[str]]]:
+    """Named readers of the sources' texts (read lazily, in SOURCE_NAMES order); `names` picks some,
+    e.g. only the CMeIE texts for task-adaptive pretraining."""
     from etl.data.cmeee import read_cmeee
     from etl.data.cmeie import read_cmeie
     from etl.data.split import load_split
@@ -92,7 +95,7 @@ def source_texts(settings) -> dict[str, Callable[[], Iterable[str]]]:
         yield from (t for t in pq.read_table(data.notes, columns=[settings.input.text_column])
                     .column(0).to_pylist() if t)
 
-    return {
+    readers = {
         "corpus": passages,
         "cmeie_train": lambda: (s.text for s in load_split(settings)[0]),
         "cmeie_unlabeled": lambda: (s.text for s in read_cmeie(data.cmeie_unlabeled)),
@@ -100,6 +103,11 @@ def source_texts(settings) -> dict[str, Callable[[], Iterable[str]]]:
         "cmeee_dev": lambda: (s.text for s in read_cmeee(data.cmeee_dev)),
         "notes": notes,
     }
+    wanted = set(names)
+    unknown = wanted - set(readers)
+    if unknown:
+        raise ValueError(f"unknown corpus sources {sorted(unknown)}; known: {', '.join(SOURCE_NAMES)}")
+    return {name: read for name, read in readers.items() if name in wanted}
 
 
 def build_corpus(settings, out: str | Path, max_chars: int = 126,
@@ -107,7 +115,8 @@ def build_corpus(settings, out: str | Path, max_chars: int = 126,
                  dev_texts: Iterable[str] | None = None) -> CorpusReport:
     """Write the corpus to `out` (one packed line per row) and `out`.json (the report).
 
-    `sources` and `dev_texts` default to the project's data (tests pass small ones).
+    `sources` (default: every `source_texts`) and `dev_texts` (default: the project's dev split)
+    can be narrowed or replaced (task-adaptive corpora, tests).
     """
     if dev_texts is None:
         from etl.data.split import load_split

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from etl.config import Settings
 from etl.pretrain.corpus import build_corpus, clean, pack, read_corpus, sentences
 
@@ -61,3 +63,27 @@ def test_real_sources_are_all_read(shared_data, tmp_path):
     settings = load_settings(Path(__file__).resolve().parents[2] / "config.toml", environ={})
     for name, read in source_texts(settings).items():
         assert len(list(islice(read(), 3))) == 3, name
+
+
+def test_cli_builds_a_corpus_of_the_chosen_sources_only(shared_data, tmp_path):
+    """`--source` narrows the corpus (task-adaptive pretraining); an unknown name is a usage error."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from etl.cli import cli
+    from etl.config import load_settings
+    from etl.pretrain.corpus import source_texts
+
+    config = Path(__file__).resolve().parents[2] / "config.toml"
+    out = tmp_path / "cmeie.txt"
+    result = CliRunner().invoke(cli, ["--config", str(config), "pretrain", "corpus", "--out", str(out),
+                                      "--source", "cmeie_unlabeled"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.with_name("cmeie.txt.json").read_text(encoding="utf-8"))
+    assert list(report["sources"]) == ["cmeie_unlabeled"] and report["lines"] > 1000
+    assert report["sources"]["cmeie_unlabeled"]["dev_overlap"] > 0  # the dev split is still kept out
+    bad = CliRunner().invoke(cli, ["--config", str(config), "pretrain", "corpus", "--out", str(out), "--source", "x"])
+    assert bad.exit_code == 1 and "cmeie_train" in bad.output  # EXIT_USAGE
+    with pytest.raises(ValueError, match="unknown corpus sources"):
+        source_texts(load_settings(config, environ={}), ["nope"])
