@@ -119,8 +119,6 @@ class SpanSettings:
     warmup_ratio: float = 0.1
     clip_norm: float = 1.0
     positive_weight: float = 3.0  # loss weight of boundary tokens (start/end) against the rest
-    # > 0: evaluate and keep an exponential moving average of the weights (decay per step); 0 = off
-    weight_average: float = 0.0
     negatives_per_text: float = 0.25  # empty-answer questions per text and turn (classifier mistakes)
     with_cmeee: bool = True  # add CMeEE entity questions ("找出文本中的疾病") to training
     cmeee_ratio: float = 0.5  # CMeEE questions per epoch, as a share of the CMeIE questions

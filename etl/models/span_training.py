@@ -20,7 +20,6 @@ from __future__ import annotations
 import random
 import shutil
 import time
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable
 
@@ -34,7 +33,7 @@ from etl.models.span_eval import end_to_end, span_scores, tune_threshold
 from etl.models.spans import (KIND, SpanExtractor, build_model, labels_for, mean_pointer_loss, round_to_f16,
                               save_weights_f16)
 from etl.models.tokens import load_tokenizer
-from etl.models.training import WeightAverage, make_optimizer
+from etl.models.training import make_optimizer
 
 
 
@@ -104,7 +103,6 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
     extractor = SpanExtractor(model, tokenizer, labels, buckets=spans.buckets, batch_size=max(spans.batch_size, 64),
                               start_threshold=spans.start_threshold, end_threshold=spans.end_threshold,
                               max_span_len=spans.max_span_len, lexicon=lexicon)
-    average = WeightAverage(model.trainable_variables, spans.weight_average) if spans.weight_average else None
 
     @tf.function
     def train_step(inputs, labels_, mask):
@@ -113,8 +111,6 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
             loss = mean_pointer_loss(labels_, logits, mask, spans.positive_weight)
         gradients = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        if average is not None:
-            average.update()
         return loss
 
     log(f"spans: {len(train_samples)} train texts -> {len(train)} questions + {len(negatives)} negatives"
@@ -122,7 +118,6 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
         f"{len(dev)} dev questions; {lost} gold spans lost to truncation; "
         f"{f'lexicon of {len(lexicon):,} entity strings; ' if lexicon is not None else ''}"
         f"{model.count_params():,} parameters, "
-        f"{f'weight average {spans.weight_average:g}, ' if average is not None else ''}"
         f"encoder {'checkpoint ' + str(checkpoint) if checkpoint else 'from scratch'}, {spans.epochs} epochs")
     history, best = [], {"f1": -1.0, "epoch": 0, "weights": None}
     started = time.perf_counter()
@@ -135,16 +130,15 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
             losses.append(float(train_step([tf.constant(x) for x in model_inputs(batch)],
                                            tf.constant(batch["labels"]), tf.constant(batch["mask"]))))
         train_seconds = time.perf_counter() - epoch_started
-        with average.applied() if average is not None else nullcontext():  # judge (and keep) the average
-            scores = span_scores(extractor, dev)
-            if scores["micro"]["f1"] > best["f1"]:
-                best = {"f1": scores["micro"]["f1"], "epoch": epoch, "weights": model.get_weights()}
+        scores = span_scores(extractor, dev)
         row = {"epoch": epoch, "loss": round(sum(losses) / max(len(losses), 1), 5),
                "seconds": round(time.perf_counter() - epoch_started, 1), **scores["micro"]}
         history.append(row)
         log(f"epoch {epoch}/{spans.epochs}: loss {row['loss']:.4f}  dev span {_line('', scores['micro'])}"
             f"  (turn1 F1 {scores['turn1']['f1']:.3f}, turn2 F1 {scores['turn2']['f1']:.3f}; "
             f"train {train_seconds:.0f}s, total {row['seconds']:.0f}s)")
+        if scores["micro"]["f1"] > best["f1"]:
+            best = {"f1": scores["micro"]["f1"], "epoch": epoch, "weights": model.get_weights()}
     train_seconds = time.perf_counter() - started
     if best["weights"] is not None:
         model.set_weights(best["weights"])
@@ -163,7 +157,7 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
         "kind": KIND,
         "dev_span": final["micro"], "dev_span_turn1": final.get("turn1"), "dev_span_turn2": final.get("turn2"),
         "dev_triples_oracle_relations": report.micro.as_dict(),
-        "best_epoch": best["epoch"], "epochs": spans.epochs, "weight_average": spans.weight_average,
+        "best_epoch": best["epoch"], "epochs": spans.epochs,
         "train_texts": len(train_samples), "dev_texts": len(dev_samples),
         "lexicon_entries": len(lexicon) if lexicon is not None else 0,
         "train_questions": len(train), "negative_questions": len(negatives),

@@ -1,8 +1,5 @@
-"""Training conveniences shared by both models: warm-up then linear decay, clipped Adam, and an
-exponential moving average of the weights."""
+"""Training conveniences shared by both models: warm-up then linear decay, clipped Adam."""
 from __future__ import annotations
-
-from contextlib import contextmanager
 
 from etl.compat import keras, tf
 
@@ -32,31 +29,3 @@ def make_optimizer(learning_rate: float, total_steps: int, warmup_ratio: float, 
     """Adam with the warm-up/decay schedule and global-norm gradient clipping."""
     schedule = WarmupLinearDecay(learning_rate, total_steps, int(total_steps * warmup_ratio))
     return keras.optimizers.Adam(learning_rate=schedule, global_clipnorm=clip_norm or None)
-
-
-class WeightAverage:
-    """Exponential moving average of a model's trainable weights (shadow copies, updated after every
-    optimizer step by `update()`, which may run inside a tf.function). The average is smoother
-    than the last step's weights; `applied()` swaps it in for evaluation and puts the trained
-    weights back afterwards, so training continues from where it was."""
-
-    def __init__(self, variables, decay: float):
-        if not 0.0 < decay < 1.0:
-            raise ValueError(f"weight-average decay must be in (0, 1), got {decay}")
-        self.variables, self.decay = list(variables), float(decay)
-        self.shadow = [tf.Variable(v, trainable=False) for v in self.variables]
-
-    def update(self) -> None:
-        for shadow, variable in zip(self.shadow, self.variables):
-            shadow.assign(self.decay * shadow + (1.0 - self.decay) * variable)
-
-    @contextmanager
-    def applied(self):
-        trained = [v.numpy() for v in self.variables]
-        for shadow, variable in zip(self.shadow, self.variables):
-            variable.assign(shadow)
-        try:
-            yield
-        finally:
-            for value, variable in zip(trained, self.variables):
-                variable.assign(value)
