@@ -10,4 +10,3 @@ def test_warmup_then_decay_schedule():
     assert rates[0] == pytest.approx(1e-4) and rates[1] == pytest.approx(1e-3)
     assert rates[2] == pytest.approx(1e-3) and rates[3] == pytest.approx(5e-4)
     assert rates[4] == pytest.approx(0.0) and rates[5] == pytest.approx(0.0)
-
