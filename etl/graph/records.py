@@ -10,6 +10,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
+# Assertion status of a finding (etl/models/assertion): only evidence whose subject and object are
+# both present makes (and counts towards) a typed relationship; the rest is kept as evidence.
+PRESENT, ABSENT, POSSIBLE = "present", "absent", "possible"
+ASSERTIONS = (PRESENT, ABSENT, POSSIBLE)
+EXPERIENCERS = ("patient", "family")
+
 
 @dataclass(frozen=True)
 class Document:
@@ -46,6 +52,19 @@ class Evidence:
     relation_model: str = ""
     span_model: str = ""
     run_id: str = ""  # empty: the run id given to write_documents()
+    # What the note says of each end (ASSERTIONS; EXPERIENCERS; a past finding such as 既往...史).
+    subject_assertion: str = PRESENT
+    object_assertion: str = PRESENT
+    subject_experiencer: str = "patient"
+    object_experiencer: str = "patient"
+    subject_historical: bool = False
+    object_historical: bool = False
+    assertion_model: str = ""  # version of the assertion model (or rules) that judged both ends
+
+    @property
+    def asserted(self) -> bool:
+        """Both ends present: the evidence supports a typed relationship."""
+        return self.subject_assertion == PRESENT and self.object_assertion == PRESENT
 
 
 @dataclass
