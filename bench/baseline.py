@@ -28,9 +28,9 @@ def main() -> None:
 
     import numpy as np
     from etl.graph import open_sink
-    from etl.models.pointers import decode_pointers
-    from etl.models.relation import model_inputs as relation_inputs
-    from etl.models.span_data import make_batch, model_inputs as span_inputs
+    from etl.models.spans.pointers import decode_pointers
+    from etl.models.relation.model import model_inputs as relation_inputs
+    from etl.models.spans.data import make_batch, model_inputs as span_inputs
     from etl.schema import load_schema
     from etl.windows import make_windows
 

@@ -39,8 +39,8 @@ def windows_of(docs, s):
 
 
 def load_models(s):
-    from etl.models.relation import RelationClassifier
-    from etl.models.spans import SpanExtractor
+    from etl.models.relation.model import RelationClassifier
+    from etl.models.spans.model import SpanExtractor
     from etl.runtime import batch_size, configure
 
     info = configure(s.runtime)

@@ -27,11 +27,11 @@ def main() -> None:
 
     # Pre-built fixed-shape batches, as the predictors build them.
     from etl.compat import tf
-    from etl.models.span_data import make_batch, model_inputs as span_inputs
-    from etl.models.spans import question_rows
+    from etl.models.spans.data import make_batch, model_inputs as span_inputs
+    from etl.models.spans.model import question_rows
     from etl.models.tokens import group_by_bucket, pad_to
 
-    from etl.models.relation import model_inputs
+    from etl.models.relation.model import model_inputs
 
     ids = relations._predictor.token_ids(texts)
     # pre-built model inputs: token ids, segment ids and (with the lexical branch) feature ids

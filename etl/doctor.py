@@ -162,10 +162,10 @@ def vocab_size_of(folder: Path) -> tuple[int, int]:
 
 def _load_model(kind: str, folder: Path):
     if kind == "relation":
-        from etl.models.relation import RelationClassifier
+        from etl.models.relation.model import RelationClassifier
 
         return RelationClassifier.load(folder)
-    from etl.models.spans import SpanExtractor
+    from etl.models.spans.model import SpanExtractor
 
     return SpanExtractor.load(folder)
 

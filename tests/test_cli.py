@@ -56,7 +56,7 @@ def test_schema_command_lists_whitelist():
 
 
 def test_from_scratch_overrides_a_configured_encoder_checkpoint(tmp_path):
-    from etl.cli.train_cmd import encoder_checkpoint_choice
+    from etl.cli.options import encoder_checkpoint_choice
     from etl.config import Settings, replace
 
     configured = replace(Settings(), spans__encoder_checkpoint=tmp_path, relation__encoder_checkpoint=tmp_path)

@@ -14,7 +14,7 @@ def relation_folder(folder: Path, vocab_path: Path, texts: list[str], schema) ->
     """An untrained relation folder written by the training code's own save function."""
     from etl.models.encoder import scratch_config
     from etl.models.folder import write_json
-    from etl.models.relation import build_relation_model, save_relation_folder
+    from etl.models.relation.model import build_relation_model, save_relation_folder
     from etl.models.tokens import trim_vocab
 
     folder.mkdir(parents=True)
@@ -27,7 +27,7 @@ def relation_folder(folder: Path, vocab_path: Path, texts: list[str], schema) ->
 
 def spans_folder(folder: Path, vocab_path: Path, samples) -> None:
     """A span folder from one short epoch of the real training function."""
-    from etl.models.span_training import train_spans
+    from etl.models.spans.training import train_spans
 
     tiny = {f"spans__encoder__{k}": v for k, v in vars(TINY_ENCODER).items()}
     settings = replace(Settings(), data__vocab=vocab_path, spans__encoder_checkpoint="", spans__buckets=(32, 64),

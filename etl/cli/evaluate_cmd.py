@@ -70,8 +70,8 @@ def _end_to_end(app, gold: Path | None, spans_model: Path, relation_model: Path 
     else:
         from etl.data.split import load_split
         samples = load_split(app.settings)[1]
-    from etl.models.span_eval import end_to_end, predicted_relations
-    from etl.models.spans import SpanExtractor
+    from etl.models.spans.evaluation import end_to_end, predicted_relations
+    from etl.models.spans.model import SpanExtractor
 
     relations = predicted_relations(relation_model, [s.text for s in samples]) if relation_model else None
     report, predicted = end_to_end(SpanExtractor.load(spans_model), samples, relations)

@@ -110,8 +110,8 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
 def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit):
     """Load the models, open the sink, run the pipeline, keep the :Run node up to date."""
     from etl.graph import RunRecord, open_sink
-    from etl.models.relation import RelationClassifier
-    from etl.models.spans import SpanExtractor
+    from etl.models.relation.model import RelationClassifier
+    from etl.models.spans.model import SpanExtractor
     from etl.pipeline import Pipeline, PipelineOptions
     from etl.report import Progress
     from etl.runtime import batch_size

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from etl.cli.options import encoder_checkpoint_choice
 from etl.config import replace
 from etl.data.text_rows import read_text_rows
 from etl.errors import DataError
@@ -42,8 +43,6 @@ def train_spans(app, encoder_checkpoint, from_scratch, out, epochs, with_cmeee, 
     dev span precision/recall/F1 after every epoch, keeps the best epoch, and writes encoder config,
     weights (float16), vocab, labels (questions, types), settings, metrics.json and version.txt.
     """
-    from etl.cli.train_cmd import encoder_checkpoint_choice
-
     settings = encoder_checkpoint_choice(app.settings, "spans", encoder_checkpoint, from_scratch)
     settings = replace(settings, spans__epochs=epochs, spans__with_cmeee=with_cmeee,
                        spans__cmeee_ratio=cmeee_ratio, spans__negatives_per_text=negatives)
@@ -52,7 +51,7 @@ def train_spans(app, encoder_checkpoint, from_scratch, out, epochs, with_cmeee, 
     train_samples, dev_samples = load_split(settings)
     if max_train:
         train_samples = train_samples[:max_train]
-    from etl.models.span_training import train_spans as run_training  # TensorFlow only now
+    from etl.models.spans.training import train_spans as run_training  # TensorFlow only now
 
     run_training(settings, out or settings.spans.model_dir, log=click.echo,
                  train_samples=train_samples, dev_samples=dev_samples)
@@ -98,7 +97,7 @@ def predict_spans(app, input_path: Path, output: Path | None, model_dir: Path | 
     rows = read_text_rows(input_path)
     wanted = [p.strip() for p in (predicates or "").split(",") if p.strip()]
     relations = [relations_of(row, i + 1, wanted, gold_relations) for i, row in enumerate(rows)]
-    from etl.models.spans import SpanExtractor
+    from etl.models.spans.model import SpanExtractor
 
     extractor = SpanExtractor.load(folder)
     handle = open(output, "w", encoding="utf-8") if output else sys.stdout

@@ -7,13 +7,16 @@
       labels.json           label list / task metadata (model-specific)
       settings.json         training settings, for reproduction
       metrics.json          dev figures measured at the end of training
-      version.txt           "<kind>-<sha256 of weights.h5 [+ lexicon.tsv], 12 hex>": provenance of every triple
+      version.txt           "<kind>-<sha256 of weights.h5 [+ extras], 12 hex>": provenance of every triple
       bigrams.txt           relation model with the lexical branch: its bigram features
       lexicon.tsv           span model with the lexicon input: entity strings and their types
+      context_rules.tsv     assertion model: the ConText rules it was trained and measured with
 
-The version string changes whenever the weights (or the span lexicon, which changes what the model
-sees) change, so triples in the graph always say which
-model produced them, and a new model makes the nightly run re-extract documents (ledger key).
+The version string changes whenever the weights, or an extra that changes what the model sees or
+decides (VERSIONED_EXTRAS), change, so triples in the graph always say which model produced them,
+and a new model makes the nightly run re-extract documents (ledger key). `save_weights_f16`
+stores weights as float16 (half the size); `round_to_f16` makes the in-memory weights exactly what
+that storage gives back, so metrics measured before saving describe the shipped weights.
 """
 from __future__ import annotations
 
@@ -22,12 +25,16 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from etl.errors import ConfigError
 
 REQUIRED = ("encoder_config.json", "vocab.txt", "weights.h5", "labels.json", "version.txt")
 
 
-VERSIONED_EXTRAS = ("lexicon.tsv",)  # inputs that change the model's output, hashed after the weights
+# Inputs that change the model's output, hashed after the weights. (bigrams.txt is not among them:
+# adding it would re-version the shipped relation model and make every nightly run re-extract.)
+VERSIONED_EXTRAS = ("lexicon.tsv", "context_rules.tsv")
 
 
 def folder_version(kind: str, folder: str | Path) -> str:
@@ -72,3 +79,39 @@ def replace_folder(staging: Path, out: Path) -> None:
         out.rename(old)
     staging.rename(out)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def save_weights_f16(model, path: str | Path) -> None:
+    """Keras HDF5 weights with the float32 arrays stored as float16.
+
+    Keras writes a float32 file first; it is copied into a fresh file (HDF5 never reclaims the
+    space of deleted datasets, so rewriting in place would not shrink anything).
+    """
+    import h5py
+
+    path = Path(path)
+    full = path.with_name(path.name + ".f32")
+    model.save_weights(str(full), save_format="h5")
+
+    def copy(source, target):
+        target.attrs.update(source.attrs)
+        for name, item in source.items():
+            if isinstance(item, h5py.Group):
+                copy(item, target.create_group(name))
+                continue
+            data = item[()]
+            if data.dtype == np.float32:
+                data = data.astype(np.float16)
+            target.create_dataset(name, data=data).attrs.update(item.attrs)
+
+    try:
+        with h5py.File(full, "r") as source, h5py.File(path, "w") as target:
+            copy(source, target)
+    finally:
+        full.unlink(missing_ok=True)
+
+
+def round_to_f16(model) -> None:
+    """Make the in-memory weights exactly what float16 storage will give back on load."""
+    model.set_weights([w.astype(np.float16).astype(w.dtype) if w.dtype == np.float32 else w
+                       for w in model.get_weights()])

@@ -1,4 +1,4 @@
-"""Tokenisation and length buckets shared by both models.
+"""Tokenisation, character <-> token offsets and length buckets shared by the models.
 
 Inputs are padded to one of a few fixed lengths (`buckets`) so a compiled model sees a handful of
 shapes and never retraces. Text longer than the largest bucket is truncated here; the pipeline
@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+Span = tuple[int, int]  # character offsets, end exclusive
 
 
 def load_tokenizer(vocab_path: str | Path):
@@ -98,3 +100,41 @@ def trim_vocab(vocab_path: str | Path, texts: Sequence[str], out_path: str | Pat
     keep = [i for i, token in enumerate(lines) if token in used]
     Path(out_path).write_text("\n".join(lines[i] for i in keep) + "\n", encoding="utf-8")
     return keep
+
+
+def token_offsets(tokenizer, text: str) -> tuple[list[str], list[Span]]:
+    """Passage tokens (no [CLS]/[SEP]) and their (start, end) character offsets in `text`.
+
+    rematch maps every ordinary token to the original characters it came from (it undoes the
+    lower-casing and accent stripping). `[UNK]` tokens get the characters between their mapped
+    neighbours, whitespace trimmed, so a span may still start or end on one.
+    """
+    tokens = tokenizer.tokenize(text)[1:-1]
+    mapping = tokenizer.rematch(text, tokens)
+    offsets: list[Span | None] = [(m[0], m[-1] + 1) if m else None for m in mapping]
+    for i, offset in enumerate(offsets):
+        if offset is not None:
+            continue
+        left = offsets[i - 1][1] if i > 0 and offsets[i - 1] else 0
+        right = next((o[0] for o in offsets[i + 1:] if o is not None), len(text))
+        while left < right and text[left].isspace():
+            left += 1
+        while right > left and text[right - 1].isspace():
+            right -= 1
+        offsets[i] = (left, max(right, left))
+    return tokens, offsets  # type: ignore[return-value]
+
+
+class TokenLocator:
+    """The tokens covering character ranges, for one passage's token offsets (arrays built once)."""
+
+    def __init__(self, offsets: Sequence[Span]):
+        self.starts = np.fromiter((o[0] for o in offsets), np.int64, len(offsets))
+        self.ends = np.fromiter((o[1] for o in offsets), np.int64, len(offsets))
+
+    def tokens(self, start: int, end: int) -> Span | None:
+        """(first, last) token of the characters [start, end), None when no kept token covers them.
+        A boundary inside a token (a string cut mid-WordPiece) snaps to the enclosing token."""
+        first = int(np.searchsorted(self.ends, start, side="right"))  # first token ending after start
+        last = int(np.searchsorted(self.starts, end, side="left")) - 1  # last token starting before end
+        return None if first >= len(self.starts) or last < first else (first, last)

@@ -115,7 +115,7 @@ def test_exported_albert_loads_unchanged_and_into_the_relation_model(albert_runs
     from bert4keras.models import build_transformer_model
 
     from etl.models.encoder import find_checkpoint_folder
-    from etl.models.relation import build_relation_model
+    from etl.models.relation.model import build_relation_model
 
     folder = find_checkpoint_folder(albert_runs[0])
     assert folder.config.name == "albert_config.json"
@@ -130,7 +130,7 @@ def test_electra_pretrains_and_loads_as_electra_and_span_model(settings, corpus,
     from bert4keras.models import build_transformer_model
 
     from etl.models.encoder import find_checkpoint_folder
-    from etl.models.spans import build_model
+    from etl.models.spans.model import build_model
 
     metrics, _ = run(settings, "electra", corpus, tmp_path / "electra", 5)
     assert metrics["heldout"]["masked_tokens"] > 0

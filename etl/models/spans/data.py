@@ -7,7 +7,7 @@ Questions (`MrcExample`, from `etl.data.examples.mrc_examples`) are extended her
 
 Encoding: `[CLS] query [SEP] passage [SEP]`, segment 0 for the query part and 1 for the passage.
 Labels are [length, 2] (start, end) on passage tokens; `mask` is 1 on passage tokens only, so the
-query, the separators and the padding carry no loss. With a lexicon (etl/models/lexicon.py) every
+query, the separators and the padding carry no loss. With a lexicon (etl/models/spans/lexicon.py) every
 passage token also gets its B/I/E entity flags (`lexicon` [length, features]; zero elsewhere).
 """
 from __future__ import annotations
@@ -21,7 +21,8 @@ import numpy as np
 from etl.data.cmeee import CMEEE_TYPES, NerSample
 from etl.data.cmeie import Sample, Span
 from etl.data.examples import MrcExample
-from etl.models.pointers import char_spans_to_tokens, token_offsets
+from etl.models.spans.pointers import char_spans_to_tokens
+from etl.models.tokens import token_offsets
 from etl.models.tokens import group_by_bucket, pad_to
 
 CMEEE_QUERY = "找出文本中的{noun}"
@@ -49,7 +50,7 @@ class QuestionEncoder:
 
     def passage(self, text: str, fold: int | None = None) -> tuple[list[int], list[Span], np.ndarray | None]:
         """Token ids, character offsets and lexicon flags (None without a lexicon) of a passage;
-        `fold`: a training text's lexicon fold (etl/models/lexicon.py)."""
+        `fold`: a training text's lexicon fold (etl/models/spans/lexicon.py)."""
         cached = self._passages.get((text, fold))
         if cached is None:
             tokens, offsets = token_offsets(self.tokenizer, text)

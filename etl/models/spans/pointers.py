@@ -1,7 +1,7 @@
 """Pointer bookkeeping for the span extractor, in plain NumPy (no TensorFlow).
 
-- `token_offsets`: WordPiece tokens of a passage and each token's character range in the ORIGINAL
-  text (bert4keras `rematch`, plus a fill-in for `[UNK]` tokens, which rematch leaves unmapped).
+- token offsets (`etl.models.tokens.token_offsets` / `TokenLocator`, shared with the other models)
+  map characters to WordPiece tokens and back;
 - `char_spans_to_tokens`: gold character spans -> (first token, last token) for the labels.
 - `decode_pointers`: start/end probabilities -> character spans with a confidence; spans never
   contain a sentence terminator, a comma or a list separator (`SPAN_BARRIERS`).
@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-Span = tuple[int, int]
+from etl.models.tokens import Span, TokenLocator
 
 # Characters answers (almost) never contain. Of the 17,798 CMeIE subject/object strings: 0 hold
 # 。！？;, 3 hold ；, 25 hold ，or ",", 98 hold 、 (lists are annotated item by item), 0 hold the
@@ -39,44 +39,6 @@ class PointerSpan:
     score: float  # start probability x end probability
     token_start: int  # passage token indices (inclusive), for span metrics
     token_end: int
-
-
-def token_offsets(tokenizer, text: str) -> tuple[list[str], list[Span]]:
-    """Passage tokens (no [CLS]/[SEP]) and their (start, end) character offsets in `text`.
-
-    rematch maps every ordinary token to the original characters it came from (it undoes the
-    lower-casing and accent stripping). `[UNK]` tokens get the characters between their mapped
-    neighbours, whitespace trimmed, so a span may still start or end on one.
-    """
-    tokens = tokenizer.tokenize(text)[1:-1]
-    mapping = tokenizer.rematch(text, tokens)
-    offsets: list[Span | None] = [(m[0], m[-1] + 1) if m else None for m in mapping]
-    for i, offset in enumerate(offsets):
-        if offset is not None:
-            continue
-        left = offsets[i - 1][1] if i > 0 and offsets[i - 1] else 0
-        right = next((o[0] for o in offsets[i + 1:] if o is not None), len(text))
-        while left < right and text[left].isspace():
-            left += 1
-        while right > left and text[right - 1].isspace():
-            right -= 1
-        offsets[i] = (left, max(right, left))
-    return tokens, offsets  # type: ignore[return-value]
-
-
-class TokenLocator:
-    """The tokens covering character ranges, for one passage's token offsets (arrays built once)."""
-
-    def __init__(self, offsets: Sequence[Span]):
-        self.starts = np.fromiter((o[0] for o in offsets), np.int64, len(offsets))
-        self.ends = np.fromiter((o[1] for o in offsets), np.int64, len(offsets))
-
-    def tokens(self, start: int, end: int) -> Span | None:
-        """(first, last) token of the characters [start, end), None when no kept token covers them.
-        A boundary inside a token (a string cut mid-WordPiece) snaps to the enclosing token."""
-        first = int(np.searchsorted(self.ends, start, side="right"))  # first token ending after start
-        last = int(np.searchsorted(self.starts, end, side="left")) - 1  # last token starting before end
-        return None if first >= len(self.starts) or last < first else (first, last)
 
 
 def char_spans_to_tokens(offsets: Sequence[Span], spans: Sequence[Span]) -> tuple[list[Span], int]:

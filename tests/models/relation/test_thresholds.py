@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from etl.models.thresholds import best_global_threshold, crossfit_metrics, multilabel_metrics, tune_thresholds
+from etl.models.relation.thresholds import best_global_threshold, crossfit_metrics, multilabel_metrics, tune_thresholds
 
 
 def test_metrics_by_hand():

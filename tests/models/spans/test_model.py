@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from etl.config import Settings, replace
 from etl.data.cmeie import Sample, Triple, find_spans
-from etl.models.pointers import PointerSpan
+from etl.models.spans.pointers import PointerSpan
 
 TINY = dict(spans__encoder_checkpoint="",  # a tiny encoder from scratch, whatever the configured default
             spans__encoder__hidden_size=32, spans__encoder__num_hidden_layers=2,
@@ -48,7 +48,7 @@ def tiny_settings(vocab_path, **extra) -> Settings:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, vocab_path):
     """A tiny model fitted to the two hand-made texts (copies make a few batches per epoch)."""
-    from etl.models.span_training import train_spans
+    from etl.models.spans.training import train_spans
 
     folder = tmp_path_factory.mktemp("spans") / "model"
     settings = tiny_settings(vocab_path, spans__epochs=60)
@@ -60,7 +60,7 @@ def trained(tmp_path_factory, vocab_path):
 
 def test_pointer_loss_is_per_token_and_ignores_the_query():
     from etl.compat import tf
-    from etl.models.spans import mean_pointer_loss, pointer_loss
+    from etl.models.spans.model import mean_pointer_loss, pointer_loss
 
     rng = np.random.default_rng(0)
     labels = (rng.random((2, 10, 2)) > 0.7).astype("float32")
@@ -87,7 +87,7 @@ def test_training_reduces_loss_and_keeps_best_epoch(trained):
 
 
 def test_the_lexicon_is_built_saved_and_used(trained):
-    from etl.models.spans import SpanExtractor
+    from etl.models.spans.model import SpanExtractor
 
     folder, metrics, log = trained
     extractor = SpanExtractor.load(folder)
@@ -116,7 +116,7 @@ def test_the_version_covers_the_lexicon(trained, tmp_path):
 
 def test_decoding_threshold_is_tuned_on_dev_and_saved(trained):
     from etl.models.folder import read_json
-    from etl.models.spans import SpanExtractor
+    from etl.models.spans.model import SpanExtractor
 
     folder, metrics, log = trained
     rows = metrics["threshold_tuning"]
@@ -134,7 +134,7 @@ def test_decoding_threshold_is_tuned_on_dev_and_saved(trained):
 
 
 def test_pairing_and_exact_offsets_after_short_training(trained):
-    from etl.models.spans import SpanExtractor
+    from etl.models.spans.model import SpanExtractor
 
     folder, metrics, _ = trained
     extractor = SpanExtractor.load(folder)
@@ -152,9 +152,10 @@ def test_pairing_and_exact_offsets_after_short_training(trained):
 
 
 def test_save_load_identical(trained, tmp_path):
-    from etl.models.span_eval import span_scores
+    from etl.models.spans.evaluation import span_scores
     from etl.data.examples import mrc_examples
-    from etl.models.spans import SpanExtractor, build_model, round_to_f16, save_weights_f16
+    from etl.models.folder import round_to_f16, save_weights_f16
+    from etl.models.spans.model import SpanExtractor, build_model
     from etl.schema import load_schema
 
     folder, metrics, _ = trained
@@ -178,7 +179,7 @@ def test_save_load_identical(trained, tmp_path):
 def test_multi_turn_assembly_pairs_and_types(schema):
     """Deterministic: turn-2 answers are attributed to the subject the question named; 同义词
     takes its type from the text's other triples."""
-    from etl.models.spans import SpanExtractor, labels_for
+    from etl.models.spans.model import SpanExtractor, labels_for
 
     text = "糖尿病即消渴症，表现为多饮；高血压表现为头痛。"
     answers = {

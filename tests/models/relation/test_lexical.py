@@ -7,7 +7,7 @@ import numpy as np
 
 
 def test_features_are_present_unigrams_and_frequent_bigrams_once_each():
-    from etl.models.lexical import LexicalFeatures
+    from etl.models.relation.lexical import LexicalFeatures
 
     # (1,2) and (2,3) occur in both texts; (3,2) in one only: below min_count 2
     lexical = LexicalFeatures.build([[1, 2, 3, 2, 3], [1, 2, 3]], vocab_size=10, min_count=2)
@@ -21,7 +21,7 @@ def test_features_are_present_unigrams_and_frequent_bigrams_once_each():
 
 
 def test_features_survive_save_and_load(tmp_path):
-    from etl.models.lexical import FILE, LexicalFeatures
+    from etl.models.relation.lexical import FILE, LexicalFeatures
 
     lexical = LexicalFeatures.build([[101, 7, 8, 102], [101, 7, 8, 9, 102]], vocab_size=200, min_count=2)
     lexical.save(tmp_path)
@@ -34,7 +34,7 @@ def test_features_survive_save_and_load(tmp_path):
 
 def test_logits_are_the_scaled_sum_of_the_present_rows_plus_bias():
     from etl.compat import keras
-    from etl.models.lexical import LexicalLogits
+    from etl.models.relation.lexical import LexicalLogits
 
     layer = LexicalLogits(features=4, labels=2, scale=10.0, l2=1e-3)
     ids = keras.layers.Input(shape=(None,), dtype="int32")
@@ -51,7 +51,7 @@ def test_logits_are_the_scaled_sum_of_the_present_rows_plus_bias():
 
 def test_branch_mix_weights_the_encoder_by_w():
     from etl.compat import keras
-    from etl.models.lexical import BranchMix
+    from etl.models.relation.lexical import BranchMix
 
     a, b = keras.layers.Input(shape=(3,)), keras.layers.Input(shape=(3,))
     mix = BranchMix()
@@ -66,13 +66,13 @@ def test_lexical_relation_model_saves_and_loads_identically(tmp_path, vocab_path
     """A lexical model trained a few steps (both branches, one loss each) -> folder -> same output."""
     from etl.compat import keras
     from etl.data.examples import relation_examples
-    from etl.models.lexical import LexicalFeatures
-    from etl.models.losses import make_loss
-    from etl.models.relation import (MIX_LAYER, BucketBatches, RelationClassifier, branch_model,
+    from etl.models.relation.lexical import LexicalFeatures
+    from etl.models.relation.losses import make_loss
+    from etl.models.relation.model import (MIX_LAYER, BucketBatches, RelationClassifier, branch_model,
                                      build_relation_model, encode_texts, label_matrix, save_relation_folder)
     from etl.models.tokens import load_tokenizer, trim_vocab
     from etl.models.training import make_optimizer
-    from tests.models.test_relation import tiny_config
+    from tests.models.relation.test_model import tiny_config
 
     examples = relation_examples(cmeie_samples[:24], schema)
     size = len(trim_vocab(vocab_path, [e.text for e in examples], tmp_path / "vocab.txt"))
@@ -113,7 +113,7 @@ def test_lexical_relation_model_saves_and_loads_identically(tmp_path, vocab_path
 
 
 def test_mix_weight_choice_and_its_crossfit_on_a_toy_case():
-    from etl.models.relation import choose_mix, crossfit_mix
+    from etl.models.relation.training import choose_mix, crossfit_mix
 
     rng = np.random.default_rng(0)
     y = rng.random((200, 3)) < 0.3

@@ -7,8 +7,9 @@ import pytest
 from etl.data.cmeie import Sample, Triple, find_spans
 from etl.data.cmeee import Entity, NerSample
 from etl.data.examples import mrc_examples
-from etl.models.pointers import char_spans_to_tokens, decode_pointers, token_offsets
-from etl.models.span_data import (QuestionEncoder, batches, cmeee_examples, drop_overlapping, make_batch,
+from etl.models.spans.pointers import char_spans_to_tokens, decode_pointers
+from etl.models.tokens import token_offsets
+from etl.models.spans.data import (QuestionEncoder, batches, cmeee_examples, drop_overlapping, make_batch,
                                   negative_examples)
 from etl.models.tokens import load_tokenizer
 
@@ -79,7 +80,7 @@ def test_decoder_nearest_end_thresholds_length_and_nesting():
 
 
 def test_decoder_never_spans_a_sentence_terminator(tokenizer):
-    from etl.models.pointers import barrier_token_ids
+    from etl.models.spans.pointers import barrier_token_ids
 
     text = "无症状;高血压。头痛"
     tokens, offsets = token_offsets(tokenizer, text)
@@ -94,7 +95,7 @@ def test_decoder_never_spans_a_sentence_terminator(tokenizer):
 
 
 def test_commas_list_separators_and_markup_are_barriers_too(tokenizer):
-    from etl.models.pointers import barrier_token_ids
+    from etl.models.spans.pointers import barrier_token_ids
 
     text = "痛风@恶心、呕吐，发热,头痛"
     tokens, offsets = token_offsets(tokenizer, text)

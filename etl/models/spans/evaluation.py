@@ -77,6 +77,6 @@ def tune_threshold(extractor, dev: Sequence[Sample], grid: Sequence[float]
 
 def predicted_relations(relation_folder, texts: Sequence[str]) -> list[dict[str, float]]:
     """The relation classifier's predicates (above its tuned thresholds) for every text."""
-    from etl.models.relation import RelationClassifier
+    from etl.models.relation.model import RelationClassifier
 
     return RelationClassifier.load(relation_folder).predict(list(texts))

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from etl.models import losses
+from etl.models.relation import losses
 
 Y = np.array([[1.0, 0.0]], dtype=np.float32)
 P = np.array([[0.8, 0.1]], dtype=np.float32)

@@ -6,7 +6,7 @@ each epoch (so CMeEE adds signal without swamping the 2,500 CMeIE texts).
 
 Lexicon (`spans.lexicon`): entity strings of the CMeIE train split and of CMeEE (train + dev files,
 minus the sentences shared with the CMeIE dev split) become `lexicon.tsv`; each training text sees
-the lexicon without the entries only its own fold gave (etl/models/lexicon.py).
+the lexicon without the entries only its own fold gave (etl/models/spans/lexicon.py).
 
 Loop: a custom `tf.function` step over fixed-shape batches (one trace per length bucket; partial
 batches are padded with zero-mask rows), Adam with warm-up + linear decay and clipping. After every
@@ -26,12 +26,12 @@ from typing import Callable
 from etl.compat import keras, tf
 from etl.models import folder as model_folder
 from etl.models.encoder import stage_encoder
-from etl.models.lexicon import Lexicon
-from etl.models.span_data import (QuestionEncoder, batches, cmeee_examples, drop_overlapping, model_inputs,
+from etl.models.spans.lexicon import Lexicon
+from etl.models.spans.data import (QuestionEncoder, batches, cmeee_examples, drop_overlapping, model_inputs,
                                   negative_examples)
-from etl.models.span_eval import end_to_end, span_scores, tune_threshold
-from etl.models.spans import (KIND, SpanExtractor, build_model, labels_for, mean_pointer_loss, round_to_f16,
-                              save_weights_f16)
+from etl.models.spans.evaluation import end_to_end, span_scores, tune_threshold
+from etl.models.folder import round_to_f16, save_weights_f16
+from etl.models.spans.model import KIND, SpanExtractor, build_model, labels_for, mean_pointer_loss
 from etl.models.tokens import load_tokenizer
 from etl.models.training import make_optimizer
 

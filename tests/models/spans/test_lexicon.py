@@ -10,9 +10,9 @@ import pytest
 from etl.data.cmeee import Entity, NerSample
 from etl.data.cmeie import Sample, Triple
 from etl.errors import DataError
-from etl.models.lexicon import FOLDS, Lexicon
-from etl.models.pointers import token_offsets
-from etl.models.span_data import QuestionEncoder, make_batch
+from etl.models.spans.lexicon import FOLDS, Lexicon
+from etl.models.tokens import token_offsets
+from etl.models.spans.data import QuestionEncoder, make_batch
 from etl.models.tokens import load_tokenizer
 from tests.tiny_models import TINY_ENCODER
 

@@ -15,7 +15,7 @@ Entity types: a predicate with one (subject type, object type) pair in the schem
 the subject or the object (e.g. 急性胰腺炎 is a 疾病 through 临床表现), else 疾病 (77% of
 同义词 triples in CMeIE); `SpanTriple.types_inferred` says when that fallback was used.
 
-Lexicon (etl/models/lexicon.py, `spans.lexicon`): the passage tokens' B/I/E flags for known entity
+Lexicon (etl/models/spans/lexicon.py, `spans.lexicon`): the passage tokens' B/I/E flags for known entity
 strings of each type enter the encoder beside the token embeddings; the folder then holds
 `lexicon.tsv`, and the model has a third input.
 
@@ -34,9 +34,9 @@ import numpy as np
 
 from etl.compat import keras, tf
 from etl.models.folder import check_folder, read_json, read_version
-from etl.models.lexicon import Lexicon
-from etl.models.pointers import PointerSpan, barrier_token_ids, decode_pointers
-from etl.models.span_data import Encoded, QuestionEncoder, make_batch, model_inputs
+from etl.models.spans.lexicon import Lexicon
+from etl.models.spans.pointers import PointerSpan, barrier_token_ids, decode_pointers
+from etl.models.spans.data import Encoded, QuestionEncoder, make_batch, model_inputs
 from etl.models.tokens import group_by_bucket, load_tokenizer
 
 KIND = "spans"
@@ -76,42 +76,6 @@ def mean_pointer_loss(labels, logits, mask, positive_weight: float = 1.0):
     """Scalar loss: mean over passage tokens only (so padding never dilutes it)."""
     mask = tf.cast(mask, logits.dtype)
     return tf.reduce_sum(pointer_loss(labels, logits, mask, positive_weight)) / tf.maximum(tf.reduce_sum(mask), 1.0)
-
-
-def save_weights_f16(model, path: str | Path) -> None:
-    """Keras HDF5 weights with the float32 arrays stored as float16.
-
-    Keras writes a float32 file first; it is copied into a fresh file (HDF5 never reclaims the
-    space of deleted datasets, so rewriting in place would not shrink anything).
-    """
-    import h5py
-
-    path = Path(path)
-    full = path.with_name(path.name + ".f32")
-    model.save_weights(str(full), save_format="h5")
-
-    def copy(source, target):
-        target.attrs.update(source.attrs)
-        for name, item in source.items():
-            if isinstance(item, h5py.Group):
-                copy(item, target.create_group(name))
-                continue
-            data = item[()]
-            if data.dtype == np.float32:
-                data = data.astype(np.float16)
-            target.create_dataset(name, data=data).attrs.update(item.attrs)
-
-    try:
-        with h5py.File(full, "r") as source, h5py.File(path, "w") as target:
-            copy(source, target)
-    finally:
-        full.unlink(missing_ok=True)
-
-
-def round_to_f16(model) -> None:
-    """Make the in-memory weights exactly what float16 storage will give back on load."""
-    model.set_weights([w.astype(np.float16).astype(w.dtype) if w.dtype == np.float32 else w
-                       for w in model.get_weights()])
 
 
 # --------------------------------------------------------------------------- extraction API
@@ -160,7 +124,7 @@ class SpanExtractor:
         self.truncated_texts = 0  # texts longer than the largest bucket (their tail is not read)
         # One trace for every bucket and batch size (dynamic dims in the signature): a trace costs
         # ~0.5 s, and fixed-shape traces would be rebuilt for each (rows, bucket) pair a run meets.
-        # inputs: token ids, segment ids[, lexicon flags] (span_data.model_inputs)
+        # inputs: token ids, segment ids[, lexicon flags] (spans.data.model_inputs)
         spec = [tf.TensorSpec([None, None], tf.int32)] * 2
         if lexicon is not None:
             spec.append(tf.TensorSpec([None, None, lexicon.features], tf.float32))
@@ -180,7 +144,7 @@ class SpanExtractor:
         decode = settings.get("spans", settings)
         options = {key: decode[key] for key in ("buckets", "batch_size", "start_threshold",
                                                   "end_threshold", "max_span_len") if key in decode}
-        options.update(labels.get("decoding", {}))  # tuned on dev after training (span_eval.tune_threshold)
+        options.update(labels.get("decoding", {}))  # tuned on dev after training (spans.evaluation.tune_threshold)
         options.update({k: v for k, v in overrides.items() if v is not None})
         return cls(model, load_tokenizer(str(folder / "vocab.txt")), labels,
                    version=read_version(folder), folder=folder, lexicon=lexicon, **options)
@@ -319,4 +283,4 @@ def labels_for(schema) -> dict:
 
 
 __all__ = ["SpanExtractor", "SpanTriple", "build_model", "pointer_loss", "mean_pointer_loss",
-           "save_weights_f16", "round_to_f16", "labels_for"]
+           "labels_for"]

@@ -33,7 +33,7 @@ def tiny_folder(tmp_path_factory, vocab_path, cmeie_samples, schema):
     """A vocab trimmed to 40 real texts and a tiny from-scratch model, trained a few steps."""
     from etl.compat import keras
     from etl.data.examples import relation_examples
-    from etl.models.relation import BucketBatches, build_relation_model, encode_texts, label_matrix
+    from etl.models.relation.model import BucketBatches, build_relation_model, encode_texts, label_matrix
     from etl.models.tokens import load_tokenizer, trim_vocab
 
     folder = tmp_path_factory.mktemp("relation")
@@ -61,7 +61,7 @@ def test_trimmed_vocab_keeps_specials_and_maps_unseen_to_unk(tiny_folder, vocab_
 
 
 def test_few_steps_reduce_the_loss(tiny_folder):
-    from etl.models.losses import make_loss
+    from etl.models.relation.losses import make_loss
     from etl.models.training import make_optimizer
 
     model, batches = tiny_folder["model"], tiny_folder["batches"]
@@ -86,7 +86,7 @@ def test_batches_use_fixed_buckets(tiny_folder):
 
 
 def test_token_dropout_replaces_only_text_tokens():
-    from etl.models.relation import BucketBatches
+    from etl.models.relation.model import BucketBatches
 
     ids = [[101] + list(range(200, 230)) + [102], [101, 7, 102]]
     batches = BucketBatches(ids, np.zeros((2, 44), np.float32), (8, 64), 4, seed=0, token_dropout=0.5, unk_id=100)
@@ -98,7 +98,7 @@ def test_token_dropout_replaces_only_text_tokens():
 
 
 def _save(tiny_folder, schema, thresholds=None):
-    from etl.models.relation import save_relation_folder
+    from etl.models.relation.model import save_relation_folder
 
     labels = schema.predicate_names
     thresholds = thresholds if thresholds is not None else [0.5] * len(labels)
@@ -108,7 +108,7 @@ def _save(tiny_folder, schema, thresholds=None):
 
 def test_save_load_identical_predictions(tiny_folder, schema):
     from etl.models.folder import read_version
-    from etl.models.relation import RelationClassifier
+    from etl.models.relation.model import RelationClassifier
     from etl.models.tokens import load_tokenizer
 
     version = _save(tiny_folder, schema)
@@ -125,7 +125,7 @@ def test_save_load_identical_predictions(tiny_folder, schema):
 
 
 def test_predict_uses_the_saved_thresholds(tiny_folder, schema):
-    from etl.models.relation import RelationClassifier
+    from etl.models.relation.model import RelationClassifier
 
     labels = schema.predicate_names
     thresholds = [0.0] * len(labels)
@@ -138,7 +138,7 @@ def test_predict_uses_the_saved_thresholds(tiny_folder, schema):
 
 
 def test_edge_texts_predict(tiny_folder, schema):
-    from etl.models.relation import RelationClassifier
+    from etl.models.relation.model import RelationClassifier
 
     _save(tiny_folder, schema)
     classifier = RelationClassifier.load(tiny_folder["folder"])
@@ -160,7 +160,7 @@ def test_albert_base_zh_layout_checkpoint_loads(tmp_path, vocab_path):
     vocab.txt, ALBERT variable names) reloads through the training path with identical outputs."""
     from etl.compat import keras, tf
     from etl.models.encoder import build_encoder, export_checkpoint_folder, find_checkpoint_folder
-    from etl.models.relation import build_relation_model
+    from etl.models.relation.model import build_relation_model
 
     config = tiny_config(21128)
     (tmp_path / "c.json").write_text(json.dumps(config), encoding="utf-8")
@@ -289,7 +289,7 @@ def test_scratch_encoder_kernels_are_not_identical(tmp_path):
 
 def test_cmeee_pretraining_data(shared_data, vocab_path):
     from etl.data.cmeee import Entity, NerSample
-    from etl.models.relation_pretrain import TYPES, cmeee_pretraining_samples, token_tags
+    from etl.models.relation.pretrain import TYPES, cmeee_pretraining_samples, token_tags
     from etl.models.tokens import load_tokenizer
 
     tokenizer = load_tokenizer(str(vocab_path))

@@ -31,7 +31,7 @@ from etl.data.cmeee import CMEEE_TYPES, NerSample
 from etl.data.cmeie import Sample
 from etl.data.overlap import shingles
 from etl.errors import DataError
-from etl.models.pointers import TokenLocator
+from etl.models.tokens import TokenLocator
 
 MIN_CHARS = 2
 MAX_CHARS = 40

@@ -1,0 +1,85 @@
+"""`etl train relation` and `etl predict relations`: the relation classifier's commands.
+
+Attached to the `train` and `predict` groups by train_cmd.py and predict_cmd.py; TensorFlow is
+imported inside the command functions.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from etl.cli.options import encoder_checkpoint_choice
+from etl.config import replace
+from etl.data.text_rows import read_text_rows
+
+
+@click.command("relation")
+@click.option("--encoder-checkpoint", type=click.Path(file_okay=False, path_type=Path),
+              help="Google-format checkpoint folder (config json + model.ckpt* + vocab.txt), e.g. "
+                   "albert_base_zh. Default: relation.encoder_checkpoint; empty = from scratch.")
+@click.option("--from-scratch", is_flag=True,
+              help="Random initial encoder weights, ignoring relation.encoder_checkpoint (for comparisons).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Model folder to write (default: relation.model_dir). Replaced when training ends.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Training epochs (default: relation.epochs).")
+@click.option("--max-train", type=click.IntRange(min=1),
+              help="Use only the first N training texts (quick runs; default: all).")
+@click.option("--loss", type=click.Choice(["bce", "weighted_bce", "focal"]), help="Default: relation.loss.")
+@click.option("--head", type=click.Choice(["cls", "pool", "cnn_pool"]), help="Default: relation.head.")
+@click.pass_obj
+def train_relation(app, encoder_checkpoint, from_scratch, out, epochs, max_train, loss, head) -> None:
+    """Relation classifier (ALBERT, 44 CMeIE predicates, multi-label).
+
+    Trains on the train part of data.cmeie_labeled, evaluates on the dev part after every epoch
+    (micro/macro F1, P, R), keeps the best epoch, tunes per-predicate thresholds on dev and writes
+    encoder config, weights, vocab, labels, thresholds, settings, metrics.json and version.txt.
+    """
+    settings = encoder_checkpoint_choice(app.settings, "relation", encoder_checkpoint, from_scratch)
+    settings = replace(settings, relation__epochs=epochs, relation__max_train_samples=max_train,
+                       relation__loss=loss, relation__head=head)
+    from etl.models.relation.training import train_relation as run_training  # TensorFlow only now
+
+    run_training(settings, out or settings.relation.model_dir, log=click.echo)
+
+
+@click.command("relations")
+@click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="JSONL with a \"text\" per line (CMeIE format works), or a .txt file "
+                                  "with one text per line.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="JSONL to write (default: standard output).")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Relation model folder (default: relation.model_dir).")
+@click.option("--all", "all_predicates", is_flag=True,
+              help="Write the probability of every predicate, not only those above their threshold.")
+@click.pass_obj
+def predict_relations(app, input_path: Path, output: Path | None, model_dir: Path | None, all_predicates: bool) -> None:
+    """Predict the CMeIE predicates each text holds.
+
+    Writes one JSON object per input text, in input order:
+    {"text": ..., "relations": {predicate: probability}, "model": version}. Texts longer than the
+    model's largest bucket (in tokens) are truncated to it.
+    """
+    from etl.models.folder import check_folder
+
+    settings = app.settings.relation
+    folder = check_folder(model_dir or settings.model_dir, "relation")  # clear error before TF loads
+    texts = [row["text"] for row in read_text_rows(input_path)]
+    from etl.models.relation.model import RelationClassifier
+
+    classifier = RelationClassifier.load(folder, settings.buckets, settings.batch_size, settings.threshold)
+    results = classifier.probabilities(texts) if all_predicates else classifier.predict(texts)
+    handle = open(output, "w", encoding="utf-8") if output else sys.stdout
+    try:
+        for text, found in zip(texts, results):
+            row = {"text": text, "relations": {p: round(v, 4) for p, v in found.items()},
+                   "model": classifier.version}
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            handle.close()
+    if output:
+        click.echo(f"{len(texts)} texts -> {output}", err=True)
