@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from etl.cli import cli
+from etl.errors import EtlError
 from etl.graph import RunRecord
 from etl.graph.templates import browser_params, load_templates
 
@@ -231,3 +232,12 @@ def test_top_relationships(graph):
         ("糖尿病", "HAS_SYMPTOM", "多饮", 3),  # most evidence first
         ("糖尿病", "TREATED_WITH_DRUG", "二甲双胍", 1),  # then best score (0.95)
         ("糖尿病", "HAS_COMPLICATION", "糖尿病肾病", 1)]  # then ties (0.9) by subject, type, object
+
+
+def test_a_parameter_with_choices_refuses_other_values():
+    template = TEMPLATES["edge_evidence"]
+    assert template.bind({"subject": "a", "predicate": "b", "object": "c"})["assertion"] == "present"
+    with pytest.raises(EtlError, match="--param assertion must be one of present, absent, possible, all"):
+        template.bind({"subject": "a", "predicate": "b", "object": "c", "assertion": "negated"})
+    listing = CliRunner().invoke(cli, ["query", "--list"], standalone_mode=False).output
+    assert "--param assertion=...   (string, default present, one of present|absent|possible|all)" in listing
