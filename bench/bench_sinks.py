@@ -9,7 +9,8 @@
   document (10 triples) per write and 4-row UNWIND batches (parameters over ~4 KB crash that
   listener; one evidence row is ~0.7 KB): a plumbing figure, not a Neo4j figure.
 The triples follow the schema (53 label/type groups), names drawn from pools so entities and edges
-repeat as in real text; each document holds ~20 triples.
+repeat as in real text; each document holds ~20 triples. `--absent F` / `--possible F`: that share
+of the triples has an absent / possible object (kept as evidence, no typed relationship of its own).
 """
 from __future__ import annotations
 
@@ -29,10 +30,11 @@ from etl.graph.records import Document, Evidence  # noqa: E402
 from etl.schema import load_schema  # noqa: E402
 
 
-def synthetic(n_triples: int, per_doc: int = 20, seed: int = 7):
+def synthetic(n_triples: int, per_doc: int = 20, seed: int = 7, absent: float = 0.0, possible: float = 0.0):
     """Documents with their evidence, deterministic."""
     schema = load_schema()
     rng = random.Random(seed)
+    flags = random.Random(seed + 1)  # its own stream: the triples do not depend on the shares
     triples = list(schema.triples)
     pools = {name: max(50, n_triples // 40) for name in schema.entity_types}
     docs, made = [], 0
@@ -44,9 +46,12 @@ def synthetic(n_triples: int, per_doc: int = 20, seed: int = 7):
             s = f"{t.subject_type}{rng.randrange(pools[t.subject_type])}"
             o = f"{t.object_type}{rng.randrange(pools[t.object_type])}"
             start = i * 30
+            draw = flags.random()
+            assertion = "absent" if draw < absent else "possible" if draw < absent + possible else "present"
             rows.append(Evidence(doc_id, s, t.subject_type, t.predicate, o, t.object_type,
                                  round(rng.uniform(0.5, 1.0), 4), start, start + len(s), start + 10,
-                                 start + 10 + len(o), f"{s}……{o}", start, start + 30, "rel-bench", "span-bench"))
+                                 start + 10 + len(o), f"{s}……{o}", start, start + 30, "rel-bench", "span-bench",
+                                 object_assertion=assertion, assertion_model="assert-bench"))
         made += len(rows)
         docs.append((Document(doc_id, "bench.parquet", f"h{len(docs)}", {"section": "bench"},
                               {"relation": "rel-bench", "spans": "span-bench"}), rows))
@@ -74,11 +79,14 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=2000, help="rows per UNWIND statement")
     parser.add_argument("--bolt", type=int, default=0, help="also N triples via FalkorDB's Bolt listener")
     parser.add_argument("--skip-falkordb", action="store_true", help="skip the native FalkorDB measurement")
+    parser.add_argument("--absent", type=float, default=0.0, help="share of triples with an absent object")
+    parser.add_argument("--possible", type=float, default=0.0, help="share of triples with a possible object")
     args = parser.parse_args()
     schema = load_schema()
-    docs = synthetic(args.triples)
+    docs = synthetic(args.triples, absent=args.absent, possible=args.possible)
     print(f"{args.triples} synthetic triples in {len(docs)} documents; {args.docs_per_batch} documents "
-          f"per write, UNWIND batches of {args.batch_size} rows")
+          f"per write, UNWIND batches of {args.batch_size} rows; objects absent {args.absent:.0%}, "
+          f"possible {args.possible:.0%}")
 
     from etl.graph.falkordb_sink import FalkorDBSink
     if not args.skip_falkordb:
@@ -91,9 +99,10 @@ def main() -> int:
                 total, seconds = write_all(sink, docs, args.docs_per_batch)
                 report("falkordb (native, same triples again: replace)", total, seconds)
                 counts = sink.stats()
-                nodes = sum(v for k, v in counts.items() if not k.isupper())
+                nodes = sum(v for k, v in counts.items() if not k.isupper() and " " not in k)
                 edges = sum(v for k, v in counts.items() if k.isupper())
-                print(f"  graph: {nodes} nodes ({counts['Evidence']} of them evidence), {edges} typed edges")
+                print(f"  graph: {nodes} nodes ({counts['Evidence']} of them evidence, "
+                      f"{counts['Evidence asserted']} asserted), {edges} typed edges")
 
     from etl.graph.neo4j_sink import Neo4jSink
     if os.environ.get("NEO4J_TEST_URI"):

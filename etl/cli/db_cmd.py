@@ -48,7 +48,10 @@ def init(app, kind: str | None, print_only: bool) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Also list labels and types with count 0.")
 @click.pass_obj
 def stats(app, kind: str | None, as_json: bool, show_all: bool) -> None:
-    """Nodes per label and relationships per type."""
+    """Nodes per label (Evidence also by assertion) and relationships per type.
+
+    Evidence splits into asserted (both ends present: what typed relationships count), with an
+    absent end (a denied finding) and with a possible end (no absent end)."""
     settings = app.settings.graph
     kind = kind or settings.sink
     if kind == "none":
@@ -62,5 +65,8 @@ def stats(app, kind: str | None, as_json: bool, show_all: bool) -> None:
         return
     click.echo(where)
     for name, value in counts.items():
-        if value or show_all:
+        if name.startswith("Evidence "):  # the breakdown of Evidence, shown whenever there is any
+            if counts.get("Evidence") or show_all:
+                click.echo(f"    {name.removeprefix('Evidence '):<26} {value:>10}")
+        elif value or show_all:
             click.echo(f"  {name:<28} {value:>10}")

@@ -32,7 +32,8 @@ def command(app, name: str | None, list_only: bool, params: tuple[str, ...], fmt
             click.echo(f"{template.name}\n    {template.description}")
             for p in template.parameters:
                 default = "" if p.required else f", default {p.default}"
-                click.echo(f"    --param {p.name}=...   ({p.type}{default})")
+                choices = f", one of {'|'.join(p.choices)}" if p.choices else ""
+                click.echo(f"    --param {p.name}=...   ({p.type}{default}{choices})")
         return
     template = templates.get(name)
     if template is None:

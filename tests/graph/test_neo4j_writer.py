@@ -9,6 +9,7 @@ from etl.config import Neo4jSettings
 from etl.errors import SinkError
 from etl.graph.neo4j_sink import Neo4jSink
 
+from . import assertion_cases
 from .conftest import doc, ev, snapshot
 
 DOCS = [doc("d1", "h1", section="现病史"), doc("d2", "h2")]
@@ -66,6 +67,21 @@ def test_changed_document_replaces_its_evidence(make_sink):
                            ("高血压", "HAS_SYMPTOM", "头痛"): (1, 0.5, 0.5)}
     names = {r["n"] for r in sink.query("MATCH (n:Entity) RETURN n.name AS n")}
     assert "二甲双胍" not in names and "多尿" not in names
+
+
+def test_only_asserted_evidence_makes_typed_relationships(make_sink):
+    assertion_cases.check_only_asserted_evidence_makes_relationships(make_sink())
+
+
+def test_a_later_denial_counts_on_the_existing_edge(make_sink):
+    assertion_cases.check_a_later_denial_counts_on_the_existing_edge(make_sink())
+
+
+def test_a_finding_flipping_present_absent_present_loses_and_regains_its_edge(make_sink, neo4j_target):
+    def fresh():
+        neo4j_target.reset()  # one database per target: the comparison graph replaces the first
+        return make_sink()
+    assertion_cases.check_flips_remove_and_restore_relationships(make_sink(), fresh)
 
 
 def test_ledger_and_run_record(make_sink):

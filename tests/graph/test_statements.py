@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -67,3 +68,37 @@ def test_triples_out_writes_one_row_per_evidence(tmp_path):
     assert (first["subject"], first["predicate"], first["rel_type"], first["object"], first["score"]) == (
         "糖尿病", "临床表现", "HAS_SYMPTOM", "多饮", 0.9)
     assert first["source_file"] == "notes.parquet" and first["subject_start"] == 0 and first["run_id"] == "r1"
+
+
+def test_triples_out_has_the_assertion_columns(tmp_path):
+    out = tmp_path / "run.parquet"
+    rows = [ev("d1", "糖尿病", "临床表现", "多饮", 0.9, 0),
+            ev("d1", "糖尿病", "临床表现", "恶心", 0.8, 10, object_assertion="absent"),
+            ev("d1", "肺炎", "临床表现", "发热", 0.7, 20, subject_assertion="possible",
+               subject_experiencer="family", subject_historical=True)]
+    with open_sink(GraphSettings(sink="none"), triples_out=out) as sink:
+        sink.write_documents([doc("d1")], rows, run_id="r1")
+    table = pq.read_table(out)
+    for column in ("subject_assertion", "object_assertion", "subject_experiencer", "object_experiencer",
+                   "assertion_model"):
+        assert table.schema.field(column).type == pa.string(), column
+    for column in ("subject_historical", "object_historical", "asserted"):
+        assert table.schema.field(column).type == pa.bool_(), column
+    got = {r["object"]: (r["subject_assertion"], r["object_assertion"], r["asserted"], r["subject_experiencer"],
+                         r["object_experiencer"], r["subject_historical"], r["object_historical"],
+                         r["assertion_model"]) for r in table.to_pylist()}
+    assert got == {"多饮": ("present", "present", True, "patient", "patient", False, False, "assert-1"),
+                   "恶心": ("present", "absent", False, "patient", "patient", False, False, "assert-1"),
+                   "发热": ("possible", "present", False, "family", "patient", True, False, "assert-1")}
+    assert set(table.column("subject_assertion").to_pylist() + table.column("object_assertion").to_pylist()) <= {
+        "present", "absent", "possible"}
+
+
+def test_evidence_assertion_rule():
+    from etl.graph.batch import evidence_assertion
+
+    expected = {("present", "present"): "present", ("present", "absent"): "absent",
+                ("absent", "possible"): "absent", ("possible", "absent"): "absent",
+                ("absent", "absent"): "absent", ("possible", "present"): "possible",
+                ("present", "possible"): "possible", ("possible", "possible"): "possible"}
+    assert {ends: evidence_assertion(*ends) for ends in expected} == expected

@@ -1,4 +1,8 @@
-"""Every query template returns the expected rows on a small hand-made graph (real FalkorDB)."""
+"""Every query template returns the expected rows on a small hand-made graph (real FalkorDB).
+
+The graph also holds evidence with absent and possible ends, chosen so that each template's answer
+would change if that evidence were counted: the expectations below are those of the asserted
+evidence alone."""
 from __future__ import annotations
 
 import re
@@ -7,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from etl.cli import cli
+from etl.errors import EtlError
 from etl.graph import RunRecord
 from etl.graph.templates import browser_params, load_templates
 
@@ -15,7 +20,12 @@ from .conftest import doc, ev
 TEMPLATES = load_templates()
 EXPECTED_TEMPLATES = {"symptoms_of_disease", "drugs_for_disease", "diseases_by_symptoms",
                       "differentials_and_complications", "edge_evidence", "neighbourhood",
-                      "drugs_via_symptom", "synonyms", "last_run_added"}
+                      "drugs_via_symptom", "synonyms", "last_run_added", "top_relationships",
+                      "pertinent_negatives"}
+# Constant text a template may hold (vocabulary, never a value from the user).
+LITERALS = ("'Entity'", "'HAS_COMPLICATION'", "'complication'", "'differential diagnosis'",
+            "'present'", "'absent'", "'all'")
+ABSENT, POSSIBLE = {"object_assertion": "absent"}, {"object_assertion": "possible"}
 
 
 @pytest.fixture
@@ -35,12 +45,34 @@ def graph(fk_sink):
         ev("n2", "糖尿病", "同义词", "消渴", 0.9, 80, object_type="疾病"),
         ev("n2", "消渴", "同义词", "消渴症", 0.8, 90, object_type="疾病"),
     ], run_id="run-1")
+    # n4: what a note denies or doubts (无恶心 ...): evidence only, no typed relationship of its own.
+    fk_sink.write_documents([doc("n4")], [
+        ev("n4", "糖尿病", "临床表现", "恶心", 0.99, 0, **ABSENT),
+        ev("n4", "糖尿病", "临床表现", "恶心", 0.99, 5, **ABSENT),
+        ev("n4", "糖尿病", "临床表现", "多尿", 0.99, 10, **ABSENT),  # asserted in n1: the edge stays
+        ev("n4", "糖尿病", "临床表现", "体重下降", 0.99, 15, **POSSIBLE),
+        ev("n4", "糖尿病", "临床表现", "发热", 0.99, 20, **POSSIBLE),
+        ev("n4", "糖尿病", "药物治疗", "阿司匹林", 0.99, 25, **ABSENT),
+        ev("n4", "糖尿病", "药物治疗", "胰岛素", 0.99, 30, **POSSIBLE),
+        ev("n4", "糖尿病", "并发症", "酮症酸中毒", 0.99, 35, **POSSIBLE),
+        ev("n4", "尿崩症", "临床表现", "头痛", 0.99, 40, **ABSENT),
+        ev("n4", "消渴", "同义词", "糖尿病肾病", 0.99, 45, object_type="疾病", **POSSIBLE),
+        ev("n4", "糖尿病", "临床表现", "乏力", 0.99, 50, subject_assertion="possible", **ABSENT),
+    ], run_id="run-1")
     fk_sink.finish_run(RunRecord("run-1", "2026-11-20T10:00:00", "2026-11-20T10:01:00", "ok"))
     fk_sink.start_run(RunRecord("run-2", "2026-11-21T10:00:00"))
     fk_sink.write_documents([doc("n3")], [
         ev("n3", "高血压", "临床表现", "头痛", 0.8, 0),
         ev("n3", "高血压", "药物治疗", "氨氯地平", 0.9, 10),
         ev("n3", "糖尿病", "临床表现", "多饮", 0.5, 20),  # an old edge seen again: not "added"
+    ], run_id="run-2")
+    fk_sink.write_documents([doc("n5")], [
+        ev("n5", "糖尿病", "临床表现", "多饮", 0.95, 0, sentence="无多饮、恶心。", **ABSENT),
+        ev("n5", "糖尿病", "临床表现", "恶心", 0.9, 4, sentence="无多饮、恶心。", **ABSENT),
+        ev("n5", "糖尿病", "药物治疗", "胰岛素", 0.99, 10, **POSSIBLE),
+        ev("n5", "高血压", "临床表现", "多饮", 0.99, 20, **POSSIBLE),
+        ev("n5", "高血压", "临床表现", "恶心", 0.99, 30, **ABSENT),
+        ev("n5", "高血压", "药物治疗", "胰岛素", 0.99, 40, **POSSIBLE),
     ], run_id="run-2")
     fk_sink.finish_run(RunRecord("run-2", "2026-11-21T10:00:00", "2026-11-21T10:02:00", "ok"))
     fk_sink.start_run(RunRecord("run-3", "2026-11-22T10:00:00"))  # still running: ignored
@@ -62,15 +94,17 @@ def test_the_templates_the_issue_asks_for_exist_and_are_documented():
         used = set(re.findall(r"\$(\w+)", template.text.split("\n", 3)[-1]))
         assert declared == set(example) == used, template.name
         body = "\n".join(l for l in template.text.splitlines() if not l.startswith("//"))
-        assert "'" not in body.replace("'Entity'", "").replace("'HAS_COMPLICATION'", "").replace(
-            "'complication'", "").replace("'differential diagnosis'", ""), template.name
+        for literal in LITERALS:
+            body = body.replace(literal, "")
+        assert "'" not in body, template.name
 
 
 def test_symptoms_of_disease(graph):
     rows = run(graph, "symptoms_of_disease", disease="糖尿病")
     assert [(r["symptom"], r["evidence"], r["documents"]) for r in rows] == [
-        ("多饮", 3, 3), ("多尿", 1, 1), ("体重下降", 1, 1)]
+        ("多饮", 3, 3), ("多尿", 1, 1), ("体重下降", 1, 1)]  # not 恶心 or 发热: only denied / doubted
     assert rows[0]["best_score"] == 0.9 and rows[0]["mean_score"] == 0.7
+    assert [(r["absent"], r["possible"]) for r in rows] == [(1, 0), (1, 0), (0, 1)]
 
 
 def test_drugs_for_disease(graph):
@@ -96,15 +130,58 @@ def test_edge_evidence(graph):
     rows = run(graph, "edge_evidence", subject="糖尿病", predicate="临床表现", object="多饮")
     assert [(r["doc_id"], r["score"]) for r in rows] == [("n1", 0.9), ("n2", 0.7), ("n3", 0.5)]
     assert rows[0]["sentence"] == "糖尿病患者常见多饮、多尿。" and rows[0]["subject_start"] == 0
+    assert {(r["assertion"], r["subject_assertion"], r["object_assertion"], r["subject_experiencer"],
+             r["object_historical"], r["assertion_model"]) for r in rows} == {
+        ("present", "present", "present", "patient", False, "assert-1")}
     by_type = run(graph, "edge_evidence", subject="糖尿病", predicate="HAS_SYMPTOM", object="多饮")
     assert by_type == rows
+    every = run(graph, "edge_evidence", subject="糖尿病", predicate="临床表现", object="多饮", assertion="all")
+    assert [(r["doc_id"], r["assertion"], r["object_assertion"]) for r in every] == [
+        ("n5", "absent", "absent"), ("n1", "present", "present"), ("n2", "present", "present"),
+        ("n3", "present", "present")]
+    assert every[0]["sentence"] == "无多饮、恶心。"
+
+
+def test_edge_evidence_of_a_pair_with_no_typed_relationship(graph):
+    """恶心 is only ever denied for 糖尿病: no HAS_SYMPTOM, but its evidence is there to see."""
+    assert run(graph, "edge_evidence", subject="糖尿病", predicate="临床表现", object="恶心") == []
+    denied = run(graph, "edge_evidence", subject="糖尿病", predicate="临床表现", object="恶心", assertion="absent")
+    assert [(r["doc_id"], r["subject_assertion"], r["object_assertion"], r["subject_start"]) for r in denied] == [
+        ("n4", "present", "absent", 0), ("n4", "present", "absent", 5), ("n5", "present", "absent", 4)]
+    doubted = run(graph, "edge_evidence", subject="糖尿病", predicate="HAS_SYMPTOM", object="发热",
+                  assertion="possible")
+    assert [(r["doc_id"], r["object_assertion"]) for r in doubted] == [("n4", "possible")]
+    assert run(graph, "edge_evidence", subject="糖尿病", predicate="临床表现", object="发热",
+               assertion="absent") == []
+    assert len(run(graph, "edge_evidence", subject="糖尿病", predicate="临床表现", object="恶心",
+                   assertion="all")) == 3
+    assert graph.query("MATCH (:Disease {name: '糖尿病'})-[r]->(:Symptom {name: '恶心'}) RETURN r") == []
+
+
+def test_pertinent_negatives(graph):
+    rows = run(graph, "pertinent_negatives", disease="糖尿病")
+    # Present subject, absent object only: not 乏力 (the disease itself only possible there), not
+    # 体重下降 / 发热 (possible); 多尿 and 多饮 are asserted elsewhere and denied here: listed too.
+    assert [(r["finding"], r["type"], r["relationships"], r["documents"], r["evidence"]) for r in rows] == [
+        ("恶心", "Symptom", ["HAS_SYMPTOM"], 2, 3),
+        *sorted([("多尿", "Symptom", ["HAS_SYMPTOM"], 1, 1), ("多饮", "Symptom", ["HAS_SYMPTOM"], 1, 1),
+                 ("阿司匹林", "Drug", ["TREATED_WITH_DRUG"], 1, 1)])]
+    assert [r["finding"] for r in run(graph, "pertinent_negatives", disease="高血压")] == ["恶心"]
+    assert [r["finding"] for r in run(graph, "pertinent_negatives", disease="糖尿病", limit=1)] == ["恶心"]
+    assert run(graph, "pertinent_negatives", disease="尿崩症")[0]["finding"] == "头痛"
+    assert run(graph, "pertinent_negatives", disease="消渴") == []  # possible is not denied
 
 
 def test_neighbourhood(graph):
     rows = run(graph, "neighbourhood", name="尿崩症")
     pairs = sorted((r["r"]["_type"], r["m"]["name"]) for r in rows)
     assert pairs == [("HAS_DIFFERENTIAL_DIAGNOSIS", "糖尿病"), ("HAS_SYMPTOM", "多尿")]
-    assert all(r["n"]["name"] == "尿崩症" for r in rows)
+    assert all(r["n"]["name"] == "尿崩症" for r in rows)  # not 头痛: denied
+    # A finding only ever denied is a node (its evidence points at it) with no relationship.
+    assert run(graph, "neighbourhood", name="恶心") == []
+    nausea = graph.query("MATCH (n:Symptom {name: $n}) RETURN n.evidence_count AS c, n.asserted_count AS a",
+                         {"n": "恶心"})
+    assert nausea == [{"c": 4, "a": 0}]
 
 
 def test_drugs_via_symptom(graph):
@@ -155,3 +232,12 @@ def test_top_relationships(graph):
         ("糖尿病", "HAS_SYMPTOM", "多饮", 3),  # most evidence first
         ("糖尿病", "TREATED_WITH_DRUG", "二甲双胍", 1),  # then best score (0.95)
         ("糖尿病", "HAS_COMPLICATION", "糖尿病肾病", 1)]  # then ties (0.9) by subject, type, object
+
+
+def test_a_parameter_with_choices_refuses_other_values():
+    template = TEMPLATES["edge_evidence"]
+    assert template.bind({"subject": "a", "predicate": "b", "object": "c"})["assertion"] == "present"
+    with pytest.raises(EtlError, match="--param assertion must be one of present, absent, possible, all"):
+        template.bind({"subject": "a", "predicate": "b", "object": "c", "assertion": "negated"})
+    listing = CliRunner().invoke(cli, ["query", "--list"], standalone_mode=False).output
+    assert "--param assertion=...   (string, default present, one of present|absent|possible|all)" in listing
