@@ -5,13 +5,13 @@ header line naming the columns (`#` lines and blank lines are ignored):
 
     cue    category    direction    max_scope    comment
 
-- cue: a literal (`无`, `（-）`), or a regular expression between slashes (`/无尿(?![频急痛])/`).
+- cue: a literal (`无`, `（-）`), or a regular expression between slashes (`/无痛(?!经)/`).
 - category:
     negated     the finding is absent        (无, 否认, 未见 ...; after it: 阴性, (-))
     possible    the finding is uncertain     (考虑, 疑似, 待排 ...; after it: ？, 可能)
     family      it concerns a relative       (其父, 母亲, 家族史)
     historical  it is past history           (既往, 曾, ...病史)
-    pseudo      looks like a cue, is none    (未分化, 无力, 无痛性, 无明显诱因): it hides every cue
+    pseudo      looks like a cue, is none    (未分化, 无力, 无痛, 无明显诱因): it hides every cue
                 it overlaps and does nothing else
     terminate   ends every cue's scope       (但, 伴, ， 。 ；)
 - direction (the first four categories only; empty for pseudo/terminate): `forward` (the cue
@@ -23,11 +23,11 @@ How a mention is judged (why):
   half-width, lower case), so offsets stay those of the original text and `（-）` matches `(-)`.
   Regular expressions match the normalised text and must be written in normalised form.
 - Every occurrence of every cue is found; overlapping matches keep the longest (不除外 beats 除外,
-  并无 beats the terminator 并; a pseudo-trigger wins a tie), then pseudo-triggers are dropped.
+  不伴 beats the terminator 伴; a pseudo-trigger wins a tie), then pseudo-triggers are dropped.
 - Status: the nearest negated/possible cue whose scope reaches the mention decides. A forward cue
   reaches a mention after it, a backward cue one before it, when no terminator lies between and
   the gap is at most max_scope. List separators (、 及 和) are not terminators, so 无腹痛、恶心
-  negates both. Nearest wins so each clause is judged by its own cue.
+  negates both. Nearest wins (the earlier on a tie) so each clause is judged by its own cue.
 - A cue inside the mention decides first, whatever its direction: the span model sometimes
   extracts `无咳嗽` or `大小便无明显异常` as the finding itself, and such a finding is denied
   (`leading_cue` says how much of `无咳嗽` to trim to store `咳嗽`).
@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left, bisect_right
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,31 @@ class CueMark:
     category: str
     direction: str = ""
     max_scope: int = DEFAULT_MAX_SCOPE
+
+
+@dataclass(frozen=True)
+class _TextCues:
+    """The resolved cues of one text, indexed so that judging a mention only looks at the cues
+    near it (a note's mentions are judged in O(log n) each, not against every cue)."""
+
+    marks: list[CueMark]  # every non-pseudo cue, in text order (they never overlap)
+    modifiers: list[CueMark]  # the negated / possible / family / historical ones
+    modifier_starts: list[int]
+    modifier_ends: list[int]
+    terminator_starts: list[int]
+    terminator_ends: list[int]
+
+    @classmethod
+    def of(cls, marks: list[CueMark]) -> "_TextCues":
+        modifiers = [m for m in marks if m.category in MODIFIERS]
+        terminators = [m for m in marks if m.category == TERMINATE]
+        return cls(marks, modifiers, [m.start for m in modifiers], [m.end for m in modifiers],
+                   [t.start for t in terminators], [t.end for t in terminators])
+
+    def terminated(self, gap_start: int, gap_end: int) -> bool:
+        """Whether a terminator lies wholly inside text[gap_start:gap_end]."""
+        i = bisect_left(self.terminator_starts, gap_start)
+        return i < len(self.terminator_starts) and self.terminator_ends[i] <= gap_end
 
 
 @dataclass(frozen=True)
@@ -200,6 +226,8 @@ class ContextRules:
                 self._automaton.add_word(literal, (len(literal), rule))
         if len(self._automaton):
             self._automaton.make_automaton()
+        self._widest = max((r.max_scope for r in self.rules if r.category in MODIFIERS), default=0)
+        self._last: tuple[str, _TextCues] | None = None  # the last text's cues (one entry, see _cues)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "ContextRules":
@@ -243,14 +271,24 @@ class ContextRules:
         kept.sort(key=lambda m: m.start)
         return kept
 
+    def _cues(self, text: str) -> _TextCues:
+        # The pipeline asks assess_many, leading_cue and cue_marks about the same text in a row:
+        # remember the last one. One tuple, read and replaced whole, so threads may share it.
+        last = self._last
+        if last is not None and last[0] == text:
+            return last[1]
+        cues = _TextCues.of([m for m in self._resolved(text) if m.category != PSEUDO])
+        self._last = (text, cues)
+        return cues
+
     def cue_marks(self, text: str) -> list[CueMark]:
         """Every cue in the text after pseudo-trigger removal, in text order."""
-        return [m for m in self._resolved(text) if m.category != PSEUDO]
+        return list(self._cues(text).marks)
 
     # -- judging mentions ---------------------------------------------------------------------
 
     @staticmethod
-    def _distance(mark: CueMark, start: int, end: int, terminators: list[CueMark]) -> int | None:
+    def _distance(mark: CueMark, start: int, end: int, cues: _TextCues) -> int | None:
         """Characters between a cue and the mention when the cue's scope reaches it, else None.
         0 when the cue lies (partly) inside the mention."""
         if mark.start < end and mark.end > start:
@@ -263,21 +301,22 @@ class ContextRules:
             return None
         if gap_end - gap_start > mark.max_scope:
             return None
-        if any(t.start >= gap_start and t.end <= gap_end for t in terminators):
+        if cues.terminated(gap_start, gap_end):
             return None
         return gap_end - gap_start + 1
 
-    def _assess(self, text: str, marks: list[CueMark], start: int, end: int) -> RuleAssertion:
+    def _assess(self, text: str, cues: _TextCues, start: int, end: int) -> RuleAssertion:
         if not (0 <= start < end <= len(text)):
             raise ValueError(f"mention offsets ({start}, {end}) outside a text of {len(text)} "
                              f"characters")
-        terminators = [m for m in marks if m.category == TERMINATE]
         best: tuple[int, CueMark] | None = None
         family = historical = False
-        for mark in marks:
-            if mark.category not in MODIFIERS:
-                continue
-            distance = self._distance(mark, start, end, terminators)
+        # only cues that can reach the mention: ending at most the widest scope before it,
+        # starting at most that far after it (cues never overlap, so ends are sorted too)
+        first = bisect_left(cues.modifier_ends, start - self._widest)
+        last = bisect_right(cues.modifier_starts, end + self._widest)
+        for mark in cues.modifiers[first:last]:
+            distance = self._distance(mark, start, end, cues)
             if distance is None:
                 continue
             if mark.category == FAMILY:
@@ -294,21 +333,20 @@ class ContextRules:
 
     def assess(self, text: str, start: int, end: int) -> RuleAssertion:
         """The assertion of the mention text[start:end]."""
-        return self._assess(text, self._resolved(text), start, end)
+        return self._assess(text, self._cues(text), start, end)
 
     def assess_many(self, text: str, spans: Iterable[tuple[int, int]]) -> list[RuleAssertion]:
         """The assertions of several mentions of one text (its cues are found once)."""
-        marks = self._resolved(text)
-        return [self._assess(text, marks, start, end) for start, end in spans]
+        cues = self._cues(text)
+        return [self._assess(text, cues, start, end) for start, end in spans]
 
     def leading_cue(self, text: str, start: int, end: int) -> int:
         """How many characters at the start of text[start:end] are forward negation/uncertainty
         cues (1 for 无咳嗽, 4 for 未见明显异常), so the finding can be stored as 咳嗽. Never the
         whole mention: a mention that is only a cue gives 0."""
+        cues = self._cues(text)
         position = start
-        for mark in self.cue_marks(text):
-            if mark.start < position:
-                continue
+        for mark in cues.modifiers[bisect_left(cues.modifier_starts, start):]:
             if (mark.start != position or mark.end > end
                     or mark.category not in STATUS_OF or mark.direction == BACKWARD):
                 break

@@ -186,6 +186,19 @@ def test_historical(rules):
     assert judge(rules, "现腹痛3天", "腹痛").historical is False
 
 
+def test_a_scope_ends_after_max_scope_characters(rules):
+    from etl.models.assertion.rules import DEFAULT_MAX_SCOPE
+
+    near = "无" + "甲" * DEFAULT_MAX_SCOPE + "咳嗽"  # max_scope characters between cue and finding
+    far = "无" + "甲" * (DEFAULT_MAX_SCOPE + 1) + "咳嗽"
+    assert status(rules, near, "咳嗽") == "absent"
+    assert status(rules, far, "咳嗽") == "present"
+    # judged the same in a long note with many cues before and after
+    note = "无发热，" * 300 + far + "，考虑肺炎" * 300
+    assert status(rules, note, "咳嗽") == "present"
+    assert status(rules, note, "肺炎", nth=299) == "possible"
+
+
 def test_nearest_cue_decides(rules):
     text = "无发热，考虑肺炎"
     assert status(rules, text, "发热") == "absent"
