@@ -1,0 +1,354 @@
+"""ConText-style assertion rules for Chinese clinical text (after NegEx and medspaCy's ConText).
+
+Rules are data: `context_rules.tsv` beside this module, one rule a line, tab-separated, with a
+header line naming the columns (`#` lines and blank lines are ignored):
+
+    cue    category    direction    max_scope    comment
+
+- cue: a literal (`无`, `（-）`), or a regular expression between slashes (`/无痛(?!经)/`).
+- category:
+    negated     the finding is absent        (无, 否认, 未见 ...; after it: 阴性, (-))
+    possible    the finding is uncertain     (考虑, 疑似, 待排 ...; after it: ？, 可能)
+    family      it concerns a relative       (其父, 母亲, 家族史)
+    historical  it is past history           (既往, 曾, ...病史)
+    pseudo      looks like a cue, is none    (未分化, 无力, 无痛, 无明显诱因): it hides every cue
+                it overlaps and does nothing else
+    terminate   ends every cue's scope       (但, 伴, ， 。 ；)
+- direction (the first four categories only; empty for pseudo/terminate): `forward` (the cue
+  precedes the finding: 无腹痛), `backward` (it follows: 腹痛阴性) or `both`.
+- max_scope (optional): most characters between cue and finding; empty = DEFAULT_MAX_SCOPE.
+
+How a mention is judged (why):
+- Text and cues are normalised one character for one character (full-width ASCII forms to
+  half-width, lower case), so offsets stay those of the original text and `（-）` matches `(-)`.
+  Regular expressions match the normalised text and must be written in normalised form.
+- Every occurrence of every cue is found; overlapping matches keep the longest (不除外 beats 除外,
+  不伴 beats the terminator 伴; a pseudo-trigger wins a tie), then pseudo-triggers are dropped.
+- Status: the nearest negated/possible cue whose scope reaches the mention decides. A forward cue
+  reaches a mention after it, a backward cue one before it, when no terminator lies between and
+  the gap is at most max_scope. List separators (、 及 和) are not terminators, so 无腹痛、恶心
+  negates both. Nearest wins (the earlier on a tie) so each clause is judged by its own cue.
+- A cue inside the mention decides first, whatever its direction: the span model sometimes
+  extracts `无咳嗽` or `大小便无明显异常` as the finding itself, and such a finding is denied
+  (`leading_cue` says how much of `无咳嗽` to trim to store `咳嗽`).
+- experiencer (family) and historical are flags found by the same scope test, independent of the
+  status; `cue` names only the cue that decided the status.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from bisect import bisect_left, bisect_right
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from etl.errors import DataError
+from etl.graph.records import ABSENT, PRESENT
+from etl.graph.records import POSSIBLE as POSSIBLE_STATUS
+
+DEFAULT_RULES_PATH = Path(__file__).with_name("context_rules.tsv")
+DEFAULT_MAX_SCOPE = 40  # characters between a cue and the finding it modifies
+
+NEGATED, POSSIBLE, FAMILY, HISTORICAL, PSEUDO, TERMINATE = (
+    "negated", "possible", "family", "historical", "pseudo", "terminate")
+MODIFIERS = (NEGATED, POSSIBLE, FAMILY, HISTORICAL)  # categories with a direction and a scope
+CATEGORIES = MODIFIERS + (PSEUDO, TERMINATE)
+FORWARD, BACKWARD, BOTH = "forward", "backward", "both"
+DIRECTIONS = (FORWARD, BACKWARD, BOTH)
+COLUMNS = ("cue", "category", "direction", "max_scope", "comment")
+REQUIRED_COLUMNS = ("cue", "category", "direction")
+
+# The status a deciding cue gives its mention (the values evidence and the triples file carry).
+STATUS_OF = {NEGATED: ABSENT, POSSIBLE: POSSIBLE_STATUS}
+
+
+def normalise(text: str) -> str:
+    """Full-width ASCII forms to half-width and lower case, never changing the length."""
+    out = []
+    for char in text:
+        folded = unicodedata.normalize("NFKC", char).lower()
+        out.append(folded if len(folded) == 1 else char)
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Rule:
+    cue: str  # as written in the file
+    category: str
+    direction: str  # "" for pseudo and terminate
+    max_scope: int
+    line: int  # line number in the rules file, for messages
+    comment: str = ""
+
+    @property
+    def is_pattern(self) -> bool:
+        return len(self.cue) > 2 and self.cue.startswith("/") and self.cue.endswith("/")
+
+
+@dataclass(frozen=True)
+class CueMark:
+    """One cue occurrence in a text (character offsets, end exclusive)."""
+
+    start: int
+    end: int
+    category: str
+    direction: str = ""
+    max_scope: int = DEFAULT_MAX_SCOPE
+
+
+@dataclass(frozen=True)
+class _TextCues:
+    """The resolved cues of one text, indexed so that judging a mention only looks at the cues
+    near it (a note's mentions are judged in O(log n) each, not against every cue)."""
+
+    marks: list[CueMark]  # every non-pseudo cue, in text order (they never overlap)
+    modifiers: list[CueMark]  # the negated / possible / family / historical ones
+    modifier_starts: list[int]
+    modifier_ends: list[int]
+    terminator_starts: list[int]
+    terminator_ends: list[int]
+
+    @classmethod
+    def of(cls, marks: list[CueMark]) -> "_TextCues":
+        modifiers = [m for m in marks if m.category in MODIFIERS]
+        terminators = [m for m in marks if m.category == TERMINATE]
+        return cls(marks, modifiers, [m.start for m in modifiers], [m.end for m in modifiers],
+                   [t.start for t in terminators], [t.end for t in terminators])
+
+    def terminated(self, gap_start: int, gap_end: int) -> bool:
+        """Whether a terminator lies wholly inside text[gap_start:gap_end]."""
+        i = bisect_left(self.terminator_starts, gap_start)
+        return i < len(self.terminator_starts) and self.terminator_ends[i] <= gap_end
+
+
+@dataclass(frozen=True)
+class RuleAssertion:
+    status: str  # "present" | "absent" | "possible"
+    experiencer: str = "patient"  # "patient" | "family"
+    historical: bool = False
+    cue: str | None = None  # the text of the cue that decided the status
+    cue_start: int | None = None
+    cue_end: int | None = None
+
+
+def _parse_line(raw: str, columns: list[str], where: str, line: int) -> Rule:
+    cells = raw.split("\t")
+    if len(cells) > len(columns):
+        raise DataError(f"{where} line {line}: {len(cells)} tab-separated cells, the header "
+                        f"has {len(columns)} columns ({', '.join(columns)})")
+    values = dict(zip(columns, (c.strip() for c in cells)))
+    cue = values.get("cue", "")
+    category = values.get("category", "")
+    direction = values.get("direction", "")
+    if not cue:
+        raise DataError(f"{where} line {line}: empty cue")
+    if category not in CATEGORIES:
+        raise DataError(f"{where} line {line}: unknown category {category!r} for cue {cue!r} "
+                        f"(expected one of {', '.join(CATEGORIES)})")
+    if category in MODIFIERS and direction not in DIRECTIONS:
+        raise DataError(f"{where} line {line}: category {category} needs a direction "
+                        f"({', '.join(DIRECTIONS)}), got {direction!r} for cue {cue!r}")
+    if category not in MODIFIERS and direction:
+        raise DataError(f"{where} line {line}: a {category} rule has no direction, got "
+                        f"{direction!r} for cue {cue!r}")
+    scope_text = values.get("max_scope", "")
+    if scope_text:
+        if not scope_text.isdigit() or int(scope_text) < 1:
+            raise DataError(f"{where} line {line}: max_scope must be a positive whole number of "
+                            f"characters, got {scope_text!r} for cue {cue!r}")
+        max_scope = int(scope_text)
+    else:
+        max_scope = DEFAULT_MAX_SCOPE
+    rule = Rule(cue, category, direction, max_scope, line, values.get("comment", ""))
+    if rule.is_pattern:
+        pattern = cue[1:-1]
+        if normalise(pattern) != pattern:
+            raise DataError(f"{where} line {line}: the pattern {cue!r} must be written in normalised "
+                            f"form (half-width punctuation, lower case): {normalise(pattern)!r}")
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise DataError(f"{where} line {line}: bad regular expression {cue!r}: {exc}") from None
+        if compiled.fullmatch(""):
+            raise DataError(f"{where} line {line}: the pattern {cue!r} matches the empty string")
+    return rule
+
+
+def parse_rules(content: str, where: str = "rules") -> list[Rule]:
+    """Rules from the text of a rules file; a bad line is a DataError naming the line."""
+    columns: list[str] | None = None
+    rules: list[Rule] = []
+    seen: dict[str, Rule] = {}
+    for line, raw in enumerate(content.splitlines(), start=1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        if columns is None:
+            columns = [c.strip() for c in raw.split("\t")]
+            unknown = [c for c in columns if c not in COLUMNS]
+            missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+            if unknown or missing or len(set(columns)) != len(columns):
+                raise DataError(f"{where} line {line}: the header must name the tab-separated "
+                                f"columns {', '.join(REQUIRED_COLUMNS)} (optional: max_scope, "
+                                f"comment), got {columns}")
+            continue
+        rule = _parse_line(raw, columns, where, line)
+        key = rule.cue if rule.is_pattern else normalise(rule.cue)
+        if key in seen:
+            raise DataError(f"{where} line {line}: the cue {rule.cue!r} is already defined on line "
+                            f"{seen[key].line}")
+        seen[key] = rule
+        rules.append(rule)
+    if columns is None:
+        raise DataError(f"{where}: no header line and no rules")
+    return rules
+
+
+class ContextRules:
+    """A loaded rule set: finds cues in a text and judges mentions by them."""
+
+    def __init__(self, rules: Sequence[Rule], content: bytes = b""):
+        import ahocorasick
+
+        self.rules = list(rules)
+        # what the fingerprint hashes: the file's bytes, or the rules themselves when built in code
+        self._content = content or "\n".join(
+            "\t".join((r.cue, r.category, r.direction, str(r.max_scope))) for r in self.rules
+        ).encode("utf-8")
+        self._automaton = ahocorasick.Automaton()
+        self._patterns: list[tuple[re.Pattern, Rule]] = []
+        for rule in self.rules:
+            if rule.is_pattern:
+                self._patterns.append((re.compile(rule.cue[1:-1]), rule))
+            else:
+                literal = normalise(rule.cue)
+                self._automaton.add_word(literal, (len(literal), rule))
+        if len(self._automaton):
+            self._automaton.make_automaton()
+        self._widest = max((r.max_scope for r in self.rules if r.category in MODIFIERS), default=0)
+        self._last: tuple[str, _TextCues] | None = None  # the last text's cues (one entry, see _cues)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "ContextRules":
+        path = Path(path) if path is not None else DEFAULT_RULES_PATH
+        try:
+            content = path.read_bytes()
+            text = content.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"cannot read the assertion rules {path}: {exc}") from None
+        return cls(parse_rules(text, where=str(path)), content)
+
+    def fingerprint(self) -> str:
+        """12 hex digits of the sha256 of the rules file: a changed rule set changes the
+        assertion model's version."""
+        return hashlib.sha256(self._content).hexdigest()[:12]
+
+    # -- finding cues -----------------------------------------------------------------------
+
+    def _matches(self, text: str) -> list[tuple[int, int, Rule]]:
+        norm = normalise(text)
+        found: list[tuple[int, int, Rule]] = []
+        if len(self._automaton):
+            for last, (length, rule) in self._automaton.iter(norm):
+                found.append((last + 1 - length, last + 1, rule))
+        for pattern, rule in self._patterns:
+            found.extend((m.start(), m.end(), rule) for m in pattern.finditer(norm) if m.end() > m.start())
+        return found
+
+    def _resolved(self, text: str) -> list[CueMark]:
+        """Non-overlapping matches, longest first (pseudo-triggers win ties), pseudo included."""
+        found = sorted(self._matches(text),
+                       key=lambda m: (-(m[1] - m[0]), m[2].category != PSEUDO, m[0]))
+        taken = [False] * (len(text) + 1)
+        kept: list[CueMark] = []
+        for start, end, rule in found:
+            if any(taken[start:end]):
+                continue
+            for i in range(start, end):
+                taken[i] = True
+            kept.append(CueMark(start, end, rule.category, rule.direction, rule.max_scope))
+        kept.sort(key=lambda m: m.start)
+        return kept
+
+    def _cues(self, text: str) -> _TextCues:
+        # The pipeline asks assess_many, leading_cue and cue_marks about the same text in a row:
+        # remember the last one. One tuple, read and replaced whole, so threads may share it.
+        last = self._last
+        if last is not None and last[0] == text:
+            return last[1]
+        cues = _TextCues.of([m for m in self._resolved(text) if m.category != PSEUDO])
+        self._last = (text, cues)
+        return cues
+
+    def cue_marks(self, text: str) -> list[CueMark]:
+        """Every cue in the text after pseudo-trigger removal, in text order."""
+        return list(self._cues(text).marks)
+
+    # -- judging mentions ---------------------------------------------------------------------
+
+    @staticmethod
+    def _distance(mark: CueMark, start: int, end: int, cues: _TextCues) -> int | None:
+        """Characters between a cue and the mention when the cue's scope reaches it, else None.
+        0 when the cue lies (partly) inside the mention."""
+        if mark.start < end and mark.end > start:
+            return 0
+        if mark.end <= start and mark.direction in (FORWARD, BOTH):
+            gap_start, gap_end = mark.end, start
+        elif mark.start >= end and mark.direction in (BACKWARD, BOTH):
+            gap_start, gap_end = end, mark.start
+        else:
+            return None
+        if gap_end - gap_start > mark.max_scope:
+            return None
+        if cues.terminated(gap_start, gap_end):
+            return None
+        return gap_end - gap_start + 1
+
+    def _assess(self, text: str, cues: _TextCues, start: int, end: int) -> RuleAssertion:
+        if not (0 <= start < end <= len(text)):
+            raise ValueError(f"mention offsets ({start}, {end}) outside a text of {len(text)} "
+                             f"characters")
+        best: tuple[int, CueMark] | None = None
+        family = historical = False
+        # only cues that can reach the mention: ending at most the widest scope before it,
+        # starting at most that far after it (cues never overlap, so ends are sorted too)
+        first = bisect_left(cues.modifier_ends, start - self._widest)
+        last = bisect_right(cues.modifier_starts, end + self._widest)
+        for mark in cues.modifiers[first:last]:
+            distance = self._distance(mark, start, end, cues)
+            if distance is None:
+                continue
+            if mark.category == FAMILY:
+                family = True
+            elif mark.category == HISTORICAL:
+                historical = True
+            elif best is None or distance < best[0]:
+                best = (distance, mark)
+        if best is None:
+            return RuleAssertion(PRESENT, "family" if family else "patient", historical)
+        mark = best[1]
+        return RuleAssertion(STATUS_OF[mark.category], "family" if family else "patient",
+                             historical, text[mark.start:mark.end], mark.start, mark.end)
+
+    def assess(self, text: str, start: int, end: int) -> RuleAssertion:
+        """The assertion of the mention text[start:end]."""
+        return self._assess(text, self._cues(text), start, end)
+
+    def assess_many(self, text: str, spans: Iterable[tuple[int, int]]) -> list[RuleAssertion]:
+        """The assertions of several mentions of one text (its cues are found once)."""
+        cues = self._cues(text)
+        return [self._assess(text, cues, start, end) for start, end in spans]
+
+    def leading_cue(self, text: str, start: int, end: int) -> int:
+        """How many characters at the start of text[start:end] are forward negation/uncertainty
+        cues (1 for 无咳嗽, 4 for 未见明显异常), so the finding can be stored as 咳嗽. Never the
+        whole mention: a mention that is only a cue gives 0."""
+        cues = self._cues(text)
+        position = start
+        for mark in cues.modifiers[bisect_left(cues.modifier_starts, start):]:
+            if (mark.start != position or mark.end > end
+                    or mark.category not in STATUS_OF or mark.direction == BACKWARD):
+                break
+            position = mark.end
+        return position - start if position < end else 0
