@@ -36,6 +36,8 @@ class DataSettings:
     vocab: Path = Path("../shared/data/vocab/chinese_bert_vocab.txt")
     corpus: Path = Path("../shared/data/corpus/medical_text.txt")  # unlabelled text (pretraining)
     notes: Path = Path("../shared/data/notes/ccks2017_notes.parquet")  # clinical notes (pretraining)
+    cdee_train: Path = Path("../shared/data/cdee/cdee_train.jsonl")  # findings + assertion (training)
+    cdee_dev: Path = Path("../shared/data/cdee/cdee_dev.jsonl")  # findings + assertion (evaluation)
     dev_size: int = 500
     split_seed: int = 20201118
 
@@ -129,6 +131,32 @@ class SpanSettings:
 
 
 @dataclass(frozen=True)
+class AssertionSettings:
+    """Assertion status of every finding: present / absent / possible (ELECTRA classifier over a
+    marked mention in its context, beside the ConText rules; etl/models/assertion)."""
+    enabled: bool = True  # false: every finding is taken as present (the pre-assertion behaviour)
+    model_dir: Path = Path("models/assertion")
+    encoder_checkpoint: Path | None = Path("models/encoders/electra-mlm")
+    rules: Path | None = None  # ConText rule file for training; empty: the packaged context_rules.tsv
+    decision: str = "model"  # model | rules | gated (rules first; the model only where a cue is near)
+    rule_features: bool = True  # the rules' cue matches as token features of the model
+    augment: bool = True  # training copies of denied findings with the cue inside the mention (无咳嗽)
+    left_chars: int = 64  # context before the mention (cut at the sentence start)
+    right_chars: int = 32  # context after the mention (cut after the sentence end)
+    buckets: tuple[int, ...] = (32, 64, 96, 128)
+    batch_size: int = 32
+    epochs: int = 8
+    learning_rate: float = 5e-4
+    warmup_ratio: float = 0.1
+    clip_norm: float = 1.0
+    dropout: float = 0.1
+    possible_weight: float = 2.0  # loss weight of the rare possible class (4% of the findings)
+    trim_vocab: bool = True  # from-scratch encoder: keep only the tokens the training text uses
+    seed: int = 42
+    encoder: SpanEncoderSettings = field(default_factory=SpanEncoderSettings)
+
+
+@dataclass(frozen=True)
 class InputSettings:
     """Columns of the Parquet notes and what counts as a bad row."""
     id_column: str = "doc_id"
@@ -185,6 +213,8 @@ class RuntimeBatchSizes:
     relation_gpu: int = 512
     spans_cpu: int = 64
     spans_gpu: int = 512
+    assertion_cpu: int = 64
+    assertion_gpu: int = 512
 
 
 @dataclass(frozen=True)
@@ -202,6 +232,7 @@ class Settings:
     data: DataSettings = field(default_factory=DataSettings)
     relation: RelationSettings = field(default_factory=RelationSettings)
     spans: SpanSettings = field(default_factory=SpanSettings)
+    assertion: AssertionSettings = field(default_factory=AssertionSettings)
     input: InputSettings = field(default_factory=InputSettings)
     windows: WindowSettings = field(default_factory=WindowSettings)
     graph: GraphSettings = field(default_factory=GraphSettings)
@@ -216,6 +247,7 @@ _CHOICES = {
     "graph.sink": {"falkordb", "neo4j", "none"},
     "graph.falkordb.appendfsync": {"always", "everysec", "no"},
     "runtime.device": {"auto", "cpu", "gpu"},
+    "assertion.decision": {"model", "rules", "gated"},
 }
 
 
@@ -446,12 +478,12 @@ def _check(settings: Settings) -> None:
             value = getattr(value, part)
         if value not in allowed:
             raise ConfigError(f"{key} must be one of {sorted(allowed)}, got {value!r}")
-    for key in ("relation.buckets", "spans.buckets"):
+    for key in ("relation.buckets", "spans.buckets", "assertion.buckets"):
         section, name = key.split(".")
         buckets = getattr(getattr(settings, section), name)
         if not buckets or list(buckets) != sorted(set(buckets)) or buckets[0] < 8:
             raise ConfigError(f"{key} must be increasing lengths >= 8, got {list(buckets)}")
-    for key in ("relation.batch_size", "spans.batch_size", "graph.batch_size",
+    for key in ("relation.batch_size", "spans.batch_size", "assertion.batch_size", "graph.batch_size",
                 "input.read_batch_rows", "windows.max_chars"):
         section, name = key.split(".")
         if getattr(getattr(settings, section), name) <= 0:

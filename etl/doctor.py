@@ -82,6 +82,8 @@ def run_checks(load_settings: Callable, input_path: str | Path | None = None,
     checks.append(Check("settings", OK, "loaded"))
     checks += check_model("relation", settings.relation.model_dir)
     checks += check_model("spans", settings.spans.model_dir)
+    if settings.assertion.enabled:
+        checks += check_model("assertion", settings.assertion.model_dir)
     checks.append(check_gpu(settings.runtime.device))
     checks += check_graph(settings.graph)
     checks.append(check_input(settings, input_path))
@@ -165,6 +167,10 @@ def _load_model(kind: str, folder: Path):
         from etl.models.relation.model import RelationClassifier
 
         return RelationClassifier.load(folder)
+    if kind == "assertion":
+        from etl.models.assertion.model import AssertionClassifier
+
+        return AssertionClassifier.load(folder)
     from etl.models.spans.model import SpanExtractor
 
     return SpanExtractor.load(folder)

@@ -28,7 +28,7 @@ from etl.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-MODELS = ("relation", "spans")
+MODELS = ("relation", "spans", "assertion")
 MIXED_POLICY = "mixed_float16"  # bert4keras 0.11.5 masks with tf.where(-inf): float16-safe
 
 
@@ -133,7 +133,7 @@ def configure(runtime: RuntimeSettings, backend: Backend | None = None) -> Runti
 
 
 def batch_size(runtime: RuntimeSettings, model: str, device: str) -> int:
-    """Inference batch size for `model` ("relation" / "spans") on `device` ("cpu" / "gpu")."""
+    """Inference batch size for `model` ("relation" / "spans" / "assertion") on `device` ("cpu" / "gpu")."""
     if model not in MODELS or device not in ("cpu", "gpu"):
         raise ValueError(f"batch_size(model in {MODELS}, device cpu|gpu), got {model!r}, {device!r}")
     return getattr(runtime.batch_size, f"{model}_{device}")

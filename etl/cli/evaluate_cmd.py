@@ -2,7 +2,8 @@
 
 Two modes: score a prediction file (`--gold --pred`), or run the span model end to end on gold
 texts (`--spans-model DIR` with `--oracle-relations` or `--relation-model DIR`; the gold defaults
-to the dev split of data.cmeie_labeled).
+to the dev split of data.cmeie_labeled). Subcommands score other models: `etl evaluate
+assertions` (assertion_cmd.py).
 """
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from pathlib import Path
 
 import click
 
+from etl.cli import assertion_cmd
 from etl.data.cmeie import read_cmeie, write_cmeie
 from etl.evaluate import evaluate, format_table
 
 
-@click.command("evaluate")
+@click.group("evaluate", invoke_without_command=True)
 @click.option("--gold", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Gold CMeIE JSONL (text + spo_list). End-to-end mode default: the dev split.")
 @click.option("--pred", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -29,8 +31,8 @@ from etl.evaluate import evaluate, format_table
 @click.option("--write-pred", type=click.Path(dir_okay=False, path_type=Path),
               help="End to end: also write the predictions as CMeIE JSONL.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead of a table.")
-@click.pass_obj
-def command(app, gold: Path | None, pred: Path | None, spans_model: Path | None, oracle_relations: bool,
+@click.pass_context
+def command(ctx, gold: Path | None, pred: Path | None, spans_model: Path | None, oracle_relations: bool,
             relation_model: Path | None, write_pred: Path | None, as_json: bool) -> None:
     """Score predictions against gold with the CMeIE benchmark's strict triple micro-F1.
 
@@ -40,7 +42,15 @@ def command(app, gold: Path | None, pred: Path | None, spans_model: Path | None,
 
     End to end: `--spans-model DIR --oracle-relations` (gold predicates) or `--spans-model DIR
     --relation-model DIR` (predicted predicates) extracts the triples of every gold text first.
+
+    `etl evaluate assertions --gold CDEE.jsonl` scores the assertion model instead (its own --help).
     """
+    if ctx.invoked_subcommand is not None:
+        if any((gold, pred, spans_model, oracle_relations, relation_model, write_pred, as_json)):
+            raise click.UsageError(f"options before `{ctx.invoked_subcommand}` belong to the triple "
+                                   f"evaluation; put them after the subcommand")
+        return
+    app = ctx.obj
     if spans_model is None:
         if oracle_relations or relation_model or write_pred:
             raise click.UsageError("--oracle-relations, --relation-model and --write-pred need --spans-model")
@@ -78,3 +88,6 @@ def _end_to_end(app, gold: Path | None, spans_model: Path, relation_model: Path 
     if write_pred:
         write_cmeie(write_pred, predicted)
     return report
+
+
+command.add_command(assertion_cmd.evaluate_assertions, "assertions")

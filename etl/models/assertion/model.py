@@ -1,0 +1,183 @@
+"""Assertion classifier: is a finding present, absent (denied) or possible (hedged) in its note?
+
+    [CLS] context [SEP] (mention: segment 1 + feature channel 0; rule cues: channels 1..)
+      -> ELECTRA (the project's MLM-pretrained small encoder, or a real Google-format checkpoint)
+      -> [CLS] vector ++ mean of the mention's token vectors -> Dense(3, softmax)
+
+Experiencer (patient / family) and historical findings have no training labels in CDEE: the
+ConText rules (rules.py) decide them, always. The present/absent/possible decision is the
+folder's `decision` (labels.json), measured on the CDEE dev split (MODELS.md):
+- `model`: the classifier's argmax;
+- `rules`: the ConText rules alone (no TensorFlow work at all);
+- `gated`: the rules first; a mention whose context holds no cue the rules know is present
+  without running the classifier, every other mention goes to the classifier.
+
+Model folder (etl.models.folder conventions) plus `context_rules.tsv`, the rules it was trained
+and measured with; the version hashes weights.h5 and that file, so editing a rule re-versions the
+model and makes the nightly run re-judge every document.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from etl.compat import keras, tf
+from etl.graph.records import PRESENT
+from etl.models import folder as model_folder
+from etl.errors import ConfigError
+from etl.models.assertion.data import (CUE_CHANNELS, LABELS, EncodedMention, Mention, MentionEncoder, batches,
+                                       make_batch, mention_context)
+from etl.models.tokens import load_tokenizer
+
+KIND = "assertion"
+RULES_FILE = "context_rules.tsv"
+DECISIONS = ("model", "rules", "gated")
+GATE_CATEGORIES = ("negated", "possible")  # rule categories that send a mention to the classifier
+log = logging.getLogger(__name__)
+
+
+class MentionPooling(keras.layers.Layer):
+    """Mean of the token vectors where the mention flag (feature channel 0) is set."""
+
+    def call(self, inputs):
+        sequence, flags = inputs
+        weights = flags[..., :1]
+        return tf.reduce_sum(sequence * weights, axis=1) / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
+
+
+def build_model(config_path: str | Path, checkpoint: str | Path | None = None, features: int = 1,
+                dropout: float = 0.1, keep_tokens: Sequence[int] | None = None):
+    """Keras model (token ids, segment ids, token features) -> probabilities [batch, 3]."""
+    from etl.models.encoder import build_encoder
+
+    encoder = build_encoder("electra", config_path, checkpoint, token_features=features,
+                            keep_tokens=list(keep_tokens) if keep_tokens is not None else None)
+    token_ids, segment_ids, flags = encoder.model.inputs
+    sequence = encoder.model.output
+    cls = keras.layers.Lambda(lambda x: x[:, 0], name="Assertion-CLS")(sequence)
+    mention = MentionPooling(name="Assertion-Mention")([sequence, flags])
+    x = keras.layers.Concatenate(name="Assertion-Concat")([cls, mention])
+    x = keras.layers.Dropout(dropout, name="Assertion-Dropout")(x)
+    probs = keras.layers.Dense(len(LABELS), activation="softmax", name="Assertion-Output",
+                               kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02))(x)
+    return keras.Model([token_ids, segment_ids, flags], probs, name="assertion_classifier")
+
+
+# --------------------------------------------------------------------------- inference
+@dataclass(frozen=True)
+class Assessment:
+    status: str  # PRESENT | ABSENT | POSSIBLE
+    score: float  # the classifier's probability of `status` (1.0 when the rules decided alone)
+    experiencer: str = "patient"  # patient | family (rules)
+    historical: bool = False  # a past finding (rules)
+    source: str = "model"  # model | rules
+
+
+def rows_for(count: int, batch_size: int) -> int:
+    """Batch dimension for a partial batch: a power of two up to batch_size (few shapes)."""
+    rows = 1
+    while rows < count:
+        rows *= 2
+    return min(rows, max(batch_size, count))
+
+
+class AssertionClassifier:
+    """A trained assertion model folder with its tokenizer, rules and decision.
+
+    `assess(mentions)` batches the mentions by length bucket through one compiled function;
+    many mentions at once is the efficient call (the pipeline gathers many documents' mentions).
+    """
+
+    def __init__(self, model, tokenizer, labels: dict, rules, *, batch_size: int = 64, version: str = "",
+                 folder: Path | None = None, decision: str | None = None):
+        self.model, self.tokenizer, self.labels, self.rules = model, tokenizer, labels, rules
+        self.buckets = tuple(labels["buckets"])
+        self.batch_size, self.version, self.folder = batch_size, version, folder
+        self.decision = decision or labels.get("decision", "model")
+        if self.decision not in DECISIONS:
+            raise ValueError(f"assertion decision must be one of {DECISIONS}, got {self.decision!r}")
+        channels = tuple(labels.get("cue_channels", ()))
+        if channels and channels != CUE_CHANNELS:
+            raise ConfigError(f"assertion model {folder}: its cue channels {list(channels)} are not this "
+                              f"version's {list(CUE_CHANNELS)}; retrain it with `etl train assertion`")
+        self.encoder = MentionEncoder(tokenizer, self.buckets[-1], rules if channels else None,
+                                      labels.get("left_chars", 64), labels.get("right_chars", 32))
+        spec = [tf.TensorSpec([None, None], tf.int32)] * 2 + [
+            tf.TensorSpec([None, None, self.encoder.features], tf.float32)]
+        self._forward = tf.function(lambda *inputs: model(list(inputs), training=False), input_signature=spec)
+        self.model_calls = 0  # mentions the classifier judged (the rest: rules alone)
+
+    @classmethod
+    def load(cls, folder: str | Path, batch_size: int | None = None, decision: str | None = None
+             ) -> "AssertionClassifier":
+        from etl.models.assertion.rules import ContextRules
+
+        folder = model_folder.check_folder(folder, KIND)
+        labels = model_folder.read_json(folder / "labels.json")
+        rules = ContextRules.load(folder / RULES_FILE)
+        model = build_model(folder / "encoder_config.json", features=1 + len(labels.get("cue_channels", ())))
+        model.load_weights(str(folder / "weights.h5"))
+        return cls(model, load_tokenizer(folder / "vocab.txt"), labels, rules,
+                   batch_size=batch_size or labels.get("batch_size", 64),
+                   version=model_folder.read_version(folder), folder=folder, decision=decision)
+
+    def probabilities(self, mentions: Sequence[Mention]) -> np.ndarray:
+        """[len(mentions), 3] class probabilities (LABELS order) from the classifier."""
+        return self.probabilities_encoded([self.encoder.encode(m) for m in mentions])
+
+    def probabilities_encoded(self, encoded: Sequence[EncodedMention]) -> np.ndarray:
+        out = np.zeros((len(encoded), len(LABELS)), dtype=np.float32)
+        for bucket, indices in batches(encoded, self.buckets, self.batch_size):
+            items = [encoded[i] for i in indices]
+            inputs = make_batch(items, bucket, rows_for(len(items), self.batch_size), self.encoder.features)
+            probs = self._forward(*(tf.constant(x) for x in inputs)).numpy()
+            out[indices] = probs[:len(items)]
+        self.model_calls += len(encoded)
+        return out
+
+    def local(self, mention: Mention) -> Mention:
+        """The mention inside its context (data.mention_context): what rules and model both read,
+        so a whole note is never scanned once per mention."""
+        return Mention(*mention_context(mention.text, mention.start, mention.end, self.encoder.left,
+                                        self.encoder.right))
+
+    def cue_near(self, local: Mention) -> bool:
+        """A negation or uncertainty cue in the mention's context (what the `gated` decision asks)."""
+        return any(m.category in GATE_CATEGORIES for m in self.rules.cue_marks(local.text))
+
+    def assess(self, mentions: Sequence[Mention]) -> list[Assessment]:
+        """Status, score, experiencer and historical flag of every mention, by the folder's decision."""
+        local = [self.local(m) for m in mentions]
+        ruled = [self.rules.assess(m.text, m.start, m.end) for m in local]
+        ask = list(range(len(local)))
+        if self.decision == "rules":
+            ask = []
+        elif self.decision == "gated":
+            ask = [i for i, m in enumerate(local) if self.cue_near(m)]
+        probs = self.probabilities([local[i] for i in ask]) if ask else np.zeros((0, len(LABELS)))
+        out = [Assessment(r.status if self.decision == "rules" else PRESENT, 1.0, r.experiencer, r.historical,
+                          "rules") for r in ruled]
+        for row, i in enumerate(ask):
+            k = int(np.argmax(probs[row]))
+            out[i] = Assessment(LABELS[k], float(probs[row, k]), ruled[i].experiencer, ruled[i].historical)
+        return out
+
+
+# --------------------------------------------------------------------------- folder
+def save_assertion_folder(folder: Path, model, labels: dict, settings_record: dict, metrics: dict) -> str:
+    """weights (float16), labels, settings, metrics, version into `folder` (which already holds
+    encoder_config.json, vocab.txt and the rules file RULES_FILE); returns the version string."""
+    folder = Path(folder)
+    model_folder.save_weights_f16(model, folder / "weights.h5")
+    model_folder.write_json(folder / "labels.json", {"kind": KIND, "labels": list(LABELS), **labels})
+    model_folder.write_json(folder / "settings.json", settings_record)
+    version = model_folder.folder_version(KIND, folder)
+    (folder / "version.txt").write_text(version + "\n", encoding="utf-8")
+    metrics = dict(metrics, version=version)
+    metrics["folder_bytes"] = sum(p.stat().st_size for p in folder.iterdir() if p.name != "metrics.json")
+    model_folder.write_json(folder / "metrics.json", metrics)
+    return version
