@@ -45,6 +45,24 @@ def test_punctuation_ends_a_scope(rules):
     assert status(rules, "无发热，咳嗽、咳痰3天。", "咳嗽") == "present"
 
 
+def test_a_bare_clause_continues_the_negated_clause_before_it(rules):
+    # notes list denied findings with commas too: 无恶心，呕吐，无胸闷，气短
+    text = "无恶心，呕吐，无胸闷，气短。"
+    assert [status(rules, text, f) for f in ("恶心", "呕吐", "胸闷", "气短")] == ["absent"] * 4
+    assert judge(rules, text, "呕吐").cue == "无" and judge(rules, text, "呕吐").cue_start == 0
+    assert status(rules, "无恶心，呕吐，腹泻。", "腹泻") == "absent"  # a chain of bare clauses
+    assert status(rules, "否认高血压，糖尿病病史。", "糖尿病") == "absent"  # a suffix such as 病史
+    assert status(rules, "无恶心，呕吐等不适。", "呕吐") == "absent"
+    # not a bare clause, not after a comma, or the clause before does not open with a negation
+    assert status(rules, "无发热，咳嗽3天。", "咳嗽") == "present"
+    assert status(rules, "无发热。咳嗽。", "咳嗽") == "present"
+    assert status(rules, "伴恶心，呕吐。", "呕吐") == "present"
+    assert status(rules, "患者无发热，咳嗽。", "咳嗽") == "present"
+    assert status(rules, "无发热，伴咳嗽。", "咳嗽") == "present"
+    assert status(rules, "无发热，体温37.5度，咳嗽。", "咳嗽") == "present"  # a clause that is no finding
+    assert status(rules, "无发热，考虑肺炎。", "肺炎") == "possible"
+
+
 def test_undifferentiated_is_not_a_negation(rules, tmp_path):
     assert status(rules, "术后病理：未分化癌", "未分化癌") == "present"
     assert status(rules, "术后病理：未分化癌", "癌") == "present"
@@ -289,7 +307,7 @@ def test_a_rules_file_of_ones_own(tmp_path):
                     encoding="utf-8")
     rules = ContextRules.load(path)
     assert rules.assess("不痛，痒", 1, 2).status == "absent"
-    assert rules.assess("不痛，痒", 3, 4).status == "present"
+    assert rules.assess("不痛，有痒", 4, 5).status == "present"  # (a bare 痒 would continue the list)
     assert rules.assess("无痛", 1, 2).status == "present"  # 无 is not in this rule set
 
 
