@@ -138,7 +138,9 @@ class AssertionSettings:
     model_dir: Path = Path("models/assertion")
     encoder_checkpoint: Path | None = Path("models/encoders/electra-mlm")
     rules: Path | None = None  # ConText rule file for training; empty: the packaged context_rules.tsv
-    decision: str = "model"  # model | rules | gated (rules first; the model only where a cue is near)
+    # How findings are decided: model | rules | gated (the rules first, the model only where a cue is
+    # near). Empty: the folder's own (training picks the decision with the best dev accuracy).
+    decision: str = ""
     rule_features: bool = True  # the rules' cue matches as token features of the model
     augment: bool = True  # training copies of denied findings with the cue inside the mention (无咳嗽)
     left_chars: int = 64  # context before the mention (cut at the sentence start)
@@ -247,7 +249,7 @@ _CHOICES = {
     "graph.sink": {"falkordb", "neo4j", "none"},
     "graph.falkordb.appendfsync": {"always", "everysec", "no"},
     "runtime.device": {"auto", "cpu", "gpu"},
-    "assertion.decision": {"model", "rules", "gated"},
+    "assertion.decision": {"", "model", "rules", "gated"},
 }
 
 

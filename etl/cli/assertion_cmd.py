@@ -32,7 +32,8 @@ DECISION_CHOICE = click.Choice(["model", "rules", "gated"])
 @click.option("--epochs", type=click.IntRange(min=1), help="Training epochs (default: assertion.epochs).")
 @click.option("--rule-features/--no-rule-features", default=None,
               help="Give the model the ConText rules' cues as token features (default: assertion.rule_features).")
-@click.option("--decision", type=DECISION_CHOICE, help="How the folder decides (default: assertion.decision).")
+@click.option("--decision", type=DECISION_CHOICE,
+              help="How the folder decides (default: assertion.decision; unset = the best dev accuracy).")
 @click.option("--max-train", type=click.IntRange(min=1), help="Use only the first N training texts (quick runs).")
 @click.pass_obj
 def train_assertion(app, encoder_checkpoint, from_scratch, out, epochs, rule_features, decision, max_train) -> None:
@@ -97,7 +98,8 @@ def read_mention_rows(path: Path) -> list[dict]:
               help="JSONL to write (default: standard output).")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Assertion model folder (default: assertion.model_dir).")
-@click.option("--decision", type=DECISION_CHOICE, help="Override the folder's decision (model, rules or gated).")
+@click.option("--decision", type=DECISION_CHOICE,
+              help="Override the folder's decision (model, rules or gated; default: assertion.decision, else the folder's).")
 @click.pass_obj
 def predict_assertions(app, input_path: Path, output: Path | None, model_dir: Path | None, decision) -> None:
     """Assertion status of every mention: present, absent (denied) or possible (hedged).
@@ -114,7 +116,7 @@ def predict_assertions(app, input_path: Path, output: Path | None, model_dir: Pa
     from etl.models.assertion.data import Mention
     from etl.models.assertion.model import AssertionClassifier
 
-    classifier = AssertionClassifier.load(folder, decision=decision)
+    classifier = AssertionClassifier.load(folder, decision=decision or app.settings.assertion.decision or None)
     mentions = [Mention(row["text"], m["start"], m["end"]) for row in rows for m in row["mentions"]]
     assessments = iter(classifier.assess(mentions))
     handle = open(output, "w", encoding="utf-8") if output else sys.stdout
@@ -140,7 +142,8 @@ def predict_assertions(app, input_path: Path, output: Path | None, model_dir: Pa
               help="CHIP-CDEE JSONL with labelled findings (default: data.cdee_dev).")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Assertion model folder (default: assertion.model_dir).")
-@click.option("--decision", type=DECISION_CHOICE, help="Override the folder's decision (model, rules or gated).")
+@click.option("--decision", type=DECISION_CHOICE,
+              help="Override the folder's decision (model, rules or gated; default: assertion.decision, else the folder's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead of a table.")
 @click.pass_obj
 def evaluate_assertions(app, gold: Path | None, model_dir: Path | None, decision, as_json: bool) -> None:
@@ -158,7 +161,7 @@ def evaluate_assertions(app, gold: Path | None, model_dir: Path | None, decision
     from etl.models.assertion.metrics import assertion_report
     from etl.models.assertion.model import AssertionClassifier
 
-    classifier = AssertionClassifier.load(folder, decision=decision)
+    classifier = AssertionClassifier.load(folder, decision=decision or app.settings.assertion.decision or None)
     examples = cdee_examples(samples)
     report = assertion_report([e.label for e in examples],
                               [a.status for a in classifier.assess([e.mention for e in examples])])

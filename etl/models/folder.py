@@ -32,15 +32,16 @@ from etl.errors import ConfigError
 REQUIRED = ("encoder_config.json", "vocab.txt", "weights.h5", "labels.json", "version.txt")
 
 
-# Inputs that change the model's output, hashed after the weights. (bigrams.txt is not among them:
-# adding it would re-version the shipped relation model and make every nightly run re-extract.)
-VERSIONED_EXTRAS = ("lexicon.tsv", "context_rules.tsv")
+# Per model kind, the files besides weights.h5 that change its output, hashed after the weights.
+# (bigrams.txt is not among the relation model's: adding it would re-version the shipped relation
+# model and make every nightly run re-extract. The assertion model's labels.json holds its decision.)
+VERSIONED_EXTRAS = {"spans": ("lexicon.tsv",), "assertion": ("labels.json", "context_rules.tsv")}
 
 
 def folder_version(kind: str, folder: str | Path) -> str:
-    """`<kind>-<12 hex>`: sha256 of weights.h5, then of the VERSIONED_EXTRAS the folder holds."""
+    """`<kind>-<12 hex>`: sha256 of weights.h5, then of the kind's VERSIONED_EXTRAS the folder holds."""
     digest = hashlib.sha256()
-    extras = [Path(folder) / name for name in VERSIONED_EXTRAS]
+    extras = [Path(folder) / name for name in VERSIONED_EXTRAS.get(kind, ())]
     for path in [Path(folder) / "weights.h5"] + [p for p in extras if p.is_file()]:
         with open(path, "rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):

@@ -5,16 +5,19 @@
       -> [CLS] vector ++ mean of the mention's token vectors -> Dense(3, softmax)
 
 Experiencer (patient / family) and historical findings have no training labels in CDEE: the
-ConText rules (rules.py) decide them, always. The present/absent/possible decision is the
-folder's `decision` (labels.json), measured on the CDEE dev split (MODELS.md):
+ConText rules (rules.py) decide them, always. The present/absent/possible decision is one of
+(all three measured on the CDEE dev split by training, in metrics.json; MODELS.md):
 - `model`: the classifier's argmax;
 - `rules`: the ConText rules alone (no TensorFlow work at all);
 - `gated`: the rules first; a mention whose context holds no cue the rules know is present
   without running the classifier, every other mention goes to the classifier.
+The folder's `decision` (labels.json) is the one with the best dev accuracy unless training was
+told otherwise; `assertion.decision` / `--decision` override it at run time, and the version then
+says so (`assertion-<hash>+gated`), so evidence names what judged it and the ledger re-judges.
 
 Model folder (etl.models.folder conventions) plus `context_rules.tsv`, the rules it was trained
-and measured with; the version hashes weights.h5 and that file, so editing a rule re-versions the
-model and makes the nightly run re-judge every document.
+and measured with; the version hashes weights.h5, labels.json and that file, so editing a rule or
+the decision re-versions the model and makes the nightly run re-judge every document.
 """
 from __future__ import annotations
 
@@ -96,10 +99,12 @@ class AssertionClassifier:
                  folder: Path | None = None, decision: str | None = None):
         self.model, self.tokenizer, self.labels, self.rules = model, tokenizer, labels, rules
         self.buckets = tuple(labels["buckets"])
-        self.batch_size, self.version, self.folder = batch_size, version, folder
-        self.decision = decision or labels.get("decision", "model")
+        self.batch_size, self.folder = batch_size, folder
+        own = labels.get("decision", "model")
+        self.decision = decision or own
         if self.decision not in DECISIONS:
             raise ValueError(f"assertion decision must be one of {DECISIONS}, got {self.decision!r}")
+        self.version = version if self.decision == own else f"{version}+{self.decision}"
         channels = tuple(labels.get("cue_channels", ()))
         if channels and channels != CUE_CHANNELS:
             raise ConfigError(f"assertion model {folder}: its cue channels {list(channels)} are not this "

@@ -3,7 +3,8 @@
 After every epoch the dev findings are classified; the epoch with the best dev macro-F1 (the rare
 possible class counts as much as the others) is kept. At the end the three decisions (model,
 rules, gated: etl.models.assertion.model) are measured on dev with the shipped float16 weights and
-written to metrics.json; `assertion.decision` says which one the folder uses.
+written to metrics.json. The folder decides with `assertion.decision` when it is set, else with
+the decision of the best dev accuracy (ties: the one that runs the classifier least).
 """
 from __future__ import annotations
 
@@ -98,6 +99,11 @@ def evaluate_decisions(classifier: AssertionClassifier, examples: Sequence[Label
     return out
 
 
+def choose_decision(decisions: dict) -> str:
+    """The decision with the best dev accuracy; ties go to the one that runs the classifier least."""
+    return max(decisions, key=lambda d: (decisions[d]["accuracy"], -decisions[d]["model_calls"]))
+
+
 def train_assertion(settings, out: str | Path, log: Callable[[str], None] = print, *,
                     train_samples: Sequence[CdeeSample] | None = None,
                     dev_samples: Sequence[CdeeSample] | None = None, verbose: int | None = None) -> dict:
@@ -138,8 +144,7 @@ def train_assertion(settings, out: str | Path, log: Callable[[str], None] = prin
     model.compile(optimizer=make_optimizer(a.learning_rate, len(batches) * a.epochs, a.warmup_ratio, a.clip_norm),
                   loss=keras.losses.SparseCategoricalCrossentropy(), weighted_metrics=[])
     labels = {"buckets": list(a.buckets), "batch_size": 64, "left_chars": a.left_chars,
-              "right_chars": a.right_chars, "cue_channels": list(encoder.channels), "decision": a.decision,
-              "encoder": "electra"}
+              "right_chars": a.right_chars, "cue_channels": list(encoder.channels), "encoder": "electra"}
     classifier = AssertionClassifier(model, tokenizer, dict(labels, labels=list(LABELS)), rules, batch_size=64)
     evaluation = DevEvaluation(classifier, dev_encoded, [e.label for e in dev], log)
 
@@ -159,8 +164,11 @@ def train_assertion(settings, out: str | Path, log: Callable[[str], None] = prin
     decisions = evaluate_decisions(classifier, dev)
     for decision, report in decisions.items():
         log(f"dev, decision {decision}: {_line(report)} ({report['model_calls']} mentions through the model)")
+    chosen = a.decision or choose_decision(decisions)
+    labels["decision"] = chosen
     metrics = {
-        "dev": decisions[a.decision], "decision": a.decision, "dev_by_decision": decisions,
+        "dev": decisions[chosen], "decision": chosen, "decision_chosen_on_dev": not a.decision,
+        "dev_by_decision": decisions,
         "placement": counts, "train_mentions": len(train), "dev_mentions": len(dev),
         "best_epoch": evaluation.best_epoch, "epochs": a.epochs, "history": evaluation.history,
         "train_seconds": round(train_seconds, 1), "parameters": int(model.count_params()),
@@ -170,7 +178,7 @@ def train_assertion(settings, out: str | Path, log: Callable[[str], None] = prin
     version = save_assertion_folder(staging, model, labels, settings_record, metrics)
     metrics["version"] = version
     model_folder.replace_folder(staging, out)
-    log(f"wrote {out} (version {version}, decision {a.decision}, trained in {train_seconds / 60:.1f} min)")
+    log(f"wrote {out} (version {version}, decision {chosen}, trained in {train_seconds / 60:.1f} min)")
     return metrics
 
 

@@ -136,7 +136,10 @@ def test_training_writes_a_folder_whose_figures_a_fresh_load_reproduces(trained)
                                                    "settings.json", "metrics.json", "version.txt", "context_rules.tsv"}
     assert (folder / "version.txt").read_text().startswith("assertion-")
     assert set(metrics["dev_by_decision"]) == {"model", "rules", "gated"}
-    assert metrics["dev"]["accuracy"] == 1.0  # the tiny model fits its seven findings
+    assert metrics["dev_by_decision"]["model"]["accuracy"] == 1.0  # the tiny model fits its seven findings
+    # the folder decides with the best dev accuracy; here all tie, so the one that runs the model least
+    assert metrics["decision"] == json.loads((folder / "labels.json").read_text())["decision"] == "rules"
+    assert metrics["dev"] == metrics["dev_by_decision"]["rules"] and metrics["decision_chosen_on_dev"]
     assert any("*best" in line for line in log)
     classifier = AssertionClassifier.load(folder)
     examples = cdee_examples(SAMPLES)
@@ -164,6 +167,28 @@ def test_decisions_and_rule_modifiers(trained):
     assert judged[0] == by_rules.assess(mentions[:1])[0]
     with pytest.raises(ValueError, match="decision"):
         AssertionClassifier.load(folder, decision="vote")
+    # an override is part of the version (evidence says what judged it; the ledger re-judges)
+    own = AssertionClassifier.load(folder)
+    assert own.version == (folder / "version.txt").read_text().strip() and "+" not in own.version
+    assert gated.version == own.version + "+gated" and by_rules.version == own.version  # rules is its own
+
+
+def test_decision_choice_and_the_version_covers_it(tmp_path, trained):
+    import shutil
+
+    from etl.models.assertion.training import choose_decision
+    from etl.models.folder import folder_version, read_version
+
+    reports = {"model": {"accuracy": 0.97, "model_calls": 10}, "rules": {"accuracy": 0.96, "model_calls": 0},
+               "gated": {"accuracy": 0.97, "model_calls": 6}}
+    assert choose_decision(reports) == "gated"
+    folder, _, _ = trained
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    assert folder_version("assertion", copy) == read_version(copy)
+    labels = json.loads((copy / "labels.json").read_text(encoding="utf-8"))
+    (copy / "labels.json").write_text(json.dumps(dict(labels, decision="model")), encoding="utf-8")
+    assert folder_version("assertion", copy) != read_version(copy)  # editing the decision re-versions
 
 
 def test_predict_cli_keeps_the_interface_and_names_bad_lines(trained, tmp_path):
