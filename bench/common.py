@@ -38,7 +38,8 @@ def windows_of(docs, s):
     return [(d["doc_id"], w) for d in docs for w in make_windows(d["text"], s.windows.max_chars, s.windows.overlap_chars)]
 
 
-def load_models(s):
+def load_models(s, assertion: bool = False):
+    """(relations, spans) or, with `assertion`, (relations, spans, assertions)."""
     from etl.models.relation.model import RelationClassifier
     from etl.models.spans.model import SpanExtractor
     from etl.runtime import batch_size, configure
@@ -46,7 +47,14 @@ def load_models(s):
     info = configure(s.runtime)
     relations = RelationClassifier.load(s.relation.model_dir, batch_size=batch_size(s.runtime, "relation", info.device))
     spans = SpanExtractor.load(s.spans.model_dir, batch_size=batch_size(s.runtime, "spans", info.device))
-    return relations, spans
+    if not assertion:
+        return relations, spans
+    from etl.models.assertion.model import AssertionClassifier
+
+    assertions = AssertionClassifier.load(s.assertion.model_dir,
+                                          batch_size=batch_size(s.runtime, "assertion", info.device),
+                                          decision=s.assertion.decision or None)
+    return relations, spans, assertions
 
 
 def emit(figures: dict, json_out: str | None) -> None:

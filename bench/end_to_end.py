@@ -1,9 +1,12 @@
 """End to end: `etl run` on the input into a fresh embedded FalkorDB (subprocess, like cron runs it).
 
-    .venv/bin/python bench/end_to_end.py [--input notes.parquet] [--floor floor.json]
+    .venv/bin/python bench/end_to_end.py [--input notes.parquet] [--floor floor.json] [--assertion-cost N]
 
 Prints wall time, the run report's stage times and throughput, and the ratio to the floor when a
-floor result (bench/floor.py --json) is given.
+floor result (bench/floor.py --json) is given. `--assertion-cost N` also measures what the
+assertion stage costs: N pairs of runs without it (`assertion.enabled=false`) and with it,
+alternating in one invocation (the machine is shared and noisy), each into a fresh store, and
+reports the ratio of the median wall times.
 """
 from __future__ import annotations
 
@@ -16,8 +19,8 @@ from pathlib import Path
 from common import ROOT, Clock, emit, parser
 
 
-def run_etl(input_path: str, config: str, workdir: Path, extra=()) -> tuple[float, dict, int]:
-    overrides = ["--set", f"graph.falkordb.data_dir={workdir / 'graph'}",
+def run_etl(input_path: str, config: str, workdir: Path, extra=(), settings=()) -> tuple[float, dict, int]:
+    overrides = [*settings, "--set", f"graph.falkordb.data_dir={workdir / 'graph'}",
                  "--set", f"run.reports_dir={workdir / 'reports'}",
                  "--set", f"run.quarantine_dir={workdir / 'quarantine'}"]
     command = [sys.executable, "-m", "etl", "--config", config, *overrides, "run", "--input", input_path, *extra]
@@ -31,9 +34,29 @@ def run_etl(input_path: str, config: str, workdir: Path, extra=()) -> tuple[floa
     return seconds, report, done.returncode
 
 
+def assertion_cost(input_path: str, config: str, pairs: int) -> dict:
+    """Median wall seconds of `etl run` without and with the assertion stage, alternating."""
+    walls: dict[str, list[float]] = {"without": [], "with": []}
+    pipeline: dict[str, list[float]] = {"without": [], "with": []}
+    for _ in range(pairs):
+        for name, extra_set in (("without", ["--set", "assertion.enabled=false"]), ("with", [])):
+            with tempfile.TemporaryDirectory() as tmp:
+                wall, report, _ = run_etl(input_path, config, Path(tmp), (), extra_set)
+            walls[name].append(wall)
+            pipeline[name].append(report["wall_seconds"])
+
+    def median(values):
+        return sorted(values)[len(values) // 2]
+    return {"pairs": pairs, "process_seconds": walls, "pipeline_seconds": pipeline,
+            "process_ratio_with_to_without": round(median(walls["with"]) / median(walls["without"]), 3),
+            "pipeline_ratio_with_to_without": round(median(pipeline["with"]) / median(pipeline["without"]), 3)}
+
+
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--floor", help="JSON written by bench/floor.py --json")
+    p.add_argument("--assertion-cost", type=int, default=0, metavar="N",
+                   help="also run N alternating pairs without/with the assertion stage and report the ratio")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         wall, report, code = run_etl(args.input, args.config, Path(tmp))
@@ -41,11 +64,15 @@ def main() -> None:
                "wall_seconds_process": round(wall, 2), "pipeline_seconds": report["wall_seconds"],
                "documents": report["documents_extracted"], "windows": report["windows"],
                "span_queries": report["span_queries"], "triples": report["triples"],
+               "triples_asserted": report.get("triples_asserted"), "assertions": report.get("assertions"),
+               "model_versions": report["model_versions"],
                "stage_seconds": report["stage_seconds"], "throughput": report["throughput"]}
     if args.floor:
         floor = json.loads(Path(args.floor).read_text(encoding="utf-8"))
         figures["floor_documents_per_s"] = floor["documents_per_s"]
         figures["ratio_to_floor"] = round(report["throughput"]["documents_per_s"] / floor["documents_per_s"], 3)
+    if args.assertion_cost:
+        figures["assertion_cost"] = assertion_cost(args.input, args.config, args.assertion_cost)
     emit(figures, args.json_out)
 
 

@@ -1,5 +1,7 @@
-"""Floor: the two models' forward passes alone, over exactly the windows and span questions a run
-produces on the input (no reading, tokenising, decoding or graph writing inside the timed part).
+"""Floor: the three models' forward passes alone, over exactly the windows, span questions and
+mentions a run produces on the input (no reading, tokenising, decoding, rules or graph writing
+inside the timed part). The assertion pass covers the mentions the shipped decision sends to the
+classifier (all of them for `model`, those with a cue near for `gated`, none for `rules`).
 
     .venv/bin/python bench/floor.py [--input notes.parquet]
 """
@@ -11,7 +13,7 @@ from common import Clock, documents, emit, load_models, parser, settings, window
 def main() -> None:
     args = parser(__doc__).parse_args()
     s = settings(args.config)
-    relations, spans = load_models(s)
+    relations, spans, assertions = load_models(s, assertion=True)
     docs = documents(args.input)
     windows = [w for _, w in windows_of(docs, s)]
     texts = [w.text for w in windows]
@@ -21,9 +23,23 @@ def main() -> None:
     recorded = []
     original = spans.answer_encoded
     spans.answer_encoded = lambda encoded: (recorded.append(list(encoded)), original(encoded))[1]
-    spans.extract_batch([(t, r) for t, r in zip(texts, predicted) if r])
+    asked = [(t, r) for t, r in zip(texts, predicted) if r]
+    triples = spans.extract_batch(asked)
     spans.answer_encoded = original
     questions = [e for turn in recorded for e in turn]
+
+    # The mentions stage 3 judges: every distinct subject and object place of every window.
+    from etl.models.assertion.data import Mention
+    from etl.models.assertion.model import rows_for
+
+    places = {(text, start, end) for (text, _), found in zip(asked, triples)
+              for t in found for start, end in ((t.subject_start, t.subject_end), (t.object_start, t.object_end))}
+    local = [assertions.local(Mention(*place)) for place in sorted(places)]
+    if assertions.decision == "gated":
+        local = [m for m in local if assertions.cue_near(m)]
+    elif assertions.decision == "rules":
+        local = []
+    mentions = [assertions.encoder.encode(m) for m in local]
 
     # Pre-built fixed-shape batches, as the predictors build them.
     from etl.compat import tf
@@ -31,6 +47,7 @@ def main() -> None:
     from etl.models.spans.model import question_rows
     from etl.models.tokens import group_by_bucket, pad_to
 
+    from etl.models.assertion.data import make_batch as mention_batch
     from etl.models.relation.model import model_inputs
 
     ids = relations._predictor.token_ids(texts)
@@ -43,6 +60,16 @@ def main() -> None:
         batch = make_batch([questions[i] for i in idx], b, question_rows(len(idx), spans.batch_size))
         span_batches.append([tf.constant(x) for x in span_inputs(batch)])
 
+    mention_batches = [[tf.constant(x) for x in mention_batch([mentions[i] for i in idx], b,
+                                                              rows_for(len(idx), assertions.batch_size),
+                                                              assertions.encoder.features)]
+                       for b, idx in group_by_bucket([len(m.token_ids) for m in mentions], assertions.buckets,
+                                                     assertions.batch_size)]
+
+    def assertion_pass():
+        for inputs in mention_batches:
+            assertions._forward(*inputs).numpy()
+
     def rel_pass():
         for inputs in rel_batches:
             relations._predictor._call(*inputs).numpy()
@@ -51,17 +78,22 @@ def main() -> None:
         for inputs in span_batches:
             spans._forward(*inputs).numpy()
 
-    rel_pass(), span_pass()  # warm-up: traces every shape once
+    rel_pass(), span_pass(), assertion_pass()  # warm-up: traces every shape once
     clock = Clock()
     rel_pass()
     rel_seconds = clock()
     clock = Clock()
     span_pass()
     span_seconds = clock()
-    total = rel_seconds + span_seconds
+    clock = Clock()
+    assertion_pass()
+    assertion_seconds = clock()
+    total = rel_seconds + span_seconds + assertion_seconds
     emit({"benchmark": "floor (forward passes only)", "documents": len(docs), "windows": len(windows),
-          "span_questions": len(questions), "relation_seconds": round(rel_seconds, 2),
-          "span_seconds": round(span_seconds, 2), "total_seconds": round(total, 2),
+          "span_questions": len(questions), "mentions": len(places), "assertion_decision": assertions.decision,
+          "mentions_through_the_classifier": len(mentions), "relation_seconds": round(rel_seconds, 2),
+          "span_seconds": round(span_seconds, 2), "assertion_seconds": round(assertion_seconds, 2),
+          "total_seconds": round(total, 2),
           "documents_per_s": round(len(docs) / total, 2), "windows_per_s": round(len(windows) / total, 2)},
          args.json_out)
 

@@ -1,15 +1,22 @@
-"""`etl run`: extract (Parquet rows) -> normalize (windows, both models, merge) -> load (graph sink).
+"""`etl run`: extract (Parquet rows) -> normalize (windows, the models, merge) -> load (graph sink).
 
-Four threads joined by bounded queues, so reading, tokenising, both models and graph writing
+Five threads joined by bounded queues, so reading, tokenising, the models and graph writing
 overlap, and memory stays bounded whatever the input size:
 
-    reader     rows -> quarantine | ledger check (skip unchanged) -> windows, tokens  --q_docs-->
-    relations  stage 1 over a batch of windows from many documents                    --q_spans-->
-    spans      stage 2 for every predicted relation, merge overlapping windows        --q_write-->
-    writer     sink.write_documents(documents, evidence) (+ triples Parquet), progress
+    reader      rows -> quarantine | ledger check (skip unchanged) -> windows, tokens  --q_docs-->
+    relations   stage 1 over a batch of windows from many documents                    --q_spans-->
+    spans       stage 2 for every predicted relation, merge overlapping windows        --q_assert-->
+    assertions  stage 3: present / absent / possible for every subject and object      --q_write-->
+    writer      sink.write_documents(documents, evidence) (+ triples Parquet), progress
 
-The two model stages are compute-bound; running them on separate threads lets one stage's Python
-work (batching, decoding, merging) proceed while the other's TensorFlow graph runs.
+The model stages are compute-bound; running them on separate threads lets one stage's Python
+work (batching, decoding, merging, rules) proceed while another's TensorFlow graph runs.
+
+Assertion (stage 3, `assertion.enabled`): every distinct subject and object place of a batch of
+documents is judged in its note (one classifier call over all of them); a finding the span model
+extracted together with its own leading cue (`无咳嗽`) is stored as the finding (`咳嗽`, offsets
+moved past the cue) with its status (absent). Only evidence whose two ends are present makes a
+typed relationship (the sinks' rule); the rest is kept as evidence.
 
 Resumability: a document's ledger entry (content hash + model versions, on its Document node) is
 written in the same sink write as its evidence, so a run killed at any point leaves each document
@@ -17,6 +24,7 @@ either fully written (the next run skips it) or not (the next run redoes it).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -26,7 +34,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows
-from etl.graph.records import Document, Evidence
+from etl.graph.records import PRESENT, Document, Evidence
 from etl.report import Progress, RunReport
 from etl.schema import Schema
 from etl.windows import Window, make_windows
@@ -96,12 +104,17 @@ class Pipeline:
     """Runs one `etl run` over an input set with loaded models and an open sink."""
 
     def __init__(self, schema: Schema, relations, spans, sink, report: RunReport,
-                 options: PipelineOptions, quarantine: QuarantineWriter, progress: Progress | None = None):
+                 options: PipelineOptions, quarantine: QuarantineWriter, progress: Progress | None = None,
+                 assertions=None):
+        """`assertions`: an AssertionClassifier, or None to take every finding as present."""
         self.schema, self.relations, self.spans, self.sink = schema, relations, spans, sink
+        self.assertions = assertions
         self.report, self.options, self.quarantine, self.progress = report, options, quarantine, progress
         # Ledger reads (reader thread) and writes (writer thread) share one store connection.
         self._sink_lock = threading.Lock()
         self.versions = {"relation": relations.version, "spans": spans.version}
+        if assertions is not None:  # a new assertion model re-judges every document (ledger key)
+            self.versions["assertion"] = assertions.version
         self.timer = StageTimer()
         self._stop = threading.Event()
         self._errors: list[BaseException] = []
@@ -111,17 +124,19 @@ class Pipeline:
         started = time.monotonic()
         q_docs: queue.Queue = queue.Queue(maxsize=self.options.queue_size)
         q_spans: queue.Queue = queue.Queue(maxsize=self.options.queue_size)
+        q_assert: queue.Queue = queue.Queue(maxsize=self.options.queue_size)
         q_write: queue.Queue = queue.Queue(maxsize=self.options.queue_size)
         threads = [threading.Thread(target=self._guard, args=args, name=name) for name, args in (
             ("etl-reader", (self._read, inputs, q_docs)),
             ("etl-relations", (self._relations_stage, q_docs, q_spans)),
+            ("etl-assertions", (self._assertions_stage, q_assert, q_write)),
             ("etl-writer", (self._write, q_write)))]
         for thread in threads:
             thread.start()
         try:
-            self._guard(self._spans_stage, q_spans, q_write)
+            self._guard(self._spans_stage, q_spans, q_assert)
         finally:
-            self._put(q_write, _END, force=True)
+            self._put(q_assert, _END, force=True)
             if self._errors:
                 self._stop.set()
             for thread in threads:
@@ -241,7 +256,7 @@ class Pipeline:
         self.timer.add("relations", time.monotonic() - tick)
         self._put(q_spans, (items, predicted))
 
-    def _spans_stage(self, q_spans: queue.Queue, q_write: queue.Queue) -> None:
+    def _spans_stage(self, q_spans: queue.Queue, q_assert: queue.Queue) -> None:
         """Stage 2 for every predicted relation, then window triples -> document evidence."""
         while True:
             batch = self._get(q_spans)
@@ -265,9 +280,54 @@ class Pipeline:
                 self.report.triples_dropped_by_schema += dropped
                 document = Document(item.source.doc_id, item.source.source, item.source.content_hash,
                                     item.source.metadata, self.versions)
-                out.append((document, evidence))
-            if not self._put(q_write, out):
+                out.append((document, evidence, item.source.text))
+            if not self._put(q_assert, out):
                 return
+
+    def _assertions_stage(self, q_assert: queue.Queue, q_write: queue.Queue) -> None:
+        """Stage 3: the assertion of every subject and object, for a batch of documents at once."""
+        try:
+            while True:
+                batch = self._get(q_assert)
+                if batch is _END:
+                    return
+                tick = time.monotonic()
+                judged = self._assert(batch) if self.assertions is not None else [(d, e) for d, e, _ in batch]
+                self.timer.add("assertions", time.monotonic() - tick)
+                if not self._put(q_write, judged):
+                    return
+        finally:
+            self._put(q_write, _END, force=True)
+
+    def _assert(self, batch: list[tuple[Document, list[Evidence], str]]) -> list[tuple[Document, list[Evidence]]]:
+        from etl.models.assertion.data import Mention
+
+        places: dict[tuple[int, int, int], int] = {}  # (document, start, end) -> mention index
+        for d, (_, evidence, _) in enumerate(batch):
+            for ev in evidence:
+                for place in ((d, ev.subject_start, ev.subject_end), (d, ev.object_start, ev.object_end)):
+                    places.setdefault(place, len(places))
+        mentions = [Mention(batch[d][2], start, end) for d, start, end in places]
+        judged = self.assertions.assess(mentions) if mentions else []
+        trims = [self.assertions.rules.leading_cue(m.text, m.start, m.end) if a.status != PRESENT else 0
+                 for m, a in zip(mentions, judged)]
+        self.report.assertion_mentions += len(mentions)
+        out = []
+        for d, (document, evidence, text) in enumerate(batch):
+            rows = []
+            for ev in evidence:
+                s = places[(d, ev.subject_start, ev.subject_end)]
+                o = places[(d, ev.object_start, ev.object_end)]
+                s_start, o_start = ev.subject_start + trims[s], ev.object_start + trims[o]
+                rows.append(dataclasses.replace(
+                    ev, subject=text[s_start:ev.subject_end], subject_start=s_start,
+                    object=text[o_start:ev.object_end], object_start=o_start,
+                    subject_assertion=judged[s].status, object_assertion=judged[o].status,
+                    subject_experiencer=judged[s].experiencer, object_experiencer=judged[o].experiencer,
+                    subject_historical=judged[s].historical, object_historical=judged[o].historical,
+                    assertion_model=self.assertions.version))
+            out.append((document, rows))
+        return out
 
     def _write(self, q_write: queue.Queue) -> None:
         while True:
@@ -284,6 +344,10 @@ class Pipeline:
             self.report.triples += len(evidence)
             for e in evidence:
                 self.report.triples_by_predicate[e.predicate] = self.report.triples_by_predicate.get(e.predicate, 0) + 1
+                self.report.triples_asserted += e.asserted
+                for role, status in (("subject", e.subject_assertion), ("object", e.object_assertion)):
+                    counts = self.report.assertions.setdefault(role, {})
+                    counts[status] = counts.get(status, 0) + 1
             self._advance(len(documents), len(evidence))
 
     def _advance(self, documents: int, triples: int = 0) -> None:

@@ -32,6 +32,9 @@ class RunReport:
     windows: int = 0
     span_queries: int = 0  # stage-2 questions asked
     triples: int = 0  # evidence rows written (after window merge and schema filter)
+    triples_asserted: int = 0  # of those, subject and object both present: they make typed relationships
+    assertions: dict[str, dict[str, int]] = field(default_factory=dict)  # subject|object -> status -> count
+    assertion_mentions: int = 0  # distinct subject/object places judged by the assertion stage
     triples_dropped_by_schema: int = 0
     triples_by_predicate: dict[str, int] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -69,6 +72,9 @@ class RunReport:
             f"{self.documents_skipped} unchanged (skipped), {self.documents_quarantined} quarantined",
             f"  {self.windows} windows, {self.span_queries} span queries, {self.triples} triples "
             f"written to {self.sink}{' (dry run: nothing written)' if self.dry_run else ''}",
+            f"  {self.triples_asserted} of them asserted (subject and object present: typed relationships); "
+            + "; ".join(f"{role}s " + ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+                        for role, counts in sorted(self.assertions.items())),
             f"  {self.wall_seconds:.1f} s wall, {rate['documents_per_s']} docs/s, "
             f"{rate['windows_per_s']} windows/s, {rate['triples_per_s']} triples/s",
         ]

@@ -19,7 +19,8 @@ from etl.cli import cli
 from etl.errors import EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, EXIT_SINK, EXIT_USAGE
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = {"relation": ROOT / "models" / "relation", "spans": ROOT / "models" / "spans"}
+MODELS = {"relation": ROOT / "models" / "relation", "spans": ROOT / "models" / "spans",
+          "assertion": ROOT / "models" / "assertion"}
 INTERNAL_TYPES = {"HAS_EVIDENCE", "SUBJECT", "OBJECT"}
 RUN_PROPS = {"run_id", "first_run", "last_run", "first_run_id", "last_run_id"}
 
@@ -52,6 +53,8 @@ def settings_file(tmp: Path, models) -> Path:
 model_dir = "{models['relation']}"
 [spans]
 model_dir = "{models['spans']}"
+[assertion]
+model_dir = "{models['assertion']}"
 [graph]
 batch_size = 50
 [graph.falkordb]
@@ -126,7 +129,9 @@ def test_run_fills_the_graph_matching_the_triples_file_then_skips_everything(tmp
         assert by_doc[t["doc_id"]][t["subject_start"]:t["subject_end"]] == t["subject_surface"]
         assert by_doc[t["doc_id"]][t["object_start"]:t["object_end"]] == t["object_surface"]
     edges = {(json.loads(e)["a"], json.loads(e)["t"], json.loads(e)["b"]) for e in graph["edges"]}
-    assert edges == {(t["subject"], t["rel_type"], t["object"]) for t in triples}
+    asserted = [t for t in triples if t["subject_assertion"] == t["object_assertion"] == "present"]
+    assert edges == {(t["subject"], t["rel_type"], t["object"]) for t in asserted}
+    assert report["triples_asserted"] == len(asserted) and report["model_versions"]["assertion"].startswith("assertion-")
 
     second = etl(config, "run", "--input", str(source))
     assert second.exit_code == EXIT_OK, second.output
@@ -138,6 +143,47 @@ def test_run_fills_the_graph_matching_the_triples_file_then_skips_everything(tmp
     assert etl(config, "run", "--input", str(source), "--full").exit_code == EXIT_OK
     assert last_report(tmp_path)["documents_extracted"] == len(notes)
     assert snapshot(config) == graph
+
+
+def test_denied_finding_is_kept_as_evidence_without_a_typed_edge_until_a_note_asserts_it(tmp_path, models):
+    """无恶心 writes an absent object and no HAS_SYMPTOM to 恶心; a note asserting 恶心 creates it.
+    (The shipped relation and span models find 胃炎 -临床表现-> 恶心, 呕吐, 腹痛 in both notes.)"""
+    config = settings_file(tmp_path, models)
+    denied = {"doc_id": "denied", "section": "病史特点", "text": "胃炎@患者无恶心、呕吐，有腹痛。"}
+    asserted = {"doc_id": "asserted", "section": "病史特点", "text": "胃炎@患者有恶心、呕吐，腹痛。"}
+    source = write_notes(tmp_path / "notes.parquet", [denied])
+    result = etl(config, "run", "--input", str(source), "--triples-out", str(tmp_path / "t.parquet"))
+    assert result.exit_code == EXIT_OK, result.output
+    triples = pq.read_table(tmp_path / "t.parquet").to_pylist()
+    status = {t["object"]: (t["subject_assertion"], t["object_assertion"]) for t in triples}
+    assert status == {"恶心": ("present", "absent"), "呕吐": ("present", "absent"), "腹痛": ("present", "present")}
+
+    def edges():
+        return {row["o"]: row for row in snapshot_query(config, (
+            "MATCH (:Disease {name: '胃炎'})-[r:HAS_SYMPTOM]->(s) RETURN s.name AS o, r.evidence_count AS n, "
+            "r.absent_count AS absent"))}
+    assert set(edges()) == {"腹痛"}
+    evidence = snapshot_query(config, "MATCH (:Document {doc_id: 'denied'})-[:HAS_EVIDENCE]->(e)-[:OBJECT]->(o) "
+                                      "RETURN o.name AS o, e.object_assertion AS a")
+    assert sorted((r["o"], r["a"]) for r in evidence) == [("呕吐", "absent"), ("恶心", "absent"), ("腹痛", "present")]
+    graph = snapshot(config)
+    assert etl(config, "run", "--input", str(source), "--full").exit_code == EXIT_OK
+    assert snapshot(config) == graph  # re-judging the same note changes nothing
+
+    write_notes(source, [denied, asserted])
+    assert etl(config, "run", "--input", str(source)).exit_code == EXIT_OK
+    now = edges()
+    assert set(now) == {"腹痛", "恶心", "呕吐"}
+    assert (now["恶心"]["n"], now["恶心"]["absent"]) == (1, 1)  # asserted once, denied once
+    assert (now["腹痛"]["n"], now["腹痛"]["absent"]) == (2, 0)
+
+
+def snapshot_query(config: Path, query: str) -> list[dict]:
+    from etl.config import load_settings
+    from etl.graph import open_sink
+
+    with open_sink(load_settings(config, environ={}).graph) as sink:
+        return sink.query(query)
 
 
 def test_changed_document_replaces_only_its_evidence(tmp_path, models, notes):

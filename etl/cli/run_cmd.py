@@ -36,16 +36,21 @@ def _store_target(graph, kind: str) -> str:
               help="Relation model folder (default: relation.model_dir).")
 @click.option("--span-model", type=click.Path(file_okay=False, path_type=Path),
               help="Span model folder (default: spans.model_dir).")
+@click.option("--assertion-model", type=click.Path(file_okay=False, path_type=Path),
+              help="Assertion model folder (default: assertion.model_dir; `--set assertion.enabled=false` "
+                   "takes every finding as present).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also copy the run report JSON here (it is always written to run.reports_dir).")
 @click.pass_obj
-def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_model, span_model, report_path):
+def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_model, span_model,
+            assertion_model, report_path):
     """Extract triples from clinical notes and write them into the knowledge graph.
 
     Streams the input in record batches; cuts each note into overlapping windows; asks the
     relation classifier which relations each window holds and the span extractor for their
-    subjects and objects; writes nodes, typed relationships and evidence (document, offsets,
-    score, model versions, run id). Unchanged documents (same content hash and model versions as
+    subjects and objects; judges every subject and object present, absent or possible (assertion
+    model); writes nodes, typed relationships (from evidence whose two ends are present) and all
+    evidence (document, offsets, score, assertions, model versions, run id). Unchanged documents (same content hash and model versions as
     the ledger on their Document node) are skipped, so nightly re-runs add nothing twice.
     Bad rows are quarantined with a reason (exit code 2); a run report is always written.
     """
@@ -57,7 +62,8 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
 
     settings = app.settings
     overrides = {"graph.sink": "none" if dry_run else sink,
-                 "relation.model_dir": relation_model, "spans.model_dir": span_model}
+                 "relation.model_dir": relation_model, "spans.model_dir": span_model,
+                 "assertion.model_dir": assertion_model}
     settings = replace(settings, **{k.replace(".", "__"): v for k, v in overrides.items() if v is not None})
     kind = settings.graph.sink
 
@@ -66,6 +72,8 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
                         settings.input.metadata_columns)
     check_folder(settings.relation.model_dir, "relation")
     check_folder(settings.spans.model_dir, "spans")
+    if settings.assertion.enabled:
+        check_folder(settings.assertion.model_dir, "assertion")
     from etl.runtime import configure
 
     runtime = configure(settings.runtime)  # device choice fails here (exit 1), before the lock
@@ -121,12 +129,23 @@ def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit
     relations = RelationClassifier.load(settings.relation.model_dir,
                                         batch_size=batch_size(settings.runtime, "relation", runtime.device))
     spans = SpanExtractor.load(settings.spans.model_dir, batch_size=batch_size(settings.runtime, "spans", runtime.device))
+    assertions = None
+    if settings.assertion.enabled:
+        from etl.models.assertion.data import Mention
+        from etl.models.assertion.model import AssertionClassifier
+
+        assertions = AssertionClassifier.load(settings.assertion.model_dir,
+                                              batch_size=batch_size(settings.runtime, "assertion", runtime.device),
+                                              decision=settings.assertion.decision or None)
+        assertions.assess([Mention("无预热。", 1, 3)])  # trace the compiled function now, like the others
     report.runtime = runtime.as_dict()
     # Trace both compiled functions now (one trace each: their signatures have dynamic shapes), so
     # the models are ready when the first documents arrive and stage times measure inference.
     relations.predict(["预热"])
     spans.answer([(spans.subject_query(spans.predicates[0]), "预热")])
     report.model_versions = {"relation": relations.version, "spans": spans.version}
+    if assertions is not None:
+        report.model_versions["assertion"] = assertions.version
     load_seconds = time.monotonic() - tick
     schema = load_schema()
     options = PipelineOptions(read_batch_rows=settings.input.read_batch_rows,
@@ -141,7 +160,8 @@ def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit
         sink.start_run(record)
         progress = Progress(total)
         try:
-            Pipeline(schema, relations, spans, sink, report, options, quarantine, progress).run(inputs)
+            Pipeline(schema, relations, spans, sink, report, options, quarantine, progress,
+                     assertions=assertions).run(inputs)
         except BaseException:
             record.status = "failed"
             raise
@@ -154,7 +174,8 @@ def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit
             record.counts = {"rows_read": report.rows_read, "documents_extracted": report.documents_extracted,
                              "documents_skipped": report.documents_skipped,
                              "documents_quarantined": report.documents_quarantined,
-                             "windows": report.windows, "triples": report.triples}
+                             "windows": report.windows, "triples": report.triples,
+                             "triples_asserted": report.triples_asserted}
             try:
                 sink.finish_run(record)
             except errors.SinkError:
