@@ -29,6 +29,7 @@ from etl.graph.records import (Document, Evidence, LedgerEntry, RunRecord, Write
                                versions_from_text)
 from etl.graph.statements import Statement, StatementBuilder
 from etl.schema import Schema
+from etl.values import clean_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -80,7 +81,7 @@ def run_props(run: RunRecord) -> dict:
     if run.finished_at:
         props["finished_at"] = run.finished_at
     props.update({f"count_{k}": int(v) for k, v in run.counts.items()})
-    props.update({f"info_{k}": str(v) for k, v in run.info.items()})
+    props.update({f"info_{k}": clean_text(str(v)) for k, v in run.info.items()})  # e.g. the input path
     return props
 
 
