@@ -145,6 +145,37 @@ def open_input(path: str | Path, id_column: str, text_column: str,
                     missing_metadata)
 
 
+TEXT_TYPES = "string, large_string, binary or large_binary"
+
+
+def column_type_problems(inputs: InputSet) -> list[str]:
+    """Id and text columns of a type no row could pass (e.g. a numeric text column), per file."""
+    problems = []
+    for name in inputs.files:
+        schema = pq.read_schema(name)
+        text_type = schema.field(inputs.text_column).type
+        if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)
+                or pa.types.is_binary(text_type) or pa.types.is_large_binary(text_type)):
+            problems.append(f"{name}: text column {inputs.text_column!r} is {text_type}, not {TEXT_TYPES}")
+        id_type = schema.field(inputs.id_column).type
+        if pa.types.is_nested(id_type) or pa.types.is_floating(id_type) or pa.types.is_temporal(id_type):
+            problems.append(f"{name}: id column {inputs.id_column!r} is {id_type}, not text or an integer")
+    return problems
+
+
+def sample_rows(inputs: InputSet, rows_per_file: int, max_text_chars: int) -> dict[str, int]:
+    """Reasons counted over the first rows of every file, checked exactly as `etl run` checks
+    them ("ok" for rows that would be extracted)."""
+    counts: dict[str, int] = {}
+    for name in inputs.files:
+        single = InputSet((name,), 0, inputs.id_column, inputs.text_column, inputs.metadata_columns,
+                          missing_metadata=inputs.missing_metadata)
+        for row in iter_rows(single, max_text_chars, batch_rows=min(rows_per_file, 256), limit=rows_per_file):
+            reason = row.reason if isinstance(row, Quarantined) else "ok"
+            counts[reason] = counts.get(reason, 0) + 1
+    return counts
+
+
 def content_hash(text: str, metadata: dict) -> str:
     digest = hashlib.sha256(text.encode("utf-8"))
     digest.update(b"\0" + json.dumps(metadata, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
