@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from etl.errors import LockedError, SinkError
+from etl.lock import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -234,16 +235,6 @@ class FalkorDBServer:
         self.stop()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
 def remove_stale_socket_dirs(folder: str | None = None) -> list[str]:
     """Socket folders whose owner process is gone (a killed `etl`): removed, and returned."""
     folder = folder or tempfile.gettempdir()
@@ -257,7 +248,7 @@ def remove_stale_socket_dirs(folder: str | None = None) -> list[str]:
             pid = int(Path(entry.path, OWNER_FILE).read_text(encoding="ascii").strip())
         except (OSError, ValueError):
             continue  # not ours to judge
-        if not _alive(pid):
+        if not pid_alive(pid):
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(entry.path)
     return removed

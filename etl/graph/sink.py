@@ -56,6 +56,10 @@ class Sink(abc.ABC):
     @abc.abstractmethod
     def finish_run(self, run: RunRecord) -> None: ...
 
+    def close_stale_runs(self, run_id: str, finished_at: str) -> list[str]:
+        """Mark `running` Run nodes of other (dead) runs failed; their ids. Call under the run lock."""
+        return []
+
     @abc.abstractmethod
     def query(self, text: str, params: dict | None = None) -> list[dict]: ...
 
@@ -189,6 +193,10 @@ class CypherSink(Sink):
 
     def finish_run(self, run: RunRecord) -> None:
         self.start_run(run)  # same MERGE + SET: the record is written whole each time
+
+    def close_stale_runs(self, run_id: str, finished_at: str) -> list[str]:
+        statement = self.builder.close_stale_runs(run_id, finished_at)
+        return sorted(row["run_id"] for row in self._write(lambda runner: runner(statement)))
 
     # ------------------------------------------------------------------ reading
     def query(self, text: str, params: dict | None = None) -> list[dict]:
