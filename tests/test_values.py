@@ -1,8 +1,5 @@
 """etl/values.py: the rules for every string that reaches a store, as properties (hypothesis).
-
-`store_safe_key` states what FalkorDB 4.16.3 was measured to need of a unique key (STACK.md):
-no NUL (parse error), no U+0001 and no ASCII whitespace at either end (server segfault), valid
-UTF-8 (the clients refuse lone surrogates), small (over ~4 KB MERGE makes duplicates)."""
+`store_safe_key` (poison_catalogue.py) is what FalkorDB was measured to need of a unique key."""
 from __future__ import annotations
 
 import re
@@ -12,6 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from etl import values
+from poison_catalogue import store_safe_key
 
 # Every code point, lone surrogates included, with the hostile ones drawn often.
 HOSTILE = ["\x00", "\x01", "\t", "\n", "\r", "\x0b", "\x7f", "\x85", "\u2028", "\u2029", "\u200b",
@@ -19,11 +17,6 @@ HOSTILE = ["\x00", "\x01", "\t", "\n", "\r", "\x0b", "\x7f", "\x85", "\u2028", "
            "`", "'", '"', "\\", "}) DETACH DELETE n //", "😀", " "]
 text = st.lists(st.one_of(st.sampled_from(HOSTILE), st.characters(codec=None)), max_size=40).map("".join)
 SETTINGS = settings(max_examples=200, deadline=None)
-
-
-def store_safe_key(key: str) -> bool:
-    return (bool(key) and "\x00" not in key and "\x01" not in key and key == key.strip(" \t\n\r\x0b\x0c")
-            and len(key.encode("utf-8")) <= values.MAX_KEY_BYTES)
 
 
 def store_safe_text(value: str) -> bool:
