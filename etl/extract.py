@@ -263,6 +263,18 @@ def _check_row(source, row, raw_id, text, metadata, seen_ids, max_text_chars):
     return SourceDocument(doc_id, text, source, row, content_hash(text, metadata), metadata)
 
 
+_LINE_BREAKS = {"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _json_line(data: dict) -> str:
+    """One JSON line that every line splitter agrees on (U+0085/U+2028/U+2029 escaped: Python's
+    str.splitlines and some editors break lines there)."""
+    text = json.dumps(data, ensure_ascii=False)
+    for char, escape in _LINE_BREAKS.items():
+        text = text.replace(char, escape)
+    return text + "\n"
+
+
 class QuarantineWriter:
     """Quarantined rows as JSON lines (one file per run), with reason and a preview of the row."""
 
@@ -283,7 +295,7 @@ class QuarantineWriter:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 # backslashreplace: a quarantine line must never fail on the value it reports
                 self._handle = open(self.path, "w", encoding="utf-8", errors="backslashreplace")
-            self._handle.write(json.dumps(record.__dict__, ensure_ascii=False) + "\n")
+            self._handle.write(_json_line(record.__dict__))
             self._handle.flush()
         except OSError as error:
             raise OutputError(f"cannot write the quarantine file {self.path} ({self.SETTING}): "
