@@ -126,8 +126,9 @@ def check_writable(folder: str | Path, setting: str) -> None:
         if folder.exists() and not folder.is_dir():
             raise ConfigError(f"{setting} = {folder}: is a file, not a folder")
         folder.mkdir(parents=True, exist_ok=True)
-        write_atomic(folder / ".etl-write-probe", "x" * 4096)
-        os.unlink(folder / ".etl-write-probe")
+        probe = folder / f".etl-write-probe-{os.getpid()}"  # per process: runs may share the folder
+        write_atomic(probe, "x" * 4096)
+        probe.unlink()
     except OSError as error:
         raise ConfigError(f"{setting} = {folder}: cannot write there ({error.strerror or error})") from None
 
