@@ -18,10 +18,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl.errors import OutputError
-from etl.lock import pid_alive
 from etl.graph.batch import prepare_batch
 from etl.graph.records import Document, Evidence, LedgerEntry, RunRecord, WriteStats
 from etl.graph.sink import Sink
+from etl.lock import pid_alive
 from etl.schema import Schema
 
 _INT = pa.int32()
