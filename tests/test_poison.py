@@ -31,7 +31,7 @@ def _stores():
 
 
 @pytest.fixture(params=_stores())
-def store(request, tmp_path):
+def store(request, tmp_path, monkeypatch):
     """(config lines for the store, a function telling whether its server is alive)."""
     if request.param == "falkordb":
         server = FalkorDBServer(tmp_path / "falkordb", appendfsync="no").start()
@@ -52,7 +52,8 @@ def store(request, tmp_path):
             driver.verify_connectivity()
             return True
 
-        os.environ.setdefault("NEO4J_PASSWORD", password or "")
+        if password:
+            monkeypatch.setenv("NEO4J_PASSWORD", password)
         yield (f'[graph]\nsink = "neo4j"\nbatch_size = 50\n[graph.neo4j]\nuri = "{uri}"\nuser = "{user}"\n'
                f'database = "{database}"\n'), alive
 
