@@ -11,8 +11,11 @@ CLI imports model code lazily so that `etl --help` and the graph/data commands s
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import sys
+import tempfile
 
 if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
     # Too late to select Keras 2: fail loudly instead of producing baffling Keras 3 errors.
@@ -24,13 +27,48 @@ os.environ["TF_KERAS"] = "1"
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep cron logs free of TF start-up noise
 
-import tensorflow as tf  # noqa: E402
 
-tf.get_logger().setLevel("ERROR")
-_ = tf.keras.layers  # touching tf.keras.layers first avoids bert4keras' import recursion on TF 2.15
+@contextlib.contextmanager
+def _startup_lines_to_debug_log():
+    """TensorFlow's C++ start-up lines (absl's "All log messages before absl::InitializeLog()",
+    cpu_feature_guard, oneDNN, CUDA factory registration in the GPU build) go straight to file
+    descriptor 2, whatever TF_CPP_MIN_LOG_LEVEL says for some of them: cron would mail them every
+    night. They are captured while TensorFlow loads and logged at DEBUG (`etl -vv` shows them);
+    if loading fails they are printed, as they may say why."""
+    log = logging.getLogger("etl.tensorflow")
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (embedded use): nothing to capture
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        failed = True
+        try:
+            yield
+            failed = False
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            lines = capture.read().decode(errors="replace").splitlines()
+            for line in lines:
+                if failed:
+                    print(line, file=sys.stderr)
+                else:
+                    log.debug("%s", line)
 
-import tf_keras  # noqa: E402,F401  (fail early with a clear message if tf-keras is missing)
-from bert4keras.backend import K, keras  # noqa: E402  (Keras 2 via tf-keras, never Keras 3)
+
+with _startup_lines_to_debug_log():
+    import tensorflow as tf  # noqa: E402
+
+    tf.get_logger().setLevel("ERROR")
+    _ = tf.keras.layers  # touching tf.keras.layers first avoids bert4keras' import recursion on TF 2.15
+
+    import tf_keras  # noqa: E402,F401  (fail early with a clear message if tf-keras is missing)
+    from bert4keras.backend import K, keras  # noqa: E402  (Keras 2 via tf-keras, never Keras 3)
 
 # bert4keras optimizers (AdamLR, extend_with_*) use the pre-2.11 optimizer API (_set_hyper).
 keras.optimizers.Optimizer = keras.optimizers.legacy.Optimizer

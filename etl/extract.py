@@ -1,16 +1,21 @@
 """Extract stage: stream documents out of Parquet in record batches (bounded memory).
 
-`PATH` may be a Parquet file, a folder of them or a glob. Everything that can be checked before
-work starts is checked in `open_input()`: files exist and are readable Parquet, and the configured
-id/text/metadata columns are present in every file. Then `iter_rows()` yields, for each input row,
-either a `SourceDocument` or a `Quarantined` record with the reason — never nothing, so every
-row ends up written, skipped with a reason or quarantined.
+`PATH` may be a Parquet file, a folder of them or a glob. In a folder, files named `*.parquet` or
+`*.parq` (any case) are read, recursively; hidden and `_`-prefixed files and folders are skipped
+(the Spark/Hive convention for files being written and markers such as `_SUCCESS`), and every
+file read or skipped is listed with the reason. Everything that can be checked before work starts
+is checked in `open_input()`: files are readable Parquet with the configured id and text columns
+(a configured metadata column missing from a file is a warning, not an error). Then `iter_rows()`
+yields, for each input row, either a `SourceDocument` or a `Quarantined` record with the reason —
+never nothing, so every row ends up written, skipped with a reason or quarantined. Ids, text and
+metadata go through etl/values.py here, the input side of the one normalisation point.
 """
 from __future__ import annotations
 
 import glob
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -19,7 +24,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from etl.errors import DataError
+from etl import values
+from etl.errors import DataError, OutputError
 
 # Quarantine reasons (stable strings: they are counted in the run report).
 NULL_TEXT = "null_text"
@@ -27,8 +33,13 @@ EMPTY_TEXT = "empty_text"
 NON_STRING_TEXT = "non_string_text"
 UNDECODABLE_TEXT = "undecodable_text"
 TEXT_TOO_LONG = "text_too_long"
-MISSING_ID = "missing_id"
+MISSING_ID = values.MISSING_ID
+INVALID_ID = values.INVALID_ID
+UNDECODABLE_ID = values.UNDECODABLE_ID
+ID_TOO_LONG = values.ID_TOO_LONG
 DUPLICATE_ID = "duplicate_id"
+
+PARQUET_SUFFIXES = (".parquet", ".parq")  # compared case-insensitively
 
 
 @dataclass(frozen=True)
@@ -57,43 +68,112 @@ class InputSet:
     id_column: str
     text_column: str
     metadata_columns: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...] = ()  # (path, reason) of what a folder or glob held but was not read
+    missing_metadata: dict = field(default_factory=dict)  # file -> configured metadata columns it lacks
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"{name}: no metadata column(s) {', '.join(columns)} (input.metadata_columns): left out "
+                f"for its rows" for name, columns in self.missing_metadata.items()]
 
 
-def _expand(path: str) -> list[str]:
+HIDDEN = "hidden or _-prefixed (a file being written or a marker, by the Spark/Hive convention)"
+NOT_PARQUET = "not a Parquet file name (.parquet or .parq)"
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith((".", "_"))
+
+
+def _expand(path: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """(files to read, [(path, reason) skipped])."""
     candidate = Path(path)
+    files: list[str] = []
+    skipped: list[tuple[str, str]] = []
     if candidate.is_dir():
-        files = sorted(str(p) for p in candidate.rglob("*.parquet"))
+        for folder, dirs, names in os.walk(candidate):
+            for name in sorted(dirs):
+                if _hidden(name):
+                    skipped.append((os.path.join(folder, name) + os.sep, HIDDEN))
+            dirs[:] = sorted(d for d in dirs if not _hidden(d))
+            for name in sorted(names):
+                full = os.path.join(folder, name)
+                if _hidden(name):
+                    skipped.append((full, HIDDEN))
+                elif not name.lower().endswith(PARQUET_SUFFIXES):
+                    skipped.append((full, NOT_PARQUET))
+                else:
+                    files.append(full)
         if not files:
-            raise DataError(f"no *.parquet files under {path}")
-        return files
+            raise DataError(f"no Parquet files (*.parquet, *.parq) under {path}"
+                            + (f" ({len(skipped)} other file(s) skipped)" if skipped else ""))
+        return sorted(files), skipped
     if candidate.is_file():
-        return [str(candidate)]
+        return [str(candidate)], []
     if any(ch in path for ch in "*?["):
-        files = sorted(f for f in glob.glob(path, recursive=True) if Path(f).is_file())
+        for name in sorted(glob.glob(path, recursive=True)):
+            if not Path(name).is_file():
+                continue
+            (skipped.append((name, HIDDEN)) if _hidden(Path(name).name) else files.append(name))
         if not files:
             raise DataError(f"no files match {path}")
-        return files
+        return files, skipped
     raise DataError(f"input not found: {path}")
 
 
 def open_input(path: str | Path, id_column: str, text_column: str,
                metadata_columns: tuple[str, ...] = ()) -> InputSet:
     """Check every file and column before any work starts; clear error otherwise."""
-    files = _expand(str(path))
+    files, skipped = _expand(str(path))
     rows = 0
-    wanted = (id_column, text_column, *metadata_columns)
+    missing_metadata = {}
     for name in files:
         try:
             metadata = pq.read_metadata(name)
         except (OSError, pa.ArrowException) as error:
             raise DataError(f"{name}: not a readable Parquet file ({error})") from None
         columns = set(metadata.schema.to_arrow_schema().names)
-        missing = [c for c in wanted if c not in columns]
+        missing = [c for c in (id_column, text_column) if c not in columns]
         if missing:
             raise DataError(f"{name}: missing column(s) {', '.join(missing)} (has: {', '.join(sorted(columns))}); "
-                            "set input.id_column / input.text_column / input.metadata_columns")
+                            "set input.id_column / input.text_column")
+        absent = tuple(c for c in metadata_columns if c not in columns)
+        if absent:
+            missing_metadata[name] = absent
         rows += metadata.num_rows
-    return InputSet(tuple(files), rows, id_column, text_column, tuple(metadata_columns))
+    return InputSet(tuple(files), rows, id_column, text_column, tuple(metadata_columns), tuple(skipped),
+                    missing_metadata)
+
+
+TEXT_TYPES = "string, large_string, binary or large_binary"
+
+
+def column_type_problems(inputs: InputSet) -> list[str]:
+    """Id and text columns of a type no row could pass (e.g. a numeric text column), per file."""
+    problems = []
+    for name in inputs.files:
+        schema = pq.read_schema(name)
+        text_type = schema.field(inputs.text_column).type
+        if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)
+                or pa.types.is_binary(text_type) or pa.types.is_large_binary(text_type)):
+            problems.append(f"{name}: text column {inputs.text_column!r} is {text_type}, not {TEXT_TYPES}")
+        id_type = schema.field(inputs.id_column).type
+        if pa.types.is_nested(id_type) or pa.types.is_floating(id_type) or pa.types.is_temporal(id_type):
+            problems.append(f"{name}: id column {inputs.id_column!r} is {id_type}, not text or an integer")
+    return problems
+
+
+def sample_rows(inputs: InputSet, rows_per_file: int, max_text_chars: int) -> dict[str, int]:
+    """Reasons counted over the first rows of every file, checked exactly as `etl run` checks
+    them ("ok" for rows that would be extracted)."""
+    counts: dict[str, int] = {}
+    for name in inputs.files:
+        single = InputSet((name,), 0, inputs.id_column, inputs.text_column, inputs.metadata_columns,
+                          missing_metadata=inputs.missing_metadata)
+        for row in iter_rows(single, max_text_chars, batch_rows=min(rows_per_file, 256), limit=rows_per_file):
+            reason = row.reason if isinstance(row, Quarantined) else "ok"
+            counts[reason] = counts.get(reason, 0) + 1
+    return counts
 
 
 def content_hash(text: str, metadata: dict) -> str:
@@ -103,12 +183,25 @@ def content_hash(text: str, metadata: dict) -> str:
 
 
 def _plain(value):
-    """Metadata values as graph-storable scalars."""
-    if value is None or isinstance(value, (str, int, float, bool)):
+    """Metadata values as graph-storable scalars, cleaned (etl/values.py)."""
+    if value is None or isinstance(value, (int, float, bool)):
         return value
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return str(value)
+    if isinstance(value, (str, bytes)):
+        return values.clean_value(value)
+    return values.clean_text(str(value))
+
+
+def _column(batch, name: str) -> list:
+    """A column as Python values. A string column holding invalid UTF-8 is read as bytes, so each
+    row is judged on its own (pyarrow would fail the whole batch)."""
+    column = batch.column(name)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        try:
+            column.validate(full=True)
+        except pa.ArrowInvalid:
+            binary = pa.binary() if pa.types.is_string(column.type) else pa.large_binary()
+            return column.view(binary).to_pylist()
+    return column.to_pylist()
 
 
 def iter_rows(inputs: InputSet, max_text_chars: int, batch_rows: int = 256,
@@ -116,35 +209,38 @@ def iter_rows(inputs: InputSet, max_text_chars: int, batch_rows: int = 256,
     """Every input row, in file order, as a document or a quarantine record (at most `limit` rows)."""
     seen_ids: set[str] = set()
     produced = 0
-    columns = [inputs.id_column, inputs.text_column, *inputs.metadata_columns]
     for name in inputs.files:
         row = 0
+        source = values.clean_text(name)
+        absent = inputs.missing_metadata.get(name, ())
+        meta_columns = [c for c in inputs.metadata_columns if c not in absent]
+        columns = [inputs.id_column, inputs.text_column, *meta_columns]
         try:
             batches = ds.dataset(name, format="parquet").to_batches(columns=columns, batch_size=batch_rows)
             for batch in batches:
-                ids = batch.column(inputs.id_column).to_pylist()
-                texts = batch.column(inputs.text_column).to_pylist()
-                meta_values = [batch.column(c).to_pylist() for c in inputs.metadata_columns]
+                ids = _column(batch, inputs.id_column)
+                texts = _column(batch, inputs.text_column)
+                meta_values = [_column(batch, c) for c in meta_columns]
                 for i in range(batch.num_rows):
                     if limit is not None and produced >= limit:
                         return
                     produced += 1
-                    metadata = {c: _plain(v[i]) for c, v in zip(inputs.metadata_columns, meta_values)}
-                    yield _check_row(name, row, ids[i], texts[i], metadata, seen_ids, max_text_chars)
+                    metadata = {c: _plain(v[i]) for c, v in zip(meta_columns, meta_values)}
+                    yield _check_row(source, row, ids[i], texts[i], metadata, seen_ids, max_text_chars)
                     row += 1
         except (OSError, pa.ArrowException) as error:
             raise DataError(f"{name}: read failed at row {row} ({error})") from None
 
 
 def _check_row(source, row, raw_id, text, metadata, seen_ids, max_text_chars):
-    doc_id = None if raw_id is None else _plain(raw_id)
-    doc_id = None if doc_id is None or str(doc_id).strip() == "" else str(doc_id)
+    try:
+        doc_id = values.check_id(raw_id)
+    except values.InvalidId as error:
+        return Quarantined(source, row, values.id_preview(raw_id), error.reason, error.detail)
 
     def bad(reason, detail):
         return Quarantined(source, row, doc_id, reason, detail)
 
-    if doc_id is None:
-        return bad(MISSING_ID, "the id column is null or empty")
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -154,6 +250,7 @@ def _check_row(source, row, raw_id, text, metadata, seen_ids, max_text_chars):
         return bad(NULL_TEXT, "text is null")
     if not isinstance(text, str):
         return bad(NON_STRING_TEXT, f"text is {type(text).__name__}, not a string")
+    text = values.clean_text(text)
     if "\ufffd" in text and text.count("\ufffd") * 10 >= len(text):
         return bad(UNDECODABLE_TEXT, "text is mostly U+FFFD replacement characters")
     if not text.strip():
@@ -166,6 +263,18 @@ def _check_row(source, row, raw_id, text, metadata, seen_ids, max_text_chars):
     return SourceDocument(doc_id, text, source, row, content_hash(text, metadata), metadata)
 
 
+_LINE_BREAKS = {"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _json_line(data: dict) -> str:
+    """One JSON line that every line splitter agrees on (U+0085/U+2028/U+2029 escaped: Python's
+    str.splitlines and some editors break lines there)."""
+    text = json.dumps(data, ensure_ascii=False)
+    for char, escape in _LINE_BREAKS.items():
+        text = text.replace(char, escape)
+    return text + "\n"
+
+
 class QuarantineWriter:
     """Quarantined rows as JSON lines (one file per run), with reason and a preview of the row."""
 
@@ -175,16 +284,28 @@ class QuarantineWriter:
         self.by_reason: dict[str, int] = {}
         self._handle = None
 
+    SETTING = "run.quarantine_dir"
+
     def write(self, record: Quarantined) -> None:
-        if self._handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = open(self.path, "w", encoding="utf-8")
-        self._handle.write(json.dumps(record.__dict__, ensure_ascii=False) + "\n")
-        self._handle.flush()
+        """One line, flushed at once: a run that dies keeps every line written so far."""
         self.count += 1
         self.by_reason[record.reason] = self.by_reason.get(record.reason, 0) + 1
+        try:
+            if self._handle is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # backslashreplace: a quarantine line must never fail on the value it reports
+                self._handle = open(self.path, "w", encoding="utf-8", errors="backslashreplace")
+            self._handle.write(_json_line(record.__dict__))
+            self._handle.flush()
+        except OSError as error:
+            raise OutputError(f"cannot write the quarantine file {self.path} ({self.SETTING}): "
+                              f"{error.strerror or error}") from None
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            try:
+                handle.close()
+            except OSError as error:
+                raise OutputError(f"cannot write the quarantine file {self.path} ({self.SETTING}): "
+                                  f"{error.strerror or error}") from None

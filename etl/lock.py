@@ -19,6 +19,17 @@ from pathlib import Path
 from etl.errors import LockedError
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (a killed run's leftovers are judged by this)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
 class RunLock:
     def __init__(self, folder: str | Path, target: str):
         digest = hashlib.sha256(target.encode("utf-8")).hexdigest()[:16]

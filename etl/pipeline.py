@@ -36,6 +36,7 @@ from typing import Callable, Sequence
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows
 from etl.graph.records import PRESENT, Document, Evidence
 from etl.report import Progress, RunReport
+from etl.values import normalize_name
 from etl.schema import Schema
 from etl.windows import Window, make_windows
 
@@ -77,12 +78,14 @@ class StageTimer:
 def merge_triples(doc_id: str, windows: Sequence[Window], window_triples: Sequence[Sequence],
                   versions: dict[str, str], run_id: str, schema: Schema) -> tuple[list[Evidence], int]:
     """Window-level span triples -> document-level evidence, one per place (best score wins), and
-    only for (subject type, predicate, object type) the schema allows. Returns (evidence, dropped)."""
+    only for (subject type, predicate, object type) the schema allows and names that are not empty
+    once normalised (a span of invisible characters). Returns (evidence, dropped)."""
     best: dict[tuple, Evidence] = {}
     dropped = 0
     for window, triples in zip(windows, window_triples):
         for t in triples:
-            if not schema.allows(t.subject_type, t.predicate, t.object_type):
+            if not schema.allows(t.subject_type, t.predicate, t.object_type) or \
+                    not normalize_name(t.subject) or not normalize_name(t.object):
                 dropped += 1
                 continue
             evidence = Evidence(
@@ -136,11 +139,17 @@ class Pipeline:
         try:
             self._guard(self._spans_stage, q_spans, q_assert)
         finally:
-            self._put(q_assert, _END, force=True)
-            if self._errors:
+            try:
+                self._put(q_assert, _END, force=True)
+                if self._errors:
+                    self._stop.set()
+                for thread in threads:
+                    thread.join()
+            except BaseException:  # Ctrl-C / SIGTERM while waiting: stop every stage, then wait
                 self._stop.set()
-            for thread in threads:
-                thread.join()
+                for thread in threads:
+                    thread.join()
+                raise
         self.report.stage_seconds = dict(self.timer.seconds)
         self.report.wall_seconds = time.monotonic() - started
         if self._errors:

@@ -6,6 +6,7 @@ Progress is a tqdm bar on a terminal and a plain log line every `interval` secon
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -42,6 +43,10 @@ class RunReport:
     model_versions: dict[str, str] = field(default_factory=dict)
     runtime: dict = field(default_factory=dict)  # device, precision, XLA chosen by etl/runtime.py
     triples_out: str = ""
+    input_files: list[str] = field(default_factory=list)  # every file read
+    input_skipped: list[dict] = field(default_factory=list)  # [{file, reason}] found but not read
+    warnings: list[str] = field(default_factory=list)  # e.g. metadata columns missing from a file
+    stale_runs_closed: list[str] = field(default_factory=list)  # `running` Run nodes of killed runs
     error: str = ""
 
     @property
@@ -59,10 +64,11 @@ class RunReport:
         return data
 
     def write(self, folder: str | Path) -> Path:
+        """run-<id>.json in `folder`, whole or not at all (OSError when the folder cannot take it)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"run-{self.run_id}.json"
-        path.write_text(json.dumps(self.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        write_atomic(path, json.dumps(self.as_dict(), ensure_ascii=False, indent=2) + "\n")
         return path
 
     def summary(self) -> str:
@@ -86,9 +92,51 @@ class RunReport:
         if self.quarantine_by_reason:
             lines.append("  quarantined: " + ", ".join(f"{r} {n}" for r, n in sorted(self.quarantine_by_reason.items()))
                          + f" -> {self.quarantine_file}")
+        for warning in self.warnings:
+            lines.append(f"  warning: {warning}")
+        if self.input_skipped:
+            lines.append(f"  {len(self.input_skipped)} file(s) under the input not read (listed in the report)")
+        if self.stale_runs_closed:
+            lines.append(f"  closed {len(self.stale_runs_closed)} run(s) left `running` by a killed etl: "
+                         + ", ".join(self.stale_runs_closed))
         if self.error:
             lines.append(f"  error: {self.error}")
         return "\n".join(lines)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a temporary file beside `path`, then rename it: readers see the old file or the whole
+    new one, never a part (a full disk leaves no empty report behind)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+def check_writable(folder: str | Path, setting: str) -> None:
+    """Before work starts: the folder exists or can be made, and takes a small file. ConfigError
+    naming the setting otherwise (read-only, a file, full)."""
+    from etl.errors import ConfigError
+
+    folder = Path(folder)
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"{setting} = {folder}: is a file, not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".etl-write-probe-{os.getpid()}"  # per process: runs may share the folder
+        write_atomic(probe, "x" * 4096)
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError(f"{setting} = {folder}: cannot write there ({error.strerror or error})") from None
 
 
 class Progress:

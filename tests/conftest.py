@@ -33,3 +33,16 @@ def schema():
     from etl.schema import load_schema
 
     return load_schema()
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory, vocab_path, cmeie_samples, schema) -> dict:
+    """Tiny real model folders (tests/tiny_models.py), built once for every test that runs `etl`
+    in a subprocess: {"relation": folder, "spans": folder, "texts": short CMeIE texts}."""
+    from tiny_models import relation_folder, spans_folder
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    samples = [s for s in cmeie_samples if len(s.text) < 60][:6]
+    relation_folder(root / "relation", vocab_path, [s.text for s in samples], schema)
+    spans_folder(root / "spans", vocab_path, samples)
+    return {"relation": root / "relation", "spans": root / "spans", "texts": [s.text for s in samples]}

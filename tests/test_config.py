@@ -10,9 +10,32 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_defaults_without_a_file():
     settings = load_settings(None, environ={})
-    assert settings == Settings()
     assert settings.relation.buckets == (64, 128, 256)
     assert settings.graph.sink == "falkordb"
+    # relative default paths belong to the installation, not to the working directory (cron: $HOME)
+    assert settings.relation.model_dir == ROOT / "models" / "relation"
+    assert settings.run.reports_dir == ROOT / "var" / "reports"
+    assert settings.spans.encoder_checkpoint == ROOT / "models" / "encoders" / "electra-mlm"
+    assert settings.data.cmeie_labeled == ROOT.parent / "shared" / "data" / "cmeie" / "cmeie_labeled.jsonl" \
+        or settings.data.cmeie_labeled == ROOT / "../shared/data/cmeie/cmeie_labeled.jsonl"
+
+
+def test_config_search_order(tmp_path, monkeypatch):
+    """issue 17: --config, $ETL_CONFIG, ./config.toml, then the installation's config.toml."""
+    from etl.config import find_config
+
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    (here / "config.toml").write_text("", encoding="utf-8")
+    assert find_config("x.toml", {"ETL_CONFIG": "y.toml"}, here) == Path("x.toml")
+    assert find_config(None, {"ETL_CONFIG": "y.toml"}, here) == Path("y.toml")
+    assert find_config(None, {}, here) == here / "config.toml"
+    assert find_config(None, {}, elsewhere) == ROOT / "config.toml"  # what cron in $HOME finds
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(find_config(None, {}), environ={})
+    assert settings.relation.model_dir == ROOT / "models" / "relation"
+    assert settings.graph.falkordb.data_dir == ROOT / "var" / "falkordb"
 
 
 def test_shipped_config_file_sets_every_key():

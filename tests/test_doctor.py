@@ -180,3 +180,25 @@ def test_pins_accept_the_gpu_tensorflow_build(tmp_path, monkeypatch):
     versions["click"] = "8.0.0"
     result = check_packages(tmp_path)
     assert result.status == "fail" and "click 8.0.0 (pinned 8.5.1)" in result.detail and "make venv" in result.hint
+
+
+def test_input_column_types_and_decoding_are_checked_on_a_sample(setup, tmp_path):
+    """issue 17: `etl doctor --input` passed a text column of the wrong type or undecodable text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def run(table):
+        pq.write_table(table, tmp_path / "in.parquet")
+        return doctor(setup, "--input", str(tmp_path / "in.parquet"))
+
+    code, checks = run(pa.table({"doc_id": ["a"], "text": [42], "section": ["x"]}))
+    assert code == 1 and checks["input columns"]["status"] == "fail"
+    assert "text column 'text' is int64" in checks["input columns"]["detail"]
+    undecodable = pa.array([b"\xff\xfe", b"\xc3"], pa.binary()).view(pa.string())
+    code, checks = run(pa.table({"doc_id": ["a", "b"], "text": undecodable, "section": ["x", "y"]}))
+    assert code == 1 and checks["input sample"]["status"] == "fail"
+    assert "undecodable_text 2" in checks["input sample"]["detail"]
+    code, checks = run(pa.table({"doc_id": ["a", " b ", "c\x01"], "text": ["发热。", "咳嗽。", "头痛。"]}))
+    assert checks["input sample"]["status"] == "warn" and "invalid_id 1" in checks["input sample"]["detail"]
+    assert checks["input columns"]["status"] == "ok"  # warnings only: the input does not fail the doctor
+    assert checks["input"]["status"] == "warn" and "section" in checks["input"]["detail"]  # metadata missing

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -55,8 +56,8 @@ def test_limit_and_content_hash(messy_folder):
 def test_problems_found_before_work_starts(tmp_path, messy_folder):
     with pytest.raises(DataError, match="missing column"):
         extract.open_input(messy_folder, "doc_id", "body")
-    with pytest.raises(DataError, match="missing column\\(s\\) ward"):
-        extract.open_input(messy_folder, "doc_id", "text", ("ward",))
+    with pytest.raises(DataError, match="missing column\\(s\\) id "):
+        extract.open_input(messy_folder, "id", "text", ("ward",))
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(DataError, match="not a readable Parquet file"):
         extract.open_input(tmp_path / "broken.parquet", "doc_id", "text")
@@ -78,3 +79,94 @@ def test_quarantine_writer(tmp_path):
     writer.close()
     [line] = (tmp_path / "q" / "run.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(line)["reason"] == "empty_text" and writer.by_reason == {"empty_text": 1}
+
+
+def test_a_plain_notes_file_reads_with_a_warning_for_missing_metadata(tmp_path):
+    """issue 17: a file with only doc_id and text used to exit 1 (`missing column(s) section`)."""
+    path = write(tmp_path / "plain.parquet", doc_id=["a", "b"], text=["发热。", "咳嗽。"])
+    inputs = extract.open_input(path, "doc_id", "text", ("section",))
+    assert inputs.missing_metadata == {str(path): ("section",)}
+    assert "section" in inputs.warnings[0] and "input.metadata_columns" in inputs.warnings[0]
+    rows = list(extract.iter_rows(inputs, 1000))
+    assert [r.doc_id for r in rows] == ["a", "b"] and rows[0].metadata == {}
+
+
+def test_invalid_utf8_in_a_string_column_is_quarantined_row_by_row(tmp_path):
+    """issue 17: invalid UTF-8 in a string column used to abort the whole input (exit 4)."""
+    def bad_strings(items):
+        return pa.array(items, pa.binary()).view(pa.string())
+
+    path = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"doc_id": bad_strings([b"a", b"b\xff", b"c", b"d"]),
+                             "text": bad_strings([b"\xe5\x92\xb3", b"ok", b"\xff\xfe", "好".encode()]),
+                             "section": bad_strings([b"x", b"y", b"z", b"\xffw"])}), path)
+    inputs = extract.open_input(path, "doc_id", "text", ("section",))
+    rows = list(extract.iter_rows(inputs, 1000, batch_rows=2))
+    assert [(r.doc_id, getattr(r, "reason", "ok")) for r in rows] == [
+        ("a", "ok"), ("b\\xff", extract.UNDECODABLE_ID), ("c", extract.UNDECODABLE_TEXT), ("d", "ok")]
+    assert rows[0].text == "咳" and rows[3].metadata == {"section": "\ufffdw"}
+
+
+def test_ids_are_stripped_and_hostile_ids_quarantined_with_reasons(tmp_path):
+    """issue 17: whitespace-padded ids and control characters crashed FalkorDB; ids over 400
+    bytes lost their batch (exit 4)."""
+    ids = [" padded ", "ctl\x01id", "nul\x00id", "x" * 401, "\u3000", "tab\tinside", "emoji😀",
+           "padded", "‮bidi"]
+    path = write(tmp_path / "ids.parquet", doc_id=ids, text=["文本。"] * len(ids))
+    rows = list(extract.iter_rows(extract.open_input(path, "doc_id", "text"), 1000))
+    got = [(r.doc_id, getattr(r, "reason", "ok")) for r in rows]
+    assert got == [("padded", "ok"), ("ctl\\x01id", extract.INVALID_ID), ("nul\\x00id", extract.INVALID_ID),
+                   ("x" * 120 + "... (401 characters)", extract.ID_TOO_LONG), (None, extract.MISSING_ID)
+                   if False else ("\u3000", extract.MISSING_ID), ("tab\\x09inside", extract.INVALID_ID),
+                   ("emoji😀", "ok"), ("padded", extract.DUPLICATE_ID), ("‮bidi", "ok")]
+    assert "U+0001" in rows[1].detail and "401 bytes" in rows[3].detail
+
+
+def test_text_is_cleaned_one_for_one(tmp_path):
+    text = "发热\x00三天\x01，\x7f咳嗽\ud800。\n第二行\u2028"
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"doc_id": ["a"], "text": pa.array([text.encode("utf-8", "surrogatepass")],
+                                                                 pa.binary())}), path)
+    [row] = list(extract.iter_rows(extract.open_input(path, "doc_id", "text"), 1000))
+    assert isinstance(row, extract.Quarantined)  # a lone surrogate encoded as bytes is not UTF-8
+    pq.write_table(pa.table({"doc_id": ["a"], "text": [text.replace("\ud800", "\ufffd")]}), path)
+    [row] = list(extract.iter_rows(extract.open_input(path, "doc_id", "text"), 1000))
+    assert row.text == "发热 三天 ， 咳嗽\ufffd。\n第二行\u2028" and len(row.text) == len(text)
+
+
+def test_folder_rules_case_insensitive_hidden_and_underscore_files(tmp_path):
+    """issue 17: *.PARQUET / *.parq were skipped silently and a hidden in-progress file blocked
+    the folder; the skipped files are now listed with the reason."""
+    folder = tmp_path / "night"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "_temporary").mkdir()
+    write(folder / "A.PARQUET", doc_id=["a"], text=["一。"])
+    write(folder / "sub" / "b.parq", doc_id=["b"], text=["二。"])
+    write(folder / "c.parquet", doc_id=["c"], text=["三。"])
+    (folder / ".d.parquet").write_bytes(b"PAR1 half written")
+    (folder / "_SUCCESS").write_bytes(b"")
+    write(folder / "_temporary" / "e.parquet", doc_id=["e"], text=["五。"])
+    (folder / "README.txt").write_text("notes", encoding="utf-8")
+    inputs = extract.open_input(folder, "doc_id", "text")
+    assert [Path(f).name for f in inputs.files] == ["A.PARQUET", "c.parquet", "b.parq"]
+    skipped = {Path(f).name: reason for f, reason in inputs.skipped}
+    assert skipped == {".d.parquet": extract.HIDDEN, "_SUCCESS": extract.HIDDEN, "_temporary": extract.HIDDEN,
+                       "README.txt": extract.NOT_PARQUET}
+    with pytest.raises(DataError, match=r"no Parquet files \(\*.parquet, \*.parq\).*4 other"):
+        for name in ("A.PARQUET", "c.parquet", "sub/b.parq"):
+            (folder / name).unlink()
+        extract.open_input(folder, "doc_id", "text")
+
+
+def test_quarantine_writer_survives_any_value_and_names_its_setting(tmp_path):
+    writer = extract.QuarantineWriter(tmp_path / "q.jsonl")
+    writer.write(extract.Quarantined("a\udcff.parquet", 0, "x\ud800", extract.INVALID_ID, "bad"))
+    writer.close()
+    line = (tmp_path / "q.jsonl").read_bytes().decode("utf-8")  # valid UTF-8, and the value survives
+    assert json.loads(line)["doc_id"] == "x\ud800" and json.loads(line)["source"] == "a\udcff.parquet"
+    (tmp_path / "file").write_text("")
+    from etl.errors import OutputError
+
+    with pytest.raises(OutputError, match="run.quarantine_dir"):
+        extract.QuarantineWriter(tmp_path / "file" / "q.jsonl").write(
+            extract.Quarantined("a", 0, "x", extract.INVALID_ID, "bad"))

@@ -109,21 +109,16 @@ def test_real_etl_with_a_bad_setting_exits_1(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_project(tmp_path_factory, vocab_path, cmeie_samples, schema):
-    """Tiny model folders, a config using them, and two inputs: clean, and with a bad row."""
+def tiny_project(tmp_path_factory, tiny_models):
+    """A config using the tiny model folders, and two inputs: clean, and with a bad row."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from tiny_models import relation_folder, spans_folder
-
     root = tmp_path_factory.mktemp("nightly")
-    samples = [s for s in cmeie_samples if len(s.text) < 60][:6]
-    relation_folder(root / "models" / "relation", vocab_path, [s.text for s in samples], schema)
-    spans_folder(root / "models" / "spans", vocab_path, samples)
     (root / "config.toml").write_text(
-        '[relation]\nmodel_dir = "models/relation"\n[spans]\nmodel_dir = "models/spans"\n'
+        f'[relation]\nmodel_dir = "{tiny_models["relation"]}"\n[spans]\nmodel_dir = "{tiny_models["spans"]}"\n'
         '[run]\nreports_dir = "var/reports"\nquarantine_dir = "var/quarantine"\n', encoding="utf-8")
-    texts = [samples[0].text, samples[1].text]
+    texts = tiny_models["texts"][:2]
     for name, rows in {"clean": texts, "partial": texts + [None]}.items():
         (root / name).mkdir()
         pq.write_table(pa.table({"doc_id": [f"d{i}" for i in range(len(rows))], "text": rows,
@@ -151,6 +146,41 @@ def test_real_etl_run_reports_a_bad_config_file(tmp_path):
     assert result.returncode == 1
     (log,), _ = outputs(tmp_path)
     assert "config file not found" in log.read_text()
+
+
+@needs_etl_run
+def test_the_readme_cron_line_works_from_any_folder(tmp_path):
+    """issue 17: the README's cron line failed every night ("relation model folder not found"):
+    cron starts in $HOME with a bare environment, and etl looked for ./config.toml and resolved
+    its default paths against the working folder. Here: no config anywhere near, a plain notes
+    file (doc_id and text only), and the wrapper found by its path, as in the README's line.
+    Only etl's own output folders and the store are moved out of the installation's var/."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    night = subprocess.run(["date", "-d", "yesterday", "+%Y-%m-%d"], capture_output=True, text=True).stdout.strip()
+    (tmp_path / "notes" / night).mkdir(parents=True)
+    pq.write_table(pa.table({"doc_id": ["a", "b"], "text": ["患者发热三天，咳嗽。", "糖尿病患者多饮多尿。"]}),
+                   tmp_path / "notes" / night / "notes.parquet")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "SHELL": "/bin/sh", "LANG": "C",
+           "MEDKG_NIGHTLY_INPUT": str(tmp_path / "notes" / "%Y-%m-%d"), "MEDKG_NIGHTLY_DATE": "yesterday",
+           "MEDKG_NIGHTLY_REPORTS": str(tmp_path / "nightly"),
+           "ETL_RUN_REPORTS_DIR": str(tmp_path / "var" / "reports"),
+           "ETL_RUN_QUARANTINE_DIR": str(tmp_path / "var" / "quarantine"),
+           "ETL_GRAPH_FALKORDB_DATA_DIR": str(tmp_path / "var" / "falkordb")}
+    result = subprocess.run([str(SCRIPT)], cwd=home, env=env, capture_output=True, text=True, timeout=600)
+    logs = sorted((tmp_path / "nightly").glob("etl-*.log"))
+    assert result.returncode == 0, result.stderr + "".join(p.read_text() for p in logs)
+    assert result.stderr == ""  # nothing for cron to mail
+    [report] = sorted((tmp_path / "nightly").glob("etl-*.json"))
+    data = json.loads(report.read_text())
+    assert data["rows_read"] == data["documents_extracted"] == 2 and data["sink"] == "falkordb"
+    assert data["model_versions"]["relation"] == (ROOT / "models" / "relation" / "version.txt").read_text().strip()
+    assert "section" in data["warnings"][0]  # a configured metadata column missing: a warning only
+    assert [p.name for p in home.iterdir()] in ([], [".keras"])  # no var/ in the working folder (Keras
+    # keeps its own settings in $HOME/.keras)
 
 
 def test_script_is_executable_bash():

@@ -221,7 +221,9 @@ def test_killed_run_resumed_equals_clean_run(tmp_path, models, notes):
     expected = snapshot(clean)
 
     # Kill a run (SIGKILL: no clean-up at all) once it has written part of the input.
-    command = [sys.executable, "-m", "etl.cli", "--config", str(killed), "run", "--input", str(source)]
+    triples = killed_dir / "t.parquet"
+    command = [sys.executable, "-m", "etl.cli", "--config", str(killed), "run", "--input", str(source),
+               "--triples-out", str(triples)]
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
     graph_dir = killed_dir / "graph"
@@ -230,13 +232,69 @@ def test_killed_run_resumed_equals_clean_run(tmp_path, models, notes):
         if any(graph_dir.rglob("*.aof")) and sum(f.stat().st_size for f in graph_dir.rglob("*.aof")) > 20_000:
             break  # the store has received some writes
         time.sleep(0.05)
+    socket_dir = Path(json.loads((graph_dir / "falkordb.lock").read_text())["socket"]).parent
     child.send_signal(signal.SIGKILL)
     child.wait()
     time.sleep(1.0)  # the private server follows its parent down
+    # issue 17: the triples file was left unreadable; now only a hidden part file is left
+    assert not triples.exists() and [p.name for p in killed_dir.glob(".t.parquet.part-*")]
+    assert socket_dir.is_dir()  # nothing ran to remove it...
 
-    resumed = etl(killed, "run", "--input", str(source))
+    resumed = etl(killed, "run", "--input", str(source), "--triples-out", str(triples))
     assert resumed.exit_code == EXIT_OK, resumed.output
     assert snapshot(killed) == expected
+    assert not socket_dir.exists()  # ... the next start did
+    report = last_report(killed_dir)
+    assert not list(killed_dir.glob(".t.parquet.part-*"))  # a whole, readable file in its place:
+    assert pq.read_table(triples).num_rows == report["triples"]  # what the resuming run wrote
+    assert len(report["stale_runs_closed"]) == 1  # the killed run's Run node, left `running`
+    assert run_statuses(killed) == {report["stale_runs_closed"][0]: "failed", report["run_id"]: "ok"}
+
+
+def run_statuses(config: Path) -> dict:
+    from etl.config import load_settings
+    from etl.graph import open_sink
+
+    with open_sink(load_settings(config, environ={}).graph) as sink:
+        return {r["id"]: r["status"] for r in sink.query("MATCH (r:Run) RETURN r.run_id AS id, r.status AS status")}
+
+
+def test_sigint_to_the_process_group_and_sigterm_close_the_run(tmp_path, models, shared_data):
+    """issue 17: a real Ctrl-C (SIGINT to the whole process group, the private server included)
+    left the Run node `running`, the triples file unreadable and a temporary folder behind; SIGTERM
+    ended etl without any clean-up. TensorFlow's start-up lines must not reach stderr either."""
+    config = settings_file(tmp_path, models)
+    rows = pq.read_table(shared_data / "notes" / "ccks2017_notes.parquet").to_pylist()[:400]
+    source = write_notes(tmp_path / "notes.parquet", rows)
+    graph_dir = tmp_path / "graph"
+    for how in ("SIGINT to the group", "SIGTERM"):
+        triples = tmp_path / f"t-{how[:6]}.parquet"
+        command = [sys.executable, "-m", "etl.cli", "--config", str(config), "run", "--input", str(source),
+                   "--full", "--triples-out", str(triples)]
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 start_new_session=True,  # its own group, as a terminal gives it
+                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"})
+        deadline = time.monotonic() + 180
+        size = lambda: sum(f.stat().st_size for f in graph_dir.rglob("*.aof")) if graph_dir.exists() else 0
+        start = None
+        while time.monotonic() < deadline and child.poll() is None:
+            if (graph_dir / "falkordb.lock").exists() and (start := start or size()) and size() > start + 20_000:
+                break  # this run has written some batches
+            time.sleep(0.05)
+        assert child.poll() is None, "the run ended before it could be interrupted"
+        socket_dir = Path(json.loads((graph_dir / "falkordb.lock").read_text())["socket"]).parent
+        if how == "SIGTERM":
+            child.send_signal(signal.SIGTERM)
+        else:
+            os.killpg(child.pid, signal.SIGINT)
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 130, out + err
+        report = last_report(tmp_path)
+        assert report["exit_code"] == 130 and report["error"] in ("interrupted", "terminated (SIGTERM)")
+        assert run_statuses(config)[report["run_id"]] == "failed"
+        assert not socket_dir.exists() and not triples.exists() and not list(tmp_path.glob(".t-*.part-*"))
+        assert "absl" not in err and "cpu_feature_guard" not in err and "oneDNN" not in err, err
+    assert "running" not in run_statuses(config).values()
 
 
 def test_bad_rows_are_quarantined_with_reasons_and_exit_2(tmp_path, models, notes):
@@ -277,9 +335,21 @@ def test_errors_before_work_starts_exit_1(tmp_path, models, notes):
     assert etl(config, "run", "--input", str(tmp_path / "broken.parquet")).exit_code == EXIT_USAGE
     missing_column = etl(config, "--set", "input.text_column=body", "run", "--input", str(source))
     assert missing_column.exit_code == EXIT_USAGE and "missing column" in missing_column.output
+    report = last_report(tmp_path)  # issue 17: exit 1 used to leave no report
+    assert report["exit_code"] == EXIT_USAGE and "missing column(s) body" in report["error"]
     no_model = etl(config, "run", "--input", str(source), "--relation-model", str(tmp_path / "none"))
     assert no_model.exit_code == EXIT_USAGE and "relation model folder not found" in no_model.output
     assert not (tmp_path / "graph").exists()  # nothing was started or written
+
+    # issue 17: an output folder that is a file (or read-only, or full: tests/test_run_faults.py)
+    # used to be exit 4 "internal error"; now exit 1 naming the setting, with a report if possible
+    (tmp_path / "a-file").write_text("")
+    for setting, value in (("run.reports_dir", "a-file"), ("run.quarantine_dir", "a-file/q")):
+        result = etl(config, "--set", f"{setting}={tmp_path / value}", "run", "--input", str(source))
+        assert result.exit_code == EXIT_USAGE and setting in result.output, result.output
+    assert last_report(tmp_path)["error"].startswith("run.quarantine_dir = ")
+    result = etl(config, "run", "--input", str(source), "--triples-out", str(tmp_path / "a-file" / "t.parquet"))
+    assert result.exit_code == EXIT_USAGE and "--triples-out" in result.output
 
 
 def test_unreachable_store_exits_3_and_lock_exits_5(tmp_path, models, notes):

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from etl import errors
-from etl.config import Settings, load_settings
+from etl.config import Settings, find_config, load_settings
 
 
 @dataclass
@@ -62,18 +62,11 @@ class EtlGroup(click.Group):
         sys.exit(result if isinstance(result, int) else errors.EXIT_OK)
 
 
-def _default_config() -> Path | None:
-    env = os.environ.get("ETL_CONFIG")
-    if env:
-        return Path(env)
-    local = Path("config.toml")
-    return local if local.is_file() else None
-
-
 @click.group(cls=EtlGroup, epilog=errors.EXIT_CODES_HELP,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Settings file (default: $ETL_CONFIG, else ./config.toml, else built-in defaults).")
+              help="Settings file (default: $ETL_CONFIG, else ./config.toml, else the installation's "
+                   "config.toml, else built-in defaults).")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
               help="Override one setting, e.g. --set graph.batch_size=500 (repeatable).")
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
@@ -100,7 +93,7 @@ def cli(ctx: click.Context, config_path: Path | None, overrides: tuple[str, ...]
         if not sep or not key.strip():
             raise click.BadParameter(f"expected SECTION.KEY=VALUE, got {item!r}", param_hint="--set")
         parsed[key.strip()] = value
-    ctx.obj = AppContext(config_path if config_path else _default_config(), parsed, verbose)
+    ctx.obj = AppContext(find_config(config_path), parsed, verbose)
 
 
 def _register() -> None:

@@ -57,7 +57,7 @@ def stats(app, kind: str | None, as_json: bool, show_all: bool) -> None:
     if kind == "none":
         click.echo("graph.sink = none: no store to count")
         return
-    with open_sink(settings, kind=kind) as sink:
+    with open_sink(settings, kind=kind, shared=True) as sink:  # also while a run writes
         counts = sink.stats()
         where = sink.describe()
     if as_json:

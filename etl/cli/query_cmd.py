@@ -48,7 +48,7 @@ def command(app, name: str | None, list_only: bool, params: tuple[str, ...], fmt
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--param")
         given[key.strip()] = value
     bound = template.bind(given)
-    with open_sink(app.settings.graph) as sink:
+    with open_sink(app.settings.graph, shared=True) as sink:  # also while a run writes
         rows = sink.query(template.text, bound)
     click.echo(render(rows, fmt), nl=False)
 

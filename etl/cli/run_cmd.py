@@ -1,14 +1,17 @@
 """`etl run`: the main job (see etl/pipeline.py for the stages)."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
+import signal
 import time
 from pathlib import Path
 
 import click
 
 from etl import errors
+from etl.report import write_atomic
 
 log = logging.getLogger("etl.run")
 
@@ -58,7 +61,7 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
     from etl.extract import QuarantineWriter, open_input
     from etl.lock import RunLock
     from etl.models.folder import check_folder
-    from etl.report import RunReport
+    from etl.report import RunReport, check_writable
 
     settings = app.settings
     overrides = {"graph.sink": "none" if dry_run else sink,
@@ -67,52 +70,114 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
     settings = replace(settings, **{k.replace(".", "__"): v for k, v in overrides.items() if v is not None})
     kind = settings.graph.sink
 
-    # Everything that can be checked before work starts.
-    inputs = open_input(input_path, settings.input.id_column, settings.input.text_column,
-                        settings.input.metadata_columns)
-    check_folder(settings.relation.model_dir, "relation")
-    check_folder(settings.spans.model_dir, "spans")
-    if settings.assertion.enabled:
-        check_folder(settings.assertion.model_dir, "assertion")
-    from etl.runtime import configure
-
-    runtime = configure(settings.runtime)  # device choice fails here (exit 1), before the lock
-
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     report = RunReport(run_id=run_id, input=str(input_path), sink=kind, started=started,
                        dry_run=dry_run, full=full, triples_out=str(triples_out or ""))
     quarantine = QuarantineWriter(Path(settings.run.quarantine_dir) / f"quarantine-{run_id}.jsonl")
-    lock = RunLock(settings.run.reports_dir, _store_target(settings.graph, kind)) if kind != "none" else None
+    lock = None
+    failure: BaseException | None = None
+    reports_ok = False
     try:
-        if lock is not None:
-            lock.acquire(run_id)
-        _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit)
-    except errors.EtlError as error:
-        report.error, report.exit_code = str(error), error.exit_code
-        raise
-    except KeyboardInterrupt:
-        report.error, report.exit_code = "interrupted", errors.EXIT_INTERRUPTED
-        raise
-    except Exception as error:
-        report.error, report.exit_code = f"{type(error).__name__}: {error}", errors.EXIT_INTERNAL
-        raise
-    finally:
-        quarantine.close()
-        if lock is not None:
-            lock.release()
-        report.finished = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        report.quarantine_by_reason = dict(quarantine.by_reason)
-        report.quarantine_file = str(quarantine.path) if quarantine.count else ""
-        if not report.error:
-            report.exit_code = errors.EXIT_PARTIAL if report.documents_quarantined else errors.EXIT_OK
-        path = report.write(settings.run.reports_dir)
-        if report_path:
-            report_path.parent.mkdir(parents=True, exist_ok=True)
-            report_path.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-        click.echo(report.summary())
-        click.echo(f"  report: {path}")
+        # Everything that can be checked before work starts (exit 1, and a report when possible).
+        check_writable(settings.run.reports_dir, "run.reports_dir")
+        reports_ok = True
+        check_writable(settings.run.quarantine_dir, "run.quarantine_dir")
+        if triples_out:
+            check_writable(Path(triples_out).absolute().parent, "--triples-out")
+        inputs = open_input(input_path, settings.input.id_column, settings.input.text_column,
+                            settings.input.metadata_columns)
+        report.input_files = list(inputs.files)
+        report.input_skipped = [{"file": name, "reason": reason} for name, reason in inputs.skipped]
+        report.warnings = inputs.warnings
+        check_folder(settings.relation.model_dir, "relation")
+        check_folder(settings.spans.model_dir, "spans")
+        if settings.assertion.enabled:
+            check_folder(settings.assertion.model_dir, "assertion")
+        from etl.runtime import configure
+
+        runtime = configure(settings.runtime)  # device choice fails here (exit 1), before the lock
+        if kind != "none":
+            lock = RunLock(settings.run.reports_dir, _store_target(settings.graph, kind)).acquire(run_id)
+        with _sigterm_as_interrupt():
+            _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit)
+    except BaseException as error:  # noqa: BLE001  (recorded in the report, raised again below)
+        failure = error
+        report.error, report.exit_code = _describe(error)
+    failure = _finish(report, quarantine, lock, settings, report_path, reports_ok) or failure
+    if failure is not None:
+        raise failure
     return report.exit_code
+
+
+def _describe(error: BaseException) -> tuple[str, int]:
+    """(message, exit code) of what ended a run, for its report."""
+    if isinstance(error, errors.EtlError):
+        return str(error), error.exit_code
+    if isinstance(error, KeyboardInterrupt):
+        return (str(error) or "interrupted"), errors.EXIT_INTERRUPTED
+    return f"{type(error).__name__}: {error}", errors.EXIT_INTERNAL
+
+
+def _finish(report, quarantine, lock, settings, report_path, reports_ok) -> errors.OutputError | None:
+    """Close the quarantine file, release the lock, write the report (whole or not at all) and
+    print the summary. Returns the error that ends a run that had not failed before: a quarantine
+    or report file that could not be written (exit 3, naming the setting)."""
+    failed_before = bool(report.error)
+    problems: list[errors.OutputError] = []
+    try:
+        quarantine.close()
+    except errors.OutputError as error:
+        problems.append(error)
+    if lock is not None:
+        lock.release()
+    report.finished = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    report.quarantine_by_reason = dict(quarantine.by_reason)
+    report.quarantine_file = str(quarantine.path) if quarantine.count else ""
+    if problems and not failed_before:
+        report.error, report.exit_code = _describe(problems[0])
+    if not report.error:
+        report.exit_code = errors.EXIT_PARTIAL if report.documents_quarantined else errors.EXIT_OK
+    path = None
+    if reports_ok:
+        try:
+            path = report.write(settings.run.reports_dir)
+            if report_path:
+                report_path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(report_path, path.read_text(encoding="utf-8"))
+        except OSError as error:
+            where = (f"copy the run report to {report_path} (--report)" if path is not None else
+                     f"write the run report in {settings.run.reports_dir} (run.reports_dir)")
+            problems.append(errors.OutputError(f"cannot {where}: {error.strerror or error}"))
+    click.echo(report.summary())
+    click.echo(f"  report: {path or '(not written)'}")
+    if failed_before:  # the first failure is what the run exits with; say what else went wrong
+        for problem in problems:
+            click.echo(f"error: {problem}", err=True)
+        return None
+    for problem in problems[1:]:
+        click.echo(f"error: {problem}", err=True)
+    return problems[0] if problems else None
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: the run is closed as failed, the report written (exit 130)."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    def handler(signum, frame):
+        raise Terminated("terminated (SIGTERM)")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit):
@@ -157,13 +222,16 @@ def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit
     with open_sink(settings.graph, schema=schema, triples_out=triples_out) as sink:
         record = RunRecord(report.run_id, report.started,
                            info={"input": report.input, **{f"model_{k}": v for k, v in report.model_versions.items()}})
+        # Under the run lock no other run is writing: a `running` Run node is a killed run's.
+        report.stale_runs_closed = sink.close_stale_runs(report.run_id, report.started)
         sink.start_run(record)
         progress = Progress(total)
         try:
             Pipeline(schema, relations, spans, sink, report, options, quarantine, progress,
                      assertions=assertions).run(inputs)
-        except BaseException:
+        except BaseException as error:
             record.status = "failed"
+            record.info["error"] = _describe(error)[0][:500]
             raise
         finally:
             progress.close()

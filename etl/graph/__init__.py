@@ -27,8 +27,11 @@ __all__ = ["open_sink", "Sink", "Document", "Evidence", "RunRecord", "LedgerEntr
 
 
 def open_sink(settings: GraphSettings, *, schema: Schema | None = None,
-              triples_out: Path | str | None = None, kind: str | None = None) -> Sink:
-    """The configured sink (`graph.sink`, or `kind`), optionally also writing Parquet triples."""
+              triples_out: Path | str | None = None, kind: str | None = None, shared: bool = False) -> Sink:
+    """The configured sink (`graph.sink`, or `kind`), optionally also writing Parquet triples.
+
+    `shared`: for read-only use; the embedded store is read through the server of an `etl run`
+    that holds it, instead of failing with "in use"."""
     schema = schema or load_schema()
     kind = kind or settings.sink
     if kind == "neo4j":
@@ -36,7 +39,7 @@ def open_sink(settings: GraphSettings, *, schema: Schema | None = None,
         sink: Sink = Neo4jSink(schema, settings.neo4j, settings.batch_size)
     elif kind == "falkordb":
         from etl.graph.falkordb_sink import FalkorDBSink
-        sink = FalkorDBSink(schema, settings.falkordb, settings.batch_size)
+        sink = FalkorDBSink(schema, settings.falkordb, settings.batch_size, shared=shared)
     elif kind == "none":
         sink = NoneSink(schema)
     else:

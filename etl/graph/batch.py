@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from etl import values
 from etl.graph.names import MAX_KEY_BYTES, name_key, normalize_name
 from etl.graph.records import (ABSENT, ASSERTIONS, EXPERIENCERS, POSSIBLE, PRESENT, Document, Evidence,
                                versions_to_text)
@@ -57,12 +58,15 @@ def evidence_assertion(subject_assertion: str, object_assertion: str) -> str:
 
 
 def _scalar(value: Any) -> Any:
-    """Graph properties must be scalars (or lists of them): anything else is stored as JSON text."""
-    if value is None or isinstance(value, (bool, int, float, str)):
+    """Graph properties must be scalars (or lists of them): anything else is stored as JSON text.
+    Strings are made store-safe (etl/values.py)."""
+    if value is None or isinstance(value, (bool, int, float)):
         return value
+    if isinstance(value, (str, bytes)):
+        return values.clean_value(value)
     if isinstance(value, (list, tuple)) and all(isinstance(v, (bool, int, float, str)) for v in value):
-        return list(value)
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        return values.clean_value(list(value))
+    return values.clean_text(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
 
 
 @dataclass
@@ -86,7 +90,7 @@ class PreparedBatch:
 def document_props(doc: Document, run_id: str, evidence_count: int, asserted_count: int) -> dict:
     props = {
         "doc_id": doc.doc_id,
-        "source_file": doc.source_file,
+        "source_file": values.clean_text(doc.source_file),
         "content_hash": doc.content_hash,
         "model_versions": versions_to_text(doc.model_versions),
         "run_id": run_id,
@@ -106,10 +110,11 @@ def prepare_batch(schema: Schema, documents: Sequence[Document], evidence: Itera
         raise ValueError(f"run_id longer than {MAX_KEY_BYTES} bytes")
     by_id: dict[str, Document] = {}
     for doc in documents:
-        if not doc.doc_id:
-            raise InvalidEvidence("document with an empty doc_id")
-        if len(doc.doc_id.encode("utf-8")) > MAX_KEY_BYTES:  # it is an index key (see names.py)
-            raise InvalidEvidence(f"doc_id longer than {MAX_KEY_BYTES} bytes: {doc.doc_id[:60]!r}...")
+        try:  # a unique key: the rules of etl/values.py (extract.py quarantines such rows first)
+            if values.check_id(doc.doc_id) != doc.doc_id:
+                raise values.InvalidId(values.INVALID_ID, "the id has leading or trailing whitespace")
+        except values.InvalidId as error:
+            raise InvalidEvidence(f"document {values.id_preview(doc.doc_id)!r}: {error.detail}") from None
         by_id[doc.doc_id] = doc  # a repeated id: the last one wins, as a re-write would
     best: dict[str, tuple[tuple, dict]] = {}
     for ev in evidence:
@@ -177,14 +182,14 @@ def _evidence_row(schema: Schema, ev: Evidence, docs: Mapping[str, Document], ru
     key = _hash(ev.doc_id, e_key, ev.subject_start, ev.subject_end, ev.object_start, ev.object_end)
     return {
         "key": key, "edge_key": e_key, "doc_id": ev.doc_id,
-        "subject": subject, "subject_surface": ev.subject, "subject_label": s_label,
+        "subject": subject, "subject_surface": values.clean_text(ev.subject), "subject_label": s_label,
         "subject_full_name": subject_full if subject_full != subject else None,
         "subject_type": ev.subject_type, "subject_start": ev.subject_start, "subject_end": ev.subject_end,
         "predicate": ev.predicate, "rel_type": rel_type,
-        "object": obj, "object_surface": ev.object, "object_label": o_label,
+        "object": obj, "object_surface": values.clean_text(ev.object), "object_label": o_label,
         "object_full_name": object_full if object_full != obj else None,
         "object_type": ev.object_type, "object_start": ev.object_start, "object_end": ev.object_end,
-        "score": score, "sentence": ev.sentence,
+        "score": score, "sentence": values.clean_text(ev.sentence),
         "sentence_start": ev.sentence_start, "sentence_end": ev.sentence_end,
         "relation_model": ev.relation_model, "span_model": ev.span_model, "run_id": run_id,
         **assertions,

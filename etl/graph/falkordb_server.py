@@ -9,13 +9,19 @@ AOF is a log, what survives a crash is always a prefix of the writes, and the si
 document's ledger entry last: a document cut short is simply written again by the next run.
 
 One server per data folder: an exclusive lock file in the folder guards against two processes
-starting servers over the same files. The server dies with its parent (PR_SET_PDEATHSIG on
-Linux) so a killed `etl` leaves no stray server behind.
+starting servers over the same files; it names the running server's socket, so read-only
+commands (`etl db stats`, `etl query`) connect to that server instead of waiting for the run
+(`running_socket()`). The server dies with its parent (PR_SET_PDEATHSIG on Linux) so a killed
+`etl` leaves no stray server behind, and it runs in a session of its own, so a Ctrl-C in the
+terminal (SIGINT to the whole process group) reaches only `etl`, which then closes its run and
+stops the server in order. The socket folder (in the temporary folder) holds its owner's pid: a
+folder left by a killed `etl` is removed by the next start.
 """
 from __future__ import annotations
 
 import ctypes
 import fcntl
+import json
 import logging
 import os
 import shutil
@@ -27,12 +33,15 @@ import time
 from pathlib import Path
 
 from etl.errors import LockedError, SinkError
+from etl.lock import pid_alive
 
 log = logging.getLogger(__name__)
 
 APPENDFSYNC = ("always", "everysec", "no")
 LOG_FILE = "falkordb.log"
 LOCK_FILE = "falkordb.lock"
+SOCKET_PREFIX = "medkg-falkordb-"
+OWNER_FILE = "owner.pid"
 
 
 def _binaries() -> tuple[str, str]:
@@ -91,7 +100,9 @@ class FalkorDBServer:
             raise SinkError(f"cannot create the FalkorDB data folder {self.data_dir}: {error}") from None
         self._lock()
         redis_server, module = _binaries()
-        self._socket_dir = tempfile.mkdtemp(prefix="medkg-falkordb-")
+        remove_stale_socket_dirs()
+        self._socket_dir = tempfile.mkdtemp(prefix=SOCKET_PREFIX)
+        Path(self._socket_dir, OWNER_FILE).write_text(f"{os.getpid()}\n", encoding="ascii")
         args = [
             redis_server,
             "--port", "0", "--unixsocket", self.socket_path, "--unixsocketperm", "700",
@@ -104,12 +115,19 @@ class FalkorDBServer:
         log.info("starting private FalkorDB (data in %s)", self.data_dir)
         try:
             self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+                                            stderr=subprocess.PIPE, preexec_fn=_die_with_parent,
+                                            start_new_session=True)  # no terminal Ctrl-C
         except OSError as error:
             self._cleanup()
             raise SinkError(f"cannot start FalkorDB ({redis_server}): {error}") from None
         self._wait_ready()
+        self._announce()
         return self
+
+    def _announce(self) -> None:
+        """Say in the lock file where this server listens (read by `running_socket`)."""
+        os.ftruncate(self._lock_fd, 0)
+        os.pwrite(self._lock_fd, json.dumps({"pid": os.getpid(), "socket": self.socket_path}).encode(), 0)
 
     def _lock(self) -> None:
         fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
@@ -188,5 +206,49 @@ class FalkorDBServer:
     def __enter__(self) -> "FalkorDBServer":
         return self.start()
 
+    @staticmethod
+    def running_socket(data_dir: Path | str) -> tuple[int | None, str | None]:
+        """(pid, socket path) of the private server another process runs over `data_dir`, or
+        (None, None) when no process holds the folder."""
+        path = Path(data_dir) / LOCK_FILE
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None, None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                return None, None  # nobody holds it
+            except BlockingIOError:
+                pass
+            text = os.pread(fd, 4096, 0).decode(errors="replace").strip()
+        finally:
+            os.close(fd)
+        try:
+            info = json.loads(text)
+        except ValueError:
+            return (int(text) if text.isdigit() else None), None
+        return info.get("pid"), info.get("socket")
+
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def remove_stale_socket_dirs(folder: str | None = None) -> list[str]:
+    """Socket folders whose owner process is gone (a killed `etl`): removed, and returned."""
+    folder = folder or tempfile.gettempdir()
+    removed = []
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.startswith(SOCKET_PREFIX) and e.is_dir()]
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            pid = int(Path(entry.path, OWNER_FILE).read_text(encoding="ascii").strip())
+        except (OSError, ValueError):
+            continue  # not ours to judge
+        if not pid_alive(pid):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.path)
+    return removed

@@ -5,10 +5,14 @@ Either a private server this sink starts and stops (empty `graph.falkordb.url`, 
 password from FALKORDB_PASSWORD). FalkorDB has no multi-statement transactions: each statement is
 atomic and the write protocol (sink.py) is ordered so that a batch cut short is redone correctly
 by writing it again; connection failures retry the whole batch a few times.
+
+`shared=True` (read-only commands): when another process (an `etl run`) holds the private
+server's data folder, connect to that process's server instead of failing with "in use".
 """
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Callable, TypeVar
 
@@ -19,7 +23,7 @@ from falkordb.node import Node
 from falkordb.path import Path as GraphPath
 
 from etl.config import FalkorDBSettings, secret
-from etl.errors import SinkError
+from etl.errors import LockedError, SinkError
 from etl.graph.dialect import (falkordb_already_exists, falkordb_constraint_command,
                                falkordb_index_statement)
 from etl.graph.falkordb_server import FalkorDBServer
@@ -52,7 +56,7 @@ class FalkorDBSink(CypherSink):
 
     def __init__(self, schema: Schema, settings: FalkorDBSettings, batch_size: int, *,
                  server: FalkorDBServer | None = None, retries: int = 3, retry_delay: float = 0.5,
-                 module_args: tuple[str, ...] = ()):
+                 module_args: tuple[str, ...] = (), shared: bool = False):
         super().__init__(schema, batch_size)
         self.settings = settings
         self.graph_name = settings.graph_name
@@ -73,14 +77,36 @@ class FalkorDBSink(CypherSink):
                 self.server = FalkorDBServer(settings.data_dir, appendfsync=settings.appendfsync,
                                              module_args=module_args)
                 self._own_server = True
-            self.server.start()
-            self._where = f"private FalkorDB (data in {self.server.data_dir}), graph {self.graph_name!r}"
-            self.db = FalkorDB(unix_socket_path=self.server.socket_path,
-                               socket_timeout=settings.socket_timeout)
+            try:
+                self.server.start()
+                socket_path = self.server.socket_path
+                self._where = f"private FalkorDB (data in {self.server.data_dir}), graph {self.graph_name!r}"
+            except LockedError:
+                if not shared:
+                    raise
+                socket_path = self._join_running(settings)
+            self.db = FalkorDB(unix_socket_path=socket_path, socket_timeout=settings.socket_timeout)
         self.graph = self.db.select_graph(self.graph_name)
 
     def describe(self) -> str:
         return self._where
+
+    def _join_running(self, settings: FalkorDBSettings) -> str:
+        """The socket of the server another process (a running `etl run`) keeps over the folder."""
+        pid, socket_path = FalkorDBServer.running_socket(settings.data_dir)
+        folder = self.server.data_dir
+        self.server, self._own_server = None, False
+        if not socket_path or not os.access(socket_path, os.R_OK | os.W_OK):
+            raise LockedError(f"the FalkorDB data folder {folder} is in use by process {pid or '?'} and its "
+                              f"server cannot be reached by this user: wait until that process has finished")
+        self._where = (f"private FalkorDB of process {pid} (data in {folder}), graph {self.graph_name!r}, "
+                       f"shared while it runs")
+        try:
+            FalkorDB(unix_socket_path=socket_path, socket_timeout=5).connection.ping()
+        except redis.exceptions.RedisError as error:
+            raise LockedError(f"the FalkorDB data folder {folder} is in use by process {pid} whose server "
+                              f"does not answer ({error}): wait until that process has finished") from None
+        return socket_path
 
     # ------------------------------------------------------------------ running statements
     def _run(self, statement: Statement) -> list[dict]:

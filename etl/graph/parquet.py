@@ -4,19 +4,24 @@ Streams through one pyarrow ParquetWriter with a fixed schema (one row group per
 stays bounded on big runs. Rows use the same normalisation and de-duplication as the graph, and
 hold every piece of evidence, asserted or not (filter on `asserted`, or on the two assertion
 columns, for what the graph's typed relationships count).
+The rows go to a hidden temporary file beside the target (`.<name>.part-<pid>`), renamed onto the
+target only when the run completes: the target is always a whole, readable file (last night's
+stays in place when tonight's run fails); a part left by a killed run is removed by the next one.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from etl.errors import SinkError
+from etl.errors import OutputError
 from etl.graph.batch import prepare_batch
 from etl.graph.records import Document, Evidence, LedgerEntry, RunRecord, WriteStats
 from etl.graph.sink import Sink
+from etl.lock import pid_alive
 from etl.schema import Schema
 
 _INT = pa.int32()
@@ -44,11 +49,14 @@ class TriplesWriter:
         self.path = Path(path)
         self.schema = schema
         self.rows = 0
+        self.part = self.path.with_name(f".{self.path.name}.part-{os.getpid()}")
+        self._writer = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.path, TRIPLES_SCHEMA, compression="zstd")
+            _remove_dead_parts(self.path)
+            self._writer = pq.ParquetWriter(self.part, TRIPLES_SCHEMA, compression="zstd")
         except OSError as error:
-            raise SinkError(f"cannot write triples to {self.path}: {error}") from None
+            raise OutputError(f"cannot write triples to {self.path} (--triples-out): {error}") from None
 
     def write(self, documents: Sequence[Document], evidence: Iterable[Evidence], run_id: str) -> int:
         batch = prepare_batch(self.schema, documents, evidence, run_id)
@@ -62,14 +70,35 @@ class TriplesWriter:
                 rows.append(row)
         if rows:
             table = pa.Table.from_pylist(rows, schema=TRIPLES_SCHEMA)
-            self._writer.write_table(table)
+            try:
+                self._writer.write_table(table)
+            except OSError as error:
+                raise OutputError(f"cannot write triples to {self.part} (--triples-out): {error}") from None
         self.rows += len(rows)
         return len(rows)
 
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+    def close(self, complete: bool = True) -> None:
+        """Finish the file and rename it onto the target; with `complete=False` (the run failed)
+        drop it and leave the target as it was."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        try:
+            writer.close()
+            if complete:
+                os.replace(self.part, self.path)
+        except OSError as error:
+            raise OutputError(f"cannot write triples to {self.path} (--triples-out): {error}") from None
+        finally:
+            if self.part.exists():
+                self.part.unlink()
+
+
+def _remove_dead_parts(target: Path) -> None:
+    for part in target.parent.glob(f".{target.name}.part-*"):
+        pid = part.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            part.unlink(missing_ok=True)
 
 
 class TeeSink(Sink):
@@ -107,8 +136,14 @@ class TeeSink(Sink):
     def describe(self) -> str:
         return f"{self.inner.describe()} + triples in {self.writer.path}"
 
-    def close(self) -> None:
+    def close_stale_runs(self, run_id: str, finished_at: str) -> list[str]:
+        return self.inner.close_stale_runs(run_id, finished_at)
+
+    def close(self, complete: bool = True) -> None:
         try:
-            self.writer.close()
+            self.writer.close(complete)
         finally:
             self.inner.close()
+
+    def __exit__(self, exc_type, *rest) -> None:
+        self.close(complete=exc_type is None)  # a failed run leaves no half file at the target

@@ -29,6 +29,7 @@ from etl.graph.records import (Document, Evidence, LedgerEntry, RunRecord, Write
                                versions_from_text)
 from etl.graph.statements import Statement, StatementBuilder
 from etl.schema import Schema
+from etl.values import clean_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,6 +56,10 @@ class Sink(abc.ABC):
     @abc.abstractmethod
     def finish_run(self, run: RunRecord) -> None: ...
 
+    def close_stale_runs(self, run_id: str, finished_at: str) -> list[str]:
+        """Mark `running` Run nodes of other (dead) runs failed; their ids. Call under the run lock."""
+        return []
+
     @abc.abstractmethod
     def query(self, text: str, params: dict | None = None) -> list[dict]: ...
 
@@ -80,7 +85,7 @@ def run_props(run: RunRecord) -> dict:
     if run.finished_at:
         props["finished_at"] = run.finished_at
     props.update({f"count_{k}": int(v) for k, v in run.counts.items()})
-    props.update({f"info_{k}": str(v) for k, v in run.info.items()})
+    props.update({f"info_{k}": clean_text(str(v)) for k, v in run.info.items()})  # e.g. the input path
     return props
 
 
@@ -188,6 +193,10 @@ class CypherSink(Sink):
 
     def finish_run(self, run: RunRecord) -> None:
         self.start_run(run)  # same MERGE + SET: the record is written whole each time
+
+    def close_stale_runs(self, run_id: str, finished_at: str) -> list[str]:
+        statement = self.builder.close_stale_runs(run_id, finished_at)
+        return sorted(row["run_id"] for row in self._write(lambda runner: runner(statement)))
 
     # ------------------------------------------------------------------ reading
     def query(self, text: str, params: dict | None = None) -> list[dict]:

@@ -248,6 +248,15 @@ class StatementBuilder:
         return Statement("save run", f"MERGE (r:{self.label(RUN)} {{run_id: $run_id}})\nSET r += $props",
                          {"run_id": run_id, "props": props})
 
+    def close_stale_runs(self, run_id: str, finished_at: str) -> Statement:
+        """Run nodes still `running` that are not this run: their process died without closing
+        them (SIGKILL, power loss). Only called under the run lock, so none of them is alive."""
+        return Statement("close stale runs",
+                         f"MATCH (r:{self.label(RUN)}) WHERE r.status = 'running' AND r.run_id <> $run_id\n"
+                         f"SET r.status = 'failed', r.finished_at = $finished_at, r.info_closed_by = $run_id\n"
+                         f"RETURN r.run_id AS run_id",
+                         {"run_id": run_id, "finished_at": finished_at})
+
     def count_statements(self) -> list[Statement]:
         """Node counts per label (Evidence also by assertion) and relationship counts per type,
         for `etl db stats`. The three Evidence kinds partition the Evidence nodes

