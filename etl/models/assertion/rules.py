@@ -32,7 +32,9 @@ How a mention is judged (why):
   findings with commas as well as 、 (`无恶心，呕吐，无胸闷，气短`): a mention that is its whole
   clause (up to a suffix such as 等 or 病史, BARE_SUFFIXES) right after a comma, whose clause
   before opens with a forward negation cue (or is itself a short cue-less clause of Chinese
-  characters continuing one, up to MAX_CHAIN clauses back), is absent, and that cue decides it. `无发热，咳嗽3天` (咳嗽 is
+  characters continuing one, up to MAX_CHAIN clauses back), is absent, and that cue decides it.
+  A clause ending in a state word (`腹部柔软`, `双肺叩音清`, STATE_ENDINGS) states its own finding
+  (exam notes: `未见胃肠型及蠕动波，腹部柔软，无压痛`), so it never continues a list. `无发热，咳嗽3天` (咳嗽 is
   not its whole clause) and `伴恶心，呕吐` stay present. On CHIP-CDEE such findings are rare (6
   in train and dev, 5 of them labelled absent); in the CCKS notes they are the commonest error.
 - A cue inside the mention decides first, whatever its direction: the span model sometimes
@@ -76,6 +78,7 @@ BARE_SUFFIXES = ("", "等", "等不适", "等症状", "病史", "史")  # what m
 BARE_CLAUSE_CHARS = 6  # an intermediate clause of a chain: at most this many Chinese characters, no cue
 _CHINESE = re.compile(r"[\u4e00-\u9fff]+")
 MAX_CHAIN = 6  # clauses walked back to find the negation that opens the list
+STATE_ENDINGS = ("软", "清", "正常", "平坦", "对称", "良好", "可", "稳定", "规则", "居中")
 
 
 def normalise(text: str) -> str:
@@ -370,6 +373,8 @@ class ContextRules:
             return None
         after = cues.terminator_after(end)
         if text[end:after[0] if after else len(text)].strip() not in BARE_SUFFIXES:
+            return None
+        if text[start:end].strip().endswith(STATE_ENDINGS):
             return None
         for _ in range(MAX_CHAIN):
             before = cues.terminator_before(comma[0])

@@ -61,6 +61,9 @@ def test_a_bare_clause_continues_the_negated_clause_before_it(rules):
     assert status(rules, "无发热，伴咳嗽。", "咳嗽") == "present"
     assert status(rules, "无发热，体温37.5度，咳嗽。", "咳嗽") == "present"  # a clause that is no finding
     assert status(rules, "无发热，考虑肺炎。", "肺炎") == "possible"
+    # a finding with its state states itself (exam notes), it is not a list item
+    assert status(rules, "未见胃肠型及蠕动波，腹部柔软，无压痛。", "腹部柔软") == "present"
+    assert status(rules, "未触及皮下捻发音，双肺叩音清。", "双肺叩音清") == "present"
 
 
 def test_undifferentiated_is_not_a_negation(rules, tmp_path):
