@@ -31,7 +31,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows
 from etl.graph.records import PRESENT, Document, Evidence
@@ -80,7 +80,7 @@ def merge_triples(doc_id: str, windows: Sequence[Window], window_triples: Sequen
     """Window-level span triples -> document-level evidence, one per place (best score wins), and
     only for (subject type, predicate, object type) the schema allows and names that are not empty
     once normalised (a span of invisible characters). Returns (evidence, dropped)."""
-    best: dict[tuple, Evidence] = {}
+    found: list[Evidence] = []
     dropped = 0
     for window, triples in zip(windows, window_triples):
         for t in triples:
@@ -96,11 +96,20 @@ def merge_triples(doc_id: str, windows: Sequence[Window], window_triples: Sequen
                 sentence=window.text, sentence_start=window.start, sentence_end=window.end,
                 relation_model=versions.get("relation", ""), span_model=versions.get("spans", ""),
                 run_id=run_id)
-            key = (t.predicate, evidence.subject_start, evidence.subject_end,
-                   evidence.object_start, evidence.object_end)
-            if key not in best or evidence.score > best[key].score:
-                best[key] = evidence
-    return sorted(best.values(), key=lambda e: (e.subject_start, e.object_start, e.predicate)), dropped
+            found.append(evidence)
+    return best_per_place(found), dropped
+
+
+def best_per_place(evidence: Iterable[Evidence]) -> list[Evidence]:
+    """One evidence per (predicate, subject place, object place): the best score wins (the first of
+    equals), in document order. Windows overlap, and trimming a leading cue (无咳嗽 -> 咳嗽) can move
+    one span onto another, so both merges go through here."""
+    best: dict[tuple, Evidence] = {}
+    for ev in evidence:
+        key = (ev.predicate, ev.subject_start, ev.subject_end, ev.object_start, ev.object_end)
+        if key not in best or ev.score > best[key].score:
+            best[key] = ev
+    return sorted(best.values(), key=lambda e: (e.subject_start, e.object_start, e.predicate))
 
 
 class Pipeline:
@@ -335,7 +344,7 @@ class Pipeline:
                     subject_experiencer=judged[s].experiencer, object_experiencer=judged[o].experiencer,
                     subject_historical=judged[s].historical, object_historical=judged[o].historical,
                     assertion_model=self.assertions.version))
-            out.append((document, rows))
+            out.append((document, best_per_place(rows)))
         return out
 
     def _write(self, q_write: queue.Queue) -> None:

@@ -72,6 +72,19 @@ def read_version(folder: str | Path) -> str:
     return (Path(folder) / "version.txt").read_text(encoding="utf-8").strip()
 
 
+def finish_folder(kind: str, folder: Path, settings_record: dict, metrics: dict) -> str:
+    """The last files of a model folder whose weights and extras are written: settings.json,
+    version.txt (folder_version) and metrics.json (with the version and the folder's size).
+    Returns the version."""
+    write_json(folder / "settings.json", settings_record)
+    version = folder_version(kind, folder)
+    (folder / "version.txt").write_text(version + "\n", encoding="utf-8")
+    metrics = dict(metrics, version=version)
+    metrics["folder_bytes"] = sum(p.stat().st_size for p in folder.iterdir() if p.name != "metrics.json")
+    write_json(folder / "metrics.json", metrics)
+    return version
+
+
 def replace_folder(staging: Path, out: Path) -> None:
     """Move a finished `staging` folder to `out`, so a reader never sees a half-written model."""
     old = out.with_name(out.name + ".old")

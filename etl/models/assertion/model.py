@@ -179,10 +179,4 @@ def save_assertion_folder(folder: Path, model, labels: dict, settings_record: di
     folder = Path(folder)
     model_folder.save_weights_f16(model, folder / "weights.h5")
     model_folder.write_json(folder / "labels.json", {"kind": KIND, "labels": list(LABELS), **labels})
-    model_folder.write_json(folder / "settings.json", settings_record)
-    version = model_folder.folder_version(KIND, folder)
-    (folder / "version.txt").write_text(version + "\n", encoding="utf-8")
-    metrics = dict(metrics, version=version)
-    metrics["folder_bytes"] = sum(p.stat().st_size for p in folder.iterdir() if p.name != "metrics.json")
-    model_folder.write_json(folder / "metrics.json", metrics)
-    return version
+    return model_folder.finish_folder(KIND, folder, settings_record, metrics)

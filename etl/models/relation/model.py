@@ -314,10 +314,4 @@ def save_relation_folder(folder: Path, model, labels: Sequence[str], head: str, 
         "lexical": lexical is not None, "lexical_scale": lexical_scale})
     model_folder.write_json(folder / THRESHOLDS_FILE,
                             {label: round(float(t), 4) for label, t in zip(labels, thresholds)})
-    model_folder.write_json(folder / "settings.json", settings_record)
-    version = model_folder.folder_version(KIND, folder)
-    (folder / "version.txt").write_text(version + "\n", encoding="utf-8")
-    metrics = dict(metrics, version=version)
-    metrics["folder_bytes"] = sum(p.stat().st_size for p in folder.iterdir() if p.name != "metrics.json")
-    model_folder.write_json(folder / "metrics.json", metrics)
-    return version
+    return model_folder.finish_folder(KIND, folder, settings_record, metrics)
