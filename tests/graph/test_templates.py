@@ -259,14 +259,19 @@ def canonical(rows: list[dict]) -> list:
     return [norm(row) for row in rows]
 
 
+ON_THIS_GRAPH = {"pertinent_negatives": {"disease": "糖尿病"}}
+
+
 def test_every_template_returns_the_same_rows_in_both_stores(make_fk_sink, make_neo4j_sink):
     """Rows, order and values: what a FalkorDB user sees is what a Neo4j user sees."""
     results = {}
     for kind, make in (("falkordb", make_fk_sink), ("neo4j", make_neo4j_sink)):
         sink = build(make())
-        # Each template with the example values of its `:params` line (what Browser users paste).
-        results[kind] = {name: canonical(sink.query(t.text, browser_params(t))) for name, t in TEMPLATES.items()}
+        # Each template with the example values of its `:params` line (what Browser users paste),
+        # but for a disease this graph has where the example names another.
+        results[kind] = {name: canonical(sink.query(t.text, {**browser_params(t), **ON_THIS_GRAPH.get(name, {})}))
+                         for name, t in TEMPLATES.items()}
     assert set(results["neo4j"]) == set(TEMPLATES)
-    assert all(results["falkordb"][name] for name in TEMPLATES), "every template finds rows on this graph"
+    assert [name for name in TEMPLATES if not results["falkordb"][name]] == []  # each finds rows here
     for name in TEMPLATES:
         assert results["neo4j"][name] == results["falkordb"][name], name
