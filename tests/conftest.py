@@ -1,6 +1,9 @@
-"""Shared fixtures: where ../shared/data is, and small real samples cut from it."""
+"""Shared fixtures: where ../shared/data is, small real samples cut from it, and a real Neo4j."""
 from __future__ import annotations
 
+import os
+import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -46,3 +49,78 @@ def tiny_models(tmp_path_factory, vocab_path, cmeie_samples, schema) -> dict:
     relation_folder(root / "relation", vocab_path, [s.text for s in samples], schema)
     spans_folder(root / "spans", vocab_path, samples)
     return {"relation": root / "relation", "spans": root / "spans", "texts": [s.text for s in samples]}
+
+
+# ---------------------------------------------------------------------- a real Neo4j 5.26
+# tools/neo4j-server (built by `make test`): one server per test session, started on first use,
+# stopped at the end. NEO4J_TEST_URI (+ NEO4J_TEST_USER, NEO4J_TEST_PASSWORD,
+# NEO4J_TEST_DATABASE) runs the same tests against an external Neo4j 5 instead: its database is
+# emptied by the tests, so never point it at data you want to keep.
+sys.path.insert(0, str(ROOT / "tools" / "neo4j-server"))
+
+
+@dataclass
+class Neo4jTarget:
+    uri: str
+    user: str
+    password: str | None
+    database: str
+    server: object | None = None  # the Neo4jTestServer we started, or None for an external one
+    version: str = ""
+
+    @property
+    def auth(self):
+        return (self.user, self.password) if self.password else None
+
+    def settings(self, **overrides):
+        from etl.config import Neo4jSettings
+
+        return replace(Neo4jSettings(uri=self.uri, user=self.user, database=self.database,
+                                     max_retry_time=5.0, connection_timeout=10.0), **overrides)
+
+    def env(self) -> dict[str, str]:
+        """What `etl` needs in its environment to reach this server."""
+        env = {"ETL_GRAPH_NEO4J_URI": self.uri, "ETL_GRAPH_NEO4J_USER": self.user,
+               "ETL_GRAPH_NEO4J_DATABASE": self.database}
+        if self.password:
+            env["NEO4J_PASSWORD"] = self.password
+        return env
+
+    def execute(self, query: str, **params) -> list[dict]:
+        """One auto-commit query (schema commands and CALL {} IN TRANSACTIONS need that)."""
+        import neo4j
+
+        with neo4j.GraphDatabase.driver(self.uri, auth=self.auth) as driver:
+            with driver.session(database=self.database) as session:
+                return [record.data() for record in session.run(query, params)]
+
+    def reset(self, schema: bool = False) -> None:
+        """Empty the database (and with `schema`, drop its constraints and indexes too)."""
+        self.execute("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+        if schema:
+            for row in self.execute("SHOW CONSTRAINTS YIELD name"):
+                self.execute(f"DROP CONSTRAINT `{row['name']}` IF EXISTS")
+            for row in self.execute("SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP'"):
+                self.execute(f"DROP INDEX `{row['name']}` IF EXISTS")
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(tmp_path_factory) -> Neo4jTarget:
+    if os.environ.get("NEO4J_TEST_URI"):
+        target = Neo4jTarget(os.environ["NEO4J_TEST_URI"], os.environ.get("NEO4J_TEST_USER", "neo4j"),
+                             os.environ.get("NEO4J_TEST_PASSWORD") or None,
+                             os.environ.get("NEO4J_TEST_DATABASE", "neo4j"))
+        target.version = target.execute("CALL dbms.components() YIELD versions RETURN versions[0] AS v")[0]["v"]
+        yield target
+        return
+    from neo4j_test_server import Neo4jServerError, Neo4jTestServer
+
+    server = Neo4jTestServer(tmp_path_factory.mktemp("neo4j"))
+    try:
+        server.start()
+    except Neo4jServerError as error:
+        pytest.fail(f"could not start the Neo4j test server: {error}")
+    try:
+        yield Neo4jTarget(server.uri, server.user, server.password, "neo4j", server, server.version)
+    finally:
+        server.stop()

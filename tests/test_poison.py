@@ -4,12 +4,11 @@ rows and a 300 KB note, run with the shipped models. Exit 0 or 2, every row writ
 quarantined with its reason, the graph server still alive afterwards, and a rerun adds nothing.
 
 Stores: FalkorDB (a server this test starts, reached through graph.falkordb.url, so that it can
-be seen alive afterwards); Neo4j when NEO4J_TEST_URI names a real Neo4j 5 (`_stores`, the
-`store` fixture: add a fixture name there to run the catalogue against another server)."""
+be seen alive afterwards) and the test session's real Neo4j 5.26 (tests/conftest.py; or the one
+NEO4J_TEST_URI names)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -26,11 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODELS = {"relation": ROOT / "models" / "relation", "spans": ROOT / "models" / "spans"}
 
 
-def _stores():
-    return ["falkordb"] + (["neo4j"] if os.environ.get("NEO4J_TEST_URI") else [])
-
-
-@pytest.fixture(params=_stores())
+@pytest.fixture(params=["falkordb", "neo4j"])
 def store(request, tmp_path, monkeypatch):
     """(config lines for the store, a function telling whether its server is alive)."""
     if request.param == "falkordb":
@@ -41,21 +36,17 @@ def store(request, tmp_path, monkeypatch):
         return
     import neo4j
 
-    uri = os.environ["NEO4J_TEST_URI"]
-    user, password = os.environ.get("NEO4J_TEST_USER", "neo4j"), os.environ.get("NEO4J_TEST_PASSWORD")
-    database = os.environ.get("NEO4J_TEST_DATABASE", "neo4j")
-    auth = (user, password) if password else None
-    with neo4j.GraphDatabase.driver(uri, auth=auth) as driver:
-        driver.execute_query("MATCH (n) DETACH DELETE n", database_=database)
-
+    target = request.getfixturevalue("neo4j_server")
+    target.reset()
+    if target.password:
+        monkeypatch.setenv("NEO4J_PASSWORD", target.password)
+    with neo4j.GraphDatabase.driver(target.uri, auth=target.auth) as driver:
         def alive():
             driver.verify_connectivity()
             return True
 
-        if password:
-            monkeypatch.setenv("NEO4J_PASSWORD", password)
-        yield (f'[graph]\nsink = "neo4j"\nbatch_size = 50\n[graph.neo4j]\nuri = "{uri}"\nuser = "{user}"\n'
-               f'database = "{database}"\n'), alive
+        yield (f'[graph]\nsink = "neo4j"\nbatch_size = 50\n[graph.neo4j]\nuri = "{target.uri}"\n'
+               f'user = "{target.user}"\ndatabase = "{target.database}"\n'), alive
 
 
 def expected_outcome(row: dict) -> str:

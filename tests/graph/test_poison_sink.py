@@ -3,11 +3,8 @@ value of the poison catalogue as entity names, surface forms, sentences, metadat
 run info. The store must stay up, keys must come out normalised, a rewrite must change nothing,
 and ids that cannot be keys must be refused before any statement is sent.
 
-Stores: the native FalkorDB always; a real Neo4j 5 when NEO4J_TEST_URI is set (see conftest.py).
-FalkorDB's Bolt listener is not a target here: it crashes on parameters over ~4 KB by itself."""
+Stores: the native FalkorDB and the real Neo4j 5.26 of the test session (or NEO4J_TEST_URI's)."""
 from __future__ import annotations
-
-import os
 
 import pytest
 
@@ -21,27 +18,15 @@ from .conftest import ev, snapshot
 VERSIONS = {"relation": "rel-1", "spans": "span-1"}
 
 
-def _stores():
-    return ["falkordb"] + (["neo4j"] if os.environ.get("NEO4J_TEST_URI") else [])
-
-
-@pytest.fixture(params=_stores())
+@pytest.fixture(params=["falkordb", "neo4j"])
 def poison_sink(request, schema):
     """A sink on an empty graph of the store under test, and a check that its server is alive."""
     if request.param == "falkordb":
         sink = request.getfixturevalue("make_fk_sink")()
         yield sink, sink.server.alive
         return
-    from etl.graph.neo4j_sink import Neo4jSink
-
-    target = request.getfixturevalue("neo4j_target")
-    if target.name != "neo4j":
-        pytest.skip("the catalogue needs a real Neo4j, not FalkorDB's Bolt listener")
-    sink = Neo4jSink(schema, target.settings, 50)
-    try:
-        yield sink, lambda: sink.driver.verify_connectivity() is None
-    finally:
-        sink.close()
+    sink = request.getfixturevalue("make_neo4j_sink")(50)
+    yield sink, lambda: sink.driver.verify_connectivity() is None
 
 
 def test_every_hostile_value_is_stored_safely_and_rewrites_identically(poison_sink):

@@ -1,4 +1,5 @@
-"""Every query template returns the expected rows on a small hand-made graph (real FalkorDB).
+"""Every query template returns the expected rows on a small hand-made graph, in a real FalkorDB
+and a real Neo4j (the `store` fixture), and both stores return the same rows for every template.
 
 The graph also holds evidence with absent and possible ends, chosen so that each template's answer
 would change if that evidence were counted: the expectations below are those of the asserted
@@ -28,11 +29,10 @@ LITERALS = ("'Entity'", "'HAS_COMPLICATION'", "'complication'", "'differential d
 ABSENT, POSSIBLE = {"object_assertion": "absent"}, {"object_assertion": "possible"}
 
 
-@pytest.fixture
-def graph(fk_sink):
+def build(sink):
     """Diabetes and hypertension, written by two runs; the second run adds the hypertension facts."""
-    fk_sink.start_run(RunRecord("run-1", "2026-11-20T10:00:00"))
-    fk_sink.write_documents([doc("n1"), doc("n2")], [
+    sink.start_run(RunRecord("run-1", "2026-11-20T10:00:00"))
+    sink.write_documents([doc("n1"), doc("n2")], [
         ev("n1", "糖尿病", "临床表现", "多饮", 0.9, 0, sentence="糖尿病患者常见多饮、多尿。"),
         ev("n1", "糖尿病", "临床表现", "多尿", 0.8, 8),
         ev("n2", "糖尿病", "临床表现", "多饮", 0.7, 0, sentence="多饮是糖尿病的典型表现。"),
@@ -46,7 +46,7 @@ def graph(fk_sink):
         ev("n2", "消渴", "同义词", "消渴症", 0.8, 90, object_type="疾病"),
     ], run_id="run-1")
     # n4: what a note denies or doubts (无恶心 ...): evidence only, no typed relationship of its own.
-    fk_sink.write_documents([doc("n4")], [
+    sink.write_documents([doc("n4")], [
         ev("n4", "糖尿病", "临床表现", "恶心", 0.99, 0, **ABSENT),
         ev("n4", "糖尿病", "临床表现", "恶心", 0.99, 5, **ABSENT),
         ev("n4", "糖尿病", "临床表现", "多尿", 0.99, 10, **ABSENT),  # asserted in n1: the edge stays
@@ -59,14 +59,14 @@ def graph(fk_sink):
         ev("n4", "消渴", "同义词", "糖尿病肾病", 0.99, 45, object_type="疾病", **POSSIBLE),
         ev("n4", "糖尿病", "临床表现", "乏力", 0.99, 50, subject_assertion="possible", **ABSENT),
     ], run_id="run-1")
-    fk_sink.finish_run(RunRecord("run-1", "2026-11-20T10:00:00", "2026-11-20T10:01:00", "ok"))
-    fk_sink.start_run(RunRecord("run-2", "2026-11-21T10:00:00"))
-    fk_sink.write_documents([doc("n3")], [
+    sink.finish_run(RunRecord("run-1", "2026-11-20T10:00:00", "2026-11-20T10:01:00", "ok"))
+    sink.start_run(RunRecord("run-2", "2026-11-21T10:00:00"))
+    sink.write_documents([doc("n3")], [
         ev("n3", "高血压", "临床表现", "头痛", 0.8, 0),
         ev("n3", "高血压", "药物治疗", "氨氯地平", 0.9, 10),
         ev("n3", "糖尿病", "临床表现", "多饮", 0.5, 20),  # an old edge seen again: not "added"
     ], run_id="run-2")
-    fk_sink.write_documents([doc("n5")], [
+    sink.write_documents([doc("n5")], [
         ev("n5", "糖尿病", "临床表现", "多饮", 0.95, 0, sentence="无多饮、恶心。", **ABSENT),
         ev("n5", "糖尿病", "临床表现", "恶心", 0.9, 4, sentence="无多饮、恶心。", **ABSENT),
         ev("n5", "糖尿病", "药物治疗", "胰岛素", 0.99, 10, **POSSIBLE),
@@ -74,9 +74,14 @@ def graph(fk_sink):
         ev("n5", "高血压", "临床表现", "恶心", 0.99, 30, **ABSENT),
         ev("n5", "高血压", "药物治疗", "胰岛素", 0.99, 40, **POSSIBLE),
     ], run_id="run-2")
-    fk_sink.finish_run(RunRecord("run-2", "2026-11-21T10:00:00", "2026-11-21T10:02:00", "ok"))
-    fk_sink.start_run(RunRecord("run-3", "2026-11-22T10:00:00"))  # still running: ignored
-    return fk_sink
+    sink.finish_run(RunRecord("run-2", "2026-11-21T10:00:00", "2026-11-21T10:02:00", "ok"))
+    sink.start_run(RunRecord("run-3", "2026-11-22T10:00:00"))  # still running: ignored
+    return sink
+
+
+@pytest.fixture
+def graph(store):
+    return build(store.make())
 
 
 def run(sink, template_name, /, **params):
@@ -241,3 +246,32 @@ def test_a_parameter_with_choices_refuses_other_values():
         template.bind({"subject": "a", "predicate": "b", "object": "c", "assertion": "negated"})
     listing = CliRunner().invoke(cli, ["query", "--list"], standalone_mode=False).output
     assert "--param assertion=...   (string, default present, one of present|absent|possible|all)" in listing
+
+
+def canonical(rows: list[dict]) -> list:
+    """Rows as comparable data: node labels sorted (FalkorDB keeps their order, Neo4j does not)."""
+    def norm(value):
+        if isinstance(value, dict):
+            return {k: sorted(v) if k == "_labels" else norm(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [norm(v) for v in value]
+        return value
+    return [norm(row) for row in rows]
+
+
+ON_THIS_GRAPH = {"pertinent_negatives": {"disease": "糖尿病"}}
+
+
+def test_every_template_returns_the_same_rows_in_both_stores(make_fk_sink, make_neo4j_sink):
+    """Rows, order and values: what a FalkorDB user sees is what a Neo4j user sees."""
+    results = {}
+    for kind, make in (("falkordb", make_fk_sink), ("neo4j", make_neo4j_sink)):
+        sink = build(make())
+        # Each template with the example values of its `:params` line (what Browser users paste),
+        # but for a disease this graph has where the example names another.
+        results[kind] = {name: canonical(sink.query(t.text, {**browser_params(t), **ON_THIS_GRAPH.get(name, {})}))
+                         for name, t in TEMPLATES.items()}
+    assert set(results["neo4j"]) == set(TEMPLATES)
+    assert [name for name in TEMPLATES if not results["falkordb"][name]] == []  # each finds rows here
+    for name in TEMPLATES:
+        assert results["neo4j"][name] == results["falkordb"][name], name
