@@ -59,3 +59,14 @@ def test_write_then_read_round_trip(tmp_path, cmeie_samples):
     again = list(read_cmeie(out))
     assert [(s.text, [t.key for t in s.triples]) for s in again] == \
         [(s.text, [t.key for t in s.triples]) for s in cmeie_samples[:50]]
+
+
+def test_every_reader_names_a_file_it_cannot_open(tmp_path):
+    from etl.data.cdee import read_cdee
+    from etl.data.cmeee import read_cmeee
+    from etl.data.text_rows import read_text_rows
+
+    missing = tmp_path / "nothing.jsonl"
+    for read in (lambda p: list(read_cmeie(p)), lambda p: list(read_cmeee(p)), read_cdee, read_text_rows):
+        with pytest.raises(DataError, match=f"cannot read {missing}: No such file"):
+            read(missing)

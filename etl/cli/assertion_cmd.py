@@ -16,6 +16,7 @@ import click
 
 from etl.cli.options import encoder_checkpoint_choice
 from etl.config import replace
+from etl.data.files import open_text
 from etl.errors import DataError
 
 DECISION_CHOICE = click.Choice(["model", "rules", "gated"])
@@ -60,11 +61,7 @@ def train_assertion(app, encoder_checkpoint, from_scratch, out, epochs, rule_fea
 def read_mention_rows(path: Path) -> list[dict]:
     """The `predict assertions` input, checked line by line: a bad line is an error naming it."""
     rows = []
-    try:
-        handle = open(path, encoding="utf-8-sig")
-    except OSError as error:
-        raise DataError(f"cannot read {path}: {error.strerror}") from None
-    with handle:
+    with open_text(path) as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue

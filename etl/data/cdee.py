@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from etl.data.files import open_text
 from etl.errors import DataError
 from etl.graph.records import ABSENT, POSSIBLE, PRESENT
 
@@ -60,7 +61,7 @@ class CdeeSample:
 def read_cdee(path: str | Path) -> list[CdeeSample]:
     """All samples of a CDEE JSONL file, findings placed; a bad line is a DataError naming it."""
     samples = []
-    with open(path, encoding="utf-8-sig") as handle:
+    with open_text(path) as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue

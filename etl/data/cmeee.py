@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from etl.data.files import open_text
 from etl.errors import DataError
 
 # CMeEE type code -> (English name, Chinese noun for MRC entity queries)
@@ -51,11 +52,7 @@ class NerStats:
 def read_cmeee(path: str | Path, stats: NerStats | None = None) -> Iterator[NerSample]:
     path = Path(path)
     stats = stats if stats is not None else NerStats()
-    try:
-        handle = open(path, encoding="utf-8-sig")
-    except OSError as error:
-        raise DataError(f"cannot read {path}: {error.strerror}") from None
-    with handle:
+    with open_text(path) as handle:
         for number, line in enumerate(handle, 1):
             line = line.rstrip("\r\n")
             if not line.strip():

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from etl.data.files import open_text
 from etl.errors import DataError
 
 Span = tuple[int, int]
@@ -120,11 +121,7 @@ def parse_sample(row: dict, line: int = 0, stats: ReadStats | None = None) -> Sa
 def read_cmeie(path: str | Path, stats: ReadStats | None = None) -> Iterator[Sample]:
     """Yield the samples of a CMeIE JSONL file (UTF-8, optional BOM, LF or CRLF)."""
     path = Path(path)
-    try:
-        handle = open(path, encoding="utf-8-sig")  # universal newlines: CRLF tolerated
-    except OSError as error:
-        raise DataError(f"cannot read {path}: {error.strerror}") from None
-    with handle:
+    with open_text(path) as handle:
         try:
             for number, line in enumerate(handle, 1):
                 if not line.strip():

@@ -6,18 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from etl.data.files import open_text
 from etl.errors import DataError
 
 
 def read_text_rows(path: Path) -> list[dict]:
     """Rows with a "text" string each; a clear error names the file and line of a bad one."""
     rows = []
-    try:
-        handle = open(path, encoding="utf-8-sig")
-    except OSError as error:
-        raise DataError(f"cannot read {path}: {error.strerror}") from None
     as_json = path.suffix.lower() in (".jsonl", ".json")
-    with handle:
+    with open_text(path) as handle:
         for number, line in enumerate(handle, 1):
             line = line.rstrip("\r\n")
             if not as_json:
