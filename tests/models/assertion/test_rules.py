@@ -175,6 +175,15 @@ def test_pseudo_triggers(rules):
     assert status(rules, "无意识障碍", "意识障碍") == "absent"
 
 
+def test_a_denied_relief_is_no_denied_finding(rules):
+    # read on the CCKS notes: the pain persists (CDEE labels 2 of its 3 such train findings absent)
+    assert status(rules, "自行在家热敷治疗，疼痛未见明显缓解。", "疼痛") == "present"
+    assert status(rules, "术后疼痛未见好转", "疼痛") == "present"
+    assert status(rules, "腹胀无改善", "腹胀") == "present"
+    assert status(rules, "体重无明显减轻", "体重无明显减轻") == "absent"  # weight loss is the finding
+    assert status(rules, "腹痛未见", "腹痛") == "absent"
+
+
 def test_terminators(rules):
     assert status(rules, "无发热伴咳嗽", "咳嗽") == "present"
     assert status(rules, "无发热；咳嗽", "咳嗽") == "present"
@@ -188,6 +197,11 @@ def test_terminators(rules):
     # in the CDEE training notes (5 of 5)
     assert status(rules, "否认：糖尿病", "糖尿病") == "present"
     assert status(rules, "考虑：宫腔积血", "宫腔积血") == "present"
+    # a numbered item is a statement of its own; decimals are no item numbers
+    assert status(rules, "第10肋骨疑似骨折3.皮下气肿", "皮下气肿") == "present"
+    assert status(rules, "考虑诊断1.偏瘫 2.脑梗死", "偏瘫") == "present"
+    assert status(rules, "无发热1、咳嗽", "咳嗽") == "present"
+    assert status(rules, "无体温36.8度以上发热", "发热") == "absent"
 
 
 def test_family(rules):
