@@ -28,6 +28,19 @@ from etl.graph.records import (ABSENT, ASSERTIONS, EXPERIENCERS, POSSIBLE, PRESE
                                versions_to_text)
 from etl.schema import Schema
 
+# The properties of an Evidence node, exactly the keys of _evidence_row(): the evidence statement
+# names each one (statements.create_evidence), and a test keeps the two in step.
+EVIDENCE_PROPERTIES = (
+    "key", "edge_key", "doc_id",
+    "subject", "subject_surface", "subject_label", "subject_full_name", "subject_type",
+    "subject_start", "subject_end", "predicate", "rel_type",
+    "object", "object_surface", "object_label", "object_full_name", "object_type",
+    "object_start", "object_end", "score", "sentence", "sentence_start", "sentence_end",
+    "relation_model", "span_model", "run_id",
+    "subject_assertion", "object_assertion", "subject_experiencer", "object_experiencer",
+    "subject_historical", "object_historical", "assertion_model", "assertion", "asserted",
+)
+
 # Keys of Document node properties we set ourselves; metadata columns get a prefix so a column
 # called e.g. "content_hash" cannot overwrite the ledger.
 METADATA_PREFIX = "meta_"

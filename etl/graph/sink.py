@@ -124,22 +124,30 @@ class CypherSink(Sink):
         return self._write(lambda run: self._protocol(run, batch))
 
     def _protocol(self, run: Runner, batch: PreparedBatch) -> WriteStats:
+        """Entities before relationships before evidence; the ledger last."""
         b = self.builder
         for statement in b.begin_documents(batch.doc_ids, batch.run_id):
             run(statement)
-        # What the documents' old evidence supported: refreshed (or removed) below.
+        # The documents' old evidence, and the edges and entities it supported: refreshed below
+        # (its assertions may have changed, or it may be gone) and pruned if left with none.
+        old: set[str] = set()
         edges: dict[tuple, dict[str, dict]] = defaultdict(dict)
         nodes: dict[str, set[str]] = defaultdict(set)
         for statement in b.retracted_evidence(batch.doc_ids):
             for row in run(statement):
+                old.add(row["key"])
                 group = (row["subject_label"], row["rel_type"], row["object_label"])
                 edges[group][row["edge_key"]] = {"s": row["subject"], "o": row["object"],
                                                  "edge_key": row["edge_key"]}
                 nodes[row["subject_label"]].add(row["subject"])
                 nodes[row["object_label"]].add(row["object"])
-        removed = 0
-        for statement in b.delete_evidence(batch.doc_ids):
-            removed += sum(int(row["removed"]) for row in run(statement))
+        # Old evidence written again keeps its node (same key: same document, edge and spans) and
+        # gets its properties set again; the rest of the old evidence is deleted. A rewrite of
+        # unchanged documents thus deletes and creates nothing.
+        new_keys = {row["key"] for rows in batch.evidence.values() for row in rows}
+        stale = sorted(old - new_keys)
+        for statement in b.delete_evidence(stale):
+            run(statement)
         for label in sorted(batch.nodes):
             rows = [{"name": name, "full_name": batch.full_names.get(name), "surface_forms": forms}
                     for name, forms in batch.nodes[label].items()]
@@ -149,25 +157,40 @@ class CypherSink(Sink):
         for group in sorted(batch.edges):
             for statement in b.upsert_edges(group, batch.edges[group], batch.run_id):
                 run(statement)
-            for row in batch.edges[group]:
-                edges[group][row["edge_key"]] = {"s": row["s"], "o": row["o"], "edge_key": row["edge_key"]}
+        again = []
         for group in sorted(batch.evidence):
-            for statement in b.upsert_evidence(group, batch.evidence[group]):
+            fresh = [row for row in batch.evidence[group] if row["key"] not in old]
+            again += [{"key": row["key"], "props": row["props"]}
+                      for row in batch.evidence[group] if row["key"] in old]
+            for statement in b.create_evidence(group, fresh):
                 run(statement)
-            for row in batch.evidence[group]:  # absent/possible counts of an existing edge change too
+            # Every edge the evidence names: absent/possible counts of an existing edge change too.
+            for row in batch.evidence[group]:
                 edges[group][row["props"]["edge_key"]] = {"s": row["s"], "o": row["o"],
                                                           "edge_key": row["props"]["edge_key"]}
+        for statement in b.update_evidence(again):
+            run(statement)
+        # Refresh says which edges and entities are left with nothing: only those are pruned.
+        dead_edges: dict[tuple, list[dict]] = defaultdict(list)
         for group in sorted(edges):
-            rows = [edges[group][key] for key in sorted(edges[group])]
-            for statement in b.refresh_edges(group, rows):
+            for statement in b.refresh_edges(group, [edges[group][key] for key in sorted(edges[group])]):
+                dead_edges[group] += [edges[group][row["edge_key"]] for row in run(statement)
+                                      if row["n"] == 0]
+        for group in sorted(dead_edges):
+            for statement in b.prune_edges(group, sorted(dead_edges[group], key=lambda r: r["edge_key"])):
                 run(statement)
+        dead_nodes: dict[str, list[str]] = defaultdict(list)
         for label in sorted(nodes):
             for statement in b.refresh_nodes(label, sorted(nodes[label])):
+                dead_nodes[label] += [row["name"] for row in run(statement) if row["c"] == 0]
+        for label in sorted(dead_nodes):
+            for statement in b.prune_nodes(label, sorted(dead_nodes[label])):
                 run(statement)
         for statement in b.commit_documents(batch.documents):
             run(statement)
+        # evidence_removed: the old evidence this write replaced (updated in place or deleted).
         return WriteStats(documents=len(batch.doc_ids), evidence=batch.evidence_count,
-                          evidence_removed=removed,
+                          evidence_removed=len(old),
                           entities=sum(len(names) for names in batch.nodes.values()),
                           relationships=sum(len(rows) for rows in batch.edges.values()))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
+from etl.graph.batch import EVIDENCE_PROPERTIES
 from etl.graph.records import ABSENT, POSSIBLE
 from etl.schema import CYPHER_IDENTIFIER, Schema
 
@@ -101,8 +102,9 @@ class StatementBuilder:
         return specs
 
     # ------------------------------------------------------------------ the write protocol
-    # Order (see writer.py): begin -> retract -> nodes -> edges -> evidence -> refresh edges ->
-    # refresh nodes -> commit ledger. The ledger is written last, so a write cut short anywhere
+    # Order (sink.py): begin -> find the old evidence, delete what is not written again ->
+    # entities -> relationships -> evidence (new: create; same key: update) -> refresh
+    # relationships, prune those left with none -> refresh entities, prune -> commit the ledger. The ledger is written last, so a write cut short anywhere
     # leaves the document without a content hash and the next run writes it again.
     def begin_documents(self, doc_ids: Sequence[str], run_id: str) -> Iterator[Statement]:
         text = (f"UNWIND $rows AS doc_id\n"
@@ -112,34 +114,40 @@ class StatementBuilder:
             yield Statement("begin documents", text, {"rows": list(rows), "run_id": run_id})
 
     def retracted_evidence(self, doc_ids: Sequence[str]) -> Iterator[Statement]:
-        """The edges and entities the documents' current evidence supports (to refresh later)."""
+        """The documents' current evidence: its key, and the edge and entities it supports (to
+        refresh later). HAS_EVIDENCE only ever leads to Evidence, so `ev` has no label: with one,
+        Neo4j planned (from the statistics of a young graph) a scan of the Evidence index joined
+        to the documents, a cost that grows with the graph; without, the only start is the
+        document's unique key."""
         text = (f"UNWIND $rows AS doc_id\n"
-                f"MATCH (:{self.label(DOCUMENT)} {{doc_id: doc_id}})-[:{self.rel(HAS_EVIDENCE)}]->"
-                f"(ev:{self.label(EVIDENCE)})\n"
-                f"RETURN DISTINCT ev.edge_key AS edge_key, ev.subject_label AS subject_label, "
+                f"MATCH (:{self.label(DOCUMENT)} {{doc_id: doc_id}})-[:{self.rel(HAS_EVIDENCE)}]->(ev)\n"
+                f"RETURN ev.key AS key, ev.edge_key AS edge_key, ev.subject_label AS subject_label, "
                 f"ev.subject AS subject, ev.rel_type AS rel_type, ev.object_label AS object_label, "
                 f"ev.object AS object")
         for rows in chunks(list(doc_ids), self.batch_size):
             yield Statement("find old evidence", text, {"rows": list(rows)})
 
-    def delete_evidence(self, doc_ids: Sequence[str]) -> Iterator[Statement]:
-        text = (f"UNWIND $rows AS doc_id\n"
-                f"MATCH (:{self.label(DOCUMENT)} {{doc_id: doc_id}})-[:{self.rel(HAS_EVIDENCE)}]->"
-                f"(ev:{self.label(EVIDENCE)})\n"
+    def delete_evidence(self, keys: Sequence[str]) -> Iterator[Statement]:
+        """Old evidence the new write does not have again (by its constrained key)."""
+        text = (f"UNWIND $rows AS key\n"
+                f"MATCH (ev:{self.label(EVIDENCE)} {{key: key}})\n"
                 f"DETACH DELETE ev\n"
                 f"RETURN count(*) AS removed")
-        for rows in chunks(list(doc_ids), self.batch_size):
+        for rows in chunks(list(keys), self.batch_size):
             yield Statement("delete old evidence", text, {"rows": list(rows)})
 
     def upsert_nodes(self, label: str, rows: Sequence[dict], run_id: str) -> Iterator[Statement]:
         """rows: [{name, full_name, surface_forms}]; `name` is the bounded key (names.py), `full_name`
-        only set for huge names; surface forms are a set kept in first-seen order."""
+        only set for huge names; surface forms are a set kept in first-seen order. MERGE names both
+        labels: the node is found by its constrained key, and nothing set here is read by a later
+        row's lookup (setting the Entity label on create made Neo4j plan an Eager)."""
         text = (f"UNWIND $rows AS row\n"
-                f"MERGE (n:{self.label(label)} {{name: row.name}})\n"
-                f"ON CREATE SET n:{self.label(ENTITY)}, n.first_run = $run_id, n.surface_forms = [], "
+                f"MERGE (n:{self.label(label)}:{self.label(ENTITY)} {{name: row.name}})\n"
+                f"ON CREATE SET n.first_run = $run_id, n.surface_forms = row.surface_forms, "
                 f"n.evidence_count = 0, n.asserted_count = 0, n.full_name = row.full_name\n"
-                f"SET n.last_run = $run_id, n.surface_forms = n.surface_forms + "
-                f"[s IN row.surface_forms WHERE NOT s IN n.surface_forms]")
+                f"ON MATCH SET n.surface_forms = n.surface_forms + "
+                f"[s IN row.surface_forms WHERE NOT s IN n.surface_forms]\n"
+                f"SET n.last_run = $run_id")
         for part in chunks(list(rows), self.batch_size):
             yield Statement(f"merge {label} nodes", text, {"rows": list(part), "run_id": run_id})
 
@@ -161,24 +169,39 @@ class StatementBuilder:
             yield Statement(f"merge {s_label}-{rel_type}->{o_label}", text,
                             {"rows": list(part), "run_id": run_id})
 
-    def upsert_evidence(self, group: tuple[str, str, str], rows: Sequence[dict]) -> Iterator[Statement]:
-        """rows: [{key, doc_id, s, o, props}]: MERGE by key, so a retried write adds no duplicate."""
+    def create_evidence(self, group: tuple[str, str, str], rows: Sequence[dict]) -> Iterator[Statement]:
+        """rows: [{key, doc_id, s, o, props}], props holding exactly EVIDENCE_PROPERTIES: evidence
+        the graph does not hold yet (the protocol found the documents' old evidence first). CREATE,
+        not MERGE: the unique key constraint refuses a duplicate anyway. The properties are named
+        one by one: a map (`SET ev += row.props`) made Neo4j plan an Eager over the whole batch."""
         s_label, rel_type, o_label = group
         self.rel(rel_type)
+        props = ", ".join(f"{_prop(name)}: row.props.{_prop(name)}" for name in EVIDENCE_PROPERTIES)
         text = (f"UNWIND $rows AS row\n"
                 f"MATCH (d:{self.label(DOCUMENT)} {{doc_id: row.doc_id}})\n" +
                 self._endpoints(s_label, o_label) +
-                f"MERGE (ev:{self.label(EVIDENCE)} {{key: row.key}})\n"
-                f"SET ev += row.props\n"
-                f"MERGE (d)-[:{self.rel(HAS_EVIDENCE)}]->(ev)\n"
-                f"MERGE (ev)-[:{self.rel(SUBJECT)}]->(s)\n"
-                f"MERGE (ev)-[:{self.rel(OBJECT)}]->(o)")
+                f"CREATE (d)-[:{self.rel(HAS_EVIDENCE)}]->(ev:{self.label(EVIDENCE)} {{{props}}}),\n"
+                f"       (ev)-[:{self.rel(SUBJECT)}]->(s), (ev)-[:{self.rel(OBJECT)}]->(o)")
         for part in chunks(list(rows), self.batch_size):
             yield Statement(f"write {s_label}-{rel_type}->{o_label} evidence", text, {"rows": list(part)})
 
+    def update_evidence(self, rows: Sequence[dict]) -> Iterator[Statement]:
+        """rows: [{key, props}]: evidence the graph already holds under the same key. The key is
+        a hash of the document, the edge and the spans (batch._evidence_row), so its document,
+        subject and object links are already right: only the properties are set again (all but
+        the key, named one by one as in create_evidence). One statement for every group."""
+        sets = ", ".join(f"ev.{_prop(name)} = row.props.{_prop(name)}"
+                         for name in EVIDENCE_PROPERTIES if name != "key")
+        text = (f"UNWIND $rows AS row\n"
+                f"MATCH (ev:{self.label(EVIDENCE)} {{key: row.key}})\n"
+                f"SET {sets}")
+        for part in chunks(list(rows), self.batch_size):
+            yield Statement("update evidence", text, {"rows": list(part)})
+
     def refresh_edges(self, group: tuple[str, str, str], rows: Sequence[dict]) -> Iterator[Statement]:
-        """Recompute an edge's aggregates from the evidence left; drop edges left with no asserted
-        evidence. rows: [{s, o, edge_key}] (edges that do not exist are no-ops).
+        """Recompute an edge's aggregates from the evidence left; returns (edge_key, n) per edge
+        found, so that only edges left with no asserted evidence (n = 0) are sent to prune_edges.
+        rows: [{s, o, edge_key}] (edges that do not exist are no-ops).
 
         evidence_count, doc_count, best_score, mean_score: asserted evidence only (both ends
         present). absent_count: evidence with an absent end; possible_count: evidence with a
@@ -195,36 +218,48 @@ class StatementBuilder:
                 f"count(CASE ev.assertion WHEN $possible THEN 1 END) AS possible\n"
                 f"SET r.evidence_count = n, r.doc_count = docs, r.best_score = best, "
                 f"r.mean_score = round(mean * {_SCORE_DIGITS}) / {_SCORE_DIGITS}, "
-                f"r.absent_count = absent, r.possible_count = possible")
-        # Pruning is a statement of its own: FalkorDB 4.16 drops the SETs of a statement whose
-        # rows are filtered out by a later `WITH ... WHERE` (measured), so no SET-then-filter.
-        prune = (f"UNWIND $rows AS row\n"
-                 f"MATCH (s:{self.label(s_label)} {{name: row.s}})-[r:{self.rel(rel_type)}]->"
-                 f"(o:{self.label(o_label)} {{name: row.o}})\n"
-                 f"WHERE r.evidence_count = 0\n"
-                 f"DELETE r")
+                f"r.absent_count = absent, r.possible_count = possible\n"
+                f"RETURN r.edge_key AS edge_key, n")
         for part in chunks(list(rows), self.batch_size):
             yield Statement(f"refresh {s_label}-{rel_type}->{o_label}", text,
                             {"rows": list(part), "absent": ABSENT, "possible": POSSIBLE})
-            yield Statement(f"prune {s_label}-{rel_type}->{o_label}", prune, {"rows": list(part)})
+
+    def prune_edges(self, group: tuple[str, str, str], rows: Sequence[dict]) -> Iterator[Statement]:
+        """Delete the given edges left with no asserted evidence (refresh_edges said n = 0; the
+        condition is checked again here). A statement of its own: FalkorDB 4.16 drops the SETs of a statement whose rows
+        are filtered out by a later `WITH ... WHERE` (measured), so no SET-then-filter."""
+        s_label, rel_type, o_label = group
+        text = (f"UNWIND $rows AS row\n"
+                f"MATCH (s:{self.label(s_label)} {{name: row.s}})-[r:{self.rel(rel_type)}]->"
+                f"(o:{self.label(o_label)} {{name: row.o}})\n"
+                f"WHERE r.evidence_count = 0\n"
+                f"DELETE r")
+        for part in chunks(list(rows), self.batch_size):
+            yield Statement(f"prune {s_label}-{rel_type}->{o_label}", text, {"rows": list(part)})
 
     def refresh_nodes(self, label: str, names: Sequence[str]) -> Iterator[Statement]:
         """Evidence counts from the node's SUBJECT/OBJECT links (all, and asserted as in
-        refresh_edges); nodes left without any evidence are removed. A finding only ever denied
+        refresh_edges); returns (name, c), so that only nodes left without any evidence (c = 0)
+        are sent to prune_nodes. A finding only ever denied
         keeps its node (evidence_count > 0, asserted_count = 0) and has no typed relationship."""
         links = f"(n)<-[:{self.rel(SUBJECT)}|{self.rel(OBJECT)}]-"
         text = (f"UNWIND $rows AS name\n"
                 f"MATCH (n:{self.label(label)} {{name: name}})\n"
                 f"WITH n, size([{links}(:{self.label(EVIDENCE)}) | 1]) AS c, "
                 f"size([{links}(ev:{self.label(EVIDENCE)}) WHERE coalesce(ev.asserted, true) | 1]) AS a\n"
-                f"SET n.evidence_count = c, n.asserted_count = a")
-        prune = (f"UNWIND $rows AS name\n"
-                 f"MATCH (n:{self.label(label)} {{name: name}})\n"
-                 f"WHERE n.evidence_count = 0\n"
-                 f"DETACH DELETE n")
+                f"SET n.evidence_count = c, n.asserted_count = a\n"
+                f"RETURN n.name AS name, c")
         for part in chunks(list(names), self.batch_size):
             yield Statement(f"refresh {label} nodes", text, {"rows": list(part)})
-            yield Statement(f"prune {label} nodes", prune, {"rows": list(part)})
+
+    def prune_nodes(self, label: str, names: Sequence[str]) -> Iterator[Statement]:
+        """Delete the given entities left with no evidence (refresh_nodes said c = 0; checked again)."""
+        text = (f"UNWIND $rows AS name\n"
+                f"MATCH (n:{self.label(label)} {{name: name}})\n"
+                f"WHERE n.evidence_count = 0\n"
+                f"DETACH DELETE n")
+        for part in chunks(list(names), self.batch_size):
+            yield Statement(f"prune {label} nodes", text, {"rows": list(part)})
 
     def commit_documents(self, rows: Sequence[dict]) -> Iterator[Statement]:
         """rows: [{doc_id, props}]: replaces all properties, which also clears `pending_run`."""
@@ -287,17 +322,27 @@ class StatementBuilder:
         out: list[Statement] = []
         out += self.begin_documents(["d"], run)
         out += self.retracted_evidence(["d"])
-        out += self.delete_evidence(["d"])
+        out += self.delete_evidence(["k"])
+        out += self.update_evidence([{"key": "k", "props": dict.fromkeys(EVIDENCE_PROPERTIES)}])
         for label in self.entity_labels():
             out += self.upsert_nodes(label, [{"name": "x", "full_name": None, "surface_forms": ["x"]}], run)
             out += self.refresh_nodes(label, ["x"])
+            out += self.prune_nodes(label, ["x"])
         for group in self.edge_groups():
             out += self.upsert_edges(group, [{"s": "a", "o": "b", "edge_key": "k", "predicate": "p"}], run)
-            out += self.upsert_evidence(group, [{"key": "k", "doc_id": "d", "s": "a", "o": "b",
-                                                 "props": {"score": 1.0}}])
+            out += self.create_evidence(group, [{"key": "k", "doc_id": "d", "s": "a", "o": "b",
+                                                 "props": dict.fromkeys(EVIDENCE_PROPERTIES)}])
             out += self.refresh_edges(group, [{"s": "a", "o": "b", "edge_key": "k"}])
+            out += self.prune_edges(group, [{"s": "a", "o": "b", "edge_key": "k"}])
         out += self.commit_documents([{"doc_id": "d", "props": {"doc_id": "d"}}])
         out += self.known_documents(["d"])
         out.append(self.save_run(run, {"status": "running"}))
         out += self.count_statements()
         return out
+
+
+def _prop(name: str) -> str:
+    """A property name going into Cypher text: only the fixed names of batch.EVIDENCE_PROPERTIES."""
+    if not CYPHER_IDENTIFIER.match(name):
+        raise ValueError(f"refusing to put {name!r} into Cypher: not a plain identifier")
+    return name

@@ -102,3 +102,13 @@ def test_evidence_assertion_rule():
                 ("absent", "absent"): "absent", ("possible", "present"): "possible",
                 ("present", "possible"): "possible", ("possible", "possible"): "possible"}
     assert {ends: evidence_assertion(*ends) for ends in expected} == expected
+
+
+def test_evidence_rows_hold_exactly_the_properties_the_evidence_statement_names(schema):
+    from etl.graph.batch import EVIDENCE_PROPERTIES, prepare_batch
+
+    batch = prepare_batch(schema, [doc("d1")], [ev("d1", "糖尿病", "临床表现", "多饮")], "r1")
+    rows = batch.evidence[("Disease", "HAS_SYMPTOM", "Symptom")]
+    assert tuple(rows[0]["props"]) == EVIDENCE_PROPERTIES
+    statement = next(StatementBuilder(schema).create_evidence(("Disease", "HAS_SYMPTOM", "Symptom"), rows))
+    assert all(f"{name}: row.props.{name}" in statement.text for name in EVIDENCE_PROPERTIES)
