@@ -19,6 +19,7 @@ import logging
 import pickle
 import time
 
+from etl.errors import ConfigError
 from etl.pipeline import Pipeline, StageTimer
 from etl.report import RunReport
 
@@ -67,10 +68,18 @@ def run_on_ray(pipeline: Pipeline, inputs, settings) -> RunReport:
     rs = settings.ray
     owned = not ray.is_initialized()
     if owned:
-        if rs.address:
-            ray.init(address=rs.address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=rs.local_cpus, include_dashboard=False, log_to_driver=False)
+        try:
+            if rs.address:
+                ray.init(address=rs.address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=rs.local_cpus, include_dashboard=False, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            where = f"join the Ray cluster at {rs.address} (ray.address, --ray-address)" if rs.address \
+                else "start a local Ray"
+            raise ConfigError(f"cannot {where}: {error}") from error
+    pipeline.report.runtime["ray"] = {"address": rs.address or "local", "actors": rs.actors,
+                                      "cpus_per_actor": rs.cpus_per_actor, "gpus_per_actor": rs.gpus_per_actor,
+                                      "cluster_cpus": ray.cluster_resources().get("CPU", 0)}
     try:
         ray.data.DataContext.get_current().enable_progress_bars = False  # ours is on the terminal
         chunk = []

@@ -47,6 +47,8 @@ def test_ray_engine_gives_the_local_graph_and_counts_then_skips_everything(tmp_p
     local_report, ray_report = last_report(local_dir), last_report(ray_dir)
     assert counts(ray_report) == counts(local_report)
     assert ray_report["stage_seconds"]["relations"] > 0 and ray_report["stage_seconds"]["write"] > 0
+    assert (local_report["engine"], ray_report["engine"]) == ("local", "ray")
+    assert ray_report["runtime"]["ray"]["cluster_cpus"] == 2 and ray_report["runtime"]["ray"]["actors"] == 2
 
     rerun = etl(on_ray, *RAY, "run", "--input", str(source), "--engine", "ray")
     assert rerun.exit_code == EXIT_OK, rerun.output
@@ -77,7 +79,7 @@ def test_ray_engine_quarantines_bad_rows_as_a_local_run(tmp_path, models, notes6
     ]
     source = write_notes(tmp_path / "bad.parquet", rows)
     assert etl(local, "run", "--input", str(source)).exit_code == EXIT_PARTIAL
-    result = etl(on_ray, *RAY, "run", "--input", str(source), "--engine", "ray")
+    result = etl(on_ray, "run", "--input", str(source), "--engine", "ray")  # one actor (the default)
     assert result.exit_code == EXIT_PARTIAL, result.output
     local_report, ray_report = last_report(local_dir), last_report(ray_dir)
     assert counts(ray_report) == counts(local_report)

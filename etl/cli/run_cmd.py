@@ -77,7 +77,7 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
 
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    report = RunReport(run_id=run_id, input=str(input_path), sink=kind, started=started,
+    report = RunReport(run_id=run_id, input=str(input_path), sink=kind, started=started, engine=settings.run.engine,
                        dry_run=dry_run, full=full, triples_out=str(triples_out or ""))
     quarantine = QuarantineWriter(Path(settings.run.quarantine_dir) / f"quarantine-{run_id}.jsonl")
     lock = None
