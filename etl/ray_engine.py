@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import pickle
+import signal
+import threading
 import time
 
 from etl.errors import ConfigError
@@ -68,6 +70,9 @@ def run_on_ray(pipeline: Pipeline, inputs, settings) -> RunReport:
     rs = settings.ray
     owned = not ray.is_initialized()
     if owned:
+        # ray.init installs its own SIGTERM handler (sys.exit(15): exit 4, "internal error"); keep
+        # the run's, which closes the run as interrupted (exit 130) like a local run.
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             if rs.address:
                 ray.init(address=rs.address, log_to_driver=False)
@@ -77,6 +82,10 @@ def run_on_ray(pipeline: Pipeline, inputs, settings) -> RunReport:
             where = f"join the Ray cluster at {rs.address} (ray.address, --ray-address)" if rs.address \
                 else "start a local Ray"
             raise ConfigError(f"cannot {where}: {error}") from error
+        finally:
+            for sig, handler in handlers.items():
+                if handler is not None and threading.current_thread() is threading.main_thread():
+                    signal.signal(sig, handler)
     pipeline.report.runtime["ray"] = {"address": rs.address or "local", "actors": rs.actors,
                                       "cpus_per_actor": rs.cpus_per_actor, "gpus_per_actor": rs.gpus_per_actor,
                                       "cluster_cpus": ray.cluster_resources().get("CPU", 0)}
