@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl.errors import EXIT_OK, EXIT_PARTIAL
-from test_run import etl, last_report, models, settings_file, snapshot, write_notes  # noqa: F401 (fixture)
+from test_run import etl, last_report, models, settings_file, snapshot, with_bad_rows, write_notes  # noqa: F401 (fixture)
 
 # Every count of the run report; the two engines must agree on each.
 COUNTS = ("rows_read", "documents_extracted", "documents_skipped", "documents_quarantined",
@@ -69,14 +69,7 @@ def test_ray_engine_gives_the_local_graph_and_counts_then_skips_everything(tmp_p
 
 def test_ray_engine_quarantines_bad_rows_as_a_local_run(tmp_path, models, notes60, ray_cluster):
     (local_dir, local), (ray_dir, on_ray) = both(tmp_path, models)
-    good = notes60[:3]
-    rows = good + [
-        {"doc_id": "null", "section": "x", "text": None},
-        {"doc_id": "empty", "section": "x", "text": "  "},
-        {"doc_id": good[0]["doc_id"], "section": "x", "text": "重复编号。"},
-        {"doc_id": "long", "section": "x", "text": "长" * 300_000},
-        {"doc_id": None, "section": "x", "text": "没有编号。"},
-    ]
+    rows = with_bad_rows(notes60[:3])
     source = write_notes(tmp_path / "bad.parquet", rows)
     assert etl(local, "run", "--input", str(source)).exit_code == EXIT_PARTIAL
     result = etl(on_ray, "run", "--input", str(source), "--engine", "ray")  # one actor (the default)
