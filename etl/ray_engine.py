@@ -78,6 +78,12 @@ def run_on_ray(pipeline: Pipeline, inputs, settings) -> RunReport:
                 ray.init(address=rs.address, log_to_driver=False)
             else:
                 ray.init(num_cpus=rs.local_cpus, include_dashboard=False, log_to_driver=False)
+        except SystemExit as error:  # SIGTERM while ray.init had its own handler in place
+            if error.code != signal.SIGTERM:
+                raise
+            from etl.cli.run_cmd import Terminated
+
+            raise Terminated("terminated (SIGTERM)") from None
         except (ConnectionError, RuntimeError, ValueError) as error:
             where = f"join the Ray cluster at {rs.address} (ray.address, --ray-address)" if rs.address \
                 else "start a local Ray"
