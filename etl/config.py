@@ -213,6 +213,19 @@ class GraphSettings:
 class RunSettings:
     reports_dir: Path = Path("var/reports")
     quarantine_dir: Path = Path("var/quarantine")
+    engine: str = "local"  # local: threads in this process | ray: the model stages on Ray Data actors
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    """`etl run --engine ray` (etl/ray_engine.py): where the cluster is and how the actors are cut."""
+    address: str = ""  # "" starts a local Ray in this process; "auto" or "ray://host:10001" joins a cluster
+    local_cpus: int = 2  # CPUs of the local Ray (address = "")
+    actors: int = 1  # model actors; each holds the relation, span and assertion models, loaded once
+    cpus_per_actor: float = 1.0
+    gpus_per_actor: float = 0.0  # e.g. 1 (or 0.5: two actors share a GPU)
+    batch_rows: int = 64  # documents per actor call
+    chunk_rows: int = 50_000  # documents the driver hands to Ray Data at once (bounds driver memory)
 
 
 @dataclass(frozen=True)
@@ -246,6 +259,7 @@ class Settings:
     windows: WindowSettings = field(default_factory=WindowSettings)
     graph: GraphSettings = field(default_factory=GraphSettings)
     run: RunSettings = field(default_factory=RunSettings)
+    ray: RaySettings = field(default_factory=RaySettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
 
 
@@ -256,6 +270,7 @@ _CHOICES = {
     "graph.sink": {"falkordb", "neo4j", "none"},
     "graph.falkordb.appendfsync": {"always", "everysec", "no"},
     "runtime.device": {"auto", "cpu", "gpu"},
+    "run.engine": {"local", "ray"},
     "assertion.decision": {"", "model", "rules", "gated"},
 }
 
@@ -523,12 +538,15 @@ def _check(settings: Settings) -> None:
         if not buckets or list(buckets) != sorted(set(buckets)) or buckets[0] < 8:
             raise ConfigError(f"{key} must be increasing lengths >= 8, got {list(buckets)}")
     for key in ("relation.batch_size", "spans.batch_size", "assertion.batch_size", "graph.batch_size",
-                "input.read_batch_rows", "windows.max_chars"):
+                "input.read_batch_rows", "windows.max_chars", "ray.local_cpus", "ray.actors",
+                "ray.cpus_per_actor", "ray.batch_rows", "ray.chunk_rows"):
         section, name = key.split(".")
         if getattr(getattr(settings, section), name) <= 0:
             raise ConfigError(f"{key} must be positive")
     for name, value in vars(settings.runtime.batch_size).items():
         if value <= 0:
             raise ConfigError(f"runtime.batch_size.{name} must be positive")
+    if settings.ray.gpus_per_actor < 0:
+        raise ConfigError("ray.gpus_per_actor must be >= 0")
     if not 0 <= settings.windows.overlap_chars < settings.windows.max_chars:
         raise ConfigError("windows.overlap_chars must be >= 0 and smaller than windows.max_chars")

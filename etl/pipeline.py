@@ -31,7 +31,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows
 from etl.graph.records import PRESENT, Document, Evidence
@@ -194,61 +194,83 @@ class Pipeline:
 
     # ----------------------------------------------------------------- stages
     def _read(self, inputs: InputSet, q_docs: queue.Queue) -> None:
-        o = self.options
-        pending: list[SourceDocument] = []
         try:
-            tick = time.monotonic()
-            for row in iter_rows(inputs, o.max_text_chars, o.read_batch_rows, o.limit):
-                if self._stop.is_set():
+            for todo in self.todo_batches(inputs):
+                if not self._put(q_docs, self.prepare(todo)):
                     return
-                self.report.rows_read += 1
-                if isinstance(row, Quarantined):
-                    self.quarantine.write(row)
-                    self.report.documents_quarantined += 1
-                    self._advance(1)
-                    continue
-                pending.append(row)
-                if len(pending) >= o.read_batch_rows:
-                    self.timer.add("read", time.monotonic() - tick)
-                    if not self._dispatch(pending, q_docs):
-                        return
-                    pending = []
-                    tick = time.monotonic()
-            self.timer.add("read", time.monotonic() - tick)
-            if pending:
-                self._dispatch(pending, q_docs)
         finally:
             self._put(q_docs, _END, force=True)
 
-    def _dispatch(self, documents: list[SourceDocument], q_docs: queue.Queue) -> bool:
-        """Skip documents the ledger says are done; cut the rest into windows."""
+    def todo_batches(self, inputs: InputSet) -> Iterator[list[SourceDocument]]:
+        """Input rows -> quarantined (bad rows) | skipped (unchanged, the ledger) | batches of
+        documents to extract. Both engines read through here, on the driver."""
+        o = self.options
+        pending: list[SourceDocument] = []
         tick = time.monotonic()
-        todo = documents
-        if not self.options.full:
-            with self._sink_lock:
-                known = self.sink.known_documents([d.doc_id for d in documents])
-            todo = []
-            for doc in documents:
-                entry = known.get(doc.doc_id)
-                if entry is not None and entry.content_hash == doc.content_hash and \
-                        dict(entry.model_versions) == self.versions:
-                    self.report.documents_skipped += 1
-                else:
-                    todo.append(doc)
-            skipped = len(documents) - len(todo)
-            if skipped:
-                self._advance(skipped)
+        for row in iter_rows(inputs, o.max_text_chars, o.read_batch_rows, o.limit):
+            if self._stop.is_set():
+                return
+            self.report.rows_read += 1
+            if isinstance(row, Quarantined):
+                self.quarantine.write(row)
+                self.report.documents_quarantined += 1
+                self._advance(1)
+                continue
+            pending.append(row)
+            if len(pending) >= o.read_batch_rows:
+                self.timer.add("read", time.monotonic() - tick)
+                todo = self.changed(pending)
+                if todo:
+                    yield todo
+                pending = []
+                tick = time.monotonic()
+        self.timer.add("read", time.monotonic() - tick)
+        todo = self.changed(pending) if pending else []
+        if todo:
+            yield todo
+
+    def changed(self, documents: list[SourceDocument]) -> list[SourceDocument]:
+        """The documents the ledger does not hold as done (all of them with `full`); the others are
+        counted as skipped."""
+        if self.options.full:
+            return documents
+        tick = time.monotonic()
+        with self._sink_lock:
+            known = self.sink.known_documents([d.doc_id for d in documents])
+        todo = []
+        for doc in documents:
+            entry = known.get(doc.doc_id)
+            if entry is not None and entry.content_hash == doc.content_hash and \
+                    dict(entry.model_versions) == self.versions:
+                self.report.documents_skipped += 1
+            else:
+                todo.append(doc)
+        skipped = len(documents) - len(todo)
+        if skipped:
+            self._advance(skipped)
         self.timer.add("ledger", time.monotonic() - tick)
+        return todo
+
+    def prepare(self, documents: list[SourceDocument]) -> list[WorkItem]:
+        """Windows and relation-model tokens of each document."""
         tick = time.monotonic()
         items = []
-        for doc in todo:
+        for doc in documents:
             windows = make_windows(doc.text, self.options.window_chars, self.options.window_overlap)
             texts = [w.text for w in windows]
             # Tokenise here, on the reader thread: it overlaps the model thread's TensorFlow work.
             self.spans.prepare(texts)
             items.append(WorkItem(doc, windows, self.relations.encode(texts)))
         self.timer.add("windows_tokens", time.monotonic() - tick)
-        return self._put(q_docs, items) if items else True
+        return items
+
+    def extract(self, documents: list[SourceDocument]) -> list[tuple[Document, list[Evidence]]]:
+        """Every model stage over `documents`, one after the other on this thread: what one Ray
+        actor does with a batch (etl/ray_engine.py). Counts go to this pipeline's report."""
+        items = self.prepare(documents)
+        if not items:
+            return []
+        return self.judge(self.spans_batch(items, self.relations_batch(items)))
 
     def _relations_stage(self, q_docs: queue.Queue, q_spans: queue.Queue) -> None:
         """Stage 1 over batches of windows gathered from as many documents as are waiting."""
@@ -268,11 +290,15 @@ class Pipeline:
             self._put(q_spans, _END, force=True)
 
     def _relations_batch(self, items: list[WorkItem], q_spans: queue.Queue) -> None:
+        self._put(q_spans, (items, self.relations_batch(items)))
+
+    def relations_batch(self, items: list[WorkItem]) -> list:
+        """Stage 1: the relations predicted in every window of `items`."""
         token_ids = [ids for item in items for ids in item.token_ids]
         tick = time.monotonic()
         predicted = self.relations.predict_encoded(token_ids) if token_ids else []
         self.timer.add("relations", time.monotonic() - tick)
-        self._put(q_spans, (items, predicted))
+        return predicted
 
     def _spans_stage(self, q_spans: queue.Queue, q_assert: queue.Queue) -> None:
         """Stage 2 for every predicted relation, then window triples -> document evidence."""
@@ -280,27 +306,31 @@ class Pipeline:
             batch = self._get(q_spans)
             if batch is _END:
                 return
-            items, predicted = batch
-            texts = [window.text for item in items for window in item.windows]
-            tick = time.monotonic()
-            asks = [(text, relations) for text, relations in zip(texts, predicted) if relations]
-            answers = iter(self.spans.extract_batch(asks)) if asks else iter(())
-            per_window = [next(answers) if relations else [] for relations in predicted]
-            self.timer.add("spans", time.monotonic() - tick)
-            self.report.windows += len(texts)
-            self.report.span_queries += sum(len(r) for r in predicted)
-            out, position = [], 0
-            for item in items:
-                window_triples = per_window[position:position + len(item.windows)]
-                position += len(item.windows)
-                evidence, dropped = merge_triples(item.source.doc_id, item.windows, window_triples,
-                                                  self.versions, self.report.run_id, self.schema)
-                self.report.triples_dropped_by_schema += dropped
-                document = Document(item.source.doc_id, item.source.source, item.source.content_hash,
-                                    item.source.metadata, self.versions)
-                out.append((document, evidence, item.source.text))
-            if not self._put(q_assert, out):
+            if not self._put(q_assert, self.spans_batch(*batch)):
                 return
+
+    def spans_batch(self, items: list[WorkItem], predicted: list) -> list[tuple[Document, list[Evidence], str]]:
+        """Stage 2 over the windows of `items` (their stage-1 relations in `predicted`), merged
+        into document evidence: (document, evidence, text) per item."""
+        texts = [window.text for item in items for window in item.windows]
+        tick = time.monotonic()
+        asks = [(text, relations) for text, relations in zip(texts, predicted) if relations]
+        answers = iter(self.spans.extract_batch(asks)) if asks else iter(())
+        per_window = [next(answers) if relations else [] for relations in predicted]
+        self.timer.add("spans", time.monotonic() - tick)
+        self.report.windows += len(texts)
+        self.report.span_queries += sum(len(r) for r in predicted)
+        out, position = [], 0
+        for item in items:
+            window_triples = per_window[position:position + len(item.windows)]
+            position += len(item.windows)
+            evidence, dropped = merge_triples(item.source.doc_id, item.windows, window_triples,
+                                              self.versions, self.report.run_id, self.schema)
+            self.report.triples_dropped_by_schema += dropped
+            document = Document(item.source.doc_id, item.source.source, item.source.content_hash,
+                                item.source.metadata, self.versions)
+            out.append((document, evidence, item.source.text))
+        return out
 
     def _assertions_stage(self, q_assert: queue.Queue, q_write: queue.Queue) -> None:
         """Stage 3: the assertion of every subject and object, for a batch of documents at once."""
@@ -309,13 +339,17 @@ class Pipeline:
                 batch = self._get(q_assert)
                 if batch is _END:
                     return
-                tick = time.monotonic()
-                judged = self._assert(batch) if self.assertions is not None else [(d, e) for d, e, _ in batch]
-                self.timer.add("assertions", time.monotonic() - tick)
-                if not self._put(q_write, judged):
+                if not self._put(q_write, self.judge(batch)):
                     return
         finally:
             self._put(q_write, _END, force=True)
+
+    def judge(self, batch: list[tuple[Document, list[Evidence], str]]) -> list[tuple[Document, list[Evidence]]]:
+        """Stage 3 (or every finding present when the assertion model is off)."""
+        tick = time.monotonic()
+        judged = self._assert(batch) if self.assertions is not None else [(d, e) for d, e, _ in batch]
+        self.timer.add("assertions", time.monotonic() - tick)
+        return judged
 
     def _assert(self, batch: list[tuple[Document, list[Evidence], str]]) -> list[tuple[Document, list[Evidence]]]:
         from etl.models.assertion.data import Mention
@@ -358,15 +392,19 @@ class Pipeline:
             with self._sink_lock:
                 self.sink.write_documents(documents, evidence, run_id=self.report.run_id)
             self.timer.add("write", time.monotonic() - tick)
-            self.report.documents_extracted += len(documents)
-            self.report.triples += len(evidence)
-            for e in evidence:
-                self.report.triples_by_predicate[e.predicate] = self.report.triples_by_predicate.get(e.predicate, 0) + 1
-                self.report.triples_asserted += e.asserted
-                for role, status in (("subject", e.subject_assertion), ("object", e.object_assertion)):
-                    counts = self.report.assertions.setdefault(role, {})
-                    counts[status] = counts.get(status, 0) + 1
-            self._advance(len(documents), len(evidence))
+            self.written(documents, evidence)
+
+    def written(self, documents: list[Document], evidence: list[Evidence]) -> None:
+        """Count what the sink has just written (report and progress)."""
+        self.report.documents_extracted += len(documents)
+        self.report.triples += len(evidence)
+        for e in evidence:
+            self.report.triples_by_predicate[e.predicate] = self.report.triples_by_predicate.get(e.predicate, 0) + 1
+            self.report.triples_asserted += e.asserted
+            for role, status in (("subject", e.subject_assertion), ("object", e.object_assertion)):
+                counts = self.report.assertions.setdefault(role, {})
+                counts[status] = counts.get(status, 0) + 1
+        self._advance(len(documents), len(evidence))
 
     def _advance(self, documents: int, triples: int = 0) -> None:
         if self.progress is not None:

@@ -20,6 +20,7 @@ class RunReport:
     input: str
     sink: str
     started: str
+    engine: str = "local"  # local | ray (etl/ray_engine.py)
     dry_run: bool = False
     full: bool = False
     finished: str = ""

@@ -124,3 +124,16 @@ def neo4j_server(tmp_path_factory) -> Neo4jTarget:
         yield Neo4jTarget(server.uri, server.user, server.password, "neo4j", server, server.version)
     finally:
         server.stop()
+
+
+# ---------------------------------------------------------------------- a local Ray
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray (2 CPUs, this machine's) for every `--engine ray` test: `etl run` finds it
+    initialised and uses it instead of starting its own, so the actors' start-up is paid per run,
+    the cluster's once."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

@@ -297,16 +297,20 @@ def test_sigint_to_the_process_group_and_sigterm_close_the_run(tmp_path, models,
     assert "running" not in run_statuses(config).values()
 
 
-def test_bad_rows_are_quarantined_with_reasons_and_exit_2(tmp_path, models, notes):
-    config = settings_file(tmp_path, models)
-    good = notes[:2]
-    rows = good + [
+def with_bad_rows(good: list[dict]) -> list[dict]:
+    """`good` followed by one row of each reason to quarantine (five rows)."""
+    return good + [
         {"doc_id": "null", "section": "x", "text": None},
         {"doc_id": "empty", "section": "x", "text": "  "},
         {"doc_id": good[0]["doc_id"], "section": "x", "text": "重复编号。"},
         {"doc_id": "long", "section": "x", "text": "长" * 300_000},
         {"doc_id": None, "section": "x", "text": "没有编号。"},
     ]
+
+
+def test_bad_rows_are_quarantined_with_reasons_and_exit_2(tmp_path, models, notes):
+    config = settings_file(tmp_path, models)
+    rows = with_bad_rows(notes[:2])
     source = write_notes(tmp_path / "bad.parquet", rows)
     result = etl(config, "run", "--input", str(source))
     assert result.exit_code == EXIT_PARTIAL, result.output

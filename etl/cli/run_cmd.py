@@ -42,11 +42,16 @@ def _store_target(graph, kind: str) -> str:
 @click.option("--assertion-model", type=click.Path(file_okay=False, path_type=Path),
               help="Assertion model folder (default: assertion.model_dir; `--set assertion.enabled=false` "
                    "takes every finding as present).")
+@click.option("--engine", type=click.Choice(["local", "ray"]),
+              help="local: threads in this process; ray: the model stages on Ray Data actors "
+                   "(default: run.engine; see README, Running on a Ray cluster).")
+@click.option("--ray-address", metavar="ADDR",
+              help="Ray cluster to join with --engine ray (default: ray.address; empty: a local Ray).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also copy the run report JSON here (it is always written to run.reports_dir).")
 @click.pass_obj
 def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_model, span_model,
-            assertion_model, report_path):
+            assertion_model, engine, ray_address, report_path):
     """Extract triples from clinical notes and write them into the knowledge graph.
 
     Streams the input in record batches; cuts each note into overlapping windows; asks the
@@ -66,13 +71,13 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
     settings = app.settings
     overrides = {"graph.sink": "none" if dry_run else sink,
                  "relation.model_dir": relation_model, "spans.model_dir": span_model,
-                 "assertion.model_dir": assertion_model}
+                 "assertion.model_dir": assertion_model, "run.engine": engine, "ray.address": ray_address}
     settings = replace(settings, **{k.replace(".", "__"): v for k, v in overrides.items() if v is not None})
     kind = settings.graph.sink
 
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    report = RunReport(run_id=run_id, input=str(input_path), sink=kind, started=started,
+    report = RunReport(run_id=run_id, input=str(input_path), sink=kind, started=started, engine=settings.run.engine,
                        dry_run=dry_run, full=full, triples_out=str(triples_out or ""))
     quarantine = QuarantineWriter(Path(settings.run.quarantine_dir) / f"quarantine-{run_id}.jsonl")
     lock = None
@@ -180,17 +185,13 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit):
-    """Load the models, open the sink, run the pipeline, keep the :Run node up to date."""
-    from etl.graph import RunRecord, open_sink
+def load_models(settings, runtime):
+    """(relations, spans, assertions or None), loaded and traced: the local run's models, and each
+    Ray actor's (etl/ray_engine.py)."""
     from etl.models.relation.model import RelationClassifier
     from etl.models.spans.model import SpanExtractor
-    from etl.pipeline import Pipeline, PipelineOptions
-    from etl.report import Progress
     from etl.runtime import batch_size
-    from etl.schema import load_schema
 
-    tick = time.monotonic()
     relations = RelationClassifier.load(settings.relation.model_dir,
                                         batch_size=batch_size(settings.runtime, "relation", runtime.device))
     spans = SpanExtractor.load(settings.spans.model_dir, batch_size=batch_size(settings.runtime, "spans", runtime.device))
@@ -203,11 +204,23 @@ def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit
                                               batch_size=batch_size(settings.runtime, "assertion", runtime.device),
                                               decision=settings.assertion.decision or None)
         assertions.assess([Mention("无预热。", 1, 3)])  # trace the compiled function now, like the others
-    report.runtime = runtime.as_dict()
     # Trace both compiled functions now (one trace each: their signatures have dynamic shapes), so
     # the models are ready when the first documents arrive and stage times measure inference.
     relations.predict(["预热"])
     spans.answer([(spans.subject_query(spans.predicates[0]), "预热")])
+    return relations, spans, assertions
+
+
+def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit):
+    """Load the models, open the sink, run the pipeline, keep the :Run node up to date."""
+    from etl.graph import RunRecord, open_sink
+    from etl.pipeline import Pipeline, PipelineOptions
+    from etl.report import Progress
+    from etl.schema import load_schema
+
+    tick = time.monotonic()
+    relations, spans, assertions = load_models(settings, runtime)
+    report.runtime = runtime.as_dict()
     report.model_versions = {"relation": relations.version, "spans": spans.version}
     if assertions is not None:
         report.model_versions["assertion"] = assertions.version
@@ -227,8 +240,14 @@ def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit
         sink.start_run(record)
         progress = Progress(total)
         try:
-            Pipeline(schema, relations, spans, sink, report, options, quarantine, progress,
-                     assertions=assertions).run(inputs)
+            pipeline = Pipeline(schema, relations, spans, sink, report, options, quarantine, progress,
+                                assertions=assertions)
+            if settings.run.engine == "ray":
+                from etl.ray_engine import run_on_ray
+
+                run_on_ray(pipeline, inputs, settings)
+            else:
+                pipeline.run(inputs)
         except BaseException as error:
             record.status = "failed"
             record.info["error"] = _describe(error)[0][:500]

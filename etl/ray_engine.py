@@ -1,0 +1,143 @@
+"""`etl run --engine ray`: the model stages on Ray Data actors, everything else as in a local run.
+
+    driver   rows -> quarantine | ledger check (skip unchanged)       (Pipeline.todo_batches: the local code)
+    actors   windows, tokens, relations, spans, merge, assertions   (Pipeline.extract, models loaded once per actor)
+    driver   sink.write_documents(documents, evidence), counts, progress   (one writer: no concurrent
+             writers, so no deadlock and no interleaving of one document's replacement)
+
+Reading, validation, quarantine, the ledger and the graph writes stay on the driver, through the same
+functions a local run calls, so the two engines cannot drift apart in meaning; only the compute-bound
+part moves to the cluster. The driver hands Ray Data at most `ray.chunk_rows` documents at a time
+(`from_items`), which bounds its memory; the actors of a chunk are started once for that chunk.
+
+Documents and results cross process boundaries pickled (one bytes column): Arrow would otherwise have
+to infer a schema for metadata dicts that differ between input files.
+"""
+from __future__ import annotations
+
+import logging
+import pickle
+import signal
+import threading
+import time
+
+from etl.errors import ConfigError
+from etl.pipeline import Pipeline, StageTimer
+from etl.report import RunReport
+
+log = logging.getLogger(__name__)
+
+# Counts the actors add up and the driver merges into its report (the driver counts the rest).
+ACTOR_COUNTS = ("windows", "span_queries", "triples_dropped_by_schema", "assertion_mentions")
+
+
+class ExtractActor:
+    """One Ray Data actor: loads the relation, span and assertion models once, then runs every model
+    stage over each batch of documents it is given (Pipeline.extract)."""
+
+    def __init__(self, settings, options, run_id: str):
+        from etl.cli.run_cmd import load_models
+        from etl.runtime import configure
+        from etl.schema import load_schema
+
+        runtime = configure(settings.runtime)
+        relations, spans, assertions = load_models(settings, runtime)
+        self.run_id = run_id
+        self.pipeline = Pipeline(load_schema(), relations, spans, sink=None, report=self._report(),
+                                 options=options, quarantine=None, assertions=assertions)
+
+    def _report(self) -> RunReport:
+        return RunReport(run_id=self.run_id, input="", sink="", started="")
+
+    def __call__(self, batch: dict) -> dict:
+        self.pipeline.report, self.pipeline.timer = self._report(), StageTimer()
+        documents = [pickle.loads(blob) for blob in batch["doc"]]
+        results = self.pipeline.extract(documents)
+        counts = {name: getattr(self.pipeline.report, name) for name in ACTOR_COUNTS}
+        counts["stage_seconds"] = dict(self.pipeline.timer.seconds)
+        # One row per document; the batch's counts ride on its first row.
+        return {"result": [pickle.dumps(pair) for pair in results],
+                "counts": [pickle.dumps(counts)] + [b""] * (len(results) - 1)}
+
+
+def run_on_ray(pipeline: Pipeline, inputs, settings) -> RunReport:
+    """Run `pipeline` (its sink, report, quarantine and progress: the driver's) with the model stages
+    on Ray. Joins `ray.address`, or starts a local Ray with `ray.local_cpus` CPUs, or uses the Ray
+    this process already started (the tests' shared cluster)."""
+    import ray
+
+    started = time.monotonic()
+    rs = settings.ray
+    owned = not ray.is_initialized()
+    if owned:
+        # ray.init installs its own SIGTERM handler (sys.exit(15): exit 4, "internal error"); keep
+        # the run's, which closes the run as interrupted (exit 130) like a local run.
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            if rs.address:
+                ray.init(address=rs.address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=rs.local_cpus, include_dashboard=False, log_to_driver=False)
+        except SystemExit as error:  # SIGTERM while ray.init had its own handler in place
+            if error.code != signal.SIGTERM:
+                raise
+            from etl.cli.run_cmd import Terminated
+
+            raise Terminated("terminated (SIGTERM)") from None
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            where = f"join the Ray cluster at {rs.address} (ray.address, --ray-address)" if rs.address \
+                else "start a local Ray"
+            raise ConfigError(f"cannot {where}: {error}") from error
+        finally:
+            for sig, handler in handlers.items():
+                if handler is not None and threading.current_thread() is threading.main_thread():
+                    signal.signal(sig, handler)
+    pipeline.report.runtime["ray"] = {"address": rs.address or "local", "actors": rs.actors,
+                                      "cpus_per_actor": rs.cpus_per_actor, "gpus_per_actor": rs.gpus_per_actor,
+                                      "cluster_cpus": ray.cluster_resources().get("CPU", 0)}
+    try:
+        ray.data.DataContext.get_current().enable_progress_bars = False  # ours is on the terminal
+        chunk = []
+        for todo in pipeline.todo_batches(inputs):
+            chunk.extend(todo)
+            if len(chunk) >= rs.chunk_rows:
+                _extract_chunk(pipeline, chunk, settings)
+                chunk = []
+        if chunk:
+            _extract_chunk(pipeline, chunk, settings)
+    finally:
+        if owned:
+            ray.shutdown()
+    pipeline.report.stage_seconds = dict(pipeline.timer.seconds)
+    pipeline.report.wall_seconds = time.monotonic() - started
+    return pipeline.report
+
+
+def _extract_chunk(pipeline: Pipeline, documents: list, settings) -> None:
+    import ray
+
+    rs = settings.ray
+    dataset = ray.data.from_items([{"doc": pickle.dumps(d)} for d in documents])
+    dataset = dataset.map_batches(
+        ExtractActor, fn_constructor_kwargs={"settings": settings, "options": pipeline.options,
+                                             "run_id": pipeline.report.run_id},
+        batch_size=rs.batch_rows, concurrency=rs.actors, num_cpus=rs.cpus_per_actor,
+        num_gpus=rs.gpus_per_actor or None, batch_format="numpy")
+    for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+        for blob in batch["counts"]:
+            if blob:
+                _merge_counts(pipeline, pickle.loads(blob))
+        results = [pickle.loads(blob) for blob in batch["result"]]
+        documents_out = [d for d, _ in results]
+        evidence = [e for _, rows in results for e in rows]
+        tick = time.monotonic()
+        pipeline.sink.write_documents(documents_out, evidence, run_id=pipeline.report.run_id)
+        pipeline.timer.add("write", time.monotonic() - tick)
+        pipeline.written(documents_out, evidence)
+
+
+def _merge_counts(pipeline: Pipeline, counts: dict) -> None:
+    for name in ACTOR_COUNTS:
+        setattr(pipeline.report, name, getattr(pipeline.report, name) + counts[name])
+    for stage, seconds in counts["stage_seconds"].items():
+        pipeline.timer.add(stage, seconds)

@@ -1,0 +1,93 @@
+"""`etl run --engine ray` (Ray local mode, the session's 2-CPU cluster) gives the graph and the report
+counts a local run gives, over real shared notes with the shipped models into real embedded FalkorDBs."""
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from etl.errors import EXIT_OK, EXIT_PARTIAL
+from test_run import etl, last_report, models, settings_file, snapshot, with_bad_rows, write_notes  # noqa: F401 (fixture)
+
+# Every count of the run report; the two engines must agree on each.
+COUNTS = ("rows_read", "documents_extracted", "documents_skipped", "documents_quarantined",
+          "quarantine_by_reason", "windows", "span_queries", "triples", "triples_asserted", "assertions",
+          "assertion_mentions", "triples_dropped_by_schema", "triples_by_predicate", "model_versions", "exit_code")
+# Two actors of one CPU each (the cluster's two), small batches: several batches per actor.
+RAY = ("--set", "ray.actors=2", "--set", "ray.batch_rows=8")
+
+
+@pytest.fixture(scope="module")
+def notes60(shared_data):
+    table = pq.read_table(shared_data / "notes" / "ccks2017_notes.parquet")
+    return [r for r in table.to_pylist() if 250 <= len(r["text"]) <= 600][:60]
+
+
+def counts(report: dict) -> dict:
+    return {name: report[name] for name in COUNTS}
+
+
+def both(tmp_path, models):
+    local_dir, ray_dir = tmp_path / "local", tmp_path / "ray"
+    local_dir.mkdir()
+    ray_dir.mkdir()
+    return (local_dir, settings_file(local_dir, models)), (ray_dir, settings_file(ray_dir, models))
+
+
+def test_ray_engine_gives_the_local_graph_and_counts_then_skips_everything(tmp_path, models, notes60, ray_cluster):
+    (local_dir, local), (ray_dir, on_ray) = both(tmp_path, models)
+    source = write_notes(tmp_path / "notes.parquet", notes60)
+    assert etl(local, "run", "--input", str(source)).exit_code == EXIT_OK
+    result = etl(on_ray, *RAY, "run", "--input", str(source), "--engine", "ray")
+    assert result.exit_code == EXIT_OK, result.output
+    expected, got = snapshot(local), snapshot(on_ray)
+    assert got["evidence"] and len(got["documents"]) == len(notes60)
+    assert got == expected  # entities, typed edges with their aggregates, evidence, Document ledger entries
+    local_report, ray_report = last_report(local_dir), last_report(ray_dir)
+    assert counts(ray_report) == counts(local_report)
+    assert ray_report["stage_seconds"]["relations"] > 0 and ray_report["stage_seconds"]["write"] > 0
+    assert (local_report["engine"], ray_report["engine"]) == ("local", "ray")
+    assert ray_report["runtime"]["ray"]["cluster_cpus"] == 2 and ray_report["runtime"]["ray"]["actors"] == 2
+
+    rerun = etl(on_ray, *RAY, "run", "--input", str(source), "--engine", "ray")
+    assert rerun.exit_code == EXIT_OK, rerun.output
+    report = last_report(ray_dir)
+    assert report["documents_skipped"] == len(notes60) and report["documents_extracted"] == 0
+    assert snapshot(on_ray) == expected
+
+    # A changed document is replaced, as a local run replaces it.
+    changed = [dict(n) for n in notes60]
+    changed[5]["text"] = "患者无明显不适，有腹痛。"
+    write_notes(source, changed)
+    assert etl(local, "run", "--input", str(source)).exit_code == EXIT_OK
+    assert etl(on_ray, *RAY, "run", "--input", str(source), "--engine", "ray").exit_code == EXIT_OK
+    assert last_report(ray_dir)["documents_extracted"] == 1
+    assert counts(last_report(ray_dir)) == counts(last_report(local_dir))
+    assert snapshot(on_ray) == snapshot(local)
+
+
+def test_ray_engine_quarantines_bad_rows_as_a_local_run(tmp_path, models, notes60, ray_cluster):
+    (local_dir, local), (ray_dir, on_ray) = both(tmp_path, models)
+    rows = with_bad_rows(notes60[:3])
+    source = write_notes(tmp_path / "bad.parquet", rows)
+    assert etl(local, "run", "--input", str(source)).exit_code == EXIT_PARTIAL
+    result = etl(on_ray, "run", "--input", str(source), "--engine", "ray")  # one actor (the default)
+    assert result.exit_code == EXIT_PARTIAL, result.output
+    local_report, ray_report = last_report(local_dir), last_report(ray_dir)
+    assert counts(ray_report) == counts(local_report)
+    assert ray_report["documents_quarantined"] == 5 and ray_report["documents_extracted"] == 3
+
+    def lines(report):
+        return sorted(json.dumps({k: v for k, v in json.loads(line).items() if k != "run_id"}, sort_keys=True)
+                      for line in open(report["quarantine_file"], encoding="utf-8"))
+    assert lines(ray_report) == lines(local_report)
+    assert snapshot(on_ray) == snapshot(local)
+
+
+def test_ray_engine_checks_columns_before_any_work(tmp_path, models, notes60, ray_cluster):
+    (_, _), (ray_dir, on_ray) = both(tmp_path, models)
+    source = write_notes(tmp_path / "notes.parquet", notes60[:2])
+    result = etl(on_ray, "--set", "input.text_column=body", "run", "--input", str(source), "--engine", "ray")
+    assert result.exit_code == 1 and "missing column" in result.output
+    assert not (ray_dir / "graph").exists()
