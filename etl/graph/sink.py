@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections import defaultdict
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from etl.errors import SinkError
@@ -131,21 +130,19 @@ class CypherSink(Sink):
         # The documents' old evidence, and the edges and entities it supported: refreshed below
         # (its assertions may have changed, or it may be gone) and pruned if left with none.
         old: set[str] = set()
-        edges: dict[tuple, dict[str, dict]] = defaultdict(dict)
-        nodes: dict[str, set[str]] = defaultdict(set)
+        edges: dict[str, dict] = {}  # edge key -> {s, o, edge_key}
+        nodes: set[tuple[str, str]] = set()  # (label, name)
         for statement in b.retracted_evidence(batch.doc_ids):
             for row in run(statement):
                 old.add(row["key"])
-                group = (row["subject_label"], row["rel_type"], row["object_label"])
-                edges[group][row["edge_key"]] = {"s": row["subject"], "o": row["object"],
-                                                 "edge_key": row["edge_key"]}
-                nodes[row["subject_label"]].add(row["subject"])
-                nodes[row["object_label"]].add(row["object"])
+                edges[row["edge_key"]] = {"s": row["subject"], "o": row["object"], "edge_key": row["edge_key"]}
+                nodes.add((row["subject_label"], row["subject"]))
+                nodes.add((row["object_label"], row["object"]))
         # Old evidence written again keeps its node (same key: same document, edge and spans) and
         # gets its properties set again; the rest of the old evidence is deleted. A rewrite of
         # unchanged documents thus deletes and creates nothing.
-        new_keys = {row["key"] for rows in batch.evidence.values() for row in rows}
-        stale = sorted(old - new_keys)
+        evidence = [row for group in sorted(batch.evidence) for row in batch.evidence[group]]
+        stale = sorted(old - {row["key"] for row in evidence})
         for statement in b.delete_evidence(stale):
             run(statement)
         for label in sorted(batch.nodes):
@@ -153,39 +150,29 @@ class CypherSink(Sink):
                     for name, forms in batch.nodes[label].items()]
             for statement in b.upsert_nodes(label, rows, batch.run_id):
                 run(statement)
-            nodes[label].update(batch.nodes[label])
+            nodes.update((label, name) for name in batch.nodes[label])
         for group in sorted(batch.edges):
             for statement in b.upsert_edges(group, batch.edges[group], batch.run_id):
                 run(statement)
-        again = []
-        for group in sorted(batch.evidence):
-            fresh = [row for row in batch.evidence[group] if row["key"] not in old]
-            again += [{"key": row["key"], "props": row["props"]}
-                      for row in batch.evidence[group] if row["key"] in old]
-            for statement in b.create_evidence(group, fresh):
-                run(statement)
-            # Every edge the evidence names: absent/possible counts of an existing edge change too.
-            for row in batch.evidence[group]:
-                edges[group][row["props"]["edge_key"]] = {"s": row["s"], "o": row["o"],
-                                                          "edge_key": row["props"]["edge_key"]}
-        for statement in b.update_evidence(again):
+        for statement in b.create_evidence([row for row in evidence if row["key"] not in old]):
             run(statement)
+        for statement in b.update_evidence([row for row in evidence if row["key"] in old]):
+            run(statement)
+        # Every edge the evidence names: absent/possible counts of an existing edge change too.
+        for row in evidence:
+            key = row["props"]["edge_key"]
+            edges[key] = {"s": row["s"], "o": row["o"], "edge_key": key}
         # Refresh says which edges and entities are left with nothing: only those are pruned.
-        dead_edges: dict[tuple, list[dict]] = defaultdict(list)
-        for group in sorted(edges):
-            for statement in b.refresh_edges(group, [edges[group][key] for key in sorted(edges[group])]):
-                dead_edges[group] += [edges[group][row["edge_key"]] for row in run(statement)
-                                      if row["n"] == 0]
-        for group in sorted(dead_edges):
-            for statement in b.prune_edges(group, sorted(dead_edges[group], key=lambda r: r["edge_key"])):
-                run(statement)
-        dead_nodes: dict[str, list[str]] = defaultdict(list)
-        for label in sorted(nodes):
-            for statement in b.refresh_nodes(label, sorted(nodes[label])):
-                dead_nodes[label] += [row["name"] for row in run(statement) if row["c"] == 0]
-        for label in sorted(dead_nodes):
-            for statement in b.prune_nodes(label, sorted(dead_nodes[label])):
-                run(statement)
+        dead_edges = []
+        for statement in b.refresh_edges([edges[key] for key in sorted(edges)]):
+            dead_edges += [edges[row["edge_key"]] for row in run(statement) if row["n"] == 0]
+        for statement in b.prune_edges(sorted(dead_edges, key=lambda r: r["edge_key"])):
+            run(statement)
+        dead_nodes = []
+        for statement in b.refresh_nodes([{"label": label, "name": name} for label, name in sorted(nodes)]):
+            dead_nodes += [{"label": row["label"], "name": row["name"]} for row in run(statement) if row["c"] == 0]
+        for statement in b.prune_nodes(sorted(dead_nodes, key=lambda r: (r["label"], r["name"]))):
+            run(statement)
         for statement in b.commit_documents(batch.documents):
             run(statement)
         # evidence_removed: the old evidence this write replaced (updated in place or deleted).

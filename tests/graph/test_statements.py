@@ -110,5 +110,26 @@ def test_evidence_rows_hold_exactly_the_properties_the_evidence_statement_names(
     batch = prepare_batch(schema, [doc("d1")], [ev("d1", "糖尿病", "临床表现", "多饮")], "r1")
     rows = batch.evidence[("Disease", "HAS_SYMPTOM", "Symptom")]
     assert tuple(rows[0]["props"]) == EVIDENCE_PROPERTIES
-    statement = next(StatementBuilder(schema).create_evidence(("Disease", "HAS_SYMPTOM", "Symptom"), rows))
-    assert all(f"{name}: row.props.{name}" in statement.text for name in EVIDENCE_PROPERTIES)
+    builder = StatementBuilder(schema)
+    created, updated = next(builder.create_evidence(rows)), next(builder.update_evidence(rows))
+    # Sent as lists in EVIDENCE_PROPERTIES order; the texts read each property at its position.
+    assert created.params["rows"] == [[rows[0]["props"][name] for name in EVIDENCE_PROPERTIES]]
+    assert updated.params["rows"] == created.params["rows"]
+    for i, name in enumerate(EVIDENCE_PROPERTIES):
+        assert f"{name}: row[{i}]" in created.text
+        assert (f"ev.{name} = row[{i}]" in updated.text) == (name != "key")
+
+
+def test_batch_statements_do_not_depend_on_the_groups_written(schema):
+    """Only MERGEs name a label or a type; the rest is one statement per write, whatever the mix."""
+    builder = StatementBuilder(schema, batch_size=1000)
+    evidence = [ev("d1", f"病{i}", pred, f"物{i}", 0.9, i * 10)
+                for i, pred in enumerate(["临床表现", "药物治疗", "实验室检查", "病因", "并发症"] * 40)]
+    from etl.graph.batch import prepare_batch
+    batch = prepare_batch(schema, [doc("d1")], evidence, "r1")
+    rows = [row for group in batch.evidence.values() for row in group]
+    assert len(batch.evidence) == 5 and len(rows) == 200
+    assert len(list(builder.create_evidence(rows))) == 1
+    assert len(list(builder.refresh_edges([{"s": r["s"], "o": r["o"], "edge_key": r["props"]["edge_key"]}
+                                            for r in rows]))) == 1
+    assert len(list(StatementBuilder(schema, batch_size=150).create_evidence(rows))) == 2
