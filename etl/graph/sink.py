@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import abc
 import logging
+from collections import defaultdict
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from etl.errors import SinkError
@@ -130,12 +131,14 @@ class CypherSink(Sink):
         # The documents' old evidence, and the edges and entities it supported: refreshed below
         # (its assertions may have changed, or it may be gone) and pruned if left with none.
         old: set[str] = set()
-        edges: dict[str, dict] = {}  # edge key -> {s, o, edge_key}
+        edges: dict[tuple, dict[str, dict]] = defaultdict(dict)  # group -> edge key -> {s, o, edge_key}
         nodes: set[tuple[str, str]] = set()  # (label, name)
         for statement in b.retracted_evidence(batch.doc_ids):
             for row in run(statement):
                 old.add(row["key"])
-                edges[row["edge_key"]] = {"s": row["subject"], "o": row["object"], "edge_key": row["edge_key"]}
+                group = (row["subject_label"], row["rel_type"], row["object_label"])
+                edges[group][row["edge_key"]] = {"s": row["subject"], "o": row["object"],
+                                                 "edge_key": row["edge_key"]}
                 nodes.add((row["subject_label"], row["subject"]))
                 nodes.add((row["object_label"], row["object"]))
         # Old evidence written again keeps its node (same key: same document, edge and spans) and
@@ -159,15 +162,19 @@ class CypherSink(Sink):
         for statement in b.update_evidence([row for row in evidence if row["key"] in old]):
             run(statement)
         # Every edge the evidence names: absent/possible counts of an existing edge change too.
-        for row in evidence:
-            key = row["props"]["edge_key"]
-            edges[key] = {"s": row["s"], "o": row["o"], "edge_key": key}
+        for group in batch.evidence:
+            for row in batch.evidence[group]:
+                key = row["props"]["edge_key"]
+                edges[group][key] = {"s": row["s"], "o": row["o"], "edge_key": key}
         # Refresh says which edges and entities are left with nothing: only those are pruned.
-        dead_edges = []
-        for statement in b.refresh_edges([edges[key] for key in sorted(edges)]):
-            dead_edges += [edges[row["edge_key"]] for row in run(statement) if row["n"] == 0]
-        for statement in b.prune_edges(sorted(dead_edges, key=lambda r: r["edge_key"])):
-            run(statement)
+        dead_edges: dict[tuple, list[dict]] = defaultdict(list)
+        for group in sorted(edges):
+            for statement in b.refresh_edges(group, [edges[group][key] for key in sorted(edges[group])]):
+                dead_edges[group] += [edges[group][row["edge_key"]] for row in run(statement)
+                                      if row["n"] == 0]
+        for group in sorted(dead_edges):
+            for statement in b.prune_edges(group, sorted(dead_edges[group], key=lambda r: r["edge_key"])):
+                run(statement)
         dead_nodes = []
         for statement in b.refresh_nodes([{"label": label, "name": name} for label, name in sorted(nodes)]):
             dead_nodes += [{"label": row["label"], "name": row["name"]} for row in run(statement) if row["c"] == 0]

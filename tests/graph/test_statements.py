@@ -121,7 +121,7 @@ def test_evidence_rows_hold_exactly_the_properties_the_evidence_statement_names(
 
 
 def test_batch_statements_do_not_depend_on_the_groups_written(schema):
-    """Only MERGEs name a label or a type; the rest is one statement per write, whatever the mix."""
+    """Evidence and entity refreshes are one statement per write, whatever the mix of groups."""
     builder = StatementBuilder(schema, batch_size=1000)
     evidence = [ev("d1", f"病{i}", pred, f"物{i}", 0.9, i * 10)
                 for i, pred in enumerate(["临床表现", "药物治疗", "实验室检查", "病因", "并发症"] * 40)]
@@ -130,6 +130,7 @@ def test_batch_statements_do_not_depend_on_the_groups_written(schema):
     rows = [row for group in batch.evidence.values() for row in group]
     assert len(batch.evidence) == 5 and len(rows) == 200
     assert len(list(builder.create_evidence(rows))) == 1
-    assert len(list(builder.refresh_edges([{"s": r["s"], "o": r["o"], "edge_key": r["props"]["edge_key"]}
-                                            for r in rows]))) == 1
+    assert len(list(builder.update_evidence(rows))) == 1
+    assert len(list(builder.refresh_nodes([{"label": label, "name": name} for label in batch.nodes
+                                           for name in batch.nodes[label]]))) == 1
     assert len(list(StatementBuilder(schema, batch_size=150).create_evidence(rows))) == 2
