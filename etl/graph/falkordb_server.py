@@ -60,6 +60,9 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
             pass
 
 
+PLAN_CACHE_SIZE = 512  # query plans kept per thread (statements.py has ~130 shapes, + templates)
+
+
 class FalkorDBServer:
     def __init__(self, data_dir: Path | str, *, appendfsync: str = "everysec",
                  module_args: tuple[str, ...] = (), startup_timeout: float = 15.0,
@@ -69,6 +72,11 @@ class FalkorDBServer:
         self.data_dir = Path(data_dir).resolve()
         self.appendfsync = appendfsync
         self.module_args = tuple(str(a) for a in module_args)
+        if "CACHE_SIZE" not in self.module_args:
+            # FalkorDB caches 25 query plans per thread by default; one write sends ~70 distinct
+            # statements (sink.py), so every statement was planned again: 500-triple writes spent
+            # 7.8 ms of server CPU per statement (bench/bench_sinks.py --sweep). Load-time only.
+            self.module_args = ("CACHE_SIZE", str(PLAN_CACHE_SIZE), *self.module_args)
         self.startup_timeout = startup_timeout
         # Off only for tests of the Bolt listener: a Bolt write with the AOF on trips a Redis
         # assertion (also_propagate.numops == 0) and kills FalkorDB 4.16.3 (measured).

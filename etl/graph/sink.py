@@ -124,7 +124,7 @@ class CypherSink(Sink):
         return self._write(lambda run: self._protocol(run, batch))
 
     def _protocol(self, run: Runner, batch: PreparedBatch) -> WriteStats:
-        """Entities before relationships before evidence; the ledger last."""
+        """Entities, then evidence, then the relationships it supports; the ledger last."""
         b = self.builder
         for statement in b.begin_documents(batch.doc_ids, batch.run_id):
             run(statement)
@@ -148,24 +148,30 @@ class CypherSink(Sink):
         stale = sorted(old - {row["key"] for row in evidence})
         for statement in b.delete_evidence(stale):
             run(statement)
+        merged = {row["edge_key"] for rows in batch.edges.values() for row in rows}
         for label in sorted(batch.nodes):
             rows = [{"name": name, "full_name": batch.full_names.get(name), "surface_forms": forms}
                     for name, forms in batch.nodes[label].items()]
             for statement in b.upsert_nodes(label, rows, batch.run_id):
                 run(statement)
             nodes.update((label, name) for name in batch.nodes[label])
-        for group in sorted(batch.edges):
-            for statement in b.upsert_edges(group, batch.edges[group], batch.run_id):
-                run(statement)
         for statement in b.create_evidence([row for row in evidence if row["key"] not in old]):
             run(statement)
         for statement in b.update_evidence([row for row in evidence if row["key"] in old]):
             run(statement)
-        # Every edge the evidence names: absent/possible counts of an existing edge change too.
+        # Edges that asserted evidence supports: MERGEd with their aggregates. Every other edge
+        # the old or new evidence names is refreshed: the old evidence may be gone, and the new
+        # denied/possible evidence changes an existing edge's absent/possible counts.
+        for group in sorted(batch.edges):
+            for statement in b.upsert_edges(group, batch.edges[group], batch.run_id):
+                run(statement)
+            for row in batch.edges[group]:
+                edges[group].pop(row["edge_key"], None)
         for group in batch.evidence:
             for row in batch.evidence[group]:
                 key = row["props"]["edge_key"]
-                edges[group][key] = {"s": row["s"], "o": row["o"], "edge_key": key}
+                if not row["props"]["asserted"] and key not in merged:
+                    edges[group][key] = {"s": row["s"], "o": row["o"], "edge_key": key}
         # Refresh says which edges and entities are left with nothing: only those are pruned.
         dead_edges: dict[tuple, list[dict]] = defaultdict(list)
         for group in sorted(edges):

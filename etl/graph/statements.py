@@ -121,8 +121,9 @@ class StatementBuilder:
 
     # ------------------------------------------------------------------ the write protocol
     # Order (sink.py): begin -> find the old evidence, delete what is not written again ->
-    # entities -> relationships -> evidence (new: create; same key: update) -> refresh
-    # relationships, prune those left with none -> refresh entities, prune -> commit the ledger.
+    # entities -> evidence (new: create; same key: update) -> relationships asserted evidence
+    # supports (MERGE and aggregates) -> refresh the other relationships the batch touched, prune
+    # those left with none -> refresh entities, prune -> commit the ledger.
     # The ledger is written last, so a write cut short anywhere leaves the document without a
     # content hash and the next run writes it again.
     #
@@ -187,8 +188,10 @@ class StatementBuilder:
 
     def upsert_edges(self, group: tuple[str, str, str], rows: Sequence[dict],
                      run_id: str) -> Iterator[Statement]:
-        """rows: [{s, o, edge_key, predicate}], the edges the batch's asserted evidence supports;
-        aggregates are set by refresh_edges(). `last_run`: the last run that wrote asserted evidence."""
+        """rows: [{s, o, edge_key, predicate}], the edges the batch's asserted evidence supports,
+        MERGEd after that evidence was written, and their aggregates set in the same statement
+        (as refresh_edges: one statement per group instead of two). `last_run`: the last run that
+        wrote asserted evidence. Returns (edge_key, n) like refresh_edges."""
         s_label, rel_type, o_label = group
         text = (f"UNWIND $rows AS row\n"
                 f"MATCH (s:{self.label(s_label)} {{name: row.s}})\n"
@@ -196,8 +199,10 @@ class StatementBuilder:
                 f"MERGE (s)-[r:{self.rel(rel_type)}]->(o)\n"
                 f"ON CREATE SET r.predicate = row.predicate, r.edge_key = row.edge_key, "
                 f"r.first_run = $run_id\n"
-                f"SET r.last_run = $run_id")
-        return self._chunked(f"merge {s_label}-{rel_type}->{o_label}", text, rows, run_id=run_id)
+                f"SET r.last_run = $run_id\n"
+                f"WITH row, r\n" + self._aggregates())
+        return self._chunked(f"merge {s_label}-{rel_type}->{o_label}", text, rows, run_id=run_id,
+                             absent=ABSENT, possible=POSSIBLE)
 
     def create_evidence(self, rows: Sequence[dict]) -> Iterator[Statement]:
         """rows: [{props}], props holding exactly EVIDENCE_PROPERTIES, sent as lists in that
@@ -225,17 +230,14 @@ class StatementBuilder:
                 f"SET {sets}")
         return self._chunked("update evidence", text, [evidence_values(row["props"]) for row in rows])
 
-    def refresh_edges(self, group: tuple[str, str, str], rows: Sequence[dict]) -> Iterator[Statement]:
-        """Recompute edges' aggregates from the evidence left; returns (edge_key, n) per edge
-        found, so that only edges left with no asserted evidence (n = 0) are sent to prune_edges.
-        rows: [{s, o, edge_key}] (edges that do not exist are no-ops).
+    def _aggregates(self) -> str:
+        """Set edge r's aggregates from the evidence holding row.edge_key, return (edge_key, n).
 
         evidence_count, doc_count, best_score, mean_score: asserted evidence only (both ends
         present). absent_count: evidence with an absent end; possible_count: evidence with a
         possible end and no absent end (batch.evidence_assertion). Evidence written before
         assertions existed has no `asserted` property and counts as asserted, as it did then."""
-        text = (f"UNWIND $rows AS row\n" + self._edge(group) +
-                f"OPTIONAL MATCH (ev:{self.label(EVIDENCE)} {{edge_key: row.edge_key}})\n"
+        return (f"OPTIONAL MATCH (ev:{self.label(EVIDENCE)} {{edge_key: row.edge_key}})\n"
                 f"WITH r, ev, CASE WHEN coalesce(ev.asserted, ev IS NOT NULL) THEN ev END AS yes\n"
                 f"WITH r, count(yes) AS n, count(DISTINCT yes.doc_id) AS docs, max(yes.score) AS best, "
                 f"avg(yes.score) AS mean, count(CASE ev.assertion WHEN $absent THEN 1 END) AS absent, "
@@ -244,6 +246,13 @@ class StatementBuilder:
                 f"r.mean_score = round(mean * {_SCORE_DIGITS}) / {_SCORE_DIGITS}, "
                 f"r.absent_count = absent, r.possible_count = possible\n"
                 f"RETURN r.edge_key AS edge_key, n")
+
+    def refresh_edges(self, group: tuple[str, str, str], rows: Sequence[dict]) -> Iterator[Statement]:
+        """Recompute the aggregates (_aggregates) of existing edges the batch did not MERGE: those
+        of the documents' old evidence, and those its denied/possible evidence counts on. Returns
+        (edge_key, n) per edge found, so that only edges left with no asserted evidence (n = 0)
+        are sent to prune_edges. rows: [{s, o, edge_key}] (edges that do not exist are no-ops)."""
+        text = f"UNWIND $rows AS row\n" + self._edge(group) + self._aggregates()
         return self._chunked(f"refresh {'-'.join(group[:2])}->{group[2]}", text, rows,
                              absent=ABSENT, possible=POSSIBLE)
 
@@ -263,10 +272,12 @@ class StatementBuilder:
         only entities left without any evidence (c = 0) are sent to prune_nodes. A finding only
         ever denied keeps its node (evidence_count > 0, asserted_count = 0) and has no typed
         relationship."""
-        links = f"(n)<-[:{self.rel(SUBJECT)}|{self.rel(OBJECT)}]-"
+        # OPTIONAL MATCH + count, not size([pattern comprehension]): FalkorDB evaluated the
+        # comprehension 7x slower (724 entities of a 40k-triple graph: 155 ms against 22 ms).
         text = (f"UNWIND $rows AS row\n" + self._entity("n", "row.name", "row.label") +
-                f"WITH row, n, size([{links}(:{self.label(EVIDENCE)}) | 1]) AS c, "
-                f"size([{links}(ev:{self.label(EVIDENCE)}) WHERE coalesce(ev.asserted, true) | 1]) AS a\n"
+                f"OPTIONAL MATCH (n)<-[:{self.rel(SUBJECT)}|{self.rel(OBJECT)}]-(ev:{self.label(EVIDENCE)})\n"
+                f"WITH row, n, count(ev) AS c, "
+                f"count(CASE WHEN ev IS NOT NULL AND coalesce(ev.asserted, true) THEN 1 END) AS a\n"
                 f"SET n.evidence_count = c, n.asserted_count = a\n"
                 f"RETURN row.label AS label, n.name AS name, c")
         return self._chunked("refresh nodes", text, rows)
