@@ -37,7 +37,7 @@ def chromium() -> str:
     pytest.skip(reason)
 
 
-def in_browser(server, commands: list[str]) -> dict:
+def in_browser(server, commands: list[str], browser: str) -> dict:
     """Browser's table after running `commands` one by one: {"columns": [...], "rows": [[text]]}."""
     node = shutil.which("node")
     if node is None:
@@ -47,7 +47,7 @@ def in_browser(server, commands: list[str]) -> dict:
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     request = {"url": server.browser_url, "bolt": server.uri, "user": server.user,
                "password": server.password, "commands": commands, "screenshot": str(SCREENSHOT),
-               "chromium": chromium()}
+               "chromium": browser}
     done = subprocess.run([node, "browser.mjs"], cwd=TOOL, input=json.dumps(request, ensure_ascii=False),
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"{done.stderr.strip()[-2000:]}\n(screenshot: {SCREENSHOT})"
@@ -55,8 +55,8 @@ def in_browser(server, commands: list[str]) -> dict:
 
 
 def cell(value) -> str:
-    """A value as Browser's table shows it: strings in double quotes, numbers as printed by
-    JavaScript (shortest round-trip form, as Python's repr), whole floats with ".0"."""
+    """A value as Browser's table shows it: strings in double quotes, integers and (this template's,
+    never whole) floats in their shortest round-trip form, which JavaScript and Python's repr share."""
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     return repr(value)
@@ -70,12 +70,15 @@ def browser_target(neo4j_server):
 
 
 def test_a_template_pasted_into_neo4j_browser_shows_the_drivers_rows(browser_target, make_neo4j_sink):
+    browser = chromium()
     build(make_neo4j_sink())
     template = load_templates()[TEMPLATE]
     through_driver = browser_target.execute(template.text, **browser_params(template))
     assert len(through_driver) == 3  # the hand-made graph: a table worth comparing
 
-    shown = in_browser(browser_target.server, [*template.browser_lines, template.text])
+    shown = in_browser(browser_target.server, [*template.browser_lines, template.text], browser)
 
+    # browser_url's ?dbms= filled the connect form with the real Bolt port (not Browser's 7687).
+    assert shown["offered"].endswith(f"127.0.0.1:{browser_target.server.bolt_port}")
     assert shown["columns"] == list(through_driver[0])
     assert shown["rows"] == [[cell(v) for v in row.values()] for row in through_driver]

@@ -5,7 +5,8 @@
 // stdin: JSON {"url": "http://127.0.0.1:PORT/browser/", "bolt": "bolt://127.0.0.1:PORT",
 //              "user": "neo4j", "password": "...", "commands": ["...", ...],
 //              "screenshot": "path.png", "chromium": "/usr/bin/chromium"}
-// stdout: JSON {"columns": [...], "rows": [[cell text, ...], ...]}: the last command's table as shown
+// stdout: JSON {"offered": the connect form's address before typing, "columns": [...],
+//          "rows": [[cell text, ...], ...]}: the last command's table as shown
 // Exit code: 0 when it read a table, 1 otherwise (the reason on stderr; the screenshot is taken anyway).
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
@@ -27,7 +28,8 @@ page.setDefaultTimeout(TIMEOUT);
 await page.route((url) => url.hostname !== '127.0.0.1', (route) => route.abort());
 try {
   await page.goto(input.url);
-  // The connect form: Browser's own discovery guesses the Bolt address; type the real one.
+  // The connect form, as the URL's ?dbms= filled it ("offered"); typed again all the same.
+  const offered = await page.getByTestId('boltaddress').inputValue();
   await page.getByTestId('boltaddress').fill(input.bolt);
   await page.getByTestId('username').fill(input.user);
   await page.getByTestId('password').fill(input.password);
@@ -59,7 +61,7 @@ try {
   for (const row of await table.locator('tbody tr').all()) {
     rows.push(await row.locator('td[role="cell"]').allInnerTexts());
   }
-  process.stdout.write(JSON.stringify({ columns, rows }));
+  process.stdout.write(JSON.stringify({ offered, columns, rows }));
 } catch (error) {
   process.stderr.write(`browser.mjs: ${error.message}\n`);
   code = 1;
