@@ -4,8 +4,9 @@ Each template starts with comment lines: a one-line description, then
 `// Parameters: $name (type[, default V][, one of A|B|C]) text; ...`, a `// :params {...}` line
 to paste into Neo4j Browser and, for each integer parameter, a `// :param name => value` line to
 paste after it (Browser makes every number of `:params` a float, and LIMIT takes only an integer;
-`=>` has the server evaluate the value, which keeps it an integer). Templates take values only as parameters; `etl query` fills them from
-`--param key=value`, converted by the declared type (string, integer, number, list of strings).
+`=>` has the server evaluate the value, which keeps it an integer). Templates take values only as
+parameters; `etl query` fills them from `--param key=value`, converted by the declared type
+(string, integer, number, list of strings).
 """
 from __future__ import annotations
 
