@@ -30,6 +30,16 @@ $(LINT_STAMP): $(LINT)/package.json $(LINT)/package-lock.json
 	cd $(LINT) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(LINT_STAMP)
 
+# Headless Chromium driver for tests/graph/test_neo4j_browser.py (playwright-core from npm; the
+# browser itself is Debian's `chromium`, which .ci/run installs). Same pattern as the linter.
+BROWSER_CHECK := tools/browser-check
+BROWSER_STAMP := $(BROWSER_CHECK)/node_modules/.installed
+
+$(BROWSER_STAMP): $(BROWSER_CHECK)/package.json $(BROWSER_CHECK)/package-lock.json
+	@command -v npm >/dev/null || { echo "need Node.js >= 20 with npm (for the Browser test driver in $(BROWSER_CHECK))"; exit 1; }
+	cd $(BROWSER_CHECK) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(BROWSER_STAMP)
+
 # A real Neo4j 5.26 Community server for the graph tests and benchmarks (tools/neo4j-server/):
 # a pinned Maven project. The first build downloads ~150 MB from Maven Central into ~/.m2; later
 # builds work offline from there. Needs OpenJDK 17 and Maven 3.8+.
@@ -43,7 +53,7 @@ $(NEO4J_JAR): $(NEO4J_SERVER)/pom.xml $(shell find $(NEO4J_SERVER)/src -name '*.
 	cd $(NEO4J_SERVER) && mvn -B -q --no-transfer-progress -Dstyle.color=never package
 	touch $(NEO4J_JAR)
 
-test: $(STAMP) $(LINT_STAMP) $(NEO4J_JAR)
+test: $(STAMP) $(LINT_STAMP) $(BROWSER_STAMP) $(NEO4J_JAR)
 	$(BIN)/python -m pytest -q
 
 # The main job on the example notes into the embedded FalkorDB under var/, then one template.

@@ -104,8 +104,13 @@ class Neo4jTarget:
                 self.execute(f"DROP INDEX `{row['name']}` IF EXISTS")
 
 
+# Tests that open Neo4j Browser ask for this fixture; the server starts its HTTP connector (several
+# seconds more) only when such a test is among those collected.
+BROWSER_FIXTURE = "browser_target"
+
+
 @pytest.fixture(scope="session")
-def neo4j_server(tmp_path_factory) -> Neo4jTarget:
+def neo4j_server(request, tmp_path_factory) -> Neo4jTarget:
     if os.environ.get("NEO4J_TEST_URI"):
         target = Neo4jTarget(os.environ["NEO4J_TEST_URI"], os.environ.get("NEO4J_TEST_USER", "neo4j"),
                              os.environ.get("NEO4J_TEST_PASSWORD") or None,
@@ -115,7 +120,8 @@ def neo4j_server(tmp_path_factory) -> Neo4jTarget:
         return
     from neo4j_test_server import Neo4jServerError, Neo4jTestServer
 
-    server = Neo4jTestServer(tmp_path_factory.mktemp("neo4j"))
+    http = any(BROWSER_FIXTURE in getattr(item, "fixturenames", ()) for item in request.session.items)
+    server = Neo4jTestServer(tmp_path_factory.mktemp("neo4j"), http=http)
     try:
         server.start()
     except Neo4jServerError as error:

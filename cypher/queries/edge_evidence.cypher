@@ -5,6 +5,7 @@
 //   relationship counts), absent = an end denied, possible = an end uncertain and none denied, all = every
 //   piece (also for a pair with no typed relationship); $limit (integer, default 100) rows at most
 // :params {subject: '糖尿病', predicate: '临床表现', object: '多饮', assertion: 'present', limit: 100}
+// :param limit => 100
 MATCH (doc:Document)-[:HAS_EVIDENCE]->(ev:Evidence)-[:SUBJECT]->(s:Entity {name: $subject})
 MATCH (ev)-[:OBJECT]->(o:Entity {name: $object})
 WHERE (ev.predicate = $predicate OR ev.rel_type = $predicate)

@@ -1,6 +1,7 @@
 // What did the last finished run add? The relationships first seen in the most recent finished run.
 // Parameters: $limit (integer, default 200) rows at most
 // :params {limit: 200}
+// :param limit => 200
 MATCH (run:Run)
 WHERE run.finished_at IS NOT NULL
 WITH run ORDER BY run.started_at DESC LIMIT 1

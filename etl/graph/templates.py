@@ -1,9 +1,12 @@
 """The Cypher query templates in `cypher/queries/`: found, described, parameters typed, run.
 
 Each template starts with comment lines: a one-line description, then
-`// Parameters: $name (type[, default V][, one of A|B|C]) text; ...` and a `// :params {...}` line
-to paste into Neo4j Browser. Templates take values only as parameters; `etl query` fills them from
-`--param key=value`, converted by the declared type (string, integer, number, list of strings).
+`// Parameters: $name (type[, default V][, one of A|B|C]) text; ...`, a `// :params {...}` line
+to paste into Neo4j Browser and, for each integer parameter, a `// :param name => value` line to
+paste after it (Browser makes every number of `:params` a float, and LIMIT takes only an integer;
+`=>` has the server evaluate the value, which keeps it an integer). Templates take values only as
+parameters; `etl query` fills them from `--param key=value`, converted by the declared type
+(string, integer, number, list of strings).
 """
 from __future__ import annotations
 
@@ -62,8 +65,9 @@ class Template:
     path: Path
     description: str
     parameters: tuple[Parameter, ...] = field(default_factory=tuple)
-    browser_params: str = ""
+    browser_params: str = ""  # the `:params {...}` line
     text: str = ""
+    browser_lines: tuple[str, ...] = ()  # every `:param(s)` line, in the order to paste them
 
     def bind(self, given: dict[str, str]) -> dict:
         known = {p.name: p for p in self.parameters}
@@ -104,9 +108,10 @@ def parse_template(path: Path) -> Template:
             elif part.startswith("one of"):
                 choices = tuple(c.strip() for c in part.removeprefix("one of").split("|"))
         parameters.append(Parameter(name, parts[0], default, choices))
-    browser = next((h for h in header if h.startswith(":params") or h.startswith(":param ")), "")
+    lines = tuple(h for h in header if h.startswith(":params") or h.startswith(":param "))
+    browser = next((h for h in lines if h.startswith(":params")), "")
     description = header[0]
-    return Template(path.stem, path, description, tuple(parameters), browser, text)
+    return Template(path.stem, path, description, tuple(parameters), browser, text, lines)
 
 
 def load_templates(directory: Path | None = None) -> dict[str, Template]:

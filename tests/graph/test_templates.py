@@ -98,6 +98,11 @@ def test_the_templates_the_issue_asks_for_exist_and_are_documented():
         declared = {p.name for p in template.parameters}
         used = set(re.findall(r"\$(\w+)", template.text.split("\n", 3)[-1]))
         assert declared == set(example) == used, template.name
+        # Browser turns the numbers of :params into floats (LIMIT refuses 50.0): each integer
+        # parameter is set again, as an integer, by a `:param name => value` line after it.
+        integers = [p.name for p in template.parameters if p.type == "integer"]
+        assert template.browser_lines == (template.browser_params,
+                                          *(f":param {n} => {example[n]}" for n in integers)), template.name
         body = "\n".join(l for l in template.text.splitlines() if not l.startswith("//"))
         for literal in LITERALS:
             body = body.replace(literal, "")

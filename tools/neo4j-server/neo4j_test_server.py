@@ -3,6 +3,9 @@
     with Neo4jTestServer(tmp / "neo4j") as server:   # waits for the ready line and for Bolt
         server.uri, server.user, server.password       # bolt://127.0.0.1:<free port>, "neo4j", ...
 
+`http=True` also starts the HTTP connector (another free port), which serves Neo4j Browser at
+`server.browser_url`; it adds several seconds to the start, so it is off unless asked for.
+
 Used by the test suite (tests/conftest.py: one server per session) and bench/bench_sinks.py. The
 server binds port 0 on 127.0.0.1, so the kernel picks a free port: two sessions never collide.
 It dies with the process that started it (PR_SET_PDEATHSIG, then its own SIGTERM handler shuts
@@ -61,6 +64,12 @@ class Neo4jTestServer:
         self.version: str | None = None
         self.bolt_port: int | None = None
         self.start_seconds: float | None = None  # from launch to Bolt answering, for reports
+
+    @property
+    def browser_url(self) -> str | None:
+        """Neo4j Browser (with `http=True`), its connect form filled with the real Bolt address:
+        Browser's discovery would offer port 7687, since the server advertises no other."""
+        return f"{self.http_url}/browser/?dbms={self.uri}" if self.http_url else None
 
     @property
     def stderr_path(self) -> Path:
