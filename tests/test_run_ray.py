@@ -3,6 +3,9 @@ counts a local run gives, over real shared notes with the shipped models into re
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -90,4 +93,38 @@ def test_ray_engine_checks_columns_before_any_work(tmp_path, models, notes60, ra
     source = write_notes(tmp_path / "notes.parquet", notes60[:2])
     result = etl(on_ray, "--set", "input.text_column=body", "run", "--input", str(source), "--engine", "ray")
     assert result.exit_code == 1 and "missing column" in result.output
-    assert not (ray_dir / "graph").exists()
+    for folder in folders:
+        assert not (folder / "graph").exists() and not list((folder / "reports").glob("*.lock"))
+
+
+def test_unreachable_ray_address_stops_the_run_with_exit_1_instead_of_hanging(tmp_path, models, notes60):
+    """Nothing listening (127.0.0.1:1), and a port that accepts connections but is no Ray head:
+    ray.init alone retried for many minutes (a nightly cron run hung). Each run must end within
+    ray.connect_timeout with exit 1, one line naming the address and the setting, no traceback,
+    and nothing done (no lock, no store). Real processes: the test session's Ray must not be joined."""
+    source = write_notes(tmp_path / "notes.parquet", notes60[:2])
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()  # accepts, never speaks
+    children, folders = {}, []
+    for n, address in enumerate(("127.0.0.1:1", f"127.0.0.1:{silent.getsockname()[1]}")):
+        folders.append(tmp_path / f"run{n}")
+        folders[-1].mkdir()
+        command = [sys.executable, "-m", "etl.cli", "--config", str(settings_file(folders[-1], models)),
+                   "--set", "ray.connect_timeout=3",
+                   "run", "--input", str(source), "--engine", "ray", "--ray-address", address]
+        children[address] = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for address, child in children.items():
+            out, err = child.communicate(timeout=120)  # before the fix: still inside ray.init
+            assert child.returncode == 1, out + err
+            lines = [line for line in err.splitlines() if line.startswith("error:")]
+            assert len(lines) == 1 and address in lines[0], err
+            assert "ray.address" in lines[0] and "--ray-address" in lines[0], err
+            assert "Traceback" not in err + out, err
+    finally:
+        silent.close()
+        for child in children.values():
+            child.kill()
+    for folder in folders:
+        assert not (folder / "graph").exists() and not list((folder / "reports").glob("*.lock"))
