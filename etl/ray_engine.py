@@ -23,7 +23,7 @@ import socket
 import threading
 import time
 
-from etl.errors import ConfigError
+from etl.errors import ClusterError, ConfigError
 from etl.pipeline import Pipeline, StageTimer
 from etl.report import RunReport
 
@@ -58,7 +58,7 @@ class ExtractActor:
         counts = {name: getattr(self.pipeline.report, name) for name in ACTOR_COUNTS}
         counts["stage_seconds"] = dict(self.pipeline.timer.seconds)
         # One row per document; the batch's counts ride on its first row.
-        return {"result": [pickle.dumps(pair) for pair in results],
+        return {"i": batch["i"], "result": [pickle.dumps(pair) for pair in results],
                 "counts": [pickle.dumps(counts)] + [b""] * (len(results) - 1)}
 
 
@@ -182,11 +182,39 @@ def run_on_ray(pipeline: Pipeline, inputs, settings) -> RunReport:
     return pipeline.report
 
 
+# Times one chunk's remaining documents go to new actors after a model actor died (ray.kill, a
+# crashed or lost node); Ray Data restarts an actor that can be restarted by itself, but a dataset
+# whose actor is gone for good aborts. Then the run stops with exit 3 and a rerun resumes.
+ACTOR_FAILURES_RETRIED = 2
+
+
 def _extract_chunk(pipeline: Pipeline, documents: list, settings) -> None:
+    """Extract and write `documents`; when an actor dies, what was written stays written and the
+    documents not written yet go to new actors (each written once, so the graph and the counts
+    are the ones an undisturbed run gives)."""
+    import ray
+
+    todo = dict(enumerate(documents))
+    for failures in range(ACTOR_FAILURES_RETRIED + 1):
+        try:
+            _extract(pipeline, todo, settings)
+            return
+        except ray.exceptions.RayActorError as error:
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            if failures == ACTOR_FAILURES_RETRIED:
+                raise ClusterError(f"a Ray model actor died {failures + 1} times ({first}); "
+                                   f"{len(todo)} documents not written: rerun to resume") from error
+            pipeline.report.warnings.append(f"a Ray model actor died ({first}): {len(todo)} documents not "
+                                            f"written yet went to new actors")
+            log.warning(pipeline.report.warnings[-1])
+
+
+def _extract(pipeline: Pipeline, todo: dict, settings) -> None:
+    """One Ray Data pass over `todo` (index -> document); written documents leave `todo`."""
     import ray
 
     rs = settings.ray
-    dataset = ray.data.from_items([{"doc": pickle.dumps(d)} for d in documents])
+    dataset = ray.data.from_items([{"i": i, "doc": pickle.dumps(d)} for i, d in todo.items()])
     dataset = dataset.map_batches(
         ExtractActor, fn_constructor_kwargs={"settings": settings, "options": pipeline.options,
                                              "run_id": pipeline.report.run_id},
@@ -203,6 +231,8 @@ def _extract_chunk(pipeline: Pipeline, documents: list, settings) -> None:
         pipeline.sink.write_documents(documents_out, evidence, run_id=pipeline.report.run_id)
         pipeline.timer.add("write", time.monotonic() - tick)
         pipeline.written(documents_out, evidence)
+        for i in batch["i"]:
+            del todo[int(i)]
 
 
 def _merge_counts(pipeline: Pipeline, counts: dict) -> None:

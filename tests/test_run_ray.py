@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 
 import pyarrow.parquet as pq
 import pytest
@@ -159,3 +160,43 @@ def test_unreachable_ray_address_stops_the_run_with_exit_1_instead_of_hanging(tm
             child.kill()
     for folder in folders:
         assert not (folder / "graph").exists() and not list((folder / "reports").glob("*.lock"))
+
+
+def test_model_actor_killed_mid_run_the_run_completes_with_the_local_graph(tmp_path, models, notes60, ray_cluster):
+    """ray.kill on a model actor while the run is extracting (the default no_restart=True: the actor
+    is gone for good and Ray Data aborts the dataset): the documents not written yet go to new
+    actors, so the run completes (exit 0) with the local run's graph and counts, and says so."""
+    import threading
+
+    from ray._private.state import actors
+
+    (local_dir, local), (ray_dir, on_ray) = both(tmp_path, models)
+    source = write_notes(tmp_path / "notes.parquet", notes60[:32])
+    assert etl(local, "run", "--input", str(source)).exit_code == EXIT_OK
+    killed, running = [], threading.Event()
+    running.set()
+
+    def kill_one_actor():
+        core = ray_cluster._private.worker.global_worker.core_worker
+        while running.is_set():
+            alive = [a for a, info in actors().items()
+                     if "ExtractActor" in info["ActorClassName"] and info["State"] == "ALIVE"]
+            if alive:
+                ray_cluster.kill(core.get_actor_handle(ray_cluster.ActorID.from_hex(alive[0])))
+                killed.append(alive[0])
+                return
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_one_actor, daemon=True)
+    killer.start()
+    try:
+        result = etl(on_ray, *RAY, "run", "--input", str(source), "--engine", "ray")
+    finally:
+        running.clear()
+        killer.join()
+    assert killed, "no model actor was alive during the run"
+    assert result.exit_code == EXIT_OK, result.output
+    report = last_report(ray_dir)
+    assert any("Ray model actor died" in w for w in report["warnings"]), report["warnings"]
+    assert counts(report) == counts(last_report(local_dir))
+    assert same_graph(snapshot(on_ray), snapshot(local))
