@@ -220,6 +220,7 @@ class RunSettings:
 class RaySettings:
     """`etl run --engine ray` (etl/ray_engine.py): where the cluster is and how the actors are cut."""
     address: str = ""  # "" starts a local Ray in this process; "auto" or "ray://host:10001" joins a cluster
+    connect_timeout: float = 30.0  # seconds to join `address` before the run stops (exit 1): cron must not hang
     local_cpus: int = 2  # CPUs of the local Ray (address = "")
     actors: int = 1  # model actors; each holds the relation, span and assertion models, loaded once
     cpus_per_actor: float = 1.0
@@ -539,7 +540,7 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"{key} must be increasing lengths >= 8, got {list(buckets)}")
     for key in ("relation.batch_size", "spans.batch_size", "assertion.batch_size", "graph.batch_size",
                 "input.read_batch_rows", "windows.max_chars", "ray.local_cpus", "ray.actors",
-                "ray.cpus_per_actor", "ray.batch_rows", "ray.chunk_rows"):
+                "ray.cpus_per_actor", "ray.batch_rows", "ray.chunk_rows", "ray.connect_timeout"):
         section, name = key.split(".")
         if getattr(getattr(settings, section), name) <= 0:
             raise ConfigError(f"{key} must be positive")

@@ -15,7 +15,8 @@ Exit codes:
   {EXIT_USAGE}    usage, configuration or input error (nothing written)
   {EXIT_PARTIAL}    partial: finished, but some rows were quarantined
   {EXIT_SINK}    graph store or output failure (store unreachable or write failed; a
-       report, quarantine or triples file could not be written): a re-run resumes
+       report, quarantine or triples file could not be written; with --engine ray,
+       the model actors kept dying): a re-run resumes
   {EXIT_INTERNAL}    internal error (rerun with -v for the traceback)
   {EXIT_LOCKED}    another run holds the lock on this store
   {EXIT_INTERRUPTED}  interrupted"""
@@ -37,6 +38,13 @@ class DataError(EtlError, ValueError):
 
 class SinkError(EtlError):
     """The graph store failed."""
+
+    exit_code = EXIT_SINK
+
+
+class ClusterError(EtlError):
+    """`--engine ray`: the model actors died more often than a run retries; what was written stays
+    (a rerun skips it and resumes)."""
 
     exit_code = EXIT_SINK
 

@@ -102,10 +102,15 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
         from etl.runtime import configure
 
         runtime = configure(settings.runtime)  # device choice fails here (exit 1), before the lock
-        if kind != "none":
-            lock = RunLock(settings.run.reports_dir, _store_target(settings.graph, kind)).acquire(run_id)
-        with _sigterm_as_interrupt():
-            _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit)
+        with contextlib.ExitStack() as stack:
+            if settings.run.engine == "ray":  # an unreachable cluster fails here (exit 1), before the lock
+                from etl.ray_engine import ray_session
+
+                stack.enter_context(ray_session(settings))
+            if kind != "none":
+                lock = RunLock(settings.run.reports_dir, _store_target(settings.graph, kind)).acquire(run_id)
+            with _sigterm_as_interrupt():
+                _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit)
     except BaseException as error:  # noqa: BLE001  (recorded in the report, raised again below)
         failure = error
         report.error, report.exit_code = _describe(error)
