@@ -264,7 +264,11 @@ def test_sigint_to_the_process_group_and_sigterm_close_the_run(tmp_path, models,
     left the Run node `running`, the triples file unreadable and a temporary folder behind; SIGTERM
     ended etl without any clean-up. TensorFlow's start-up lines must not reach stderr either."""
     config = settings_file(tmp_path, models)
-    rows = pq.read_table(shared_data / "notes" / "ccks2017_notes.parquet").to_pylist()[:400]
+    # Far more notes than the run needs before it is interrupted (the whole file, three times
+    # under new ids): on a loaded machine 400 notes were sometimes all written before the loop
+    # below saw the store grow, and the run had ended; the signal still comes after ~20 KB.
+    notes = pq.read_table(shared_data / "notes" / "ccks2017_notes.parquet").to_pylist()
+    rows = [{**row, "doc_id": f"{row['doc_id']}-{copy}"} for copy in range(3) for row in notes]
     source = write_notes(tmp_path / "notes.parquet", rows)
     graph_dir = tmp_path / "graph"
     for how in ("SIGINT to the group", "SIGTERM"):
