@@ -20,25 +20,18 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# Neo4j's own Cypher linter (npm), used by tests/graph/test_cypher_lint.py; reinstalled only when
-# its package files change. Needs Node.js >= 20 with npm.
-LINT := tools/cypher-lint
-LINT_STAMP := $(LINT)/node_modules/.installed
+# npm tools the tests use, each a pinned package in tools/<name>/ reinstalled only when its
+# package files change (Node.js >= 20 with npm):
+# - tools/cypher-lint: Neo4j's own Cypher linter, for tests/graph/test_cypher_lint.py;
+# - tools/browser-check: playwright-core driving headless Chromium for
+#   tests/graph/test_neo4j_browser.py (the browser itself is Debian's `chromium`; .ci/run installs it).
+LINT_STAMP := tools/cypher-lint/node_modules/.installed
+BROWSER_STAMP := tools/browser-check/node_modules/.installed
 
-$(LINT_STAMP): $(LINT)/package.json $(LINT)/package-lock.json
-	@command -v npm >/dev/null || { echo "need Node.js >= 20 with npm (for the Cypher linter in $(LINT))"; exit 1; }
-	cd $(LINT) && npm ci --no-audit --no-fund --loglevel=error
-	touch $(LINT_STAMP)
-
-# Headless Chromium driver for tests/graph/test_neo4j_browser.py (playwright-core from npm; the
-# browser itself is Debian's `chromium`, which .ci/run installs). Same pattern as the linter.
-BROWSER_CHECK := tools/browser-check
-BROWSER_STAMP := $(BROWSER_CHECK)/node_modules/.installed
-
-$(BROWSER_STAMP): $(BROWSER_CHECK)/package.json $(BROWSER_CHECK)/package-lock.json
-	@command -v npm >/dev/null || { echo "need Node.js >= 20 with npm (for the Browser test driver in $(BROWSER_CHECK))"; exit 1; }
-	cd $(BROWSER_CHECK) && npm ci --no-audit --no-fund --loglevel=error
-	touch $(BROWSER_STAMP)
+tools/%/node_modules/.installed: tools/%/package.json tools/%/package-lock.json
+	@command -v npm >/dev/null || { echo "need Node.js >= 20 with npm (for tools/$*)"; exit 1; }
+	cd tools/$* && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # A real Neo4j 5.26 Community server for the graph tests and benchmarks (tools/neo4j-server/):
 # a pinned Maven project. The first build downloads ~150 MB from Maven Central into ~/.m2; later
