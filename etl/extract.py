@@ -204,9 +204,17 @@ def _column(batch, name: str) -> list:
     return column.to_pylist()
 
 
+def read_batches(name: str, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch | pa.Table]:
+    """One file's rows in order, `batch_rows` at a time, with pyarrow (the local engine's reader;
+    the Ray engine passes its own, ray.data.read_parquet, to `iter_rows`)."""
+    return ds.dataset(name, format="parquet").to_batches(columns=columns, batch_size=batch_rows)
+
+
 def iter_rows(inputs: InputSet, max_text_chars: int, batch_rows: int = 256,
-              limit: int | None = None) -> Iterator[SourceDocument | Quarantined]:
-    """Every input row, in file order, as a document or a quarantine record (at most `limit` rows)."""
+              limit: int | None = None, reader=read_batches) -> Iterator[SourceDocument | Quarantined]:
+    """Every input row, in file order, as a document or a quarantine record (at most `limit` rows).
+    `reader(file, columns, batch_rows)` yields that file's rows in order as Arrow batches or tables;
+    an OSError or ArrowException from it is a read failure (DataError)."""
     seen_ids: set[str] = set()
     produced = 0
     for name in inputs.files:
@@ -216,8 +224,7 @@ def iter_rows(inputs: InputSet, max_text_chars: int, batch_rows: int = 256,
         meta_columns = [c for c in inputs.metadata_columns if c not in absent]
         columns = [inputs.id_column, inputs.text_column, *meta_columns]
         try:
-            batches = ds.dataset(name, format="parquet").to_batches(columns=columns, batch_size=batch_rows)
-            for batch in batches:
+            for batch in reader(name, columns, batch_rows):
                 ids = _column(batch, inputs.id_column)
                 texts = _column(batch, inputs.text_column)
                 meta_values = [_column(batch, c) for c in meta_columns]

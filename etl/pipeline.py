@@ -33,7 +33,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
-from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows
+from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
 from etl.graph.records import PRESENT, Document, Evidence
 from etl.report import Progress, RunReport
 from etl.values import normalize_name
@@ -201,13 +201,14 @@ class Pipeline:
         finally:
             self._put(q_docs, _END, force=True)
 
-    def todo_batches(self, inputs: InputSet) -> Iterator[list[SourceDocument]]:
+    def todo_batches(self, inputs: InputSet, reader=read_batches) -> Iterator[list[SourceDocument]]:
         """Input rows -> quarantined (bad rows) | skipped (unchanged, the ledger) | batches of
-        documents to extract. Both engines read through here, on the driver."""
+        documents to extract. Both engines check rows through here, on the driver; `reader` reads
+        the files (etl.extract.iter_rows: pyarrow here, ray.data.read_parquet on Ray)."""
         o = self.options
         pending: list[SourceDocument] = []
         tick = time.monotonic()
-        for row in iter_rows(inputs, o.max_text_chars, o.read_batch_rows, o.limit):
+        for row in iter_rows(inputs, o.max_text_chars, o.read_batch_rows, o.limit, reader):
             if self._stop.is_set():
                 return
             self.report.rows_read += 1
