@@ -213,7 +213,7 @@ class GraphSettings:
 class RunSettings:
     reports_dir: Path = Path("var/reports")
     quarantine_dir: Path = Path("var/quarantine")
-    engine: str = "local"  # local: threads in this process | ray: the model stages on Ray Data actors
+    engine: str = "local"  # local: threads in this process | ray: Ray Data reads, the model stages on Ray actors
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,7 @@ class RaySettings:
     cpus_per_actor: float = 1.0
     gpus_per_actor: float = 0.0  # e.g. 1 (or 0.5: two actors share a GPU)
     batch_rows: int = 64  # documents per actor call
-    chunk_rows: int = 50_000  # documents the driver hands to Ray Data at once (bounds driver memory)
+    read_cpus: float = 0.0  # CPUs per Ray Data read task (0: reading never waits for the actors' CPUs)
 
 
 @dataclass(frozen=True)
@@ -540,14 +540,15 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"{key} must be increasing lengths >= 8, got {list(buckets)}")
     for key in ("relation.batch_size", "spans.batch_size", "assertion.batch_size", "graph.batch_size",
                 "input.read_batch_rows", "windows.max_chars", "ray.local_cpus", "ray.actors",
-                "ray.cpus_per_actor", "ray.batch_rows", "ray.chunk_rows", "ray.connect_timeout"):
+                "ray.cpus_per_actor", "ray.batch_rows", "ray.connect_timeout"):
         section, name = key.split(".")
         if getattr(getattr(settings, section), name) <= 0:
             raise ConfigError(f"{key} must be positive")
     for name, value in vars(settings.runtime.batch_size).items():
         if value <= 0:
             raise ConfigError(f"runtime.batch_size.{name} must be positive")
-    if settings.ray.gpus_per_actor < 0:
-        raise ConfigError("ray.gpus_per_actor must be >= 0")
+    for key in ("gpus_per_actor", "read_cpus"):
+        if getattr(settings.ray, key) < 0:
+            raise ConfigError(f"ray.{key} must be >= 0")
     if not 0 <= settings.windows.overlap_chars < settings.windows.max_chars:
         raise ConfigError("windows.overlap_chars must be >= 0 and smaller than windows.max_chars")

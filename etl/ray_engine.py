@@ -1,29 +1,32 @@
-"""`etl run --engine ray`: the model stages on Ray Data actors, everything else as in a local run.
+"""`etl run --engine ray`: the input read by Ray Data, the model stages on Ray actors, the rest as in
+a local run.
 
-    driver   rows -> quarantine | ledger check (skip unchanged)       (Pipeline.todo_batches: the local code)
-    actors   windows, tokens, relations, spans, merge, assertions   (Pipeline.extract, models loaded once per actor)
-    driver   sink.write_documents(documents, evidence), counts, progress   (one writer: no concurrent
-             writers, so no deadlock and no interleaving of one document's replacement)
+    Ray Data  ray.data.read_parquet, one file after the other, streamed in file order (bounded memory)
+    driver    rows -> quarantine | ledger check (skip unchanged)     (Pipeline.todo_batches: the local code)
+    actors    windows, tokens, relations, spans, merge, assertions  (Pipeline.extract; `ray.actors` actors,
+              started once per run, each loading the models once)
+    driver    sink.write_documents(documents, evidence), counts, progress   (one writer: no concurrent
+              writers, so no deadlock and no interleaving of one document's replacement)
 
-Reading, validation, quarantine, the ledger and the graph writes stay on the driver, through the same
-functions a local run calls, so the two engines cannot drift apart in meaning; only the compute-bound
-part moves to the cluster. The driver hands Ray Data at most `ray.chunk_rows` documents at a time
-(`from_items`), which bounds its memory; the actors of a chunk are started once for that chunk.
-
-Documents and results cross process boundaries pickled (one bytes column): Arrow would otherwise have
-to infer a schema for metadata dicts that differ between input files.
+The column checks (etl.extract.open_input, before any work), the row checks and quarantine records
+(etl.extract.iter_rows), the ledger and the graph writes are the functions a local run calls, so the
+two engines cannot drift apart in meaning; only the file reading and the compute-bound part move to
+the cluster. The driver holds at most one read batch plus `2 x ray.actors` batches of `ray.batch_rows`
+documents in flight, whatever the input size, and writes results in input order.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
-import pickle
+import os
 import signal
 import socket
 import threading
 import time
 
 from etl.errors import ClusterError, ConfigError
+from etl.extract import PARQUET_SUFFIXES
 from etl.pipeline import Pipeline, StageTimer
 from etl.report import RunReport
 
@@ -34,7 +37,7 @@ ACTOR_COUNTS = ("windows", "span_queries", "triples_dropped_by_schema", "asserti
 
 
 class ExtractActor:
-    """One Ray Data actor: loads the relation, span and assertion models once, then runs every model
+    """One model actor: loads the relation, span and assertion models once, then runs every model
     stage over each batch of documents it is given (Pipeline.extract)."""
 
     def __init__(self, settings, options, run_id: str):
@@ -51,15 +54,13 @@ class ExtractActor:
     def _report(self) -> RunReport:
         return RunReport(run_id=self.run_id, input="", sink="", started="")
 
-    def __call__(self, batch: dict) -> dict:
+    def extract(self, documents: list) -> tuple[list, dict]:
+        """(document, evidence) per document, and the counts this batch added (ACTOR_COUNTS, stage seconds)."""
         self.pipeline.report, self.pipeline.timer = self._report(), StageTimer()
-        documents = [pickle.loads(blob) for blob in batch["doc"]]
         results = self.pipeline.extract(documents)
         counts = {name: getattr(self.pipeline.report, name) for name in ACTOR_COUNTS}
         counts["stage_seconds"] = dict(self.pipeline.timer.seconds)
-        # One row per document; the batch's counts ride on its first row.
-        return {"i": batch["i"], "result": [pickle.dumps(pair) for pair in results],
-                "counts": [pickle.dumps(counts)] + [b""] * (len(results) - 1)}
+        return results, counts
 
 
 @contextlib.contextmanager
@@ -158,9 +159,36 @@ def _start_local(cpus: int) -> None:
                 signal.signal(sig, handler)
 
 
+def ray_reader(settings):
+    """etl.extract.iter_rows's reader on Ray Data: one file's rows in file order, as Arrow tables of
+    `batch_rows` rows, streamed by ray.data.read_parquet (read tasks run on the cluster; the driver
+    holds one batch at a time plus Ray Data's bounded prefetch). The files must be at the same path on
+    every node (README, Running on a Ray cluster). Read tasks ask for `ray.read_cpus` CPUs: 0 by
+    default, so reading never waits for the CPUs the model actors hold for the whole run."""
+    import ray
+
+    read_cpus = settings.ray.read_cpus
+    # open_input chose the files (any case of .parquet / .parq, hidden ones left out): Ray must not
+    # filter them again; no Hive partition columns either (a local run adds none).
+    suffixes = [suffix.lstrip(".") for suffix in PARQUET_SUFFIXES]
+
+    def read(name: str, columns: list[str], batch_rows: int):
+        dataset = ray.data.read_parquet(os.path.abspath(name), file_extensions=suffixes, partitioning=None,
+                                        num_cpus=read_cpus).select_columns(columns)
+        try:
+            for table in dataset.iter_batches(batch_size=batch_rows, batch_format="pyarrow", prefetch_batches=1):
+                read.batches += 1
+                yield from table.to_batches()
+        except ray.exceptions.RayError as error:  # iter_rows turns it into "read failed at row N" (exit 1)
+            last = (str(error).strip().splitlines() or [type(error).__name__])[-1]
+            raise OSError(f"Ray Data: {last}") from error
+    read.batches = 0
+    return read
+
+
 def run_on_ray(pipeline: Pipeline, inputs, settings) -> RunReport:
-    """Run `pipeline` (its sink, report, quarantine and progress: the driver's) with the model stages
-    on the Ray this process is connected to (ray_session)."""
+    """Run `pipeline` (its sink, report, quarantine and progress: the driver's) with the file reading on
+    Ray Data and the model stages on the actors of the Ray this process is connected to (ray_session)."""
     import ray
 
     started = time.monotonic()
@@ -168,71 +196,123 @@ def run_on_ray(pipeline: Pipeline, inputs, settings) -> RunReport:
     pipeline.report.runtime["ray"] = {"address": rs.address or "local", "actors": rs.actors,
                                       "cpus_per_actor": rs.cpus_per_actor, "gpus_per_actor": rs.gpus_per_actor,
                                       "cluster_cpus": ray.cluster_resources().get("CPU", 0)}
-    ray.data.DataContext.get_current().enable_progress_bars = False  # ours is on the terminal
-    chunk = []
-    for todo in pipeline.todo_batches(inputs):
-        chunk.extend(todo)
-        if len(chunk) >= rs.chunk_rows:
-            _extract_chunk(pipeline, chunk, settings)
-            chunk = []
-    if chunk:
-        _extract_chunk(pipeline, chunk, settings)
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # ours is on the terminal
+    context.execution_options.preserve_order = True  # file order: row numbers, the first of duplicate ids kept
+    actors, reader = ActorPool(pipeline, settings), ray_reader(settings)
+    try:
+        for todo in pipeline.todo_batches(inputs, reader=reader):
+            for first in range(0, len(todo), rs.batch_rows):
+                actors.submit(todo[first:first + rs.batch_rows])
+        actors.drain()
+    finally:
+        actors.close()
+    # What the driver held: Ray Data batches read, the most documents in flight at once, and the rows
+    # read when the first batch was written (streaming: far fewer than the input's rows).
+    pipeline.report.runtime["ray"].update(actors_started=actors.started, read_batches=reader.batches,
+                                          actor_batches=actors.batches,
+                                          max_documents_in_flight=actors.max_documents,
+                                          rows_read_at_first_write=actors.rows_at_first_write)
     pipeline.report.stage_seconds = dict(pipeline.timer.seconds)
     pipeline.report.wall_seconds = time.monotonic() - started
     return pipeline.report
 
 
-# Times one chunk's remaining documents go to new actors after a model actor died (ray.kill, a
-# crashed or lost node); Ray Data restarts an actor that can be restarted by itself, but a dataset
-# whose actor is gone for good aborts. Then the run stops with exit 3 and a rerun resumes.
+# Times the run replaces a model actor that died (ray.kill, a crashed or lost node) and hands its
+# batches to the new one; one more death stops the run with exit 3 (a rerun resumes: the ledger).
 ACTOR_FAILURES_RETRIED = 2
 
 
-def _extract_chunk(pipeline: Pipeline, documents: list, settings) -> None:
-    """Extract and write `documents`; when an actor dies, what was written stays written and the
-    documents not written yet go to new actors (each written once, so the graph and the counts
-    are the ones an undisturbed run gives)."""
-    import ray
+class ActorPool:
+    """`ray.actors` model actors, started on the first batch (a run with nothing to extract loads no
+    model) and kept for the whole run. Batches go round-robin, at most two per actor in flight (one
+    running, one waiting, so no actor idles while the driver writes), and are written in the order
+    they were submitted. When an actor dies, what was written stays written and its batches not
+    written yet go to a new actor: each document is written once, so the graph and the counts are
+    the ones an undisturbed run gives."""
 
-    todo = dict(enumerate(documents))
-    for failures in range(ACTOR_FAILURES_RETRIED + 1):
+    def __init__(self, pipeline: Pipeline, settings):
+        self.pipeline, self.settings = pipeline, settings
+        self.handles: list = []
+        self.in_flight: collections.deque = collections.deque()  # [object ref, actor slot, documents]
+        self.next_slot = 0
+        self.failures = 0
+        self.batches = self.max_documents = 0
+        self.rows_at_first_write: int | None = None
+        self.started = 0  # actors started: `ray.actors` in a run, plus one per actor that died
+        self._remote = None
+
+    def _start(self):
+        import ray
+
+        rs = self.settings.ray
+        if self._remote is None:
+            resources = {"num_cpus": rs.cpus_per_actor}
+            if rs.gpus_per_actor:
+                resources["num_gpus"] = rs.gpus_per_actor
+            self._remote = ray.remote(**resources)(ExtractActor)
+        self.started += 1
+        return self._remote.remote(self.settings, self.pipeline.options, self.pipeline.report.run_id)
+
+    def submit(self, documents: list) -> None:
+        if not self.handles:
+            self.handles = [self._start() for _ in range(self.settings.ray.actors)]
+        while len(self.in_flight) >= 2 * len(self.handles):
+            self._write_oldest()
+        slot = self.next_slot
+        self.next_slot = (slot + 1) % len(self.handles)
+        self.in_flight.append([self.handles[slot].extract.remote(documents), slot, documents])
+        self.batches += 1
+        self.max_documents = max(self.max_documents, sum(len(entry[2]) for entry in self.in_flight))
+
+    def drain(self) -> None:
+        while self.in_flight:
+            self._write_oldest()
+
+    def _write_oldest(self) -> None:
+        import ray
+
+        ref, slot, documents = self.in_flight[0]
         try:
-            _extract(pipeline, todo, settings)
-            return
+            results, counts = ray.get(ref)
         except ray.exceptions.RayActorError as error:
-            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            if failures == ACTOR_FAILURES_RETRIED:
-                raise ClusterError(f"a Ray model actor died {failures + 1} times ({first}); "
-                                   f"{len(todo)} documents not written: rerun to resume") from error
-            pipeline.report.warnings.append(f"a Ray model actor died ({first}): {len(todo)} documents not "
-                                            f"written yet went to new actors")
-            log.warning(pipeline.report.warnings[-1])
-
-
-def _extract(pipeline: Pipeline, todo: dict, settings) -> None:
-    """One Ray Data pass over `todo` (index -> document); written documents leave `todo`."""
-    import ray
-
-    rs = settings.ray
-    dataset = ray.data.from_items([{"i": i, "doc": pickle.dumps(d)} for i, d in todo.items()])
-    dataset = dataset.map_batches(
-        ExtractActor, fn_constructor_kwargs={"settings": settings, "options": pipeline.options,
-                                             "run_id": pipeline.report.run_id},
-        batch_size=rs.batch_rows, concurrency=rs.actors, num_cpus=rs.cpus_per_actor,
-        num_gpus=rs.gpus_per_actor or None, batch_format="numpy")
-    for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-        for blob in batch["counts"]:
-            if blob:
-                _merge_counts(pipeline, pickle.loads(blob))
-        results = [pickle.loads(blob) for blob in batch["result"]]
+            self._replace(slot, error)
+            return
+        self.in_flight.popleft()
+        _merge_counts(self.pipeline, counts)
         documents_out = [d for d, _ in results]
         evidence = [e for _, rows in results for e in rows]
         tick = time.monotonic()
-        pipeline.sink.write_documents(documents_out, evidence, run_id=pipeline.report.run_id)
-        pipeline.timer.add("write", time.monotonic() - tick)
-        pipeline.written(documents_out, evidence)
-        for i in batch["i"]:
-            del todo[int(i)]
+        self.pipeline.sink.write_documents(documents_out, evidence, run_id=self.pipeline.report.run_id)
+        self.pipeline.timer.add("write", time.monotonic() - tick)
+        self.pipeline.written(documents_out, evidence)
+        if self.rows_at_first_write is None:
+            self.rows_at_first_write = self.pipeline.report.rows_read
+
+    def _replace(self, slot: int, error: BaseException) -> None:
+        """A new actor in `slot`, given every batch in flight on the dead one (a batch it had finished
+        is simply computed again: only the first result of a batch is ever written)."""
+        pipeline = self.pipeline
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        waiting = [entry for entry in self.in_flight if entry[1] == slot]
+        if self.failures == ACTOR_FAILURES_RETRIED:
+            left = sum(len(entry[2]) for entry in self.in_flight)
+            raise ClusterError(f"a Ray model actor died {self.failures + 1} times ({first}); "
+                               f"{left} documents not written: rerun to resume") from error
+        self.failures += 1
+        pipeline.report.warnings.append(f"a Ray model actor died ({first}): {sum(len(e[2]) for e in waiting)} "
+                                        f"documents not written yet went to a new actor")
+        log.warning(pipeline.report.warnings[-1])
+        self.handles[slot] = self._start()
+        for entry in waiting:
+            entry[0] = self.handles[slot].extract.remote(entry[2])
+
+    def close(self) -> None:
+        import ray
+
+        for handle in self.handles:
+            ray.kill(handle)
+        self.handles = []
 
 
 def _merge_counts(pipeline: Pipeline, counts: dict) -> None:

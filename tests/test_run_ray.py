@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -73,10 +74,20 @@ def both(tmp_path, models):
 
 def test_ray_engine_gives_the_local_graph_and_counts_then_skips_everything(tmp_path, models, notes60, ray_cluster):
     (local_dir, local), (ray_dir, on_ray) = both(tmp_path, models)
-    source = write_notes(tmp_path / "notes.parquet", notes60)
+    source = tmp_path / "notes.parquet"
+    pq.write_table(pa.Table.from_pylist(notes60), source, row_group_size=20)  # three Ray read blocks
     assert etl(local, "run", "--input", str(source)).exit_code == EXIT_OK
-    result = etl(on_ray, *RAY, "run", "--input", str(source), "--engine", "ray")
+    # Read 16 rows at a time: the driver streams (rows read, checked, extracted and written a piece
+    # at a time, at most 2 x 2 actors x 8 documents in flight), never holding the whole input.
+    result = etl(on_ray, *RAY, "--set", "input.read_batch_rows=16",
+                 "run", "--input", str(source), "--engine", "ray")
     assert result.exit_code == EXIT_OK, result.output
+    streamed = last_report(ray_dir)["runtime"]["ray"]
+    assert streamed["actors_started"] == 2  # once per run, not per batch or chunk
+    assert streamed["read_batches"] >= len(notes60) // 16
+    assert streamed["actor_batches"] == 8  # 16, 16, 16 and 12 rows read: two batches of <= 8 each
+    assert streamed["max_documents_in_flight"] <= 2 * 2 * 8
+    assert streamed["rows_read_at_first_write"] < len(notes60)  # writing began before reading ended
     expected, got = snapshot(local), snapshot(on_ray)
     assert got["evidence"] and len(got["documents"]) == len(notes60)
     assert same_graph(got, expected)  # entities, typed edges with their aggregates, evidence, Document ledger entries
@@ -90,6 +101,7 @@ def test_ray_engine_gives_the_local_graph_and_counts_then_skips_everything(tmp_p
     assert rerun.exit_code == EXIT_OK, rerun.output
     report = last_report(ray_dir)
     assert report["documents_skipped"] == len(notes60) and report["documents_extracted"] == 0
+    assert report["runtime"]["ray"]["actors_started"] == 0  # nothing to extract: no model loaded
     assert same_graph(snapshot(on_ray), expected)
 
     # A changed document is replaced, as a local run replaces it.
@@ -198,5 +210,6 @@ def test_model_actor_killed_mid_run_the_run_completes_with_the_local_graph(tmp_p
     assert result.exit_code == EXIT_OK, result.output
     report = last_report(ray_dir)
     assert any("Ray model actor died" in w for w in report["warnings"]), report["warnings"]
+    assert report["runtime"]["ray"]["actors_started"] == 3  # the two of the run and the dead one's successor
     assert counts(report) == counts(last_report(local_dir))
     assert same_graph(snapshot(on_ray), snapshot(local))

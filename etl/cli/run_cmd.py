@@ -43,7 +43,7 @@ def _store_target(graph, kind: str) -> str:
               help="Assertion model folder (default: assertion.model_dir; `--set assertion.enabled=false` "
                    "takes every finding as present).")
 @click.option("--engine", type=click.Choice(["local", "ray"]),
-              help="local: threads in this process; ray: the model stages on Ray Data actors "
+              help="local: threads in this process; ray: Ray Data reads the input, the model stages run on Ray actors "
                    "(default: run.engine; see README, Running on a Ray cluster).")
 @click.option("--ray-address", metavar="ADDR",
               help="Ray cluster to join with --engine ray (default: ray.address; empty: a local Ray).")
