@@ -11,8 +11,9 @@ a local run.
 The column checks (etl.extract.open_input, before any work), the row checks and quarantine records
 (etl.extract.iter_rows), the ledger and the graph writes are the functions a local run calls, so the
 two engines cannot drift apart in meaning; only the file reading and the compute-bound part move to
-the cluster. The driver holds at most one read batch plus `2 x ray.actors` batches of `ray.batch_rows`
-documents in flight, whatever the input size, and writes results in input order.
+the cluster. Whatever the input size, the driver holds one read batch, fewer than `ray.batch_rows`
+documents waiting for a full actor batch and at most `2 x ray.actors` batches in flight, and writes
+results in input order.
 """
 from __future__ import annotations
 
@@ -200,19 +201,24 @@ def run_on_ray(pipeline: Pipeline, inputs, settings) -> RunReport:
     context.enable_progress_bars = False  # ours is on the terminal
     context.execution_options.preserve_order = True  # file order: row numbers, the first of duplicate ids kept
     actors, reader = ActorPool(pipeline, settings), ray_reader(settings)
+    waiting: list = []  # documents to extract, handed to the actors `ray.batch_rows` at a time
     try:
         for todo in pipeline.todo_batches(inputs, reader=reader):
-            for first in range(0, len(todo), rs.batch_rows):
-                actors.submit(todo[first:first + rs.batch_rows])
+            waiting.extend(todo)
+            while len(waiting) >= rs.batch_rows:
+                actors.submit(waiting[:rs.batch_rows])
+                waiting = waiting[rs.batch_rows:]
+        if waiting:
+            actors.submit(waiting)
         actors.drain()
     finally:
         actors.close()
-    # What the driver held: Ray Data batches read, the most documents in flight at once, and the rows
-    # read when the first batch was written (streaming: far fewer than the input's rows).
-    pipeline.report.runtime["ray"].update(actors_started=actors.started, read_batches=reader.batches,
-                                          actor_batches=actors.batches,
-                                          max_documents_in_flight=actors.max_documents,
-                                          rows_read_at_first_write=actors.rows_at_first_write)
+        # What the driver held: Ray Data batches read, the most documents in flight at once, and the
+        # rows read when the first batch was written (streaming: far fewer than the input's rows).
+        pipeline.report.runtime["ray"].update(actors_started=actors.started, read_batches=reader.batches,
+                                              actor_batches=actors.batches,
+                                              max_documents_in_flight=actors.max_documents,
+                                              rows_read_at_first_write=actors.rows_at_first_write)
     pipeline.report.stage_seconds = dict(pipeline.timer.seconds)
     pipeline.report.wall_seconds = time.monotonic() - started
     return pipeline.report

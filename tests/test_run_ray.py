@@ -85,7 +85,7 @@ def test_ray_engine_gives_the_local_graph_and_counts_then_skips_everything(tmp_p
     streamed = last_report(ray_dir)["runtime"]["ray"]
     assert streamed["actors_started"] == 2  # once per run, not per batch or chunk
     assert streamed["read_batches"] >= len(notes60) // 16
-    assert streamed["actor_batches"] == 8  # 16, 16, 16 and 12 rows read: two batches of <= 8 each
+    assert streamed["actor_batches"] == 8  # seven of 8 documents, then the last 4
     assert streamed["max_documents_in_flight"] <= 2 * 2 * 8
     assert streamed["rows_read_at_first_write"] < len(notes60)  # writing began before reading ended
     expected, got = snapshot(local), snapshot(on_ray)
