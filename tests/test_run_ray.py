@@ -2,6 +2,7 @@
 counts a local run gives, over real shared notes with the shipped models into real embedded FalkorDBs."""
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -12,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from etl.errors import EXIT_OK, EXIT_PARTIAL
+from etl.errors import EXIT_OK, EXIT_PARTIAL, EXIT_SINK
 from test_run import etl, last_report, models, settings_file, snapshot, with_bad_rows, write_notes  # noqa: F401 (fixture)
 
 # Every count of the run report; the two engines must agree on each.
@@ -176,8 +177,8 @@ def test_unreachable_ray_address_stops_the_run_with_exit_1_instead_of_hanging(tm
 
 def test_model_actor_killed_mid_run_the_run_completes_with_the_local_graph(tmp_path, models, notes60, ray_cluster):
     """ray.kill on a model actor while the run is extracting (the default no_restart=True: the actor
-    is gone for good and Ray Data aborts the dataset): the documents not written yet go to new
-    actors, so the run completes (exit 0) with the local run's graph and counts, and says so."""
+    is gone for good): its batches not written yet go to a new actor, so the run completes (exit 0)
+    with the local run's graph and counts, and says so."""
     import threading
 
     from ray._private.state import actors
@@ -212,4 +213,51 @@ def test_model_actor_killed_mid_run_the_run_completes_with_the_local_graph(tmp_p
     assert any("Ray model actor died" in w for w in report["warnings"]), report["warnings"]
     assert report["runtime"]["ray"]["actors_started"] == 3  # the two of the run and the dead one's successor
     assert counts(report) == counts(last_report(local_dir))
+    assert same_graph(snapshot(on_ray), snapshot(local))
+
+
+def test_model_actors_dying_again_and_again_stop_with_exit_3_and_a_rerun_completes(tmp_path, models, notes60, ray_cluster):
+    """Every model actor killed as soon as it exists (a cluster losing node after node): after
+    ACTOR_FAILURES_RETRIED replacements the run stops with exit 3 and one clear error line, releases
+    its lock, and a rerun on a healthy cluster completes with the local run's graph (the ledger:
+    nothing written twice, nothing missing)."""
+    import threading
+
+    from ray._private.state import actors
+
+    from etl.ray_engine import ACTOR_FAILURES_RETRIED
+
+    (local_dir, local), (ray_dir, on_ray) = both(tmp_path, models)
+    source = write_notes(tmp_path / "notes.parquet", notes60[:24])
+    assert etl(local, "run", "--input", str(source)).exit_code == EXIT_OK
+    killed, running = set(), threading.Event()
+    running.set()
+
+    def kill_every_actor():
+        core = ray_cluster._private.worker.global_worker.core_worker
+        while running.is_set():
+            for actor_id, info in actors().items():
+                if "ExtractActor" in info["ActorClassName"] and info["State"] != "DEAD" and actor_id not in killed:
+                    with contextlib.suppress(Exception):  # it may be gone between the listing and the kill
+                        ray_cluster.kill(core.get_actor_handle(ray_cluster.ActorID.from_hex(actor_id)))
+                        killed.add(actor_id)
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_every_actor, daemon=True)
+    killer.start()
+    try:
+        result = etl(on_ray, *RAY, "run", "--input", str(source), "--engine", "ray")
+    finally:
+        running.clear()
+        killer.join()
+    assert result.exit_code == EXIT_SINK, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"died {ACTOR_FAILURES_RETRIED + 1} times" in errors[0], result.output
+    assert "rerun to resume" in errors[0] and "Traceback" not in result.output
+    report = last_report(ray_dir)
+    assert report["exit_code"] == EXIT_SINK
+    assert report["runtime"]["ray"]["actors_started"] == 2 + ACTOR_FAILURES_RETRIED
+
+    rerun = etl(on_ray, *RAY, "run", "--input", str(source), "--engine", "ray")
+    assert rerun.exit_code == EXIT_OK, rerun.output  # not EXIT_LOCKED: the failed run released its lock
     assert same_graph(snapshot(on_ray), snapshot(local))
