@@ -204,7 +204,9 @@ class FalkorDBSettings:
 @dataclass(frozen=True)
 class GraphSettings:
     sink: str = "falkordb"
-    batch_size: int = 2000
+    batch_size: int = 2000  # rows per UNWIND statement
+    write_triples: int = 10_000  # evidence rows gathered into one sink write (a write costs per write)
+    write_seconds: float = 60.0  # longest a finished document waits for its write
     neo4j: Neo4jSettings = field(default_factory=Neo4jSettings)
     falkordb: FalkorDBSettings = field(default_factory=FalkorDBSettings)
 
@@ -539,6 +541,7 @@ def _check(settings: Settings) -> None:
         if not buckets or list(buckets) != sorted(set(buckets)) or buckets[0] < 8:
             raise ConfigError(f"{key} must be increasing lengths >= 8, got {list(buckets)}")
     for key in ("relation.batch_size", "spans.batch_size", "assertion.batch_size", "graph.batch_size",
+                "graph.write_triples", "graph.write_seconds",
                 "input.read_batch_rows", "windows.max_chars", "ray.local_cpus", "ray.actors",
                 "ray.cpus_per_actor", "ray.batch_rows", "ray.connect_timeout"):
         section, name = key.split(".")

@@ -7,7 +7,8 @@ overlap, and memory stays bounded whatever the input size:
     relations   stage 1 over a batch of windows from many documents                    --q_spans-->
     spans       stage 2 for every predicted relation, merge overlapping windows        --q_assert-->
     assertions  stage 3: present / absent / possible for every subject and object      --q_write-->
-    writer      sink.write_documents(documents, evidence) (+ triples Parquet), progress
+    writer      finished documents gathered, then sink.write_documents(documents, evidence)
+                (+ triples Parquet) once per ~graph.write_triples evidence rows, progress
 
 The model stages are compute-bound; running them on separate threads lets one stage's Python
 work (batching, decoding, merging, rules) proceed while another's TensorFlow graph runs.
@@ -20,7 +21,9 @@ typed relationship (the sinks' rule); the rest is kept as evidence.
 
 Resumability: a document's ledger entry (content hash + model versions, on its Document node) is
 written in the same sink write as its evidence, so a run killed at any point leaves each document
-either fully written (the next run skips it) or not (the next run redoes it).
+either fully written (the next run skips it) or not (the next run redoes it). Writes are gathered
+(WriteGatherer): a killed run redoes at most the documents of one write, or `graph.write_seconds`
+of work.
 """
 from __future__ import annotations
 
@@ -61,6 +64,8 @@ class PipelineOptions:
     limit: int | None = None
     full: bool = False  # ignore the ledger: re-extract every document
     queue_size: int = 4
+    write_triples: int = 10_000  # evidence rows gathered into one sink write (graph.write_triples)
+    write_seconds: float = 60.0  # longest a finished document waits for its write (graph.write_seconds)
 
 
 class StageTimer:
@@ -215,7 +220,7 @@ class Pipeline:
             if isinstance(row, Quarantined):
                 self.quarantine.write(row)
                 self.report.documents_quarantined += 1
-                self._advance(1)
+                self.advance(1)
                 continue
             pending.append(row)
             if len(pending) >= o.read_batch_rows:
@@ -248,7 +253,7 @@ class Pipeline:
                 todo.append(doc)
         skipped = len(documents) - len(todo)
         if skipped:
-            self._advance(skipped)
+            self.advance(skipped)
         self.timer.add("ledger", time.monotonic() - tick)
         return todo
 
@@ -383,20 +388,28 @@ class Pipeline:
         return out
 
     def _write(self, q_write: queue.Queue) -> None:
+        gathered = WriteGatherer(self)
         while True:
             batch = self._get(q_write)
             if batch is _END:
-                return
-            documents = [d for d, _ in batch]
-            evidence = [e for _, rows in batch for e in rows]
-            tick = time.monotonic()
-            with self._sink_lock:
-                self.sink.write_documents(documents, evidence, run_id=self.report.run_id)
-            self.timer.add("write", time.monotonic() - tick)
-            self.written(documents, evidence)
+                break
+            gathered.add(batch)
+        # Also after Ctrl-C / SIGTERM or another stage's failure: these documents are complete.
+        gathered.flush()
+
+    def write(self, results: list[tuple[Document, list[Evidence]]]) -> None:
+        """One sink write of `results` (documents with their evidence; the ledger goes last), counted."""
+        documents = [d for d, _ in results]
+        evidence = [e for _, rows in results for e in rows]
+        tick = time.monotonic()
+        with self._sink_lock:
+            self.sink.write_documents(documents, evidence, run_id=self.report.run_id)
+        self.timer.add("write", time.monotonic() - tick)
+        self.report.graph_writes += 1
+        self.written(documents, evidence)
 
     def written(self, documents: list[Document], evidence: list[Evidence]) -> None:
-        """Count what the sink has just written (report and progress)."""
+        """Count what the sink has just written (the report; progress moved when they were extracted)."""
         self.report.documents_extracted += len(documents)
         self.report.triples += len(evidence)
         for e in evidence:
@@ -405,8 +418,39 @@ class Pipeline:
             for role, status in (("subject", e.subject_assertion), ("object", e.object_assertion)):
                 counts = self.report.assertions.setdefault(role, {})
                 counts[status] = counts.get(status, 0) + 1
-        self._advance(len(documents), len(evidence))
 
-    def _advance(self, documents: int, triples: int = 0) -> None:
+    def advance(self, documents: int, triples: int = 0) -> None:
         if self.progress is not None:
             self.progress.update(documents, triples)
+
+
+class WriteGatherer:
+    """Finished documents gathered into few large sink writes. A write costs far more per write than
+    per row (statements, round trips, plans: BENCHMARKS.md, the batch sweep: 500-triple writes are
+    2-8x slower per triple than 20,000-triple ones), and a read batch of 256 notes gives only a few
+    hundred triples. A write happens once `write_triples` evidence rows are waiting, once the oldest
+    waiting document has waited `write_seconds` (checked as results arrive: on a slow run the graph
+    still fills and a killed run redoes little), and at the end (`flush`). Each write carries its
+    documents' ledger entries, so resumability is unchanged. Both engines write through here."""
+
+    def __init__(self, pipeline: Pipeline):
+        self.pipeline = pipeline
+        self.results: list[tuple[Document, list[Evidence]]] = []
+        self.triples = 0
+        self.since: float | None = None  # when the oldest waiting document arrived
+
+    def add(self, results: list[tuple[Document, list[Evidence]]]) -> None:
+        if not results:
+            return
+        self.results.extend(results)
+        self.triples += sum(len(rows) for _, rows in results)
+        self.since = self.since if self.since is not None else time.monotonic()
+        self.pipeline.advance(len(results), sum(len(rows) for _, rows in results))
+        options = self.pipeline.options
+        if self.triples >= options.write_triples or time.monotonic() - self.since >= options.write_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.results:
+            results, self.results, self.triples, self.since = self.results, [], 0, None
+            self.pipeline.write(results)

@@ -12,8 +12,8 @@ The column checks (etl.extract.open_input, before any work), the row checks and 
 (etl.extract.iter_rows), the ledger and the graph writes are the functions a local run calls, so the
 two engines cannot drift apart in meaning; only the file reading and the compute-bound part move to
 the cluster. Whatever the input size, the driver holds one read batch, fewer than `ray.batch_rows`
-documents waiting for a full actor batch and at most `2 x ray.actors` batches in flight, and writes
-results in input order.
+documents waiting for a full actor batch, at most `2 x ray.actors` batches in flight and the
+results gathered for the next write (`graph.write_triples`), and writes results in input order.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import time
 
 from etl.errors import ClusterError, ConfigError
 from etl.extract import PARQUET_SUFFIXES
-from etl.pipeline import Pipeline, StageTimer
+from etl.pipeline import Pipeline, StageTimer, WriteGatherer
 from etl.report import RunReport
 
 log = logging.getLogger(__name__)
@@ -211,6 +211,9 @@ def run_on_ray(pipeline: Pipeline, inputs, settings) -> RunReport:
         if waiting:
             actors.submit(waiting)
         actors.drain()
+    except ClusterError:
+        actors.gathered.flush()  # the documents extracted before the actors were lost stay done
+        raise
     finally:
         actors.close()
         # What the driver held: Ray Data batches read, the most documents in flight at once, and the
@@ -232,10 +235,10 @@ ACTOR_FAILURES_RETRIED = 2
 class ActorPool:
     """`ray.actors` model actors, started on the first batch (a run with nothing to extract loads no
     model) and kept for the whole run. Batches go round-robin, at most two per actor in flight (one
-    running, one waiting, so no actor idles while the driver writes), and are written in the order
-    they were submitted. When an actor dies, what was written stays written and its batches not
-    written yet go to a new actor: each document is written once, so the graph and the counts are
-    the ones an undisturbed run gives."""
+    running, one waiting, so no actor idles while the driver writes), and their results go, in the
+    order the batches were submitted, to the run's WriteGatherer (few large sink writes). When an
+    actor dies, what was written stays written and its batches not written yet go to a new actor:
+    each document is written once, so the graph and the counts are the ones an undisturbed run gives."""
 
     def __init__(self, pipeline: Pipeline, settings):
         self.pipeline, self.settings = pipeline, settings
@@ -246,6 +249,7 @@ class ActorPool:
         self.batches = self.max_documents = 0
         self.rows_at_first_write: int | None = None
         self.started = 0  # actors started: `ray.actors` in a run, plus one per actor that died
+        self.gathered = WriteGatherer(pipeline)  # results wait here for a large sink write
         self._remote = None
 
     def _start(self):
@@ -272,8 +276,10 @@ class ActorPool:
         self.max_documents = max(self.max_documents, sum(len(entry[2]) for entry in self.in_flight))
 
     def drain(self) -> None:
+        """Every batch in flight written, and whatever the gatherer still holds."""
         while self.in_flight:
             self._write_oldest()
+        self.gathered.flush()
 
     def _write_oldest(self) -> None:
         import ray
@@ -286,13 +292,8 @@ class ActorPool:
             return
         self.in_flight.popleft()
         _merge_counts(self.pipeline, counts)
-        documents_out = [d for d, _ in results]
-        evidence = [e for _, rows in results for e in rows]
-        tick = time.monotonic()
-        self.pipeline.sink.write_documents(documents_out, evidence, run_id=self.pipeline.report.run_id)
-        self.pipeline.timer.add("write", time.monotonic() - tick)
-        self.pipeline.written(documents_out, evidence)
-        if self.rows_at_first_write is None:
+        self.gathered.add(results)
+        if self.rows_at_first_write is None and self.pipeline.report.graph_writes:
             self.rows_at_first_write = self.pipeline.report.rows_read
 
     def _replace(self, slot: int, error: BaseException) -> None:

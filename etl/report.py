@@ -34,6 +34,7 @@ class RunReport:
     windows: int = 0
     span_queries: int = 0  # stage-2 questions asked
     triples: int = 0  # evidence rows written (after window merge and schema filter)
+    graph_writes: int = 0  # sink writes (each: gathered documents, their evidence, their ledger entries)
     triples_asserted: int = 0  # of those, subject and object both present: they make typed relationships
     assertions: dict[str, dict[str, int]] = field(default_factory=dict)  # subject|object -> status -> count
     assertion_mentions: int = 0  # distinct subject/object places judged by the assertion stage
@@ -78,7 +79,8 @@ class RunReport:
             f"run {self.run_id}: {self.rows_read} rows read -> {self.documents_extracted} extracted, "
             f"{self.documents_skipped} unchanged (skipped), {self.documents_quarantined} quarantined",
             f"  {self.windows} windows, {self.span_queries} span queries, {self.triples} triples "
-            f"written to {self.sink}{' (dry run: nothing written)' if self.dry_run else ''}",
+            f"written to {self.sink}"
+            + (" (dry run: nothing written)" if self.dry_run else f" in {self.graph_writes} write(s)"),
             f"  {self.triples_asserted} of them asserted (subject and object present: typed relationships); "
             + "; ".join(f"{role}s " + ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
                         for role, counts in sorted(self.assertions.items())),

@@ -235,7 +235,8 @@ def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit
                               max_text_chars=settings.input.max_text_chars,
                               window_chars=settings.windows.max_chars,
                               window_overlap=settings.windows.overlap_chars,
-                              limit=limit, full=full)
+                              write_triples=settings.graph.write_triples,
+                              write_seconds=settings.graph.write_seconds, limit=limit, full=full)
     total = min(inputs.rows, limit) if limit else inputs.rows
     with open_sink(settings.graph, schema=schema, triples_out=triples_out) as sink:
         record = RunRecord(report.run_id, report.started,
