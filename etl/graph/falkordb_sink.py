@@ -51,6 +51,47 @@ def plain(value):
     return value
 
 
+def cypher_header(params: dict) -> str:
+    """`CYPHER name=value ...` ahead of a query: FalkorDB takes parameters as Cypher literals in
+    the query text. The client's own encoder (falkordb.helpers.stringify_param_value) makes the
+    same text but cost ~25% of a write's client time (10,000 evidence rows: 350,000 values); this
+    one dispatches on the exact type and escapes only strings that need it."""
+    if not params:
+        return ""
+    return "CYPHER " + " ".join(f"`{_key(name)}`={_literal(value)}" for name, value in params.items()) + " "
+
+
+def _key(name) -> str:
+    name = str(name)
+    if not name or "`" in name:  # FalkorDB has no escaped backtick in identifiers
+        raise ValueError(f"bad Cypher parameter or map key {name!r}")
+    return name
+
+
+def _literal(value) -> str:
+    kind = type(value)
+    if kind is str:
+        if "\\" in value or '"' in value:
+            value = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{value}"'
+    if kind is list or kind is tuple:
+        return f"[{','.join(map(_literal, value))}]"
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int or kind is float:
+        return repr(value)
+    if kind is dict:
+        return "{" + ",".join(f"`{_key(k)}`:{_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):  # e.g. numpy numbers
+        return repr(int(value) if isinstance(value, int) or float(value).is_integer() and "int" in kind.__name__
+                    else float(value))
+    raise TypeError(f"no Cypher literal for {kind.__name__} {value!r}")
+
+
 class FalkorDBSink(CypherSink):
     kind = "falkordb"
 
@@ -111,7 +152,7 @@ class FalkorDBSink(CypherSink):
     # ------------------------------------------------------------------ running statements
     def _run(self, statement: Statement) -> list[dict]:
         try:
-            result = self.graph.query(statement.text, statement.params)
+            result = self.graph.query(cypher_header(statement.params) + statement.text)
         except redis.exceptions.ResponseError as error:
             # A statement the server refused: not retryable, and a bug or bad input.
             raise SinkError(f"{self._where}: {statement.name} failed: {error}") from None

@@ -176,14 +176,13 @@ class CypherSink(Sink):
         dead_edges: dict[tuple, list[dict]] = defaultdict(list)
         for group in sorted(edges):
             for statement in b.refresh_edges(group, [edges[group][key] for key in sorted(edges[group])]):
-                dead_edges[group] += [edges[group][row["edge_key"]] for row in run(statement)
-                                      if row["n"] == 0]
+                dead_edges[group] += [edges[group][key] for row in run(statement) for key in row["dead"]]
         for group in sorted(dead_edges):
             for statement in b.prune_edges(group, sorted(dead_edges[group], key=lambda r: r["edge_key"])):
                 run(statement)
         dead_nodes = []
         for statement in b.refresh_nodes([{"label": label, "name": name} for label, name in sorted(nodes)]):
-            dead_nodes += [{"label": row["label"], "name": row["name"]} for row in run(statement) if row["c"] == 0]
+            dead_nodes += [{"label": label, "name": name} for row in run(statement) for label, name in row["dead"]]
         for statement in b.prune_nodes(sorted(dead_nodes, key=lambda r: (r["label"], r["name"]))):
             run(statement)
         for statement in b.commit_documents(batch.documents):

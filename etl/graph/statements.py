@@ -191,7 +191,8 @@ class StatementBuilder:
         """rows: [{s, o, edge_key, predicate}], the edges the batch's asserted evidence supports,
         MERGEd after that evidence was written, and their aggregates set in the same statement
         (as refresh_edges: one statement per group instead of two). `last_run`: the last run that
-        wrote asserted evidence. Returns (edge_key, n) like refresh_edges."""
+        wrote asserted evidence. Returns nothing: an edge just MERGEd for asserted evidence is
+        never left empty (10,000 result rows cost the client more than the MERGE)."""
         s_label, rel_type, o_label = group
         text = (f"UNWIND $rows AS row\n"
                 f"MATCH (s:{self.label(s_label)} {{name: row.s}})\n"
@@ -200,7 +201,7 @@ class StatementBuilder:
                 f"ON CREATE SET r.predicate = row.predicate, r.edge_key = row.edge_key, "
                 f"r.first_run = $run_id\n"
                 f"SET r.last_run = $run_id\n"
-                f"WITH row, r\n" + self._aggregates())
+                f"WITH row, r\n" + self._aggregates(dead=False))
         return self._chunked(f"merge {s_label}-{rel_type}->{o_label}", text, rows, run_id=run_id,
                              absent=ABSENT, possible=POSSIBLE)
 
@@ -230,8 +231,10 @@ class StatementBuilder:
                 f"SET {sets}")
         return self._chunked("update evidence", text, [evidence_values(row["props"]) for row in rows])
 
-    def _aggregates(self) -> str:
-        """Set edge r's aggregates from the evidence holding row.edge_key, return (edge_key, n).
+    def _aggregates(self, dead: bool) -> str:
+        """Set edge r's aggregates from the evidence holding row.edge_key; with `dead`, return one
+        row: `dead`, the edge keys left with no asserted evidence (collected on the server: only
+        those are needed, and a row per edge was the larger part of the client's reading).
 
         evidence_count, doc_count, best_score, mean_score: asserted evidence only (both ends
         present). absent_count: evidence with an absent end; possible_count: evidence with a
@@ -244,15 +247,15 @@ class StatementBuilder:
                 f"count(CASE ev.assertion WHEN $possible THEN 1 END) AS possible\n"
                 f"SET r.evidence_count = n, r.doc_count = docs, r.best_score = best, "
                 f"r.mean_score = round(mean * {_SCORE_DIGITS}) / {_SCORE_DIGITS}, "
-                f"r.absent_count = absent, r.possible_count = possible\n"
-                f"RETURN r.edge_key AS edge_key, n")
+                f"r.absent_count = absent, r.possible_count = possible" +
+                ("\nRETURN collect(CASE WHEN n = 0 THEN r.edge_key END) AS dead" if dead else ""))
 
     def refresh_edges(self, group: tuple[str, str, str], rows: Sequence[dict]) -> Iterator[Statement]:
         """Recompute the aggregates (_aggregates) of existing edges the batch did not MERGE: those
         of the documents' old evidence, and those its denied/possible evidence counts on. Returns
-        (edge_key, n) per edge found, so that only edges left with no asserted evidence (n = 0)
-        are sent to prune_edges. rows: [{s, o, edge_key}] (edges that do not exist are no-ops)."""
-        text = f"UNWIND $rows AS row\n" + self._edge(group) + self._aggregates()
+        one row, `dead`: the edge keys left with no asserted evidence, to send to prune_edges.
+        rows: [{s, o, edge_key}] (edges that do not exist are no-ops)."""
+        text = f"UNWIND $rows AS row\n" + self._edge(group) + self._aggregates(dead=True)
         return self._chunked(f"refresh {'-'.join(group[:2])}->{group[2]}", text, rows,
                              absent=ABSENT, possible=POSSIBLE)
 
@@ -268,8 +271,8 @@ class StatementBuilder:
 
     def refresh_nodes(self, rows: Sequence[dict]) -> Iterator[Statement]:
         """Evidence counts from the entities' SUBJECT/OBJECT links (all, and asserted as in
-        refresh_edges); rows [{label, name}] of any label; returns (label, name, c), so that
-        only entities left without any evidence (c = 0) are sent to prune_nodes. A finding only
+        refresh_edges); rows [{label, name}] of any label; returns one row, `dead`: [label, name]
+        of the entities left without any evidence, to send to prune_nodes. A finding only
         ever denied keeps its node (evidence_count > 0, asserted_count = 0) and has no typed
         relationship."""
         # OPTIONAL MATCH + count, not size([pattern comprehension]): FalkorDB evaluated the
@@ -283,7 +286,7 @@ class StatementBuilder:
         text = (f"UNWIND $rows AS row\n" + self._entity("n", "row.name", "row.label") +
                 count(SUBJECT, "se", "") + count(OBJECT, "oe", "se_c, se_a, ") +
                 f"SET n.evidence_count = se_c + oe_c, n.asserted_count = se_a + oe_a\n"
-                f"RETURN row.label AS label, n.name AS name, se_c + oe_c AS c")
+                f"RETURN collect(CASE WHEN se_c + oe_c = 0 THEN [row.label, n.name] END) AS dead")
         return self._chunked("refresh nodes", text, rows)
 
     def prune_nodes(self, rows: Sequence[dict]) -> Iterator[Statement]:
