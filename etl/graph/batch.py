@@ -130,8 +130,9 @@ def prepare_batch(schema: Schema, documents: Sequence[Document], evidence: Itera
             raise InvalidEvidence(f"document {values.id_preview(doc.doc_id)!r}: {error.detail}") from None
         by_id[doc.doc_id] = doc  # a repeated id: the last one wins, as a re-write would
     best: dict[str, tuple[tuple, dict]] = {}
+    names = _Names()
     for ev in evidence:
-        row = _evidence_row(schema, ev, by_id, run_id)
+        row = _evidence_row(schema, ev, by_id, run_id, names)
         # Deterministic winner among duplicates: highest score, then earliest window.
         rank = (row["score"], -(row["sentence_start"] if row["sentence_start"] is not None else -1),
                 row["sentence"])
@@ -170,7 +171,18 @@ def prepare_batch(schema: Schema, documents: Sequence[Document], evidence: Itera
     return prepared
 
 
-def _evidence_row(schema: Schema, ev: Evidence, docs: Mapping[str, Document], run_id: str) -> dict:
+class _Names(dict):
+    """Raw name -> (normalised name, its key), computed once per distinct name of a batch: names
+    repeat (高血压 in many notes), and normalising is a good part of a batch's client time."""
+
+    def __missing__(self, raw: str) -> tuple[str, str]:
+        full = normalize_name(raw)
+        self[raw] = value = (full, name_key(full) if full else "")
+        return value
+
+
+def _evidence_row(schema: Schema, ev: Evidence, docs: Mapping[str, Document], run_id: str,
+                  names: _Names) -> dict:
     if ev.doc_id not in docs:
         raise InvalidEvidence(f"evidence for document {ev.doc_id!r} that is not in this batch")
     if not schema.allows(ev.subject_type, ev.predicate, ev.object_type):
@@ -178,10 +190,9 @@ def _evidence_row(schema: Schema, ev: Evidence, docs: Mapping[str, Document], ru
                               f"{ev.object_type}) is not a triple the schema allows")
     if ev.run_id and ev.run_id != run_id:
         raise InvalidEvidence(f"document {ev.doc_id!r}: evidence of run {ev.run_id!r} written as run {run_id!r}")
-    subject_full, object_full = normalize_name(ev.subject), normalize_name(ev.object)
+    (subject_full, subject), (object_full, obj) = names[ev.subject], names[ev.object]
     if not subject_full or not object_full:
         raise InvalidEvidence(f"document {ev.doc_id!r}: empty subject or object name")
-    subject, obj = name_key(subject_full), name_key(object_full)
     try:
         score = float(ev.score)
     except (TypeError, ValueError):
