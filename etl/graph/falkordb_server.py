@@ -61,6 +61,17 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 PLAN_CACHE_SIZE = 512  # query plans kept per thread (statements.py has ~130 shapes, + templates)
+COMPACT_BYTES = 8 << 20  # logged writes (~12k triples) above which a clean stop compacts the AOF
+LOAD_TIMEOUT = 3600.0  # seconds a start-up may spend loading the data files (it says so meanwhile)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far; 0 where /proc cannot tell."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 class FalkorDBServer:
@@ -118,6 +129,10 @@ class FalkorDBServer:
             "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", self.appendfsync,
             "--appenddirname", "appendonlydir", "--dbfilename", "medkg.rdb",
             "--save", "3600 1 300 100 60 10000",
+            # Writes are logged as queries and a start replays them one by one (far slower than
+            # loading a snapshot): rewrite the log as a snapshot once it doubled and passed 16 MB,
+            # so a killed run's restart replays at most that much (a clean stop compacts anyway).
+            "--auto-aof-rewrite-percentage", "100", "--auto-aof-rewrite-min-size", "16mb",
             "--loadmodule", module, *self.module_args,
         ]
         log.info("starting private FalkorDB (data in %s)", self.data_dir)
@@ -150,9 +165,17 @@ class FalkorDBServer:
         self._lock_fd = fd
 
     def _wait_ready(self) -> None:
+        """Until the server answers. `startup_timeout` bounds a server that does not answer at all;
+        one that says it is loading its data files is waited for as long as it keeps saying so
+        (a big graph whose last run was killed replays its append-only file: minutes)."""
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        deadline = time.monotonic() + self.startup_timeout
+        started = time.monotonic()
+        deadline = started + self.startup_timeout
+        loading = said = False
+        cpu, cpu_checked = _cpu_seconds(self.process.pid), started
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 detail = self.log_tail() or (self.process.stderr.read() or b"").decode(errors="replace")
@@ -161,18 +184,35 @@ class FalkorDBServer:
                                 f"{self.process.returncode}): {detail.strip()[-800:]}")
             if os.path.exists(self.socket_path):
                 try:
-                    client = redis.Redis(unix_socket_path=self.socket_path, socket_timeout=2)
+                    # One try per turn (no client retries): this loop decides how long to wait.
+                    client = redis.Redis(unix_socket_path=self.socket_path, socket_timeout=2,
+                                         retry=Retry(NoBackoff(), 0))
                     try:
                         client.ping()
                         return
                     finally:
                         client.close()
-                except redis.exceptions.BusyLoadingError:
-                    pass  # replaying its files: keep waiting
+                except (redis.exceptions.BusyLoadingError, redis.exceptions.TimeoutError):
+                    loading = True  # replaying its files (a long logged write blocks even PING)
                 except redis.exceptions.ConnectionError:
                     pass
-            time.sleep(0.01)
-        self.stop()
+            if time.monotonic() - cpu_checked >= 0.5:
+                # Replaying its append-only file the server has no socket yet (Redis opens it
+                # after loading) but works: its CPU time grows. A stuck server's does not.
+                now_cpu, cpu_checked = _cpu_seconds(self.process.pid), time.monotonic()
+                loading = loading or now_cpu > cpu + 0.05
+                cpu = now_cpu
+            if loading:
+                deadline = min(time.monotonic() + self.startup_timeout, started + LOAD_TIMEOUT)
+                if not said and time.monotonic() - started > self.startup_timeout:
+                    said = True
+                    log.warning("FalkorDB is still loading its data files after %.0f s (a large graph, or the "
+                                "last run did not end cleanly): waiting for it", time.monotonic() - started)
+            time.sleep(0.02)
+        self.stop(compact=False)
+        if loading:
+            raise SinkError(f"the private FalkorDB server was still loading its data files after "
+                            f"{LOAD_TIMEOUT / 60:.0f} min (log: {self.log_path})")
         raise SinkError(f"the private FalkorDB server did not answer within {self.startup_timeout:.0f} s "
                         f"(log: {self.log_path})")
 
@@ -182,9 +222,45 @@ class FalkorDBServer:
         except OSError:
             return ""
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Graceful SHUTDOWN (Redis flushes the AOF and saves), then wait; kill only if stuck."""
+    def compact(self, timeout: float = 600.0) -> None:
+        """Rewrite the append-only file as a snapshot (BGREWRITEAOF) when the writes logged since
+        the last one exceed COMPACT_BYTES. Otherwise the next start replays every write one by
+        one: 100k triples were 67 MB of logged queries, more than 30 s to load against about a
+        second for their snapshot. Called before a clean stop; a failure is only a warning (the
+        data is safe either way, only the next start is slower)."""
+        import redis
+
+        if not self.appendonly or not self.alive():
+            return
+        client = redis.Redis(unix_socket_path=self.socket_path, socket_timeout=10)
+        try:
+            info = client.info("persistence")
+            if info.get("aof_current_size", 0) - info.get("aof_base_size", 0) < COMPACT_BYTES:
+                return
+            if not info.get("aof_rewrite_in_progress"):
+                client.bgrewriteaof()
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                info = client.info("persistence")
+                if not info.get("aof_rewrite_in_progress") and not info.get("aof_rewrite_scheduled"):
+                    if info.get("aof_last_bgrewrite_status") != "ok":
+                        log.warning("FalkorDB could not compact its append-only file (see %s)", self.log_path)
+                    return
+                time.sleep(0.1)
+            log.warning("FalkorDB's append-only file compaction took more than %.0f s; stopping anyway", timeout)
+        except redis.exceptions.BusyLoadingError:
+            pass  # stopped while still loading: nothing new to compact
+        except redis.exceptions.RedisError as error:
+            log.warning("FalkorDB's append-only file was not compacted: %s", error)
+        finally:
+            client.close()
+
+    def stop(self, timeout: float = 30.0, compact: bool = True) -> None:
+        """Compact the append-only file if it grew (compact), graceful SHUTDOWN (Redis flushes the
+        AOF and saves), then wait; kill only if stuck."""
         if self.process is not None and self.process.poll() is None:
+            if compact:
+                self.compact()
             self.process.send_signal(signal.SIGTERM)  # Redis treats SIGTERM as SHUTDOWN
             try:
                 self.process.wait(timeout)

@@ -12,6 +12,7 @@ server's data folder, connect to that process's server instead of failing with "
 from __future__ import annotations
 
 import logging
+import numbers
 import os
 import time
 from typing import Callable, TypeVar
@@ -84,11 +85,10 @@ def _literal(value) -> str:
         return repr(value)
     if kind is dict:
         return "{" + ",".join(f"`{_key(k)}`:{_literal(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):  # e.g. numpy numbers
-        return repr(int(value) if isinstance(value, int) or float(value).is_integer() and "int" in kind.__name__
-                    else float(value))
+    if isinstance(value, numbers.Integral):  # e.g. numpy integers
+        return repr(int(value))
+    if isinstance(value, numbers.Real):
+        return repr(float(value))
     raise TypeError(f"no Cypher literal for {kind.__name__} {value!r}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -128,3 +129,45 @@ def test_parameters_reach_the_server_as_the_values_sent(fk_sink):
         cypher_header({"bad`name": 1})
     with pytest.raises(TypeError):
         cypher_header({"v": object()})
+
+
+def test_a_clean_stop_compacts_the_write_log_so_the_next_start_loads_a_snapshot(tmp_path, schema, monkeypatch):
+    """Writes are logged as queries (the append-only file) and a start replays them one by one,
+    far slower than the writes were (100k triples: minutes): a clean stop rewrites the log as a
+    snapshot once it is large (COMPACT_BYTES; 0 here, so three triples are enough)."""
+    from etl.graph import falkordb_server
+
+    monkeypatch.setattr(falkordb_server, "COMPACT_BYTES", 0)
+    settings = falkordb_settings(data_dir=tmp_path / "db")
+    with FalkorDBSink(schema, settings, 100) as sink:
+        sink.write_documents(BATCH, EVIDENCE, run_id="r1")
+        before = snapshot(sink)
+    logs = {p.name.split(".")[-1]: p.stat().st_size for p in (tmp_path / "db" / "appendonlydir").glob("*.aof.*")}
+    assert logs["aof"] == 0 and logs["rdb"] > 1000, logs  # nothing left to replay: all in the snapshot
+    with FalkorDBSink(schema, settings, 100) as sink:
+        assert snapshot(sink) == before
+
+
+def test_a_start_waits_for_a_killed_servers_long_replay_instead_of_failing(tmp_path, schema, caplog):
+    """After a crash the log is replayed: longer than the start-up timeout is not an error while
+    the server says it is loading (or is too busy replaying to answer)."""
+    data = tmp_path / "db"
+    settings = falkordb_settings(data_dir=data)
+    with FalkorDBServer(data) as server:
+        sink = FalkorDBSink(schema, settings, 500, server=server)
+        for n in range(15):  # 15 logged writes of 50 documents, 4 triples each
+            docs = [doc(f"d{n}-{i}") for i in range(50)]
+            sink.write_documents(docs, [ev(d.doc_id, f"病{n % 7}-{i}", "临床表现", f"症状{n}-{i}-{k}", 0.9, 10 * k,
+                                           sentence="患者" * 40)
+                                        for i, d in enumerate(docs) for k in range(4)], run_id=f"r{n}")
+        expected = snapshot(sink)
+        sink.close()
+        server.kill()
+    caplog.set_level("WARNING")
+    started = time.monotonic()
+    with FalkorDBServer(data, startup_timeout=1.0) as server:  # the replay takes longer than that
+        assert time.monotonic() - started > 3.0  # it did: the start waited for it
+        sink = FalkorDBSink(schema, settings, 500, server=server)
+        assert snapshot(sink) == expected
+        sink.close()
+    assert any("still loading its data files" in r.getMessage() for r in caplog.records), caplog.text
