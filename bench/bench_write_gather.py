@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import ROOT, emit, parser
+from common import ROOT, emit, parser, replicate_notes
 
 
 def run(input_path: Path, config: str, workdir: Path, *overrides: str) -> tuple[dict, str]:
@@ -43,18 +43,10 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--times", type=int, default=4)
     args = p.parse_args()
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        table = pq.read_table(args.input)
-        with pq.ParquetWriter(tmp / "notes.parquet", table.schema) as writer:
-            for copy in range(args.times):
-                ids = pc.binary_join_element_wise(table["doc_id"], pa.scalar(f"copy{copy}"), "-")
-                writer.write_table(table.set_column(table.schema.get_field_index("doc_id"), "doc_id", ids))
+        replicate_notes(args.input, args.times, tmp / "notes.parquet")
         graphs = []
         for name, overrides in (("per batch", ("graph.write_triples=1",)), ("gathered", ())):
             report, stats = run(tmp / "notes.parquet", args.config, tmp / name.replace(" ", "-"), *overrides)

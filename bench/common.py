@@ -20,6 +20,21 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+def replicate_notes(source: str, times: int, target: Path) -> int:
+    """`source` written `times` over to `target`, each copy under new ids (`<id>-copy<n>`), as an
+    input `times` as large whose rows the ledger has never seen; returns the rows of one copy."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(source)
+    with pq.ParquetWriter(target, table.schema) as writer:
+        for copy in range(times):
+            ids = pc.binary_join_element_wise(table["doc_id"], pa.scalar(f"copy{copy}"), "-")
+            writer.write_table(table.set_column(table.schema.get_field_index("doc_id"), "doc_id", ids))
+    return table.num_rows
+
+
 def settings(config: str):
     from etl.config import load_settings
 

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import ROOT, emit, parser
+from common import ROOT, emit, parser, replicate_notes
 
 
 def peak_rss_mb(input_path: str, config: str, workdir: Path) -> float:
@@ -41,21 +41,13 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--times", type=int, default=10)
     args = p.parse_args()
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        table = pq.read_table(args.input)
-        with pq.ParquetWriter(tmp / "big.parquet", table.schema) as writer:
-            for copy in range(args.times):
-                ids = pc.binary_join_element_wise(table["doc_id"], pa.scalar(f"copy{copy}"), "-")
-                writer.write_table(table.set_column(table.schema.get_field_index("doc_id"), "doc_id", ids))
+        rows = replicate_notes(args.input, args.times, tmp / "big.parquet")
         one = peak_rss_mb(args.input, args.config, tmp / "one")
         many = peak_rss_mb(str(tmp / "big.parquet"), args.config, tmp / "many")
-    emit({"benchmark": "peak RSS, etl run --dry-run", "rows_1x": table.num_rows,
-          f"rows_{args.times}x": table.num_rows * args.times, "peak_mb_1x": round(one, 1),
+    emit({"benchmark": "peak RSS, etl run --dry-run", "rows_1x": rows,
+          f"rows_{args.times}x": rows * args.times, "peak_mb_1x": round(one, 1),
           f"peak_mb_{args.times}x": round(many, 1), "ratio": round(many / one, 3)}, args.json_out)
 
 

@@ -66,6 +66,37 @@ def same_graph(got: dict, expected: dict, tolerance: float = 2e-6) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def killing_model_actors(ray_cluster, most: int | None = None, states=("ALIVE",)):
+    """While the block runs, a thread kills (ray.kill) every model actor found in one of `states`,
+    at most `most` of them; yields the ids killed."""
+    import threading
+
+    from ray._private.state import actors
+
+    killed, running = [], threading.Event()
+    running.set()
+
+    def kill():
+        core = ray_cluster._private.worker.global_worker.core_worker
+        while running.is_set() and (most is None or len(killed) < most):
+            for actor_id, info in actors().items():
+                if "ExtractActor" in info["ActorClassName"] and info["State"] in states and actor_id not in killed:
+                    with contextlib.suppress(Exception):  # it may be gone between the listing and the kill
+                        ray_cluster.kill(core.get_actor_handle(ray_cluster.ActorID.from_hex(actor_id)))
+                        killed.append(actor_id)
+                    break
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill, daemon=True)
+    killer.start()
+    try:
+        yield killed
+    finally:
+        running.clear()
+        killer.join()
+
+
 def both(tmp_path, models):
     local_dir, ray_dir = tmp_path / "local", tmp_path / "ray"
     local_dir.mkdir()
@@ -179,34 +210,11 @@ def test_model_actor_killed_mid_run_the_run_completes_with_the_local_graph(tmp_p
     """ray.kill on a model actor while the run is extracting (the default no_restart=True: the actor
     is gone for good): its batches not written yet go to a new actor, so the run completes (exit 0)
     with the local run's graph and counts, and says so."""
-    import threading
-
-    from ray._private.state import actors
-
     (local_dir, local), (ray_dir, on_ray) = both(tmp_path, models)
     source = write_notes(tmp_path / "notes.parquet", notes60[:32])
     assert etl(local, "run", "--input", str(source)).exit_code == EXIT_OK
-    killed, running = [], threading.Event()
-    running.set()
-
-    def kill_one_actor():
-        core = ray_cluster._private.worker.global_worker.core_worker
-        while running.is_set():
-            alive = [a for a, info in actors().items()
-                     if "ExtractActor" in info["ActorClassName"] and info["State"] == "ALIVE"]
-            if alive:
-                ray_cluster.kill(core.get_actor_handle(ray_cluster.ActorID.from_hex(alive[0])))
-                killed.append(alive[0])
-                return
-            time.sleep(0.1)
-
-    killer = threading.Thread(target=kill_one_actor, daemon=True)
-    killer.start()
-    try:
+    with killing_model_actors(ray_cluster, most=1, states=("ALIVE",)) as killed:
         result = etl(on_ray, *RAY, "run", "--input", str(source), "--engine", "ray")
-    finally:
-        running.clear()
-        killer.join()
     assert killed, "no model actor was alive during the run"
     assert result.exit_code == EXIT_OK, result.output
     report = last_report(ray_dir)
@@ -221,35 +229,13 @@ def test_model_actors_dying_again_and_again_stop_with_exit_3_and_a_rerun_complet
     ACTOR_FAILURES_RETRIED replacements the run stops with exit 3 and one clear error line, releases
     its lock, and a rerun on a healthy cluster completes with the local run's graph (the ledger:
     nothing written twice, nothing missing)."""
-    import threading
-
-    from ray._private.state import actors
-
     from etl.ray_engine import ACTOR_FAILURES_RETRIED
 
     (local_dir, local), (ray_dir, on_ray) = both(tmp_path, models)
     source = write_notes(tmp_path / "notes.parquet", notes60[:24])
     assert etl(local, "run", "--input", str(source)).exit_code == EXIT_OK
-    killed, running = set(), threading.Event()
-    running.set()
-
-    def kill_every_actor():
-        core = ray_cluster._private.worker.global_worker.core_worker
-        while running.is_set():
-            for actor_id, info in actors().items():
-                if "ExtractActor" in info["ActorClassName"] and info["State"] != "DEAD" and actor_id not in killed:
-                    with contextlib.suppress(Exception):  # it may be gone between the listing and the kill
-                        ray_cluster.kill(core.get_actor_handle(ray_cluster.ActorID.from_hex(actor_id)))
-                        killed.add(actor_id)
-            time.sleep(0.05)
-
-    killer = threading.Thread(target=kill_every_actor, daemon=True)
-    killer.start()
-    try:
+    with killing_model_actors(ray_cluster, states=("DEPENDENCIES_UNREADY", "PENDING_CREATION", "ALIVE", "RESTARTING")):
         result = etl(on_ray, *RAY, "run", "--input", str(source), "--engine", "ray")
-    finally:
-        running.clear()
-        killer.join()
     assert result.exit_code == EXIT_SINK, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and f"died {ACTOR_FAILURES_RETRIED + 1} times" in errors[0], result.output
