@@ -24,6 +24,7 @@ from collections import defaultdict
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from etl.errors import SinkError
+from etl.graph import counts
 from etl.graph.batch import PreparedBatch, prepare_batch
 from etl.graph.records import (Document, Evidence, LedgerEntry, RunRecord, WriteStats,
                                versions_from_text)
@@ -126,72 +127,99 @@ class CypherSink(Sink):
     def _protocol(self, run: Runner, batch: PreparedBatch) -> WriteStats:
         """Entities, then evidence, then the relationships it supports; the ledger last."""
         b = self.builder
-        for statement in b.begin_documents(batch.doc_ids, batch.run_id):
-            run(statement)
-        # The documents' old evidence, and the edges and entities it supported: refreshed below
-        # (its assertions may have changed, or it may be gone) and pruned if left with none.
-        old: set[str] = set()
-        edges: dict[tuple, dict[str, dict]] = defaultdict(dict)  # group -> edge key -> {s, o, edge_key}
-        nodes: set[tuple[str, str]] = set()  # (label, name)
-        for statement in b.retracted_evidence(batch.doc_ids):
-            for row in run(statement):
-                old.add(row["key"])
-                group = (row["subject_label"], row["rel_type"], row["object_label"])
-                edges[group][row["edge_key"]] = {"s": row["subject"], "o": row["object"],
-                                                 "edge_key": row["edge_key"]}
-                nodes.add((row["subject_label"], row["subject"]))
-                nodes.add((row["object_label"], row["object"]))
+        cut = [doc_id for statement in b.begin_documents(batch.doc_ids, batch.run_id)
+               for row in run(statement) for doc_id in row["pending"]]
+        if cut:  # a write of these documents stopped half-way: counts may not match the graph
+            self._recount_all(run, cut, batch)
+        # The documents' old evidence: replaced by the new, and what the count changes are made of.
+        old = [row for statement in b.retracted_evidence(batch.doc_ids) for row in run(statement)]
+        old_keys = {row["key"] for row in old}
         # Old evidence written again keeps its node (same key: same document, edge and spans) and
         # gets its properties set again; the rest of the old evidence is deleted. A rewrite of
         # unchanged documents thus deletes and creates nothing.
         evidence = [row for group in sorted(batch.evidence) for row in batch.evidence[group]]
-        stale = sorted(old - {row["key"] for row in evidence})
-        for statement in b.delete_evidence(stale):
+        for statement in b.delete_evidence(sorted(old_keys - {row["key"] for row in evidence})):
             run(statement)
-        merged = {row["edge_key"] for rows in batch.edges.values() for row in rows}
         for label in sorted(batch.nodes):
             rows = [{"name": name, "full_name": batch.full_names.get(name), "surface_forms": forms}
                     for name, forms in batch.nodes[label].items()]
             for statement in b.upsert_nodes(label, rows, batch.run_id):
                 run(statement)
-            nodes.update((label, name) for name in batch.nodes[label])
-        for statement in b.create_evidence([row for row in evidence if row["key"] not in old]):
+        for statement in b.create_evidence([row for row in evidence if row["key"] not in old_keys]):
             run(statement)
-        for statement in b.update_evidence([row for row in evidence if row["key"] in old]):
+        for statement in b.update_evidence([row for row in evidence if row["key"] in old_keys]):
             run(statement)
-        # Edges that asserted evidence supports: MERGEd with their aggregates. Every other edge
-        # the old or new evidence names is refreshed: the old evidence may be gone, and the new
-        # denied/possible evidence changes an existing edge's absent/possible counts.
-        for group in sorted(batch.edges):
-            for statement in b.upsert_edges(group, batch.edges[group], batch.run_id):
-                run(statement)
-            for row in batch.edges[group]:
-                edges[group].pop(row["edge_key"], None)
-        for group in batch.evidence:
-            for row in batch.evidence[group]:
-                key = row["props"]["edge_key"]
-                if not row["props"]["asserted"] and key not in merged:
-                    edges[group][key] = {"s": row["s"], "o": row["o"], "edge_key": key}
-        # Refresh says which edges and entities are left with nothing: only those are pruned.
-        dead_edges: dict[tuple, list[dict]] = defaultdict(list)
-        for group in sorted(edges):
-            for statement in b.refresh_edges(group, [edges[group][key] for key in sorted(edges[group])]):
-                dead_edges[group] += [edges[group][key] for row in run(statement) for key in row["dead"]]
-        for group in sorted(dead_edges):
-            for statement in b.prune_edges(group, sorted(dead_edges[group], key=lambda r: r["edge_key"])):
-                run(statement)
-        dead_nodes = []
-        for statement in b.refresh_nodes([{"label": label, "name": name} for label, name in sorted(nodes)]):
-            dead_nodes += [{"label": label, "name": name} for row in run(statement) for label, name in row["dead"]]
-        for statement in b.prune_nodes(sorted(dead_nodes, key=lambda r: (r["label"], r["name"]))):
-            run(statement)
+        change = counts.changes(old, [{name: row["props"][name] for name in counts.SUMMARY_FIELDS}
+                                      for row in evidence])
+        self._prune_edges(run, self._change_edges(run, batch, change))
+        dead_nodes = [dead for statement in b.adjust_nodes(change.node_rows())
+                      for row in run(statement) for dead in row["dead"]]
+        self._prune_nodes(run, dead_nodes)
         for statement in b.commit_documents(batch.documents):
             run(statement)
         # evidence_removed: the old evidence this write replaced (updated in place or deleted).
         return WriteStats(documents=len(batch.doc_ids), evidence=batch.evidence_count,
-                          evidence_removed=len(old),
+                          evidence_removed=len(old_keys),
                           entities=sum(len(names) for names in batch.nodes.values()),
                           relationships=sum(len(rows) for rows in batch.edges.values()))
+
+    def _change_edges(self, run: Runner, batch: PreparedBatch, change: counts.Changes) -> dict[tuple, list[dict]]:
+        """Send every edge the old or new evidence names its changes: MERGEd when asserted
+        evidence of the batch supports it, else only if it exists (the old evidence may be gone,
+        the new denied/possible evidence changes its absent/possible counts). An edge whose best
+        score may have gone is recounted. Returns the edges left with no asserted evidence."""
+        b = self.builder
+        dead: dict[tuple, list[str]] = defaultdict(list)
+        stale: dict[tuple, list[str]] = defaultdict(list)
+        for group in sorted(change.edges):
+            edges = change.edges[group]
+            supported = sorted(batch.edges.get(group, ()), key=lambda row: row["edge_key"])
+            rows = [{**edges[row["edge_key"]].row(), "predicate": row["predicate"]} for row in supported]
+            for statement in b.upsert_edges(group, rows, batch.run_id):
+                stale[group] += [key for result in run(statement) for key in result["stale"]]
+            merged = {row["edge_key"] for row in supported}
+            rows = [edges[key].row() for key in sorted(edges) if key not in merged and not edges[key].empty]
+            for statement in b.adjust_edges(group, rows):
+                for result in run(statement):
+                    dead[group] += result["dead"]
+                    stale[group] += result["stale"]
+        for group in sorted(stale):
+            rows = [change.edges[group][key].ends() for key in sorted(stale[group])]
+            for statement in b.refresh_edges(group, rows):
+                dead[group] += [key for result in run(statement) for key in result["dead"]]
+        return {group: [change.edges[group][key].ends() for key in keys] for group, keys in dead.items()}
+
+    def _prune_edges(self, run: Runner, dead: dict[tuple, list[dict]]) -> None:
+        for group in sorted(dead):
+            rows = list({row["edge_key"]: row for row in dead[group]}.values())
+            for statement in self.builder.prune_edges(group, sorted(rows, key=lambda r: r["edge_key"])):
+                run(statement)
+
+    def _prune_nodes(self, run: Runner, dead: list) -> None:
+        rows = sorted({(label, name) for label, name in dead})
+        for statement in self.builder.prune_nodes([{"label": label, "name": name} for label, name in rows]):
+            run(statement)
+
+    def _recount_all(self, run: Runner, cut: list[str], batch: PreparedBatch) -> None:
+        """Recount every entity's and edge's counts from the evidence in the graph, and prune.
+        Needed when a write stopped half-way (FalkorDB runs a write statement by statement; a
+        Neo4j write is one transaction and never leaves one): it may have changed evidence
+        without the counts that go with it. Writes change counts by difference after this."""
+        b = self.builder
+        log.warning("%d document(s) of an earlier write that stopped half-way (e.g. %s): recounting "
+                    "the evidence of every entity and relationship", len(cut), cut[0])
+        dead_edges: dict[tuple, list[dict]] = defaultdict(list)
+        for group in b.edge_groups():
+            rows = run(b.edge_ends(group))
+            for statement in b.refresh_edges(group, rows):
+                by_key = {row["edge_key"]: row for row in statement.params["rows"]}
+                dead_edges[group] += [by_key[key] for row in run(statement) for key in row["dead"]]
+        self._prune_edges(run, dead_edges)
+        nodes = [{"label": label, "name": row["name"]}
+                 for label in b.entity_labels() for row in run(b.entity_names(label))]
+        self._prune_nodes(run, [dead for statement in b.refresh_nodes(nodes)
+                                for row in run(statement) for dead in row["dead"]])
+        run(b.clear_pending(batch.doc_ids))
 
     # ------------------------------------------------------------------ ledger and runs
     def known_documents(self, doc_ids: Iterable[str]) -> dict[str, LedgerEntry]:
@@ -268,3 +296,4 @@ class NoneSink(Sink):
 
     def stats(self) -> dict[str, int]:
         return {}
+

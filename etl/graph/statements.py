@@ -120,10 +120,11 @@ class StatementBuilder:
         return specs
 
     # ------------------------------------------------------------------ the write protocol
-    # Order (sink.py): begin -> find the old evidence, delete what is not written again ->
-    # entities -> evidence (new: create; same key: update) -> relationships asserted evidence
-    # supports (MERGE and aggregates) -> refresh the other relationships the batch touched, prune
-    # those left with none -> refresh entities, prune -> commit the ledger.
+    # Order (sink.py): begin (and recount everything if an earlier write stopped half-way) ->
+    # find the old evidence, delete what is not written again -> entities -> evidence (new:
+    # create; same key: update) -> relationships asserted evidence supports (MERGE, aggregates
+    # changed by difference) -> change the other relationships the batch touched, recount stale
+    # best scores, prune those left with none -> change entity counts, prune -> commit the ledger.
     # The ledger is written last, so a write cut short anywhere leaves the document without a
     # content hash and the next run writes it again.
     #
@@ -133,22 +134,36 @@ class StatementBuilder:
     # labels(n)`), so each is one statement for the whole batch: a statement costs planning and
     # a round trip, and most writes touch most of the 53 groups.
     def begin_documents(self, doc_ids: Sequence[str], run_id: str) -> Iterator[Statement]:
+        """Mark the documents as being written (no ledger entry, `pending_run`); returns one row,
+        `pending`: those already marked, by a write that was cut short (sink._protocol)."""
         text = (f"UNWIND $rows AS doc_id\n"
                 f"MERGE (d:{self.label(DOCUMENT)} {{doc_id: doc_id}})\n"
-                f"SET d.content_hash = null, d.pending_run = $run_id")
+                f"WITH d, d.pending_run IS NOT NULL AS cut\n"
+                f"SET d.content_hash = null, d.pending_run = $run_id\n"
+                f"RETURN collect(CASE WHEN cut THEN d.doc_id END) AS pending")
         return self._chunked("begin documents", text, doc_ids, run_id=run_id)
 
+    def clear_pending(self, keep: Sequence[str]) -> Statement:
+        """After a recount of everything (sink._recount_all): the documents of writes cut short,
+        other than `keep`, no longer need one. They keep no ledger entry, so they are written
+        again when they come back."""
+        return Statement("clear pending documents",
+                         f"MATCH (d:{self.label(DOCUMENT)}) WHERE d.pending_run IS NOT NULL "
+                         f"AND NOT d.doc_id IN $keep\n"
+                         f"SET d.pending_run = null", {"keep": list(keep)})
+
     def retracted_evidence(self, doc_ids: Sequence[str]) -> Iterator[Statement]:
-        """The documents' current evidence: its key, and the edge and entities it supports (to
-        refresh later). HAS_EVIDENCE only ever leads to Evidence, so `ev` has no label: with one,
+        """The documents' current evidence: what its counts depend on (counts.SUMMARY_FIELDS; evidence
+        from before assertions counts as asserted). HAS_EVIDENCE only ever leads to Evidence, so `ev` has no label: with one,
         Neo4j planned (from the statistics of a young graph) a scan of the Evidence index joined
         to the documents, a cost that grows with the graph; without, the only start is the
         document's unique key."""
         text = (f"UNWIND $rows AS doc_id\n"
                 f"MATCH (:{self.label(DOCUMENT)} {{doc_id: doc_id}})-[:{self.rel(HAS_EVIDENCE)}]->(ev)\n"
-                f"RETURN ev.key AS key, ev.edge_key AS edge_key, ev.subject_label AS subject_label, "
-                f"ev.subject AS subject, ev.rel_type AS rel_type, ev.object_label AS object_label, "
-                f"ev.object AS object")
+                f"RETURN ev.key AS key, ev.edge_key AS edge_key, ev.doc_id AS doc_id, "
+                f"ev.subject_label AS subject_label, ev.subject AS subject, ev.rel_type AS rel_type, "
+                f"ev.object_label AS object_label, ev.object AS object, ev.score AS score, "
+                f"ev.assertion AS assertion, coalesce(ev.asserted, true) AS asserted")
         return self._chunked("find old evidence", text, doc_ids)
 
     def delete_evidence(self, keys: Sequence[str]) -> Iterator[Statement]:
@@ -188,21 +203,35 @@ class StatementBuilder:
 
     def upsert_edges(self, group: tuple[str, str, str], rows: Sequence[dict],
                      run_id: str) -> Iterator[Statement]:
-        """rows: [{s, o, edge_key, predicate}], the edges the batch's asserted evidence supports,
-        MERGEd after that evidence was written, and their aggregates set in the same statement
-        (as refresh_edges: one statement per group instead of two). `last_run`: the last run that
-        wrote asserted evidence. Returns nothing: an edge just MERGEd for asserted evidence is
-        never left empty (10,000 result rows cost the client more than the MERGE)."""
+        """rows: [{s, o, edge_key, predicate, dn, dd, dm, da, dp, best, lost}] (counts.EdgeChange):
+        the edges the batch's asserted evidence supports, MERGEd after that evidence was written,
+        with their aggregates changed in the same statement (_apply_changes). An edge this MERGE
+        creates is counted instead (marked by evidence_count -1 until then): other documents'
+        denied evidence may name it already. `last_run`: the last run that wrote asserted
+        evidence. Returns one row, `stale` (_apply_changes)."""
         s_label, rel_type, o_label = group
         text = (f"UNWIND $rows AS row\n"
                 f"MATCH (s:{self.label(s_label)} {{name: row.s}})\n"
                 f"MATCH (o:{self.label(o_label)} {{name: row.o}})\n"
                 f"MERGE (s)-[r:{self.rel(rel_type)}]->(o)\n"
                 f"ON CREATE SET r.predicate = row.predicate, r.edge_key = row.edge_key, "
-                f"r.first_run = $run_id\n"
+                f"r.first_run = $run_id, r.evidence_count = -1\n"
                 f"SET r.last_run = $run_id\n"
-                f"WITH row, r\n" + self._aggregates(dead=False))
+                f"WITH row, r, r.evidence_count < 0 AS fresh\n" +
+                self._apply_changes("RETURN collect(CASE WHEN stale THEN r.edge_key END) AS stale"))
         return self._chunked(f"merge {s_label}-{rel_type}->{o_label}", text, rows, run_id=run_id,
+                             absent=ABSENT, possible=POSSIBLE)
+
+    def adjust_edges(self, group: tuple[str, str, str], rows: Sequence[dict]) -> Iterator[Statement]:
+        """Change the aggregates of existing edges the batch did not MERGE (rows as upsert_edges,
+        without predicate): those of the documents' old evidence, and those its denied/possible
+        evidence counts on; edges that do not exist are no-ops. Returns one row: `dead`, the edge
+        keys left with no asserted evidence (for prune_edges), and `stale` (_apply_changes)."""
+        text = (f"UNWIND $rows AS row\n" + self._edge(group) +
+                f"WITH row, r, false AS fresh\n" +
+                self._apply_changes("RETURN collect(CASE WHEN n = 0 THEN r.edge_key END) AS dead, "
+                                    "collect(CASE WHEN stale THEN r.edge_key END) AS stale"))
+        return self._chunked(f"adjust {'-'.join(group[:2])}->{group[2]}", text, rows,
                              absent=ABSENT, possible=POSSIBLE)
 
     def create_evidence(self, rows: Sequence[dict]) -> Iterator[Statement]:
@@ -231,31 +260,53 @@ class StatementBuilder:
                 f"SET {sets}")
         return self._chunked("update evidence", text, [evidence_values(row["props"]) for row in rows])
 
-    def _aggregates(self, dead: bool) -> str:
-        """Set edge r's aggregates from the evidence holding row.edge_key; with `dead`, return one
-        row: `dead`, the edge keys left with no asserted evidence (collected on the server: only
-        those are needed, and a row per edge was the larger part of the client's reading).
+    def _count_evidence(self, key: str, keep: str, prefix: str) -> str:
+        """Count the evidence holding edge key `key` (none when `key` is null): {prefix}n,
+        {prefix}docs, {prefix}best, {prefix}micros over asserted evidence (both ends present),
+        {prefix}absent: evidence with an absent end; {prefix}possible: with a possible end and no
+        absent end (batch.evidence_assertion). Evidence written before assertions existed has no
+        `asserted` property and counts as asserted, as it did then. Scores are summed in integer
+        millionths (counts.micros), as the differences are (toInteger: FalkorDB sums to a float)."""
+        p = prefix
+        return (f"OPTIONAL MATCH (ev:{self.label(EVIDENCE)} {{edge_key: {key}}})\n"
+                f"WITH {keep}, ev, CASE WHEN coalesce(ev.asserted, ev IS NOT NULL) THEN ev END AS yes\n"
+                f"WITH {keep}, count(yes) AS {p}n, count(DISTINCT yes.doc_id) AS {p}docs, "
+                f"max(yes.score) AS {p}best, toInteger(sum(toInteger(round(yes.score * 1000000)))) AS {p}micros, "
+                f"count(CASE ev.assertion WHEN $absent THEN 1 END) AS {p}absent, "
+                f"count(CASE ev.assertion WHEN $possible THEN 1 END) AS {p}possible\n")
 
-        evidence_count, doc_count, best_score, mean_score: asserted evidence only (both ends
-        present). absent_count: evidence with an absent end; possible_count: evidence with a
-        possible end and no absent end (batch.evidence_assertion). Evidence written before
-        assertions existed has no `asserted` property and counts as asserted, as it did then."""
-        return (f"OPTIONAL MATCH (ev:{self.label(EVIDENCE)} {{edge_key: row.edge_key}})\n"
-                f"WITH r, ev, CASE WHEN coalesce(ev.asserted, ev IS NOT NULL) THEN ev END AS yes\n"
-                f"WITH r, count(yes) AS n, count(DISTINCT yes.doc_id) AS docs, max(yes.score) AS best, "
-                f"avg(yes.score) AS mean, count(CASE ev.assertion WHEN $absent THEN 1 END) AS absent, "
-                f"count(CASE ev.assertion WHEN $possible THEN 1 END) AS possible\n"
-                f"SET r.evidence_count = n, r.doc_count = docs, r.best_score = best, "
-                f"r.mean_score = round(mean * {_SCORE_DIGITS}) / {_SCORE_DIGITS}, "
-                f"r.absent_count = absent, r.possible_count = possible" +
-                ("\nRETURN collect(CASE WHEN n = 0 THEN r.edge_key END) AS dead" if dead else ""))
+    @staticmethod
+    def _set_aggregates(returns: str) -> str:
+        """SET edge r's aggregates from n, docs, best, micros, absent, possible."""
+        return (f"SET r.evidence_count = n, r.doc_count = docs, r.score_micros = micros, "
+                f"r.best_score = CASE WHEN n > 0 THEN best END, "
+                f"r.mean_score = CASE WHEN n > 0 THEN round(toFloat(micros) / n) / {_SCORE_DIGITS} END, "
+                f"r.absent_count = absent, r.possible_count = possible\n" + returns)
+
+    def _apply_changes(self, returns: str) -> str:
+        """Edge r's aggregates plus the row's changes (counts.EdgeChange), or counted (_count_evidence)
+        when `fresh`. `stale`: the best score may have gone (row.lost >= best) or the edge predates
+        `score_micros`; the sink recounts those (refresh_edges)."""
+        return ("WITH row, r, fresh, CASE WHEN fresh THEN row.edge_key END AS recount\n" +
+                self._count_evidence("recount", "row, r, fresh", "c_") +
+                "WITH row, r, NOT fresh AND (r.score_micros IS NULL OR row.lost >= r.best_score) AS stale,\n"
+                "     CASE WHEN fresh THEN c_n ELSE r.evidence_count + row.dn END AS n,\n"
+                "     CASE WHEN fresh THEN c_docs ELSE r.doc_count + row.dd END AS docs,\n"
+                "     CASE WHEN fresh THEN c_micros ELSE r.score_micros + row.dm END AS micros,\n"
+                "     CASE WHEN fresh THEN c_absent ELSE r.absent_count + row.da END AS absent,\n"
+                "     CASE WHEN fresh THEN c_possible ELSE r.possible_count + row.dp END AS possible,\n"
+                "     CASE WHEN fresh THEN c_best WHEN row.best IS NULL OR row.best <= r.best_score "
+                "THEN r.best_score ELSE row.best END AS best\n" +
+                self._set_aggregates(returns))
 
     def refresh_edges(self, group: tuple[str, str, str], rows: Sequence[dict]) -> Iterator[Statement]:
-        """Recompute the aggregates (_aggregates) of existing edges the batch did not MERGE: those
-        of the documents' old evidence, and those its denied/possible evidence counts on. Returns
-        one row, `dead`: the edge keys left with no asserted evidence, to send to prune_edges.
+        """Recount the aggregates of existing edges (_count_evidence): those whose best score a
+        difference cannot tell (stale), and every edge after a write was cut short. Returns one
+        row, `dead`: the edge keys left with no asserted evidence, to send to prune_edges.
         rows: [{s, o, edge_key}] (edges that do not exist are no-ops)."""
-        text = f"UNWIND $rows AS row\n" + self._edge(group) + self._aggregates(dead=True)
+        text = (f"UNWIND $rows AS row\n" + self._edge(group) +
+                self._count_evidence("row.edge_key", "r", "") +
+                self._set_aggregates("RETURN collect(CASE WHEN n = 0 THEN r.edge_key END) AS dead"))
         return self._chunked(f"refresh {'-'.join(group[:2])}->{group[2]}", text, rows,
                              absent=ABSENT, possible=POSSIBLE)
 
@@ -270,7 +321,8 @@ class StatementBuilder:
         return self._chunked(f"prune {'-'.join(group[:2])}->{group[2]}", text, rows)
 
     def refresh_nodes(self, rows: Sequence[dict]) -> Iterator[Statement]:
-        """Evidence counts from the entities' SUBJECT/OBJECT links (all, and asserted as in
+        """Recount (after a write was cut short; writes change counts by adjust_nodes) evidence
+        counts from the entities' SUBJECT/OBJECT links (all, and asserted as in
         refresh_edges); rows [{label, name}] of any label; returns one row, `dead`: [label, name]
         of the entities left without any evidence, to send to prune_nodes. A finding only
         ever denied keeps its node (evidence_count > 0, asserted_count = 0) and has no typed
@@ -288,6 +340,16 @@ class StatementBuilder:
                 f"SET n.evidence_count = se_c + oe_c, n.asserted_count = se_a + oe_a\n"
                 f"RETURN collect(CASE WHEN se_c + oe_c = 0 THEN [row.label, n.name] END) AS dead")
         return self._chunked("refresh nodes", text, rows)
+
+    def adjust_nodes(self, rows: Sequence[dict]) -> Iterator[Statement]:
+        """Change entities' counts by the batch's difference: rows [{label, name, dc, da}]
+        (counts.Changes.node_rows). Returns one row, `dead`: [label, name] of the entities left
+        without any evidence, to send to prune_nodes."""
+        text = (f"UNWIND $rows AS row\n" + self._entity("n", "row.name", "row.label") +
+                f"WITH row, n, n.evidence_count + row.dc AS c\n"
+                f"SET n.evidence_count = c, n.asserted_count = n.asserted_count + row.da\n"
+                f"RETURN collect(CASE WHEN c = 0 THEN [row.label, n.name] END) AS dead")
+        return self._chunked("adjust nodes", text, rows)
 
     def prune_nodes(self, rows: Sequence[dict]) -> Iterator[Statement]:
         """Delete the given entities ([{label, name}]) left with no evidence (refresh_nodes said
@@ -312,6 +374,17 @@ class StatementBuilder:
                 f"RETURN d.doc_id AS doc_id, d.content_hash AS content_hash, "
                 f"d.model_versions AS model_versions")
         return self._chunked("read ledger", text, doc_ids)
+
+    def entity_names(self, label: str) -> Statement:
+        """Every entity of a label (for a recount of everything)."""
+        return Statement(f"read {label} names", f"MATCH (n:{self.label(label)}) RETURN n.name AS name")
+
+    def edge_ends(self, group: tuple[str, str, str]) -> Statement:
+        """Every edge of a group, as refresh_edges rows (for a recount of everything)."""
+        s_label, rel_type, o_label = group
+        return Statement(f"read {'-'.join(group[:2])}->{o_label} edges",
+                         f"MATCH (s:{self.label(s_label)})-[r:{self.rel(rel_type)}]->(o:{self.label(o_label)})\n"
+                         f"RETURN s.name AS s, o.name AS o, r.edge_key AS edge_key")
 
     def save_run(self, run_id: str, props: dict) -> Statement:
         return Statement("save run", f"MERGE (r:{self.label(RUN)} {{run_id: $run_id}})\nSET r += $props",
@@ -362,11 +435,17 @@ class StatementBuilder:
         out += self.update_evidence([{"props": props}])
         for label in self.entity_labels():
             out += self.upsert_nodes(label, [{"name": "x", "full_name": None, "surface_forms": ["x"]}], run)
+        delta = {"dn": 1, "dd": 1, "dm": 500000, "da": 0, "dp": 0, "best": 0.5, "lost": None}
         for group in self.edge_groups():
-            out += self.upsert_edges(group, [{"s": "a", "o": "b", "edge_key": "k", "predicate": "p"}], run)
+            out += self.upsert_edges(group, [{"s": "a", "o": "b", "edge_key": "k", "predicate": "p", **delta}], run)
+            out += self.adjust_edges(group, [{"s": "a", "o": "b", "edge_key": "k", **delta}])
             out += self.refresh_edges(group, [{"s": "a", "o": "b", "edge_key": "k"}])
+            out.append(self.edge_ends(group))
             out += self.prune_edges(group, [{"s": "a", "o": "b", "edge_key": "k"}])
+        out += self.adjust_nodes([{"label": "Disease", "name": "x", "dc": 1, "da": 1}])
         out += self.refresh_nodes([{"label": "Disease", "name": "x"}])
+        out += [self.entity_names(label) for label in self.entity_labels()]
+        out.append(self.clear_pending(["d"]))
         out += self.prune_nodes([{"label": "Disease", "name": "x"}])
         out += self.commit_documents([{"doc_id": "d", "props": {"doc_id": "d"}}])
         out += self.known_documents(["d"])
