@@ -25,6 +25,11 @@ SUMMARY_FIELDS = ("key", "edge_key", "doc_id", "subject_label", "subject", "rel_
                   "object", "score", "assertion", "asserted")
 
 
+# An edge change row as the statements read it: a list, not a map (FalkorDB parses parameters as
+# Cypher text, and the key names would be half of it).
+EDGE_CHANGE_FIELDS = ("s", "o", "edge_key", "predicate", "dn", "dd", "dm", "da", "dp", "best", "lost")
+
+
 def micros(score: float) -> int:
     """A score in integer millionths, rounded half up as Cypher's round() does in both stores
     (statements._aggregates computes the same from the stored scores)."""
@@ -49,11 +54,10 @@ class EdgeChange:
         """The edge as statements find it (refresh_edges, prune_edges rows)."""
         return {"s": self.s, "o": self.o, "edge_key": self.edge_key}
 
-    def row(self) -> dict:
-        """The edge with its changes (upsert_edges, adjust_edges rows)."""
-        return {**self.ends(), "dn": self.evidence,
-                "dd": self.docs, "dm": self.micros, "da": self.absent, "dp": self.possible,
-                "best": self.best, "lost": self.lost}
+    def row(self, predicate: str | None = None) -> list:
+        """The edge with its changes, in EDGE_CHANGE_FIELDS order (upsert_edges, adjust_edges)."""
+        return [self.s, self.o, self.edge_key, predicate, self.evidence, self.docs, self.micros,
+                self.absent, self.possible, self.best, self.lost]
 
     @property
     def empty(self) -> bool:
@@ -75,36 +79,43 @@ class Changes:
 
 
 def changes(old: Iterable[dict], new: Iterable[dict]) -> Changes:
-    """The count changes of replacing the documents' `old` evidence with `new` (both rows holding
-    SUMMARY_FIELDS; `new` holds every document of the write, so a document's old evidence is
-    always replaced)."""
+    """The count changes of replacing the documents' `old` evidence with `new` (rows holding at
+    least SUMMARY_FIELDS; `new` holds every document of the write, so a document's old evidence
+    is always replaced). Plain loops: this runs for every triple written."""
     out = Changes()
-    asserted: dict[str, list[dict[str, float]]] = defaultdict(lambda: [{}, {}])  # edge key -> old, new
-    docs: dict[str, list[set[str]]] = defaultdict(lambda: [set(), set()])
+    nodes, edges = out.nodes, out.edges
+    asserted: dict[str, tuple[dict, dict]] = {}  # edge key -> (old, new) asserted evidence key -> score
+    docs: dict[str, tuple[set, set]] = {}  # edge key -> (old, new) documents with asserted evidence
     for side, rows in ((-1, old), (1, new)):
         for row in rows:
-            is_asserted = bool(row["asserted"])
-            for role in ("subject", "object"):
-                counts = out.nodes[(row[f"{role}_label"], row[role])]
+            yes = bool(row["asserted"])
+            for ends in ((row["subject_label"], row["subject"]), (row["object_label"], row["object"])):
+                counts = nodes[ends]
                 counts[0] += side
-                counts[1] += side * is_asserted
-            group = (row["subject_label"], row["rel_type"], row["object_label"])
-            edge = out.edges[group].get(row["edge_key"])
+                counts[1] += side * yes
+            key = row["edge_key"]
+            group = edges[(row["subject_label"], row["rel_type"], row["object_label"])]
+            edge = group.get(key)
             if edge is None:
-                edge = out.edges[group][row["edge_key"]] = EdgeChange(row["subject"], row["object"], row["edge_key"])
-            edge.absent += side * (row["assertion"] == ABSENT)
-            edge.possible += side * (row["assertion"] == POSSIBLE)
-            if is_asserted:
+                edge = group[key] = EdgeChange(row["subject"], row["object"], key)
+                asserted[key], docs[key] = ({}, {}), (set(), set())
+            assertion = row["assertion"]
+            if yes:
                 edge.evidence += side
                 edge.micros += side * micros(row["score"])
-                asserted[row["edge_key"]][side > 0][row["key"]] = row["score"]
-                docs[row["edge_key"]][side > 0].add(row["doc_id"])
-    for group in out.edges.values():
+                asserted[key][side > 0][row["key"]] = row["score"]
+                docs[key][side > 0].add(row["doc_id"])
+            elif assertion == ABSENT:
+                edge.absent += side
+            elif assertion == POSSIBLE:
+                edge.possible += side
+    for group in edges.values():
         for key, edge in group.items():
-            before, after = asserted.get(key, ({}, {}))
-            old_docs, new_docs = docs.get(key, (set(), set()))
+            (before, after), (old_docs, new_docs) = asserted[key], docs[key]
             edge.docs = len(new_docs) - len(old_docs)
-            edge.best = max(after.values(), default=None)
+            if after:
+                edge.best = max(after.values())
             gone = [score for ev_key, score in before.items() if after.get(ev_key, -math.inf) < score]
-            edge.lost = max(gone, default=None)
+            if gone:
+                edge.lost = max(gone)
     return out

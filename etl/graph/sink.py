@@ -149,8 +149,7 @@ class CypherSink(Sink):
             run(statement)
         for statement in b.update_evidence([row for row in evidence if row["key"] in old_keys]):
             run(statement)
-        change = counts.changes(old, [{name: row["props"][name] for name in counts.SUMMARY_FIELDS}
-                                      for row in evidence])
+        change = counts.changes(old, [row["props"] for row in evidence])
         self._prune_edges(run, self._change_edges(run, batch, change))
         dead_nodes = [dead for statement in b.adjust_nodes(change.node_rows())
                       for row in run(statement) for dead in row["dead"]]
@@ -174,7 +173,7 @@ class CypherSink(Sink):
         for group in sorted(change.edges):
             edges = change.edges[group]
             supported = sorted(batch.edges.get(group, ()), key=lambda row: row["edge_key"])
-            rows = [{**edges[row["edge_key"]].row(), "predicate": row["predicate"]} for row in supported]
+            rows = [edges[row["edge_key"]].row(row["predicate"]) for row in supported]
             for statement in b.upsert_edges(group, rows, batch.run_id):
                 stale[group] += [key for result in run(statement) for key in result["stale"]]
             merged = {row["edge_key"] for row in supported}

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 from etl.graph.batch import EVIDENCE_PROPERTIES
+from etl.graph.counts import EDGE_CHANGE_FIELDS
 from etl.graph.records import ABSENT, POSSIBLE
 from etl.schema import CYPHER_IDENTIFIER, Schema
 
@@ -68,6 +69,12 @@ def _at(name: str) -> str:
 
 def evidence_values(props: dict) -> list:
     return [props[name] for name in EVIDENCE_PROPERTIES]
+
+
+def _ch(name: str) -> str:
+    """The Cypher expression reading `name` from an edge change row (counts.EdgeChange.row: a
+    list too, 10,000 of them per write)."""
+    return f"row[{EDGE_CHANGE_FIELDS.index(name)}]"
 
 
 class StatementBuilder:
@@ -193,17 +200,17 @@ class StatementBuilder:
         may be an entity of several types (发热 a Symptom and a Disease)."""
         return f"MATCH ({var}:{self.label(ENTITY)} {{name: {name}}}) WHERE {label} IN labels({var})\n"
 
-    def _edge(self, group: tuple[str, str, str]) -> str:
+    def _edge(self, group: tuple[str, str, str], s: str = "row.s", o: str = "row.o") -> str:
         """MATCH an edge of the group by its ends' unique keys (rows {s, o, edge_key}). Typed, not
         by edge_key alone: FalkorDB expands an untyped `-[r]->` over every relationship type's
         matrix (10,000 rows: 6.8 s untyped, per group a fraction of that)."""
         s_label, rel_type, o_label = group
-        return (f"MATCH (s:{self.label(s_label)} {{name: row.s}})-[r:{self.rel(rel_type)}]->"
-                f"(o:{self.label(o_label)} {{name: row.o}})\n")
+        return (f"MATCH (s:{self.label(s_label)} {{name: {s}}})-[r:{self.rel(rel_type)}]->"
+                f"(o:{self.label(o_label)} {{name: {o}}})\n")
 
     def upsert_edges(self, group: tuple[str, str, str], rows: Sequence[dict],
                      run_id: str) -> Iterator[Statement]:
-        """rows: [{s, o, edge_key, predicate, dn, dd, dm, da, dp, best, lost}] (counts.EdgeChange):
+        """rows: counts.EdgeChange.row() lists (s, o, edge_key, predicate, changes):
         the edges the batch's asserted evidence supports, MERGEd after that evidence was written,
         with their aggregates changed in the same statement (_apply_changes). An edge this MERGE
         creates is counted instead (marked by evidence_count -1 until then): other documents'
@@ -211,10 +218,10 @@ class StatementBuilder:
         evidence. Returns one row, `stale` (_apply_changes)."""
         s_label, rel_type, o_label = group
         text = (f"UNWIND $rows AS row\n"
-                f"MATCH (s:{self.label(s_label)} {{name: row.s}})\n"
-                f"MATCH (o:{self.label(o_label)} {{name: row.o}})\n"
+                f"MATCH (s:{self.label(s_label)} {{name: {_ch('s')}}})\n"
+                f"MATCH (o:{self.label(o_label)} {{name: {_ch('o')}}})\n"
                 f"MERGE (s)-[r:{self.rel(rel_type)}]->(o)\n"
-                f"ON CREATE SET r.predicate = row.predicate, r.edge_key = row.edge_key, "
+                f"ON CREATE SET r.predicate = {_ch('predicate')}, r.edge_key = {_ch('edge_key')}, "
                 f"r.first_run = $run_id, r.evidence_count = -1\n"
                 f"SET r.last_run = $run_id\n"
                 f"WITH row, r, r.evidence_count < 0 AS fresh\n" +
@@ -224,10 +231,10 @@ class StatementBuilder:
 
     def adjust_edges(self, group: tuple[str, str, str], rows: Sequence[dict]) -> Iterator[Statement]:
         """Change the aggregates of existing edges the batch did not MERGE (rows as upsert_edges,
-        without predicate): those of the documents' old evidence, and those its denied/possible
+        predicate null): those of the documents' old evidence, and those its denied/possible
         evidence counts on; edges that do not exist are no-ops. Returns one row: `dead`, the edge
         keys left with no asserted evidence (for prune_edges), and `stale` (_apply_changes)."""
-        text = (f"UNWIND $rows AS row\n" + self._edge(group) +
+        text = (f"UNWIND $rows AS row\n" + self._edge(group, _ch("s"), _ch("o")) +
                 f"WITH row, r, false AS fresh\n" +
                 self._apply_changes("RETURN collect(CASE WHEN n = 0 THEN r.edge_key END) AS dead, "
                                     "collect(CASE WHEN stale THEN r.edge_key END) AS stale"))
@@ -284,19 +291,21 @@ class StatementBuilder:
                 f"r.absent_count = absent, r.possible_count = possible\n" + returns)
 
     def _apply_changes(self, returns: str) -> str:
-        """Edge r's aggregates plus the row's changes (counts.EdgeChange), or counted (_count_evidence)
-        when `fresh`. `stale`: the best score may have gone (row.lost >= best) or the edge predates
-        `score_micros`; the sink recounts those (refresh_edges)."""
-        return ("WITH row, r, fresh, CASE WHEN fresh THEN row.edge_key END AS recount\n" +
+        """Edge r's aggregates plus the row's changes (counts.EdgeChange, a list in
+        EDGE_CHANGE_FIELDS order), or counted (_count_evidence) when `fresh`. `stale`: the best
+        score may have gone (lost >= best) or the edge predates `score_micros`; the sink
+        recounts those (refresh_edges)."""
+        key, lost, best = _ch("edge_key"), _ch("lost"), _ch("best")
+        return (f"WITH row, r, fresh, CASE WHEN fresh THEN {key} END AS recount\n" +
                 self._count_evidence("recount", "row, r, fresh", "c_") +
-                "WITH row, r, NOT fresh AND (r.score_micros IS NULL OR row.lost >= r.best_score) AS stale,\n"
-                "     CASE WHEN fresh THEN c_n ELSE r.evidence_count + row.dn END AS n,\n"
-                "     CASE WHEN fresh THEN c_docs ELSE r.doc_count + row.dd END AS docs,\n"
-                "     CASE WHEN fresh THEN c_micros ELSE r.score_micros + row.dm END AS micros,\n"
-                "     CASE WHEN fresh THEN c_absent ELSE r.absent_count + row.da END AS absent,\n"
-                "     CASE WHEN fresh THEN c_possible ELSE r.possible_count + row.dp END AS possible,\n"
-                "     CASE WHEN fresh THEN c_best WHEN row.best IS NULL OR row.best <= r.best_score "
-                "THEN r.best_score ELSE row.best END AS best\n" +
+                f"WITH row, r, NOT fresh AND (r.score_micros IS NULL OR {lost} >= r.best_score) AS stale,\n"
+                f"     CASE WHEN fresh THEN c_n ELSE r.evidence_count + {_ch('dn')} END AS n,\n"
+                f"     CASE WHEN fresh THEN c_docs ELSE r.doc_count + {_ch('dd')} END AS docs,\n"
+                f"     CASE WHEN fresh THEN c_micros ELSE r.score_micros + {_ch('dm')} END AS micros,\n"
+                f"     CASE WHEN fresh THEN c_absent ELSE r.absent_count + {_ch('da')} END AS absent,\n"
+                f"     CASE WHEN fresh THEN c_possible ELSE r.possible_count + {_ch('dp')} END AS possible,\n"
+                f"     CASE WHEN fresh THEN c_best WHEN {best} IS NULL OR {best} <= r.best_score "
+                f"THEN r.best_score ELSE {best} END AS best\n" +
                 self._set_aggregates(returns))
 
     def refresh_edges(self, group: tuple[str, str, str], rows: Sequence[dict]) -> Iterator[Statement]:
@@ -435,10 +444,10 @@ class StatementBuilder:
         out += self.update_evidence([{"props": props}])
         for label in self.entity_labels():
             out += self.upsert_nodes(label, [{"name": "x", "full_name": None, "surface_forms": ["x"]}], run)
-        delta = {"dn": 1, "dd": 1, "dm": 500000, "da": 0, "dp": 0, "best": 0.5, "lost": None}
+        change = ["a", "b", "k", "p", 1, 1, 500000, 0, 0, 0.5, None]
         for group in self.edge_groups():
-            out += self.upsert_edges(group, [{"s": "a", "o": "b", "edge_key": "k", "predicate": "p", **delta}], run)
-            out += self.adjust_edges(group, [{"s": "a", "o": "b", "edge_key": "k", **delta}])
+            out += self.upsert_edges(group, [change], run)
+            out += self.adjust_edges(group, [change])
             out += self.refresh_edges(group, [{"s": "a", "o": "b", "edge_key": "k"}])
             out.append(self.edge_ends(group))
             out += self.prune_edges(group, [{"s": "a", "o": "b", "edge_key": "k"}])
