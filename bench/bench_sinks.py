@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "neo4j-server"))
 
 from etl.config import FalkorDBSettings, Neo4jSettings  # noqa: E402
+from etl.graph.falkordb_server import cpu_seconds as process_cpu_seconds  # noqa: E402
 from etl.graph.records import Document, Evidence  # noqa: E402
 from etl.schema import load_schema  # noqa: E402
 
@@ -91,8 +92,7 @@ def cpu_seconds(pid: int | None) -> float:
     if pid is None:
         times = os.times()
         return times.user + times.system
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return process_cpu_seconds(pid)
 
 
 # ---------------------------------------------------------------------- the two stores

@@ -46,8 +46,7 @@ def main() -> None:
         entry[0] += 1
         entry[1] += time.perf_counter() - tick
         entry[2] += result.run_time_ms / 1000
-        names = [column[1] for column in result.header]
-        return [dict(zip(names, (falkordb_sink.plain(v) for v in row))) for row in result.result_set]
+        return falkordb_sink.result_rows(result)
 
     untimed = falkordb_sink.FalkorDBSink._run
     with falkordb_store(load_schema(), 2000) as (make, _, pid):

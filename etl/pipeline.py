@@ -442,10 +442,11 @@ class WriteGatherer:
     def add(self, results: list[tuple[Document, list[Evidence]]]) -> None:
         if not results:
             return
+        triples = sum(len(rows) for _, rows in results)
         self.results.extend(results)
-        self.triples += sum(len(rows) for _, rows in results)
+        self.triples += triples
         self.since = self.since if self.since is not None else time.monotonic()
-        self.pipeline.advance(len(results), sum(len(rows) for _, rows in results))
+        self.pipeline.advance(len(results), triples)
         options = self.pipeline.options
         if self.triples >= options.write_triples or time.monotonic() - self.since >= options.write_seconds:
             self.flush()

@@ -65,7 +65,7 @@ COMPACT_BYTES = 8 << 20  # logged writes (~12k triples) above which a clean stop
 LOAD_TIMEOUT = 3600.0  # seconds a start-up may spend loading the data files (it says so meanwhile)
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) process `pid` has used so far; 0 where /proc cannot tell."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -175,7 +175,7 @@ class FalkorDBServer:
         started = time.monotonic()
         deadline = started + self.startup_timeout
         loading = said = False
-        cpu, cpu_checked = _cpu_seconds(self.process.pid), started
+        cpu, cpu_checked = cpu_seconds(self.process.pid), started
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 detail = self.log_tail() or (self.process.stderr.read() or b"").decode(errors="replace")
@@ -199,7 +199,7 @@ class FalkorDBServer:
             if time.monotonic() - cpu_checked >= 0.5:
                 # Replaying its append-only file the server has no socket yet (Redis opens it
                 # after loading) but works: its CPU time grows. A stuck server's does not.
-                now_cpu, cpu_checked = _cpu_seconds(self.process.pid), time.monotonic()
+                now_cpu, cpu_checked = cpu_seconds(self.process.pid), time.monotonic()
                 loading = loading or now_cpu > cpu + 0.05
                 cpu = now_cpu
             if loading:

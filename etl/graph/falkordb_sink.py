@@ -52,6 +52,12 @@ def plain(value):
     return value
 
 
+def result_rows(result) -> list[dict]:
+    """A falkordb QueryResult as rows of plain values, by column name."""
+    names = [column[1] for column in result.header]
+    return [dict(zip(names, (plain(v) for v in row))) for row in result.result_set]
+
+
 def cypher_header(params: dict) -> str:
     """`CYPHER name=value ...` ahead of a query: FalkorDB takes parameters as Cypher literals in
     the query text. The client's own encoder (falkordb.helpers.stringify_param_value) makes the
@@ -156,8 +162,7 @@ class FalkorDBSink(CypherSink):
         except redis.exceptions.ResponseError as error:
             # A statement the server refused: not retryable, and a bug or bad input.
             raise SinkError(f"{self._where}: {statement.name} failed: {error}") from None
-        names = [column[1] for column in result.header]
-        return [dict(zip(names, (plain(v) for v in row))) for row in result.result_set]
+        return result_rows(result)
 
     def _attempts(self, work: Callable[[Runner], T]) -> T:
         for attempt in range(self.retries + 1):

@@ -140,8 +140,10 @@ class CypherSink(Sink):
         evidence = [row for group in sorted(batch.evidence) for row in batch.evidence[group]]
         for statement in b.delete_evidence(sorted(old_keys - {row["key"] for row in evidence})):
             run(statement)
+        change = counts.changes(old, [row["props"] for row in evidence])
         for label in sorted(batch.nodes):
-            rows = [{"name": name, "full_name": batch.full_names.get(name), "surface_forms": forms}
+            rows = [{"name": name, "full_name": batch.full_names.get(name), "surface_forms": forms,
+                     "dc": change.nodes[(label, name)][0], "da": change.nodes[(label, name)][1]}
                     for name, forms in batch.nodes[label].items()]
             for statement in b.upsert_nodes(label, rows, batch.run_id):
                 run(statement)
@@ -149,10 +151,9 @@ class CypherSink(Sink):
             run(statement)
         for statement in b.update_evidence([row for row in evidence if row["key"] in old_keys]):
             run(statement)
-        change = counts.changes(old, [row["props"] for row in evidence])
         self._prune_edges(run, self._change_edges(run, batch, change))
-        dead_nodes = [dead for statement in b.adjust_nodes(change.node_rows())
-                      for row in run(statement) for dead in row["dead"]]
+        gone = [row for row in change.node_rows() if row["name"] not in batch.nodes.get(row["label"], ())]
+        dead_nodes = [dead for statement in b.adjust_nodes(gone) for row in run(statement) for dead in row["dead"]]
         self._prune_nodes(run, dead_nodes)
         for statement in b.commit_documents(batch.documents):
             run(statement)

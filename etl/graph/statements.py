@@ -128,10 +128,12 @@ class StatementBuilder:
 
     # ------------------------------------------------------------------ the write protocol
     # Order (sink.py): begin (and recount everything if an earlier write stopped half-way) ->
-    # find the old evidence, delete what is not written again -> entities -> evidence (new:
+    # find the old evidence, delete what is not written again -> entities (MERGE, counts
+    # changed by difference) -> evidence (new:
     # create; same key: update) -> relationships asserted evidence supports (MERGE, aggregates
     # changed by difference) -> change the other relationships the batch touched, recount stale
-    # best scores, prune those left with none -> change entity counts, prune -> commit the ledger.
+    # best scores, prune those left with none -> change the counts of entities only the old
+    # evidence named, prune -> commit the ledger.
     # The ledger is written last, so a write cut short anywhere leaves the document without a
     # content hash and the next run writes it again.
     #
@@ -182,16 +184,19 @@ class StatementBuilder:
         return self._chunked("delete old evidence", text, keys)
 
     def upsert_nodes(self, label: str, rows: Sequence[dict], run_id: str) -> Iterator[Statement]:
-        """rows: [{name, full_name, surface_forms}]; `name` is the bounded key (names.py), `full_name`
-        only set for huge names; surface forms are a set kept in first-seen order. MERGE names both
-        labels: the node is found by its constrained key, and nothing set here is read by a later
-        row's lookup (setting the Entity label on create made Neo4j plan an Eager)."""
+        """rows: [{name, full_name, surface_forms, dc, da}]; `name` is the bounded key (names.py),
+        `full_name` only set for huge names; surface forms are a set kept in first-seen order; dc
+        and da: the batch's change in the entity's evidence and asserted counts (counts.Changes),
+        set here rather than by a second lookup. MERGE names both labels: the node is found by
+        its constrained key, and nothing set here is read by a later row's lookup (setting the
+        Entity label on create made Neo4j plan an Eager)."""
         text = (f"UNWIND $rows AS row\n"
                 f"MERGE (n:{self.label(label)}:{self.label(ENTITY)} {{name: row.name}})\n"
                 f"ON CREATE SET n.first_run = $run_id, n.surface_forms = row.surface_forms, "
-                f"n.evidence_count = 0, n.asserted_count = 0, n.full_name = row.full_name\n"
+                f"n.evidence_count = row.dc, n.asserted_count = row.da, n.full_name = row.full_name\n"
                 f"ON MATCH SET n.surface_forms = n.surface_forms + "
-                f"[s IN row.surface_forms WHERE NOT s IN n.surface_forms]\n"
+                f"[s IN row.surface_forms WHERE NOT s IN n.surface_forms], "
+                f"n.evidence_count = n.evidence_count + row.dc, n.asserted_count = n.asserted_count + row.da\n"
                 f"SET n.last_run = $run_id")
         return self._chunked(f"merge {label} nodes", text, rows, run_id=run_id)
 
@@ -351,8 +356,8 @@ class StatementBuilder:
         return self._chunked("refresh nodes", text, rows)
 
     def adjust_nodes(self, rows: Sequence[dict]) -> Iterator[Statement]:
-        """Change entities' counts by the batch's difference: rows [{label, name, dc, da}]
-        (counts.Changes.node_rows). Returns one row, `dead`: [label, name] of the entities left
+        """Change the counts of entities the batch's evidence no longer names (the others get
+        theirs in upsert_nodes): rows [{label, name, dc, da}] (counts.Changes.node_rows). Returns one row, `dead`: [label, name] of the entities left
         without any evidence, to send to prune_nodes."""
         text = (f"UNWIND $rows AS row\n" + self._entity("n", "row.name", "row.label") +
                 f"WITH row, n, n.evidence_count + row.dc AS c\n"
@@ -443,7 +448,7 @@ class StatementBuilder:
         out += self.create_evidence([{"props": props}])
         out += self.update_evidence([{"props": props}])
         for label in self.entity_labels():
-            out += self.upsert_nodes(label, [{"name": "x", "full_name": None, "surface_forms": ["x"]}], run)
+            out += self.upsert_nodes(label, [{"name": "x", "full_name": None, "surface_forms": ["x"], "dc": 1, "da": 1}], run)
         change = ["a", "b", "k", "p", 1, 1, 500000, 0, 0, 0.5, None]
         for group in self.edge_groups():
             out += self.upsert_edges(group, [change], run)

@@ -247,10 +247,10 @@ def _nth(prefix: str, n: int):
     return when
 
 
-# Where the connection drops: evidence deleted and written, no count changed yet; some edges
-# changed, others not; edges changed, entities not.
-CUTS = {"before edges": ("merge Disease-", 1), "among edges": ("merge Disease-", 2),
-        "before entities": ("adjust nodes", 1)}
+# Where the connection drops: entity counts changed, evidence not written; evidence written, no
+# edge changed yet; some edges changed, others not.
+CUTS = {"before evidence": ("write evidence", 1), "before edges": ("merge Disease-", 1),
+        "among edges": ("merge Disease-", 2)}
 
 
 @pytest.mark.parametrize("cut", sorted(CUTS))
