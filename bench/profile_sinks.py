@@ -29,11 +29,11 @@ WATCH = ("Eager", "NodeByLabelScan", "AllNodesScan", "CartesianProduct", "NodeIn
 
 
 def kind_of(name: str) -> str:
-    """'merge Disease-HAS_SYMPTOM->Symptom' -> 'merge edges'; 'write ... evidence' -> 'write evidence'."""
+    """'merge Disease-HAS_SYMPTOM->Symptom' -> 'merge edges', 'adjust nodes' -> 'adjust nodes'; 'write ... evidence' -> 'write evidence'."""
     words = name.split()
-    if words[0] in ("merge", "refresh", "prune") and "-" in words[1]:
+    if words[0] in ("merge", "adjust", "refresh", "prune") and "-" in words[1]:
         return f"{words[0]} edges"
-    if words[0] in ("merge", "refresh", "prune"):
+    if words[0] in ("merge", "adjust", "refresh", "prune"):
         return f"{words[0]} nodes"
     if words[0] == "write" and words[-1] == "evidence":
         return "write evidence"
