@@ -29,7 +29,9 @@ def kind(name: str) -> str:
     """Statement kinds: the 53 edge groups and 11 entity labels each count as one."""
     if "->" in name:
         return name.split(" ")[0] + " edges"
-    return "merge nodes" if name.startswith("merge ") else name
+    if name.endswith(" nodes") and name.startswith(("merge ", "create ")):
+        return name.split(" ")[0] + " nodes"
+    return name
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ def kind_of(name: str) -> str:
     words = name.split()
     if words[0] in ("merge", "adjust", "refresh", "prune") and "-" in words[1]:
         return f"{words[0]} edges"
-    if words[0] in ("merge", "adjust", "refresh", "prune"):
+    if words[0] in ("merge", "create", "adjust", "refresh", "prune") and words[-1] == "nodes":
         return f"{words[0]} nodes"
     if words[0] == "write" and words[-1] == "evidence":
         return "write evidence"
