@@ -30,7 +30,7 @@ def test_only_whitelisted_names_reach_cypher(schema, bad):
 def test_values_are_parameters_never_text(schema):
     builder = StatementBuilder(schema)
     marker = "VALUE'`}-MARKER"
-    rows = [{"name": marker, "full_name": None, "surface_forms": [marker]}]
+    rows = [{"name": marker, "full_name": None, "surface_forms": [marker], "dc": 1, "da": 1}]
     for statement in [*builder.upsert_nodes("Disease", rows, marker), *builder.begin_documents([marker], marker)]:
         assert marker not in statement.text
         assert "$rows" in statement.text
