@@ -163,13 +163,15 @@ class StatementBuilder:
 
     def retracted_evidence(self, doc_ids: Sequence[str]) -> Iterator[Statement]:
         """The documents' current evidence: what its counts depend on (counts.SUMMARY_FIELDS; evidence
-        from before assertions counts as asserted). HAS_EVIDENCE only ever leads to Evidence, so `ev` has no label: with one,
-        Neo4j planned (from the statistics of a young graph) a scan of the Evidence index joined
-        to the documents, a cost that grows with the graph; without, the only start is the
-        document's unique key."""
-        text = (f"UNWIND $rows AS doc_id\n"
-                f"MATCH (:{self.label(DOCUMENT)} {{doc_id: doc_id}})-[:{self.rel(HAS_EVIDENCE)}]->(ev)\n"
-                f"RETURN ev.key AS key, ev.edge_key AS edge_key, ev.doc_id AS doc_id, "
+        from before assertions counts as asserted). HAS_EVIDENCE only ever leads to Evidence, so
+        `ev` has no label: with one, Neo4j planned (from the statistics of a young graph) a scan
+        of the Evidence index joined to the documents, a cost that grows with the graph; without,
+        the only start is the document's unique key. The list's variable is not `doc_id`: with
+        `... AS doc_id` in the RETURN as well, Neo4j scanned the Document index (O(documents) per
+        document) instead of seeking the key."""
+        text = (f"UNWIND $rows AS id\n"
+                f"MATCH (:{self.label(DOCUMENT)} {{doc_id: id}})-[:{self.rel(HAS_EVIDENCE)}]->(ev)\n"
+                f"RETURN ev.key AS key, ev.edge_key AS edge_key, id AS doc_id, "
                 f"ev.subject_label AS subject_label, ev.subject AS subject, ev.rel_type AS rel_type, "
                 f"ev.object_label AS object_label, ev.object AS object, ev.score AS score, "
                 f"ev.assertion AS assertion, coalesce(ev.asserted, true) AS asserted")
