@@ -2,6 +2,7 @@
 and a real Neo4j 5.26 (the official driver), through the `store` fixture (conftest.py)."""
 from __future__ import annotations
 
+import gc
 import re
 from pathlib import Path
 
@@ -295,6 +296,29 @@ def test_an_error_inside_the_batch_rolls_it_back(store):
         assert snapshot(sink) == before
     else:
         assert sink.known_documents([d.doc_id for d in BATCH]) == {}
+
+
+def test_the_cycle_collector_is_paused_during_a_write_only(store):
+    """sink.collector_paused: off for every statement of a write, on again after it, also after
+    a write that failed; left off when the caller had turned it off."""
+    sink = store.make()
+    seen = []
+    store.intercept(sink, lambda statement: seen.append(gc.isenabled()))
+    sink.write_documents(BATCH, EVIDENCE, run_id="r1")
+    assert seen and not any(seen)
+    assert gc.isenabled()
+    store.intercept(sink, fail_when(lambda statement: statement.name == "write ledger",
+                                    lambda: RuntimeError("killed before the ledger")))
+    with pytest.raises(RuntimeError):
+        sink.write_documents(BATCH, EVIDENCE, run_id="r2")
+    assert gc.isenabled()
+    store.heal(sink)
+    gc.disable()
+    try:
+        sink.write_documents(BATCH, EVIDENCE, run_id="r3")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_transient_errors_retry_the_whole_batch(store):
