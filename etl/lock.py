@@ -73,3 +73,12 @@ class RunLock:
 
     def __exit__(self, *exc):
         self.release()
+
+
+def store_target(graph, kind: str) -> str:
+    """What the run lock is about: the store, not the process (never includes a password)."""
+    if kind == "neo4j":
+        return f"neo4j:{graph.neo4j.uri}/{graph.neo4j.database}"
+    if graph.falkordb.url:
+        return f"falkordb:{graph.falkordb.url}/{graph.falkordb.graph_name}"
+    return f"falkordb:{Path(graph.falkordb.data_dir).resolve()}/{graph.falkordb.graph_name}"

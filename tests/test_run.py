@@ -376,12 +376,12 @@ def test_unreachable_store_exits_3_and_lock_exits_5(tmp_path, models, notes):
     assert down.exit_code == EXIT_SINK, down.output
     assert last_report(tmp_path)["exit_code"] == EXIT_SINK
 
-    from etl.cli.run_cmd import _store_target
+    from etl.lock import store_target
     from etl.config import load_settings
     from etl.lock import RunLock
 
     settings = load_settings(config, environ={})
-    with RunLock(settings.run.reports_dir, _store_target(settings.graph, "falkordb")).acquire("other-run"):
+    with RunLock(settings.run.reports_dir, store_target(settings.graph, "falkordb")).acquire("other-run"):
         locked = etl(config, "run", "--input", str(source))
     assert locked.exit_code == EXIT_LOCKED and "other-run" in locked.output
     dry = etl(config, "run", "--input", str(source), "--dry-run")  # a dry run takes no lock, writes nothing

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import click
 
@@ -70,3 +71,31 @@ def stats(app, kind: str | None, as_json: bool, show_all: bool) -> None:
                 click.echo(f"    {name.removeprefix('Evidence '):<26} {value:>10}")
         elif value or show_all:
             click.echo(f"  {name:<28} {value:>10}")
+
+
+@command.command("recount")
+@_sink_option
+@click.pass_obj
+def recount(app, kind: str | None) -> None:
+    """Recount every entity's and relationship's counts from the evidence in the graph.
+
+    Writes keep counts by difference. A FalkorDB write that stopped half-way (killed, server
+    gone) can leave counts that do not match the evidence; the next write of the same documents
+    repairs them, and this command does it now. It takes the run lock (exit 5 while an `etl run`
+    writes to the same store), reads the graph page by page and deletes relationships and
+    entities left with no evidence."""
+    from etl.lock import RunLock, store_target
+
+    settings = app.settings.graph
+    kind = kind or settings.sink
+    if kind == "none":
+        click.echo("graph.sink = none: no store to recount")
+        return
+    run_id = "recount-" + time.strftime("%Y%m%dT%H%M%S")
+    with RunLock(app.settings.run.reports_dir, store_target(settings, kind)).acquire(run_id), \
+            open_sink(settings, kind=kind) as sink:
+        click.echo(f"{sink.describe()}: recounting ...", err=True)
+        done = sink.recount()
+        click.echo(f"{sink.describe()}: recounted {done.edges} relationship(s) ({done.edges_pruned} deleted: no "
+                   f"asserted evidence left) and {done.entities} entity(-ies) ({done.entities_pruned} deleted: no "
+                   f"evidence left); {done.pending_cleared} document(s) of writes cut short unmarked")

@@ -16,15 +16,6 @@ from etl.report import write_atomic
 log = logging.getLogger("etl.run")
 
 
-def _store_target(graph, kind: str) -> str:
-    """What the run lock is about: the store, not the process (never includes a password)."""
-    if kind == "neo4j":
-        return f"neo4j:{graph.neo4j.uri}/{graph.neo4j.database}"
-    if graph.falkordb.url:
-        return f"falkordb:{graph.falkordb.url}/{graph.falkordb.graph_name}"
-    return f"falkordb:{Path(graph.falkordb.data_dir).resolve()}/{graph.falkordb.graph_name}"
-
-
 @click.command("run")
 @click.option("--input", "input_path", required=True, metavar="PATH",
               help="Parquet file, folder of Parquet files, or glob (quote it).")
@@ -64,7 +55,7 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
     """
     from etl.config import replace
     from etl.extract import QuarantineWriter, open_input
-    from etl.lock import RunLock
+    from etl.lock import RunLock, store_target
     from etl.models.folder import check_folder
     from etl.report import RunReport, check_writable
 
@@ -108,7 +99,7 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
 
                 stack.enter_context(ray_session(settings))
             if kind != "none":
-                lock = RunLock(settings.run.reports_dir, _store_target(settings.graph, kind)).acquire(run_id)
+                lock = RunLock(settings.run.reports_dir, store_target(settings.graph, kind)).acquire(run_id)
             with _sigterm_as_interrupt():
                 _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit)
     except BaseException as error:  # noqa: BLE001  (recorded in the report, raised again below)

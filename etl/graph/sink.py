@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import abc
 import gc
+import itertools
 import logging
 from collections import defaultdict
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from etl.errors import SinkError
@@ -92,6 +94,16 @@ def run_props(run: RunRecord) -> dict:
     return props
 
 
+@dataclass
+class RecountStats:
+    """What a recount of everything (CypherSink.recount) saw and did."""
+    edges: int = 0  # typed relationships recounted
+    edges_pruned: int = 0  # ... left with no asserted evidence, deleted
+    entities: int = 0
+    entities_pruned: int = 0  # ... left with no evidence, deleted
+    pending_cleared: int = 0  # documents of writes cut short, no longer marked
+
+
 @contextmanager
 def collector_paused():
     """Python's cycle collector off for one write. A write allocates a few hundred thousand small
@@ -149,7 +161,9 @@ class CypherSink(Sink):
         cut = [doc_id for statement in b.begin_documents(batch.doc_ids, batch.run_id)
                for row in run(statement) for doc_id in row["pending"]]
         if cut:  # a write of these documents stopped half-way: counts may not match the graph
-            self._recount_all(run, cut, batch)
+            log.warning("%d document(s) of an earlier write that stopped half-way (e.g. %s): recounting "
+                        "the evidence of every entity and relationship", len(cut), cut[0])
+            self._recount(lambda work: work(run), keep=batch.doc_ids)
         # The documents' old evidence: replaced by the new, and what the count changes are made of.
         old = [row for statement in b.retracted_evidence(batch.doc_ids) for row in run(statement)]
         old_keys = {row["key"] for row in old}
@@ -219,26 +233,58 @@ class CypherSink(Sink):
         for statement in self.builder.prune_nodes([{"label": label, "name": name} for label, name in rows]):
             run(statement)
 
-    def _recount_all(self, run: Runner, cut: list[str], batch: PreparedBatch) -> None:
-        """Recount every entity's and edge's counts from the evidence in the graph, and prune.
-        Needed when a write stopped half-way (FalkorDB runs a write statement by statement; a
-        Neo4j write is one transaction and never leaves one): it may have changed evidence
-        without the counts that go with it. Writes change counts by difference after this."""
-        b = self.builder
-        log.warning("%d document(s) of an earlier write that stopped half-way (e.g. %s): recounting "
-                    "the evidence of every entity and relationship", len(cut), cut[0])
-        dead_edges: dict[tuple, list[dict]] = defaultdict(list)
+    def _recount(self, unit: Callable[[Callable[[Runner], T]], T], keep: Sequence[str] = ()) -> RecountStats:
+        """Recount every entity's and edge's counts from the evidence in the graph, prune those
+        left with none, and clear the `pending_run` markers of writes cut short (but `keep`'s).
+        Page by page (builder.batch_size rows), each page one `unit` of work: inside a write
+        (`_protocol`) its runner; `recount()` one store transaction per page, so a graph of
+        millions of edges is never held in memory or in one transaction. Deletions wait until
+        every page is counted: the pages are read by position in scan order."""
+        b, size = self.builder, self.builder.batch_size
+        stats = RecountStats()
+
+        def pages(read: Callable[[Runner, int], tuple[int, list]]) -> tuple[int, list]:
+            """read(run, skip) page after page, up to the first short page: rows read, what was found."""
+            total, found = 0, []
+            for skip in itertools.count(0, size):
+                rows, more = unit(lambda run: read(run, skip))
+                total += rows
+                found += more
+                if rows < size:
+                    return total, found
+            raise AssertionError("unreachable")
+
+        dead_edges: dict[tuple, list[dict]] = {}
         for group in b.edge_groups():
-            rows = run(b.edge_ends(group))
-            for statement in b.refresh_edges(group, rows):
-                by_key = {row["edge_key"]: row for row in statement.params["rows"]}
-                dead_edges[group] += [by_key[key] for row in run(statement) for key in row["dead"]]
-        self._prune_edges(run, dead_edges)
-        nodes = [{"label": label, "name": row["name"]}
-                 for label in b.entity_labels() for row in run(b.entity_names(label))]
-        self._prune_nodes(run, [dead for statement in b.refresh_nodes(nodes)
-                                for row in run(statement) for dead in row["dead"]])
-        run(b.clear_pending(batch.doc_ids))
+            def refresh_edges(run: Runner, skip: int, group=group) -> tuple[int, list[dict]]:
+                rows = run(b.edge_ends(group, skip, size))
+                by_key = {row["edge_key"]: row for row in rows}
+                return len(rows), [by_key[key] for statement in b.refresh_edges(group, rows)
+                                   for row in run(statement) for key in row["dead"]]
+            read, dead_edges[group] = pages(refresh_edges)
+            stats.edges += read
+            stats.edges_pruned += len(dead_edges[group])
+        unit(lambda run: self._prune_edges(run, dead_edges))
+        dead_nodes: list = []
+        for label in b.entity_labels():
+            def refresh_nodes(run: Runner, skip: int, label=label) -> tuple[int, list]:
+                rows = [{"label": label, "name": row["name"]} for row in run(b.entity_names(label, skip, size))]
+                return len(rows), [dead for statement in b.refresh_nodes(rows)
+                                   for row in run(statement) for dead in row["dead"]]
+            read, dead = pages(refresh_nodes)
+            stats.entities += read
+            dead_nodes += dead
+        stats.entities_pruned = len(dead_nodes)
+        unit(lambda run: self._prune_nodes(run, dead_nodes))
+        stats.pending_cleared = unit(lambda run: sum(row["cleared"] for row in run(b.clear_pending(keep))))
+        return stats
+
+    def recount(self) -> RecountStats:
+        """`etl db recount`: every count recounted from the evidence (see _recount), e.g. after a
+        FalkorDB write that stopped half-way and whose documents have not come back since. Call
+        it under the run lock: a write in between would change what the pages see."""
+        self._ensure_schema()
+        return self._recount(self._write)
 
     # ------------------------------------------------------------------ ledger and runs
     def known_documents(self, doc_ids: Iterable[str]) -> dict[str, LedgerEntry]:

@@ -153,13 +153,14 @@ class StatementBuilder:
         return self._chunked("begin documents", text, doc_ids, run_id=run_id)
 
     def clear_pending(self, keep: Sequence[str]) -> Statement:
-        """After a recount of everything (sink._recount_all): the documents of writes cut short,
+        """After a recount of everything (sink._recount): the documents of writes cut short,
         other than `keep`, no longer need one. They keep no ledger entry, so they are written
-        again when they come back."""
+        again when they come back. Returns one row, `cleared`."""
         return Statement("clear pending documents",
                          f"MATCH (d:{self.label(DOCUMENT)}) WHERE d.pending_run IS NOT NULL "
                          f"AND NOT d.doc_id IN $keep\n"
-                         f"SET d.pending_run = null", {"keep": list(keep)})
+                         f"SET d.pending_run = null\n"
+                         f"RETURN count(d) AS cleared", {"keep": list(keep)})
 
     def retracted_evidence(self, doc_ids: Sequence[str]) -> Iterator[Statement]:
         """The documents' current evidence: what its counts depend on (counts.SUMMARY_FIELDS; evidence
@@ -400,16 +401,20 @@ class StatementBuilder:
                 f"d.model_versions AS model_versions")
         return self._chunked("read ledger", text, doc_ids)
 
-    def entity_names(self, label: str) -> Statement:
-        """Every entity of a label (for a recount of everything)."""
-        return Statement(f"read {label} names", f"MATCH (n:{self.label(label)}) RETURN n.name AS name")
+    def entity_names(self, label: str, skip: int = 0, limit: int | None = None) -> Statement:
+        """One page of the entities of a label (for a recount of everything; sink._recount)."""
+        return Statement(f"read {label} names", f"MATCH (n:{self.label(label)}) RETURN n.name AS name\n"
+                         f"SKIP $skip LIMIT $limit", {"skip": skip, "limit": limit or self.batch_size})
 
-    def edge_ends(self, group: tuple[str, str, str]) -> Statement:
-        """Every edge of a group, as refresh_edges rows (for a recount of everything)."""
+    def edge_ends(self, group: tuple[str, str, str], skip: int = 0, limit: int | None = None) -> Statement:
+        """One page of the edges of a group, as refresh_edges rows (for a recount of everything).
+        Pages by SKIP in scan order: the recount changes properties only (it prunes at the end),
+        and the run lock keeps writers out, so the order holds from one page to the next."""
         s_label, rel_type, o_label = group
         return Statement(f"read {'-'.join(group[:2])}->{o_label} edges",
                          f"MATCH (s:{self.label(s_label)})-[r:{self.rel(rel_type)}]->(o:{self.label(o_label)})\n"
-                         f"RETURN s.name AS s, o.name AS o, r.edge_key AS edge_key")
+                         f"RETURN s.name AS s, o.name AS o, r.edge_key AS edge_key\n"
+                         f"SKIP $skip LIMIT $limit", {"skip": skip, "limit": limit or self.batch_size})
 
     def save_run(self, run_id: str, props: dict) -> Statement:
         return Statement("save run", f"MERGE (r:{self.label(RUN)} {{run_id: $run_id}})\nSET r += $props",

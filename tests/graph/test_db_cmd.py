@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from etl.cli import cli
 from etl.config import load_settings
 from etl.graph import open_sink
+from etl.graph.statements import Statement
 
 from .conftest import doc, ev
 
@@ -31,3 +32,35 @@ def test_db_stats_counts_evidence_by_assertion(tmp_path):
     evidence = lines.index(next(line for line in lines if line.split()[0] == "Evidence"))
     assert [line.split() for line in lines[evidence:evidence + 4]] == [
         ["Evidence", "5"], ["asserted", "2"], ["with", "absent", "end", "2"], ["with", "possible", "end", "1"]]
+
+
+def test_db_recount_repairs_counts_and_waits_for_a_running_write(tmp_path):
+    """`etl db recount`: counts left wrong (as by a FalkorDB write cut short) are recounted from
+    the evidence; while an `etl run` holds the store's run lock it exits 5 and touches nothing."""
+    from etl.errors import EXIT_LOCKED
+    from etl.lock import RunLock, store_target
+
+    overrides = {"graph.falkordb.data_dir": str(tmp_path / "db"), "run.reports_dir": str(tmp_path / "reports")}
+    settings = load_settings(None, overrides)
+    with open_sink(settings.graph) as sink:
+        sink.write_documents([doc("n1"), doc("n2")], [
+            ev("n1", "糖尿病", "临床表现", "多饮", 0.9, 0),
+            ev("n2", "糖尿病", "临床表现", "多饮", 0.7, 0),
+            ev("n2", "糖尿病", "临床表现", "恶心", 0.6, 10, object_assertion="absent"),
+        ], run_id="r1")
+        sink.query("MATCH ()-[r:HAS_SYMPTOM]->() RETURN r")  # the server is up
+        sink._write(lambda run: run(Statement("break", "MATCH (n:Entity) SET n.evidence_count = 9 WITH n "
+                                                       "MATCH (n)-[r:HAS_SYMPTOM]->() SET r.evidence_count = 9")))
+    base = [arg for key, value in overrides.items() for arg in ("--set", f"{key}={value}")] + ["db", "recount"]
+    runner = CliRunner()
+    with RunLock(settings.run.reports_dir, store_target(settings.graph, "falkordb")).acquire("a-run"):
+        locked = runner.invoke(cli, base)
+    assert locked.exit_code == EXIT_LOCKED and "another etl run" in locked.output
+    result = runner.invoke(cli, base, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "recounted 1 relationship(s) (0 deleted" in result.output
+    with open_sink(settings.graph) as sink:
+        assert sink.query("MATCH (s)-[r:HAS_SYMPTOM]->(o) RETURN r.evidence_count AS n, r.absent_count AS a") == [
+            {"n": 2, "a": 0}]
+        assert {r["name"]: r["c"] for r in sink.query("MATCH (n:Entity) RETURN n.name AS name, "
+                                                       "n.evidence_count AS c")} == {"糖尿病": 3, "多饮": 2, "恶心": 1}

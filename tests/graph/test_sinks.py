@@ -17,6 +17,7 @@ from etl.graph import InvalidEvidence, RunRecord
 from etl.graph.falkordb_sink import FalkorDBSink
 from etl.graph.neo4j_sink import Neo4jSink
 from etl.graph.names import name_key, normalize_name
+from etl.graph.statements import Statement
 
 from . import assertion_cases
 from .conftest import doc, ev, falkordb_settings, snapshot
@@ -319,6 +320,43 @@ def test_the_cycle_collector_is_paused_during_a_write_only(store):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def full_aggregates(sink) -> dict:
+    return {(r["s"], r["t"], r["o"]): r for r in sink.query(
+        "MATCH (s:Entity)-[r]->(o:Entity) RETURN s.name AS s, type(r) AS t, o.name AS o, "
+        "r.evidence_count AS n, r.doc_count AS docs, r.best_score AS best, r.mean_score AS mean, "
+        "r.score_micros AS micros, r.absent_count AS absent, r.possible_count AS possible")}
+
+
+def test_recount_repairs_every_count_page_by_page(store):
+    """`etl db recount` (CypherSink.recount): counts broken as a write cut short can leave them,
+    a relationship and entities with no evidence, pending markers; pages of 2 rows."""
+    sink = store.make(batch_size=2)
+    evidence = EVIDENCE + [ev("d3", "2型糖尿病", "临床表现", "多饮", 0.4, 20, object_assertion="absent"),
+                           ev("d3", "2型糖尿病", "临床表现", "口渴", 0.5, 30, object_assertion="possible")]
+    sink.write_documents(BATCH, evidence, run_id="r1")
+    expected_edges, expected_entities = full_aggregates(sink), entity_counts(sink)
+    assert len(expected_edges) > 2 and len(expected_entities) > 2  # more than one page each
+    breaks = [
+        "MATCH (:Entity)-[r]->(:Entity) SET r.evidence_count = r.evidence_count + 5, r.doc_count = 0, "
+        "r.best_score = 0.01, r.mean_score = 0.01, r.score_micros = 7, r.absent_count = 3, r.possible_count = 0",
+        "MATCH (n:Entity) SET n.evidence_count = 99, n.asserted_count = 0",
+        "CREATE (:Disease:Entity {name: '孤儿病', evidence_count: 2, asserted_count: 2})"
+        "-[:HAS_SYMPTOM {edge_key: 'orphan', evidence_count: 2}]->"
+        "(:Symptom:Entity {name: '孤儿症', evidence_count: 2, asserted_count: 2})",
+        "MATCH (d:Document) SET d.pending_run = 'cut'"]
+    sink._write(lambda run: [run(Statement("break the counts", text)) for text in breaks])
+    assert full_aggregates(sink) != expected_edges and entity_counts(sink) != expected_entities
+    done = sink.recount()
+    assert full_aggregates(sink) == expected_edges
+    assert entity_counts(sink) == expected_entities
+    assert (done.edges, done.edges_pruned) == (len(expected_edges) + 1, 1)
+    assert (done.entities, done.entities_pruned) == (len(expected_entities) + 2, 2)
+    assert done.pending_cleared == len(BATCH)
+    assert sink.query("MATCH (d:Document) WHERE d.pending_run IS NOT NULL RETURN d.doc_id AS id") == []
+    sink.write_documents(BATCH, evidence, run_id="r2")  # and writes by difference carry on from there
+    assert full_aggregates(sink) == expected_edges and entity_counts(sink) == expected_entities
 
 
 def test_transient_errors_retry_the_whole_batch(store):
