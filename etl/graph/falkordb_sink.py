@@ -11,6 +11,7 @@ server's data folder, connect to that process's server instead of failing with "
 """
 from __future__ import annotations
 
+import json
 import logging
 import numbers
 import os
@@ -60,12 +61,33 @@ def result_rows(result) -> list[dict]:
 
 def cypher_header(params: dict) -> str:
     """`CYPHER name=value ...` ahead of a query: FalkorDB takes parameters as Cypher literals in
-    the query text. The client's own encoder (falkordb.helpers.stringify_param_value) makes the
-    same text but cost ~25% of a write's client time (10,000 evidence rows: 350,000 values); this
-    one dispatches on the exact type and escapes only strings that need it."""
+    the query text. The client's own encoder (falkordb.helpers.stringify_param_value) cost ~25% of
+    a write's client time (10,000 evidence rows: 350,000 values); this one dispatches on the exact
+    type and escapes only strings that need it, and hands lists to the JSON encoder (_fast_list)."""
     if not params:
         return ""
-    return "CYPHER " + " ".join(f"`{_key(name)}`={_literal(value)}" for name, value in params.items()) + " "
+    return "CYPHER " + " ".join(f"`{_key(name)}`={_fast_list(value) or _literal(value)}"
+                                for name, value in params.items()) + " "
+
+
+_json_list = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+def _fast_list(value) -> str | None:
+    r"""A list as JSON text, which is its Cypher literal too when it holds no map and JSON wrote
+    no \u escape (FalkorDB reads \n, \t, \" and \\ as JSON does, but not \u: JSON writes one
+    for a control character): then None, and _literal writes it. Twice as fast as _literal on
+    evidence rows (C encoder). A map shows as `{"` or `{}` outside strings (inside a JSON string
+    a quote is escaped); `{}` inside a string only sends it the slow way."""
+    if type(value) is not list:
+        return None
+    try:
+        text = _json_list(value)
+    except (TypeError, ValueError):  # e.g. a numpy number; NaN
+        return None
+    if '{"' in text or "{}" in text or "\\u" in text:
+        return None
+    return text
 
 
 def _key(name) -> str:
