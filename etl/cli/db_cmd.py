@@ -83,7 +83,7 @@ def recount(app, kind: str | None) -> None:
     gone) can leave counts that do not match the evidence; the next write of the same documents
     repairs them, and this command does it now. It takes the run lock (exit 5 while an `etl run`
     writes to the same store), reads the graph page by page and deletes relationships and
-    entities left with no evidence."""
+    entities left with no evidence. `-v` shows each label and relationship group as it is done."""
     from etl.lock import RunLock, store_target
 
     settings = app.settings.graph

@@ -29,6 +29,7 @@ from etl.errors import LockedError, SinkError
 from etl.graph.dialect import (falkordb_already_exists, falkordb_constraint_command,
                                falkordb_index_statement)
 from etl.graph.falkordb_server import FalkorDBServer
+from etl.graph.records import SCALARS
 from etl.graph.sink import CypherSink, Runner
 from etl.graph.statements import Statement
 from etl.schema import Schema
@@ -40,6 +41,8 @@ _RETRYABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 def plain(value):
     """Client values -> JSON-ready Python (nodes and edges as property dicts)."""
+    if type(value) in SCALARS:  # most values; a rewrite reads back ~110,000 of them per 10,000 triples
+        return value
     if isinstance(value, Node):
         return {"_labels": list(value.labels or []), **{k: plain(v) for k, v in value.properties.items()}}
     if isinstance(value, Edge):

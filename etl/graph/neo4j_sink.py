@@ -18,6 +18,7 @@ from neo4j.graph import Node, Path as GraphPath, Relationship
 from etl.config import Neo4jSettings, secret
 from etl.errors import SinkError
 from etl.graph.dialect import neo4j_schema_statements
+from etl.graph.records import SCALARS
 from etl.graph.sink import CypherSink, Runner
 from etl.graph.statements import Statement
 from etl.schema import Schema
@@ -28,6 +29,8 @@ T = TypeVar("T")
 
 def plain(value):
     """Driver values -> JSON-ready Python (nodes and relationships as property dicts)."""
+    if type(value) in SCALARS:  # most values; a rewrite reads back ~110,000 of them per 10,000 triples
+        return value
     if isinstance(value, Node):
         return {"_labels": sorted(value.labels), **{k: plain(v) for k, v in value.items()}}
     if isinstance(value, Relationship):

@@ -264,6 +264,8 @@ class CypherSink(Sink):
             read, dead_edges[group] = pages(refresh_edges)
             stats.edges += read
             stats.edges_pruned += len(dead_edges[group])
+            log.info("recount: %s-%s->%s: %d relationship(s), %d with no asserted evidence left",
+                     *group, read, len(dead_edges[group]))
         unit(lambda run: self._prune_edges(run, dead_edges))
         dead_nodes: list = []
         for label in b.entity_labels():
@@ -274,6 +276,7 @@ class CypherSink(Sink):
             read, dead = pages(refresh_nodes)
             stats.entities += read
             dead_nodes += dead
+            log.info("recount: %s: %d entities, %d with no evidence left", label, read, len(dead))
         stats.entities_pruned = len(dead_nodes)
         unit(lambda run: self._prune_nodes(run, dead_nodes))
         stats.pending_cleared = unit(lambda run: sum(row["cleared"] for row in run(b.clear_pending(keep))))
