@@ -22,7 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_sinks import falkordb_store, neo4j_store, synthetic, write_all  # noqa: E402
 from common import emit  # noqa: E402
 
-from etl.graph import sink as sink_module  # noqa: E402
 from etl.graph.falkordb_sink import cypher_header  # noqa: E402
 from etl.schema import load_schema  # noqa: E402
 
@@ -54,24 +53,29 @@ class _Captured(Exception):
 
 
 def capture(sink, docs) -> list:
-    """The edge upsert statements of writing `docs` (the write stops there)."""
+    """The edge upsert statements (`merge <group>`) of writing `docs`, taken from the sink's own
+    write as it sends them; the write stops at the first statement after them."""
     found = []
 
-    def change_edges(self, run, batch, change):
-        for group in sorted(change.edges):
-            edges = change.edges[group]
-            supported = sorted(batch.edges.get(group, ()), key=lambda row: row["edge_key"])
-            found.extend(self.builder.upsert_edges(group, [edges[row["edge_key"]].row(row["predicate"])
-                                                           for row in supported], batch.run_id))
-        raise _Captured()
-    real = sink_module.CypherSink._change_edges
-    sink_module.CypherSink._change_edges = change_edges
+    def hook(statement):
+        if statement.name.startswith("merge") and "-" in statement.name:
+            found.append(statement)
+            return [{"stale": []}]  # not run: the variants run them
+        if found:
+            raise _Captured()
+        return None
+    real_run, real_runner = getattr(sink, "_run", None), getattr(sink, "_runner", None)
+    if sink.kind == "falkordb":
+        sink._run = lambda statement: hook(statement) or real_run(statement)
+    else:
+        sink._runner = lambda tx: (lambda statement, run=real_runner(tx): hook(statement) or run(statement))
     try:
         sink.write_documents([d for d, _ in docs], [e for _, rows in docs for e in rows], run_id="bench-run")
     except _Captured:  # Neo4j rolls the write back; FalkorDB keeps what it ran (evidence, entities)
         pass
     finally:
-        sink_module.CypherSink._change_edges = real
+        sink.__dict__.pop("_run", None)
+        sink.__dict__.pop("_runner", None)
     return found
 
 
