@@ -14,7 +14,9 @@ header line naming the columns (`#` lines and blank lines are ignored):
     pseudo      looks like a cue, is none    (未分化, 无力, 无痛, 无明显诱因): it hides every cue
                 it overlaps and does nothing else
     terminate   ends every cue's scope       (但, 伴, ， 。 ；)
-- direction (the first four categories only; empty for pseudo/terminate): `forward` (the cue
+    list        joins the items of a list    (、 及 和 与 或): no cue, no terminator; lets a
+                comma-continued negation reach every item of a bare list (below)
+- direction (the first four categories only; empty for pseudo/terminate/list): `forward` (the cue
   precedes the finding: 无腹痛), `backward` (it follows: 腹痛阴性) or `both`.
 - max_scope (optional): most characters between cue and finding; empty = DEFAULT_MAX_SCOPE.
 
@@ -29,14 +31,18 @@ How a mention is judged (why):
   the gap is at most max_scope. List separators (、 及 和) are not terminators, so 无腹痛、恶心
   negates both. Nearest wins (the earlier on a tie) so each clause is judged by its own cue.
 - A bare clause continues the negation of the clause before it. Notes write lists of denied
-  findings with commas as well as 、 (`无恶心，呕吐，无胸闷，气短`): a mention that is its whole
-  clause (up to a suffix such as 等 or 病史, BARE_SUFFIXES) right after a comma, whose clause
-  before opens with a forward negation cue (or is itself a short cue-less clause of Chinese
-  characters continuing one, up to MAX_CHAIN clauses back), is absent, and that cue decides it.
-  A clause ending in a state word (`腹部柔软`, `双肺叩音清`, STATE_ENDINGS) states its own finding
-  (exam notes: `未见胃肠型及蠕动波，腹部柔软，无压痛`), so it never continues a list. `无发热，咳嗽3天` (咳嗽 is
-  not its whole clause) and `伴恶心，呕吐` stay present. On CHIP-CDEE such findings are rare (6
-  in train and dev, 5 of them labelled absent); in the CCKS notes they are the commonest error.
+  findings with commas as well as 、 (`无恶心，呕吐，无胸闷，气短`): a mention right after a comma
+  that is its whole clause (up to a suffix such as 等 or 病史, BARE_SUFFIXES), or one item of a
+  clause that is a list of short items joined by `list` marks and closed by such a suffix
+  (`否认高血压，糖尿病及冠心病史`), whose clause before opens with a forward negation cue (or is
+  itself a short cue-less clause continuing one, up to MAX_CHAIN clauses back), is absent, and
+  that cue decides it. A clause ending in a state word (`腹部柔软`, `双肺叩音清`, STATE_ENDINGS)
+  states its own finding (exam notes: `未见胃肠型及蠕动波，腹部柔软，无压痛`), so it never continues
+  a list. `无发热，咳嗽3天` (咳嗽 is not its whole clause), `伴恶心，呕吐` and `无发热，稍咳嗽、咳痰`
+  (a list with no closing suffix) stay present. A forward cue right after the closing suffix
+  starts a statement of its own: `否认高血压，糖尿病及冠心病史否认传染病史`. On CHIP-CDEE such
+  findings are rare (6 in train and dev, 5 of them labelled absent); in the CCKS notes they are
+  the commonest error.
 - A cue inside the mention decides first, whatever its direction: the span model sometimes
   extracts `无咳嗽` or `大小便无明显异常` as the finding itself, and such a finding is denied
   (`leading_cue` says how much of `无咳嗽` to trim to store `咳嗽`).
@@ -60,10 +66,10 @@ from etl.graph.records import POSSIBLE as POSSIBLE_STATUS
 DEFAULT_RULES_PATH = Path(__file__).with_name("context_rules.tsv")
 DEFAULT_MAX_SCOPE = 40  # characters between a cue and the finding it modifies
 
-NEGATED, POSSIBLE, FAMILY, HISTORICAL, PSEUDO, TERMINATE = (
-    "negated", "possible", "family", "historical", "pseudo", "terminate")
+NEGATED, POSSIBLE, FAMILY, HISTORICAL, PSEUDO, TERMINATE, LIST = (
+    "negated", "possible", "family", "historical", "pseudo", "terminate", "list")
 MODIFIERS = (NEGATED, POSSIBLE, FAMILY, HISTORICAL)  # categories with a direction and a scope
-CATEGORIES = MODIFIERS + (PSEUDO, TERMINATE)
+CATEGORIES = MODIFIERS + (PSEUDO, TERMINATE, LIST)
 FORWARD, BACKWARD, BOTH = "forward", "backward", "both"
 DIRECTIONS = (FORWARD, BACKWARD, BOTH)
 COLUMNS = ("cue", "category", "direction", "max_scope", "comment")
@@ -78,6 +84,7 @@ BARE_SUFFIXES = ("", "等", "等不适", "等症状", "病史", "史")  # what m
 BARE_CLAUSE_CHARS = 6  # an intermediate clause of a chain: at most this many Chinese characters, no cue
 _CHINESE = re.compile(r"[\u4e00-\u9fff]+")
 MAX_CHAIN = 6  # clauses walked back to find the negation that opens the list
+LIST_ITEM_CHARS = 10  # an item of a bare list other than the mention: at most this many Chinese characters
 STATE_ENDINGS = ("软", "清", "正常", "平坦", "对称", "良好", "可", "稳定", "规则", "居中")
 
 
@@ -120,19 +127,30 @@ class _TextCues:
     """The resolved cues of one text, indexed so that judging a mention only looks at the cues
     near it (a note's mentions are judged in O(log n) each, not against every cue)."""
 
-    marks: list[CueMark]  # every non-pseudo cue, in text order (they never overlap)
+    marks: list[CueMark]  # every cue but pseudo-triggers and list marks, in text order (they never overlap)
     modifiers: list[CueMark]  # the negated / possible / family / historical ones
     modifier_starts: list[int]
     modifier_ends: list[int]
     terminator_starts: list[int]
     terminator_ends: list[int]
+    list_marks: list[CueMark]  # 、 及 和 ...: only the bare-list continuation reads them
 
     @classmethod
     def of(cls, marks: list[CueMark]) -> "_TextCues":
         modifiers = [m for m in marks if m.category in MODIFIERS]
         terminators = [m for m in marks if m.category == TERMINATE]
-        return cls(marks, modifiers, [m.start for m in modifiers], [m.end for m in modifiers],
-                   [t.start for t in terminators], [t.end for t in terminators])
+        return cls([m for m in marks if m.category != LIST], modifiers,
+                   [m.start for m in modifiers], [m.end for m in modifiers],
+                   [t.start for t in terminators], [t.end for t in terminators],
+                   [m for m in marks if m.category == LIST])
+
+    def items(self, start: int, end: int, keep: tuple[int, int] | None = None) -> list[tuple[int, int]]:
+        """text[start:end] cut at its list marks (not those inside `keep`): each piece's (start, end)."""
+        inside = (lambda m: keep[0] <= m.start and m.end <= keep[1]) if keep else (lambda m: False)
+        cuts = [(m.start, m.end) for m in self.list_marks
+                if start <= m.start and m.end <= end and not inside(m)]
+        bounds = [start] + [c for cut in cuts for c in cut] + [end]
+        return list(zip(bounds[::2], bounds[1::2]))
 
     def terminated(self, gap_start: int, gap_end: int) -> bool:
         """Whether a terminator lies wholly inside text[gap_start:gap_end]."""
@@ -366,15 +384,47 @@ class ContextRules:
                              historical, text[mark.start:mark.end], mark.start, mark.end)
 
     @staticmethod
-    def _continued(text: str, cues: _TextCues, start: int, end: int) -> CueMark | None:
-        """The negation cue a bare clause continues (module docstring), or None."""
+    def _bare_list(text: str, cues: _TextCues, start: int, end: int,
+                   mention: tuple[int, int] | None = None) -> bool:
+        """Whether text[start:end] is a bare clause (one short item of Chinese characters, or the
+        mention, up to a BARE_SUFFIX) or a bare list: such items joined by list marks and closed
+        by a suffix (`糖尿病及冠心病史`, `呕血、黑便等`). Without the closing suffix a list is not
+        bare: `稍咳嗽、咳痰`, `有胸闷、心悸` state findings. A `mention` must be one whole item
+        (any text, no state ending; list marks inside it do not cut it)."""
+        body = text[start:end].rstrip()
+        # the longest suffix that leaves the mention whole (冠心病史: 史, not 病史)
+        suffix = max((s for s in BARE_SUFFIXES if body.endswith(s)
+                      and (mention is None or start + len(body) - len(s) >= mention[1])), key=len)
+        pieces = cues.items(start, start + len(body) - len(suffix), keep=mention)
+        if len(pieces) > 1 and not suffix:
+            return False
+        limit = LIST_ITEM_CHARS if len(pieces) > 1 else BARE_CLAUSE_CHARS
+        for a, b in pieces:
+            if mention is not None and a <= mention[0] and mention[1] <= b:
+                if (text[a:mention[0]].strip() or text[mention[1]:b].strip()
+                        or text[mention[0]:mention[1]].strip().endswith(STATE_ENDINGS)):
+                    return False
+                mention = None
+            elif len(text[a:b].strip()) > limit or not _CHINESE.fullmatch(text[a:b].strip()):
+                return False
+        return mention is None
+
+    @classmethod
+    def _continued(cls, text: str, cues: _TextCues, start: int, end: int) -> CueMark | None:
+        """The negation cue a bare clause or bare list item continues (module docstring), or None."""
         comma = cues.terminator_before(start)
-        if comma is None or text[comma[0]:comma[1]] not in CLAUSE_COMMAS or text[comma[1]:start].strip():
+        if comma is None or text[comma[0]:comma[1]] not in CLAUSE_COMMAS:
             return None
         after = cues.terminator_after(end)
-        if text[end:after[0] if after else len(text)].strip() not in BARE_SUFFIXES:
-            return None
-        if text[start:end].strip().endswith(STATE_ENDINGS):
+        clause_end = after[0] if after else len(text)
+        # a forward cue right after a closing suffix opens a statement of its own, no punctuation
+        # between: 糖尿病及冠心病史否认传染病史 (not 食欲无影响: there the cue is the clause's verb)
+        for mark in cues.modifiers_in(end, clause_end):
+            if mark.direction in (FORWARD, BOTH):
+                if text[end:mark.start].rstrip().endswith(tuple(s for s in BARE_SUFFIXES if s)):
+                    clause_end = mark.start
+                break
+        if not cls._bare_list(text, cues, comma[1], clause_end, (start, end)):
             return None
         for _ in range(MAX_CHAIN):
             before = cues.terminator_before(comma[0])
@@ -386,9 +436,8 @@ class ContextRules:
                 first = inside[0]
                 negation = first.category == NEGATED and first.direction in (FORWARD, BOTH)
                 return first if negation and first.start == opening else None
-            bare = clause.strip()
-            if (len(bare) > BARE_CLAUSE_CHARS or not _CHINESE.fullmatch(bare) or before is None
-                    or text[before[0]:before[1]] not in CLAUSE_COMMAS):
+            if (before is None or text[before[0]:before[1]] not in CLAUSE_COMMAS
+                    or not cls._bare_list(text, cues, clause_start, comma[0])):
                 return None
             comma = before
         return None

@@ -66,6 +66,34 @@ def test_a_bare_clause_continues_the_negated_clause_before_it(rules):
     assert status(rules, "未触及皮下捻发音，双肺叩音清。", "双肺叩音清") == "present"
 
 
+def test_a_bare_list_after_a_comma_continues_the_negation(rules):
+    # a list closed by a suffix (史, 病史, 等 ...) after a denied clause: every item is denied,
+    # also where the next statement follows with no punctuation (seen in the CCKS notes)
+    text = "否认高血压，糖尿病及冠心病史否认传染病史"
+    assert [status(rules, text, f) for f in ("高血压", "糖尿病", "冠心病", "传染病")] == ["absent"] * 4
+    assert judge(rules, text, "冠心病").cue_start == 0  # the first 否认 decides
+    assert status(rules, "否认高血压，糖尿病、冠心病史。", "冠心病") == "absent"
+    assert status(rules, "否认高血压，糖尿病史否认传染病史", "糖尿病") == "absent"
+    assert status(rules, "不伴呕吐，呕血、黑便等，遂来院", "黑便") == "absent"
+    assert status(rules, "无发热，咳嗽、咳痰等，腹泻。", "腹泻") == "absent"  # a list in the chain
+    # without the closing suffix a list states its findings (稍咳嗽、咳痰; 有胸闷、心悸)
+    assert status(rules, "无发热，稍咳嗽、咳痰。", "咳痰") == "present"
+    assert status(rules, "无发热，有胸闷、心悸。", "心悸") == "present"
+    assert status(rules, "无发热，咳嗽、咳痰，腹泻。", "腹泻") == "present"
+    assert status(rules, "无发热，咳嗽及咳痰3天。", "咳嗽") == "present"
+    # an item that is no short phrase of Chinese characters ends the list
+    assert status(rules, "无发热，体温37.5度、咳嗽等。", "咳嗽") == "present"
+    # a cue right after the finding is its clause's verb, no new statement
+    assert status(rules, "无发热，食欲无影响。", "食欲") == "present"
+    # list marks inside the mention do not cut it
+    assert status(rules, "无排尿困难，排尿滴沥、踟蹰。", "排尿滴沥、踟蹰") == "absent"
+
+
+def test_list_marks_are_no_cues(rules):
+    assert [(m.category) for m in rules.cue_marks("无腹痛、恶心及呕吐")] == ["negated"]
+    assert status(rules, "腹部未及包块", "包块") == "absent"  # 未及 is longer than the list mark 及
+
+
 def test_undifferentiated_is_not_a_negation(rules, tmp_path):
     assert status(rules, "术后病理：未分化癌", "未分化癌") == "present"
     assert status(rules, "术后病理：未分化癌", "癌") == "present"
@@ -333,6 +361,7 @@ def test_a_rules_file_of_ones_own(tmp_path):
     ("无\tnegated\t", "needs a direction"),
     ("无\tnegated\tleft", "needs a direction"),
     ("无力\tpseudo\tforward", "has no direction"),
+    ("及\tlist\tforward", "a list rule has no direction"),
     ("无\tnegated\tforward\tten", "max_scope must be a positive whole number"),
     ("无\tnegated\tforward\t0", "max_scope must be a positive whole number"),
     ("\tnegated\tforward", "empty cue"),
