@@ -119,7 +119,7 @@ def falkordb_store(schema, batch_size: int):
 
 
 @contextmanager
-def neo4j_store(schema, batch_size: int, heap: str, pagecache: str):
+def neo4j_store(schema, batch_size: int, heap: str, pagecache: str, conf: dict[str, str] | None = None):
     from etl.graph.neo4j_sink import Neo4jSink
 
     server = None
@@ -132,9 +132,10 @@ def neo4j_store(schema, batch_size: int, heap: str, pagecache: str):
         from neo4j_test_server import Neo4jTestServer
 
         tmp = tempfile.TemporaryDirectory()
-        server = Neo4jTestServer(Path(tmp.name) / "neo4j", heap=heap, pagecache=pagecache).start()
+        server = Neo4jTestServer(Path(tmp.name) / "neo4j", heap=heap, pagecache=pagecache, settings=conf).start()
         uri, user, password, database = server.uri, server.user, server.password, "neo4j"
-        where = f"Neo4j {server.version} Community (tools/neo4j-server, heap {heap}, page cache {pagecache})"
+        where = f"Neo4j {server.version} Community (tools/neo4j-server, heap {heap}, page cache {pagecache})" + (
+            "; " + ", ".join(f"{k}={v}" for k, v in conf.items()) if conf else "")
         print(f"neo4j test server ready in {server.start_seconds:.1f} s", flush=True)
     if password:
         os.environ["NEO4J_PASSWORD"] = password
@@ -182,6 +183,9 @@ def main() -> int:
                         help="how entity names are drawn (synthetic(): zipf gives real notes' common findings)")
     parser.add_argument("--neo4j-heap", default="2g")
     parser.add_argument("--neo4j-pagecache", default="1g")
+    parser.add_argument("--neo4j-conf", action="append", default=[], metavar="SETTING=VALUE",
+                        help="another setting for the Neo4j test server (repeatable), e.g. "
+                             "dbms.cypher.min_replan_interval=1h")
     parser.add_argument("--sweep", default="",
                         help="also: UNWIND batch sizes to try on the first size's first write, comma-separated "
                              "(each write then holds about that many triples: batch / 20 documents)")
@@ -197,7 +201,8 @@ def main() -> int:
     results = []
     for kind in stores:
         store = (falkordb_store(schema, args.batch_size) if kind == "falkordb" else
-                 neo4j_store(schema, args.batch_size, args.neo4j_heap, args.neo4j_pagecache))
+                 neo4j_store(schema, args.batch_size, args.neo4j_heap, args.neo4j_pagecache,
+                             dict(setting.split("=", 1) for setting in args.neo4j_conf)))
         with store as (make, where, server_pid):
             print(f"{kind}: {where}", flush=True)
             runs = [(size, args.batch_size, args.docs_per_batch, ("first write", "rewrite") if i == 0

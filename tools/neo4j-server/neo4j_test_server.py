@@ -3,7 +3,8 @@
     with Neo4jTestServer(tmp / "neo4j") as server:   # waits for the ready line and for Bolt
         server.uri, server.user, server.password       # bolt://127.0.0.1:<free port>, "neo4j", ...
 
-`http=True` also starts the HTTP connector (another free port), which serves Neo4j Browser at
+`settings={"dbms.cypher.min_replan_interval": "1h"}` passes other Neo4j settings (`--conf`), for
+benchmarks that compare configurations. `http=True` also starts the HTTP connector (another free port), which serves Neo4j Browser at
 `server.browser_url`; it adds several seconds to the start, so it is off unless asked for.
 
 Used by the test suite (tests/conftest.py: one server per session) and bench/bench_sinks.py. The
@@ -50,13 +51,15 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 class Neo4jTestServer:
     def __init__(self, data_dir: Path | str, *, password: str | None = None, http: bool = False,
-                 heap: str = "1g", pagecache: str = "256m", startup_timeout: float = 300.0):
+                 heap: str = "1g", pagecache: str = "256m", settings: dict[str, str] | None = None,
+                 startup_timeout: float = 300.0):
         self.data_dir = Path(data_dir).resolve()
         self.password = password or secrets.token_urlsafe(18)
         self.user = USER
         self.http = http
         self.heap = heap
         self.pagecache = pagecache
+        self.settings = dict(settings or {})
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen | None = None
         self.uri: str | None = None
@@ -92,6 +95,8 @@ class Neo4jTestServer:
                    "--pagecache", self.pagecache]
         if self.http:
             command += ["--http-port", "0"]
+        for name, value in self.settings.items():
+            command += ["--conf", f"{name}={value}"]
         env = {**os.environ, "NEO4J_PASSWORD": self.password}
         began = time.monotonic()
         with open(self.stderr_path, "ab") as stderr:

@@ -27,6 +27,7 @@ import picocli.CommandLine;
  * <pre>
  * NEO4J_PASSWORD=... java -jar target/neo4j-test-server.jar --data DIR [--bolt-port N] [--http-port N]
  *                                                              [--pagecache SIZE] [--no-auth]
+ *                                                              [--conf SETTING=VALUE]...
  * </pre>
  *
  * It is the real server (the bootstrapper `neo4j console` runs), configured from the command line
@@ -38,18 +39,23 @@ import picocli.CommandLine;
  *
  * <pre>ready bolt://127.0.0.1:PORT [http://127.0.0.1:PORT] neo4j VERSION</pre>
  *
+ * --conf sets any other Neo4j setting (as a line of neo4j.conf would; repeatable), e.g. the Cypher
+ * planner's `dbms.cypher.min_replan_interval=1h` for a benchmark; it may not change what the
+ * options above set (listen addresses, authentication, page cache), which the tests rely on.
+ *
  * SIGTERM or SIGINT shuts the server down cleanly (the bootstrapper's own handlers and hook).
  */
 public final class TestServer {
     private static final String USAGE = "usage: TestServer --data DIR [--bolt-port N] [--http-port N] "
-            + "[--pagecache SIZE] [--no-auth]   (password: NEO4J_PASSWORD)";
+            + "[--pagecache SIZE] [--no-auth] [--conf SETTING=VALUE]...   (password: NEO4J_PASSWORD)";
 
     private TestServer() {}
 
     public static void main(String[] args) throws Exception {
         PrintStream out = System.out;
         PrintStream err = System.err;
-        Map<String, String> options = parse(args, err);
+        Map<String, String> settings = new HashMap<>();
+        Map<String, String> options = parse(args, err, settings);
         Path home = Path.of(options.get("data")).toAbsolutePath();
         boolean auth = !options.containsKey("no-auth");
         String password = System.getenv("NEO4J_PASSWORD");
@@ -70,6 +76,13 @@ public final class TestServer {
         config.put("dbms.security.auth_enabled", Boolean.toString(auth));
         config.put("server.memory.pagecache.size", options.getOrDefault("pagecache", "256m"));
         config.put("dbms.usage_report.enabled", "false"); // no phoning home (and no network here)
+        for (Map.Entry<String, String> setting : settings.entrySet()) {
+            if (config.containsKey(setting.getKey()) || setting.getKey().startsWith("server.bolt.")
+                    || setting.getKey().startsWith("server.http") || setting.getKey().startsWith("dbms.security.")) {
+                fail(err, "--conf may not change " + setting.getKey() + " (set by the test server itself)", 2);
+            }
+            config.put(setting.getKey(), setting.getValue());
+        }
 
         // Neo4j's own console output goes to a file: stdout carries only the ready line.
         Path logs = home.resolve("logs");
@@ -129,12 +142,20 @@ public final class TestServer {
                 + (http != null ? " http://127.0.0.1:" + http.getPort() : "") + " neo4j " + Version.getNeo4jVersion();
     }
 
-    private static Map<String, String> parse(String[] args, PrintStream err) {
+    private static Map<String, String> parse(String[] args, PrintStream err, Map<String, String> settings) {
         Map<String, String> options = new HashMap<>();
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             switch (arg) {
                 case "--no-auth" -> options.put("no-auth", "");
+                case "--conf" -> {
+                    String setting = i + 1 < args.length ? args[++i] : "";
+                    int equals = setting.indexOf('=');
+                    if (equals < 1) {
+                        fail(err, "--conf needs SETTING=VALUE, got '" + setting + "'\n" + USAGE, 2);
+                    }
+                    settings.put(setting.substring(0, equals).strip(), setting.substring(equals + 1).strip());
+                }
                 case "--data", "--bolt-port", "--http-port", "--pagecache" -> {
                     if (i + 1 >= args.length) {
                         fail(err, arg + " needs a value\n" + USAGE, 2);
