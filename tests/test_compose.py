@@ -44,6 +44,7 @@ def test_compose_config_validates_with_the_example_env(tmp_path):
     assert "NEO4J_AUTH: neo4j/change-me-please" in rendered
     assert "ETL_GRAPH_NEO4J_URI: bolt://neo4j:7687" in rendered
     assert "NEO4J_PASSWORD: change-me-please" in rendered
+    assert "NEO4J_dbms_cypher_min__replan__interval: 10s" in rendered  # Neo4j's own default unless set
     assert "condition: service_healthy" in rendered and "driver: nvidia" in rendered
 
 
