@@ -90,7 +90,7 @@ def test_a_bare_list_after_a_comma_continues_the_negation(rules):
 
 
 def test_list_marks_are_no_cues(rules):
-    assert [(m.category) for m in rules.cue_marks("无腹痛、恶心及呕吐")] == ["negated"]
+    assert [m.category for m in rules.cue_marks("无腹痛、恶心及呕吐")] == ["negated"]
     assert status(rules, "腹部未及包块", "包块") == "absent"  # 未及 is longer than the list mark 及
 
 
