@@ -97,5 +97,6 @@ def recount(app, kind: str | None) -> None:
         click.echo(f"{sink.describe()}: recounting ...", err=True)
         done = sink.recount()
         click.echo(f"{sink.describe()}: recounted {done.edges} relationship(s) ({done.edges_pruned} deleted: no "
-                   f"asserted evidence left) and {done.entities} entity(-ies) ({done.entities_pruned} deleted: no "
+                   f"asserted evidence left) and {done.entities} {'entity' if done.entities == 1 else 'entities'} "
+                   f"({done.entities_pruned} deleted: no "
                    f"evidence left); {done.pending_cleared} document(s) of writes cut short unmarked")

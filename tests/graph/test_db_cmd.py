@@ -59,6 +59,7 @@ def test_db_recount_repairs_counts_and_waits_for_a_running_write(tmp_path):
     result = runner.invoke(cli, base, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "recounted 1 relationship(s) (0 deleted" in result.output
+    assert "and 3 entities (0 deleted" in result.output
     with open_sink(settings.graph) as sink:
         assert sink.query("MATCH (s)-[r:HAS_SYMPTOM]->(o) RETURN r.evidence_count AS n, r.absent_count AS a") == [
             {"n": 2, "a": 0}]
