@@ -134,21 +134,23 @@ class _TextCues:
     terminator_starts: list[int]
     terminator_ends: list[int]
     list_marks: list[CueMark]  # 、 及 和 ...: only the bare-list continuation reads them
+    list_starts: list[int]
 
     @classmethod
     def of(cls, marks: list[CueMark]) -> "_TextCues":
         modifiers = [m for m in marks if m.category in MODIFIERS]
         terminators = [m for m in marks if m.category == TERMINATE]
+        lists = [m for m in marks if m.category == LIST]
         return cls([m for m in marks if m.category != LIST], modifiers,
                    [m.start for m in modifiers], [m.end for m in modifiers],
                    [t.start for t in terminators], [t.end for t in terminators],
-                   [m for m in marks if m.category == LIST])
+                   lists, [m.start for m in lists])
 
     def items(self, start: int, end: int, keep: tuple[int, int] | None = None) -> list[tuple[int, int]]:
         """text[start:end] cut at its list marks (not those inside `keep`): each piece's (start, end)."""
         inside = (lambda m: keep[0] <= m.start and m.end <= keep[1]) if keep else (lambda m: False)
-        cuts = [(m.start, m.end) for m in self.list_marks
-                if start <= m.start and m.end <= end and not inside(m)]
+        near = self.list_marks[bisect_left(self.list_starts, start):bisect_left(self.list_starts, end)]
+        cuts = [(m.start, m.end) for m in near if m.end <= end and not inside(m)]
         bounds = [start] + [c for cut in cuts for c in cut] + [end]
         return list(zip(bounds[::2], bounds[1::2]))
 
