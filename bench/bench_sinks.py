@@ -191,6 +191,8 @@ def main() -> int:
                              "(each write then holds about that many triples: batch / 20 documents)")
     parser.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
     args = parser.parse_args()
+    if any("=" not in setting for setting in args.neo4j_conf):
+        parser.error("--neo4j-conf needs SETTING=VALUE")
     schema = load_schema()
     sizes = [int(s) for s in args.sizes.split(",")]
     stores = [s.strip() for s in args.stores.split(",")]

@@ -4,8 +4,9 @@
         server.uri, server.user, server.password       # bolt://127.0.0.1:<free port>, "neo4j", ...
 
 `settings={"dbms.cypher.min_replan_interval": "1h"}` passes other Neo4j settings (`--conf`), for
-benchmarks that compare configurations. `http=True` also starts the HTTP connector (another free port), which serves Neo4j Browser at
-`server.browser_url`; it adds several seconds to the start, so it is off unless asked for.
+benchmarks that compare configurations. `http=True` also starts the HTTP connector (another free
+port), which serves Neo4j Browser at `server.browser_url`; it adds several seconds to the start,
+so it is off unless asked for.
 
 Used by the test suite (tests/conftest.py: one server per session) and bench/bench_sinks.py. The
 server binds port 0 on 127.0.0.1, so the kernel picks a free port: two sessions never collide.
