@@ -393,11 +393,13 @@ class ContextRules:
         by a suffix (`糖尿病及冠心病史`, `呕血、黑便等`). Without the closing suffix a list is not
         bare: `稍咳嗽、咳痰`, `有胸闷、心悸` state findings. A `mention` must be one whole item
         (any text, no state ending; list marks inside it do not cut it)."""
-        body = text[start:end].rstrip()
+        stop = start + len(text[start:end].rstrip())
+        if mention is not None:  # a mention may end in whitespace; "" then still fits
+            stop = max(stop, mention[1])
         # the longest suffix that leaves the mention whole (冠心病史: 史, not 病史)
-        suffix = max((s for s in BARE_SUFFIXES if body.endswith(s)
-                      and (mention is None or start + len(body) - len(s) >= mention[1])), key=len)
-        pieces = cues.items(start, start + len(body) - len(suffix), keep=mention)
+        suffix = max((s for s in BARE_SUFFIXES if text[start:stop].endswith(s)
+                      and (mention is None or stop - len(s) >= mention[1])), key=len)
+        pieces = cues.items(start, stop - len(suffix), keep=mention)
         if len(pieces) > 1 and not suffix:
             return False
         limit = LIST_ITEM_CHARS if len(pieces) > 1 else BARE_CLAUSE_CHARS

@@ -4,6 +4,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etl.errors import DataError
 from etl.models.assertion.rules import (DEFAULT_RULES_PATH, ContextRules, CueMark, RuleAssertion,
@@ -87,6 +89,9 @@ def test_a_bare_list_after_a_comma_continues_the_negation(rules):
     assert status(rules, "无发热，食欲无影响。", "食欲") == "present"
     # list marks inside the mention do not cut it
     assert status(rules, "无排尿困难，排尿滴沥、踟蹰。", "排尿滴沥、踟蹰") == "absent"
+    # a mention with whitespace at its ends is judged as without
+    assert rules.assess("无发热，咳嗽 。", 4, 7).status == "absent"
+    assert rules.assess("无发热， 咳嗽及咳痰史", 4, 7).status == "absent"
 
 
 def test_list_marks_are_no_cues(rules):
@@ -400,3 +405,20 @@ def test_an_unreadable_rules_file(tmp_path):
     bad.write_bytes(HEADER.encode() + "\xe9\tnegated\tforward\n".encode("latin-1"))
     with pytest.raises(DataError, match="cannot read the assertion rules"):
         ContextRules.load(bad)
+
+
+# ------------------------------------------------------------------ any text, any span
+
+# Texts made of the characters cues, list marks, terminators and findings are built from, with
+# whitespace and digits: every mention of every such text is judged without an error.
+_ALPHABET = "无否认未见及、和与或史病等，。；: ()?-咳嗽痰发热腹痛糖尿高血压考虑可能阴性其母 \t\n3.5"
+
+
+@given(text=st.text(alphabet=_ALPHABET, min_size=1, max_size=40), data=st.data())
+@settings(max_examples=400, deadline=None)
+def test_every_span_of_any_text_is_judged(rules, text, data):
+    start = data.draw(st.integers(0, len(text) - 1))
+    end = data.draw(st.integers(start + 1, len(text)))
+    assessment = rules.assess(text, start, end)
+    assert assessment.status in ("present", "absent", "possible")
+    assert rules.assess_many(text, [(start, end)]) == [assessment]
