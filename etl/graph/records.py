@@ -10,11 +10,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
-# Assertion status of a finding (etl/models/assertion): only evidence whose subject and object are
-# both present makes (and counts towards) a typed relationship; the rest is kept as evidence.
 # Values a store returns as they are (the sinks' `plain()` passes them through untouched).
 SCALARS = frozenset((str, int, float, bool, type(None)))
 
+# Assertion status of a finding (etl/models/assertion): only evidence whose subject and object are
+# both present makes (and counts towards) a typed relationship; the rest is kept as evidence.
 PRESENT, ABSENT, POSSIBLE = "present", "absent", "possible"
 ASSERTIONS = (PRESENT, ABSENT, POSSIBLE)
 EXPERIENCERS = ("patient", "family")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import abc
 import gc
-import itertools
 import logging
 from collections import defaultdict
 from contextlib import contextmanager
@@ -246,13 +245,12 @@ class CypherSink(Sink):
         def pages(read: Callable[[Runner, int], tuple[int, list]]) -> tuple[int, list]:
             """read(run, skip) page after page, up to the first short page: rows read, what was found."""
             total, found = 0, []
-            for skip in itertools.count(0, size):
-                rows, more = unit(lambda run: read(run, skip))
+            while True:
+                rows, more = unit(lambda run: read(run, total))  # skip what was read
                 total += rows
                 found += more
                 if rows < size:
                     return total, found
-            raise AssertionError("unreachable")
 
         dead_edges: dict[tuple, list[dict]] = {}
         for group in b.edge_groups():
