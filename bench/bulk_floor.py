@@ -81,13 +81,11 @@ def gather(schema, docs, docs_per_write: int = 500):
                     node["evidence_count"] += 1
                     node["asserted_count"] += props["asserted"]
                 edge = edges.get(props["edge_key"])
-                if edge is None and props["asserted"]:
+                if edge is None:  # kept only if some asserted evidence supports it (below)
                     edge = edges[props["edge_key"]] = {
                         "group": group, "s": props["subject"], "o": props["object"], "edge_key": props["edge_key"],
                         "predicate": props["predicate"], "n": 0, "docs": set(), "micros": 0, "best": None,
                         "absent": 0, "possible": 0}
-                if edge is None:
-                    continue
                 if props["asserted"]:
                     edge["n"] += 1
                     edge["docs"].add(props["doc_id"])
@@ -97,6 +95,7 @@ def gather(schema, docs, docs_per_write: int = 500):
                     edge["absent"] += 1
                 else:
                     edge["possible"] += 1
+    edges = {key: edge for key, edge in edges.items() if edge["n"]}
     return entities, evidence, documents, edges
 
 
