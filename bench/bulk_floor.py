@@ -101,9 +101,10 @@ def gather(schema, docs, docs_per_write: int = 500):
 
 class Files:
     """One store's input files: `node(label(s), columns)` / `rel(type, columns)` write a file and
-    remember the loader's argument. Columns are {header: values}; the header is Neo4j's
-    (`name:ID(Disease)`, `evidence_count:long`, `surface_forms:string[]`, `:START_ID(Evidence)`)
-    and FalkorDB's loader reads the same shape with its own type names (`typed`)."""
+    remember the loader's argument. Columns are {header: values}: a property's name, or an id
+    column in the header form both loaders read (`name:ID(Disease)`, `:START_ID(Evidence)`);
+    `typed` adds each property's type in the loader's own words, as the sink's values have it
+    (an untyped column would be text to Neo4j's importer)."""
 
     def __init__(self, out: Path, store: str):
         self.out, self.store, self.args, self.count = out, store, [], 0
@@ -124,16 +125,16 @@ class Files:
             return ";".join(value) if self.store == "neo4j" else repr(value)
         return value
 
+    # Property types as each loader names them, read off the values (bool before int: a bool is one).
+    TYPES = {"neo4j": (("string[]", list), ("boolean", bool), ("long", int), ("double", float), ("string", str)),
+             "falkordb": (("ARRAY", list), ("BOOL", bool), ("LONG", int), ("DOUBLE", float), ("STRING", str))}
+
     def typed(self, header: str, values: list) -> str:
-        if self.store == "neo4j":
+        """`name` -> `name:<type>`; id columns (`x:ID(...)`, `:START_ID(...)`) as they are."""
+        if ":" in header:
             return header
-        name, _, kind = header.partition(":")
-        if kind.startswith(("ID", "START_ID", "END_ID")):
-            return f"{name}:{kind}"
         sample = next((v for v in values if v is not None), "")
-        kind = ("ARRAY" if isinstance(sample, list) else "BOOL" if isinstance(sample, bool) else
-                "LONG" if isinstance(sample, int) else "DOUBLE" if isinstance(sample, float) else "STRING")
-        return f"{name}:{kind}"
+        return f"{header}:{next(name for name, kind in self.TYPES[self.store] if isinstance(sample, kind))}"
 
     def node(self, labels: str, columns: dict[str, list]) -> None:
         path = self._write(columns)
@@ -153,9 +154,9 @@ def write_files(files: Files, entities, evidence, documents, edges) -> list[str]
         files.node(f"{label}:Entity", {
             f"name:ID({label})": [n["name"] for n in nodes],
             "full_name": [n["full_name"] for n in nodes],
-            "surface_forms:string[]": [n["surface_forms"] for n in nodes],
-            "evidence_count:long": [n["evidence_count"] for n in nodes],
-            "asserted_count:long": [n["asserted_count"] for n in nodes],
+            "surface_forms": [n["surface_forms"] for n in nodes],
+            "evidence_count": [n["evidence_count"] for n in nodes],
+            "asserted_count": [n["asserted_count"] for n in nodes],
             "first_run": [RUN] * len(nodes), "last_run": [RUN] * len(nodes)})
     files.node("Evidence", {("key:ID(Evidence)" if name == "key" else name): [row[name] for row in evidence]
                             for name in EVIDENCE_PROPERTIES})
@@ -178,10 +179,10 @@ def write_files(files: Files, entities, evidence, documents, edges) -> list[str]
             f":START_ID({s_label})": [e["s"] for e in rows], f":END_ID({o_label})": [e["o"] for e in rows],
             "predicate": [e["predicate"] for e in rows], "edge_key": [e["edge_key"] for e in rows],
             "first_run": [RUN] * len(rows), "last_run": [RUN] * len(rows),
-            "evidence_count:long": [e["n"] for e in rows], "doc_count:long": [len(e["docs"]) for e in rows],
-            "score_micros:long": [e["micros"] for e in rows], "best_score:double": [e["best"] for e in rows],
-            "mean_score:double": [round(e["micros"] / e["n"]) / 1e6 for e in rows],
-            "absent_count:long": [e["absent"] for e in rows], "possible_count:long": [e["possible"] for e in rows]})
+            "evidence_count": [e["n"] for e in rows], "doc_count": [len(e["docs"]) for e in rows],
+            "score_micros": [e["micros"] for e in rows], "best_score": [e["best"] for e in rows],
+            "mean_score": [round(e["micros"] / e["n"]) / 1e6 for e in rows],
+            "absent_count": [e["absent"] for e in rows], "possible_count": [e["possible"] for e in rows]})
     return files.args
 
 
