@@ -178,7 +178,7 @@ def _load_model(kind: str, folder: Path):
 
 def check_model(kind: str, folder: Path) -> list[Check]:
     """Files present, vocabulary matches the encoder, version matches the weights, and it loads."""
-    from etl.models.folder import check_folder, folder_version, read_version
+    from etl.models.folder import VERSIONED_EXTRAS, check_folder, folder_version, read_version
 
     train_hint = (f"train one with `etl train {kind}` (see README: training your own models), or point "
                   f"{kind}.model_dir (ETL_{kind.upper()}_MODEL_DIR) at a trained folder")
@@ -205,9 +205,11 @@ def check_model(kind: str, folder: Path) -> list[Check]:
         version = read_version(folder)
         actual = folder_version(kind, folder)
         if version != actual:
-            return Check(name, FAIL, f"version.txt says {version} but weights.h5 (+ lexicon.tsv) is {actual}",
-                         "weights.h5 or lexicon.tsv was replaced by hand: triples would carry a wrong model version; "
-                         f"retrain with `etl train {kind}` or restore the folder as trained")
+            files = " + ".join(("weights.h5",) + VERSIONED_EXTRAS.get(kind, ()))
+            rules_edit = "; after a rules edit: `etl train assertion --remeasure WHY`" if kind == "assertion" else ""
+            return Check(name, FAIL, f"version.txt says {version} but {files} hash to {actual}",
+                         f"{files} changed by hand: triples would carry a wrong model version; "
+                         f"retrain with `etl train {kind}` or restore the folder as trained{rules_edit}")
         started = time.perf_counter()
         model = _load_model(kind, folder)
         seconds = time.perf_counter() - started

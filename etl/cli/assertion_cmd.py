@@ -36,8 +36,14 @@ DECISION_CHOICE = click.Choice(["model", "rules", "gated"])
 @click.option("--decision", type=DECISION_CHOICE,
               help="How the folder decides (default: assertion.decision; unset = the best dev accuracy).")
 @click.option("--max-train", type=click.IntRange(min=1), help="Use only the first N training texts (quick runs).")
+@click.option("--remeasure", metavar="WHY",
+              help="Train nothing: keep the weights of the folder (--out), copy the rules file "
+                   "(assertion.rules, else the packaged one) into it, measure its decisions on "
+                   "data.cdee_dev again and rewrite metrics.json (dev_remeasured = WHY), labels.json "
+                   "and version.txt. For an edit of the rules or of the rules code.")
 @click.pass_obj
-def train_assertion(app, encoder_checkpoint, from_scratch, out, epochs, rule_features, decision, max_train) -> None:
+def train_assertion(app, encoder_checkpoint, from_scratch, out, epochs, rule_features, decision, max_train,
+                    remeasure) -> None:
     """Assertion classifier (present / absent / possible) for a finding in its context.
 
     Trains on data.cdee_train (CHIP-CDEE findings placed at their offsets), prints dev accuracy and
@@ -45,6 +51,17 @@ def train_assertion(app, encoder_checkpoint, from_scratch, out, epochs, rule_fea
     the gated combination on data.cdee_dev, and writes encoder config, weights (float16), vocab,
     labels, the rules file, settings, metrics.json and version.txt.
     """
+    if remeasure is not None:
+        given = [name for name, value in (("--encoder-checkpoint", encoder_checkpoint), ("--epochs", epochs),
+                                          ("--[no-]rule-features", rule_features), ("--decision", decision),
+                                          ("--max-train", max_train)) if value is not None]
+        given += ["--from-scratch"] if from_scratch else []
+        if given:
+            raise click.UsageError(f"--remeasure trains nothing: drop {', '.join(given)}")
+        from etl.models.assertion.training import remeasure_folder  # TensorFlow only now
+
+        remeasure_folder(app.settings, out or app.settings.assertion.model_dir, remeasure, log=click.echo)
+        return
     settings = encoder_checkpoint_choice(app.settings, "assertion", encoder_checkpoint, from_scratch)
     settings = replace(settings, assertion__epochs=epochs, assertion__rule_features=rule_features,
                        assertion__decision=decision)

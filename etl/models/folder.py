@@ -34,7 +34,8 @@ REQUIRED = ("encoder_config.json", "vocab.txt", "weights.h5", "labels.json", "ve
 
 # Per model kind, the files besides weights.h5 that change its output, hashed after the weights.
 # (bigrams.txt is not among the relation model's: adding it would re-version the shipped relation
-# model and make every nightly run re-extract. The assertion model's labels.json holds its decision.)
+# model and make every nightly run re-extract. The assertion model's labels.json holds its decision;
+# a loaded assertion model's version also carries a hash of its rules code: etl.models.assertion.model.)
 VERSIONED_EXTRAS = {"spans": ("lexicon.tsv",), "assertion": ("labels.json", "context_rules.tsv")}
 
 

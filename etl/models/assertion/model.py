@@ -13,14 +13,31 @@ ConText rules (rules.py) decide them, always. The present/absent/possible decisi
   without running the classifier, every other mention goes to the classifier.
 The folder's `decision` (labels.json) is the one with the best dev accuracy unless training was
 told otherwise; `assertion.decision` / `--decision` override it at run time, and the version then
-says so (`assertion-<hash>+gated`), so evidence names what judged it and the ledger re-judges.
+says so (`assertion-<hash>@<code>+gated`), so evidence names what judged it and the ledger re-judges.
 
 Model folder (etl.models.folder conventions) plus `context_rules.tsv`, the rules it was trained
-and measured with; the version hashes weights.h5, labels.json and that file, so editing a rule or
-the decision re-versions the model and makes the nightly run re-judge every document.
+and measured with (the file the loaded classifier judges by; the packaged copy beside rules.py is
+what training copies in).
+
+Version. The folder's `version.txt` is `assertion-<12 hex>`: the sha256 of weights.h5, labels.json
+and that rules file (etl.models.folder.folder_version, written by training and checked by `etl
+doctor`). What judges a finding is also code, so the version a loaded classifier carries (the one
+the pipeline puts in the ledger and on every Evidence as `assertion_model`) adds the hash of the
+code that decides a status, CODE_MODULES (the rule engine rules.py, the context cut and cue
+features data.py, the decisions in this module):
+
+    assertion-<weights + labels + rules file, 12 hex>@<code, 12 hex>[+<decision override>]
+
+`code_fingerprint` hashes each module's name and source text (read through its import loader,
+line endings normalised to \\n), never a path or a modification time, so every checkout and
+machine with the same code gets the same version, and any edit of that code (a docstring too)
+re-versions the stage and makes the nightly run re-judge every document. metrics.json records the
+`code_fingerprint` its figures were measured with.
 """
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +57,38 @@ KIND = "assertion"
 RULES_FILE = "context_rules.tsv"
 DECISIONS = ("model", "rules", "gated")
 GATE_CATEGORIES = ("negated", "possible")  # rule categories that send a mention to the classifier
+# The modules whose code decides a status, hashed into the version a loaded classifier carries
+# (module docstring): the rule engine, what the rules and the classifier read, the decisions.
+CODE_MODULES = ("etl.models.assertion.rules", "etl.models.assertion.data", "etl.models.assertion.model")
 log = logging.getLogger(__name__)
+
+
+def module_source(name: str) -> bytes:
+    """The source text of module `name`, UTF-8 with \\n line ends (its import loader decodes it
+    with universal newlines, so a CRLF checkout hashes the same)."""
+    spec = importlib.util.find_spec(name)
+    source = spec.loader.get_source(name) if spec is not None and spec.loader is not None else None
+    if source is None:
+        raise RuntimeError(f"no source for {name}: the assertion version hashes the code that decides a "
+                           f"status (CODE_MODULES); install the package with its .py files")
+    return source.encode("utf-8")
+
+
+def code_fingerprint(source=None) -> str:
+    """12 hex digits of the sha256 over CODE_MODULES, each as its name and its source
+    (`source(name) -> bytes`, default module_source)."""
+    source = source or module_source
+    digest = hashlib.sha256()
+    for name in CODE_MODULES:
+        text = source(name)
+        digest.update(f"{name}\n{len(text)}\n".encode("utf-8"))
+        digest.update(text)
+    return digest.hexdigest()[:12]
+
+
+def runtime_version(files_version: str) -> str:
+    """The version of a loaded classifier: the folder's version.txt @ the code fingerprint."""
+    return f"{files_version}@{code_fingerprint()}"
 
 
 class MentionPooling(keras.layers.Layer):
@@ -128,7 +176,8 @@ class AssertionClassifier:
         model.load_weights(str(folder / "weights.h5"))
         return cls(model, load_tokenizer(folder / "vocab.txt"), labels, rules,
                    batch_size=batch_size or labels.get("batch_size", 64),
-                   version=model_folder.read_version(folder), folder=folder, decision=decision)
+                   version=runtime_version(model_folder.read_version(folder)), folder=folder,
+                   decision=decision)
 
     def probabilities(self, mentions: Sequence[Mention]) -> np.ndarray:
         """[len(mentions), 3] class probabilities (LABELS order) from the classifier."""

@@ -48,6 +48,11 @@ How a mention is judged (why):
   (`leading_cue` says how much of `无咳嗽` to trim to store `咳嗽`).
 - experiencer (family) and historical are flags found by the same scope test, independent of the
   status; `cue` names only the cue that decided the status.
+
+Versions: a rule set's `fingerprint` hashes its file (a model folder's version.txt hashes the
+folder's copy), and the code of this engine is hashed into the version a loaded assertion model
+carries (model.py: CODE_MODULES, code_fingerprint), so an edit of either re-judges every document.
+After one, `etl train assertion --remeasure WHY` re-measures the shipped folder with it.
 """
 from __future__ import annotations
 

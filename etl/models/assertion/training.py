@@ -5,6 +5,12 @@ possible class counts as much as the others) is kept. At the end the three decis
 rules, gated: etl.models.assertion.model) are measured on dev with the shipped float16 weights and
 written to metrics.json. The folder decides with `assertion.decision` when it is set, else with
 the decision of the best dev accuracy (ties: the one that runs the classifier least).
+
+`remeasure_folder` (`etl train assertion --remeasure WHY`) is for an edit of the rules or of the
+code that decides a status, with the weights kept: it copies the rules file into the folder,
+measures the three decisions on dev again (choosing the decision again if it was chosen on dev),
+and rewrites metrics.json (`dev_remeasured` says why), labels.json and version.txt, so the shipped
+folder's figures describe the shipped rules and code.
 """
 from __future__ import annotations
 
@@ -22,8 +28,8 @@ from etl.models import folder as model_folder
 from etl.models.assertion.data import (LABELS, LabelledMention, MentionEncoder, cdee_examples, label_ids,
                                        make_batch)
 from etl.models.assertion.metrics import assertion_report
-from etl.models.assertion.model import (DECISIONS, RULES_FILE, AssertionClassifier, build_model,
-                                        save_assertion_folder)
+from etl.models.assertion.model import (DECISIONS, KIND, RULES_FILE, AssertionClassifier, build_model,
+                                        code_fingerprint, runtime_version, save_assertion_folder)
 from etl.models.encoder import stage_encoder
 from etl.models.tokens import load_tokenizer, shuffled_batches
 from etl.models.training import make_optimizer
@@ -172,14 +178,52 @@ def train_assertion(settings, out: str | Path, log: Callable[[str], None] = prin
         "placement": counts, "train_mentions": len(train), "dev_mentions": len(dev),
         "best_epoch": evaluation.best_epoch, "epochs": a.epochs, "history": evaluation.history,
         "train_seconds": round(train_seconds, 1), "parameters": int(model.count_params()),
-        "rules_fingerprint": rules.fingerprint(),
+        "rules_fingerprint": rules.fingerprint(), "code_fingerprint": code_fingerprint(),
     }
     settings_record = {"assertion": as_dict(settings)["assertion"], "data": as_dict(settings)["data"]}
     version = save_assertion_folder(staging, model, labels, settings_record, metrics)
     metrics["version"] = version
     model_folder.replace_folder(staging, out)
-    log(f"wrote {out} (version {version}, decision {chosen}, trained in {train_seconds / 60:.1f} min)")
+    log(f"wrote {out} (version {runtime_version(version)}, decision {chosen}, trained in "
+        f"{train_seconds / 60:.1f} min)")
     return metrics
 
 
-__all__ = ["train_assertion", "evaluate_decisions", "RULES_FILE"]
+def remeasure_folder(settings, folder: str | Path, why: str, log: Callable[[str], None] = print, *,
+                     dev_samples: Sequence[CdeeSample] | None = None) -> dict:
+    """The trained folder `folder` with its weights kept and the rules file (assertion.rules, else
+    the packaged one) copied in, its decisions measured on dev (data.cdee_dev unless samples are
+    given) by the code as it is now; `why` is kept as metrics.json's dev_remeasured. Built as
+    `<folder>.partial`, moved into place at the end; returns the new metrics."""
+    from etl.models.assertion.rules import DEFAULT_RULES_PATH
+
+    folder = model_folder.check_folder(folder, KIND)
+    dev_samples = list(dev_samples) if dev_samples is not None else read_cdee(settings.data.cdee_dev)
+    staging = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(folder, staging)
+    shutil.copyfile(Path(settings.assertion.rules) if settings.assertion.rules else DEFAULT_RULES_PATH,
+                    staging / RULES_FILE)
+    metrics = model_folder.read_json(staging / "metrics.json")
+    labels = model_folder.read_json(staging / "labels.json")
+    classifier = AssertionClassifier.load(staging)
+    examples = cdee_examples(dev_samples)
+    decisions = evaluate_decisions(classifier, examples)
+    for decision, report in decisions.items():
+        log(f"dev, decision {decision}: {_line(report)} ({report['model_calls']} mentions through the model)")
+    chosen = choose_decision(decisions) if metrics.get("decision_chosen_on_dev", True) else labels["decision"]
+    if chosen != labels.get("decision"):
+        model_folder.write_json(staging / "labels.json", dict(labels, decision=chosen))
+    metrics.update(dev=decisions[chosen], decision=chosen, dev_by_decision=decisions,
+                   dev_mentions=len(examples),
+                   placement=dict(metrics.get("placement", {}), dev=placement_counts(dev_samples)),
+                   rules_fingerprint=classifier.rules.fingerprint(), code_fingerprint=code_fingerprint(),
+                   dev_remeasured=why)
+    version = model_folder.finish_folder(KIND, staging, model_folder.read_json(staging / "settings.json"), metrics)
+    metrics = model_folder.read_json(staging / "metrics.json")  # with the version and the folder's size
+    model_folder.replace_folder(staging, folder)
+    log(f"re-measured {folder} (version {runtime_version(version)}, decision {chosen})")
+    return metrics
+
+
+__all__ = ["train_assertion", "evaluate_decisions", "remeasure_folder", "RULES_FILE"]

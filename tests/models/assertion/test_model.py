@@ -4,6 +4,7 @@ three decisions, and the CLI (train, predict with its exact interface and errors
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -168,8 +169,11 @@ def test_decisions_and_rule_modifiers(trained):
     with pytest.raises(ValueError, match="decision"):
         AssertionClassifier.load(folder, decision="vote")
     # an override is part of the version (evidence says what judged it; the ledger re-judges)
+    from etl.models.assertion.model import code_fingerprint
+
     own = AssertionClassifier.load(folder)
-    assert own.version == (folder / "version.txt").read_text().strip() and "+" not in own.version
+    assert own.version == (folder / "version.txt").read_text().strip() + "@" + code_fingerprint()
+    assert "+" not in own.version
     assert gated.version == own.version + "+gated" and by_rules.version == own.version  # rules is its own
 
 
@@ -189,6 +193,110 @@ def test_decision_choice_and_the_version_covers_it(tmp_path, trained):
     labels = json.loads((copy / "labels.json").read_text(encoding="utf-8"))
     (copy / "labels.json").write_text(json.dumps(dict(labels, decision="model")), encoding="utf-8")
     assert folder_version("assertion", copy) != read_version(copy)  # editing the decision re-versions
+
+
+def test_the_version_changes_with_the_code_that_decides_a_status(trained, monkeypatch):
+    import etl.models.assertion.model as assertion_model
+    from etl.models.assertion.model import AssertionClassifier, code_fingerprint, module_source
+    from etl.models.folder import read_version
+
+    folder, _, _ = trained
+    shipped = AssertionClassifier.load(folder).version
+    files, code = shipped.split("@")
+    assert files == read_version(folder) and code == code_fingerprint() and len(code) == 12
+
+    def edited(text: bytes):
+        def source(name: str) -> bytes:
+            return text if name == "etl.models.assertion.rules" else module_source(name)
+        return source
+
+    rules_code = module_source("etl.models.assertion.rules")
+    changed = rules_code.replace(b"DEFAULT_MAX_SCOPE = 40", b"DEFAULT_MAX_SCOPE = 41")
+    assert changed != rules_code
+    monkeypatch.setattr(assertion_model, "module_source", edited(changed))
+    again = AssertionClassifier.load(folder)
+    assert again.version != shipped and again.version.startswith(files + "@")  # same folder, new code
+    assert AssertionClassifier.load(folder).version == again.version  # the same code, the same version
+    assert AssertionClassifier.load(folder, decision="gated").version == again.version + "+gated"
+    monkeypatch.setattr(assertion_model, "module_source", edited(rules_code))
+    assert AssertionClassifier.load(folder).version == shipped
+
+
+def test_the_code_fingerprint_hashes_module_text_not_paths_nor_line_ends(tmp_path, monkeypatch):
+    import hashlib
+    import sys
+
+    from etl.models.assertion import data, model, rules
+    from etl.models.assertion.model import CODE_MODULES, code_fingerprint, module_source
+
+    # what it hashes: each module's name, length and bytes (the files of a LF checkout)
+    digest = hashlib.sha256()
+    for name, module in zip(CODE_MODULES, (rules, data, model)):
+        text = Path(module.__file__).read_bytes().replace(b"\r\n", b"\n")
+        digest.update(f"{name}\n{len(text)}\n".encode() + text)
+    assert code_fingerprint() == digest.hexdigest()[:12]
+    # the same module text in two places, one with CRLF line ends, reads the same
+    body = '"""doc"""\nX = "无伴"\n'
+    for place, ending in (("lf", "\n"), ("crlf", "\r\n")):
+        (tmp_path / place).mkdir()
+        (tmp_path / place / f"probe_{place}.py").write_bytes(body.replace("\n", ending).encode("utf-8"))
+        monkeypatch.syspath_prepend(str(tmp_path / place))
+    assert module_source("probe_lf") == module_source("probe_crlf") == body.encode("utf-8")
+    assert "probe_lf" not in sys.modules  # read, not imported
+    with pytest.raises(RuntimeError, match="no source"):
+        module_source("etl_no_such_module")
+
+
+def test_remeasure_keeps_the_weights_and_takes_the_rules_file(trained, tmp_path, vocab_path):
+    import shutil
+
+    from etl.models.assertion.model import AssertionClassifier, code_fingerprint
+    from etl.models.assertion.rules import DEFAULT_RULES_PATH, ContextRules
+    from etl.models.assertion.training import remeasure_folder
+    from etl.models.folder import folder_version, read_version
+
+    folder, metrics, _ = trained
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    rules = tmp_path / "rules.tsv"  # an edited rule set: 伴 no terminator
+    rules.write_text(DEFAULT_RULES_PATH.read_text(encoding="utf-8").replace(
+        "/(?<![无未])伴/\tterminate", "# 伴 dropped\t"), encoding="utf-8")
+    log = []
+    again = remeasure_folder(tiny_settings(vocab_path, assertion__rules=str(rules)), copy, "a test edit",
+                             log=log.append, dev_samples=SAMPLES)
+    assert (copy / "context_rules.tsv").read_bytes() == rules.read_bytes()
+    assert (copy / "weights.h5").read_bytes() == (folder / "weights.h5").read_bytes()
+    assert read_version(copy) == folder_version("assertion", copy) == again["version"] != read_version(folder)
+    on_disk = json.loads((copy / "metrics.json").read_text(encoding="utf-8"))
+    assert on_disk == again and again["dev_remeasured"] == "a test edit"
+    assert again["rules_fingerprint"] == ContextRules.load(rules).fingerprint()
+    assert again["code_fingerprint"] == code_fingerprint()
+    assert again["history"] == metrics["history"] and again["train_seconds"] == metrics["train_seconds"]
+    # 伴 no longer ends the scope: 恶心 in 无发热、咳嗽，伴恶心 is still present (the comma ends it)
+    assert again["dev_by_decision"]["rules"]["accuracy"] == metrics["dev_by_decision"]["rules"]["accuracy"]
+    assert AssertionClassifier.load(copy).version == again["version"] + "@" + code_fingerprint()
+    assert any(line.startswith("re-measured") for line in log)
+    assert not (tmp_path / "copy.partial").exists()
+
+
+def test_remeasure_cli_trains_nothing():
+    result = CliRunner().invoke(cli, ["train", "assertion", "--remeasure", "why", "--epochs", "2", "--from-scratch"])
+    assert result.exit_code != 0 and "--remeasure trains nothing: drop --epochs, --from-scratch" in result.output
+
+
+def test_the_shipped_folder_judges_by_the_packaged_rules_and_its_figures_are_current():
+    from etl.models.assertion.model import code_fingerprint
+    from etl.models.assertion.rules import DEFAULT_RULES_PATH, ContextRules
+    from etl.models.folder import folder_version, read_version
+
+    folder = Path(__file__).resolve().parents[3] / "models" / "assertion"
+    hint = "after editing the rules or their code: etl train assertion --remeasure WHY (MODELS.md)"
+    assert (folder / "context_rules.tsv").read_bytes() == DEFAULT_RULES_PATH.read_bytes(), hint
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    assert read_version(folder) == folder_version("assertion", folder) == metrics["version"], hint
+    assert metrics["rules_fingerprint"] == ContextRules.load(folder / "context_rules.tsv").fingerprint(), hint
+    assert metrics["code_fingerprint"] == code_fingerprint(), hint
+    assert metrics["dev"]["per_status"]["possible"]["f1"] >= 0.85
 
 
 def test_predict_cli_keeps_the_interface_and_names_bad_lines(trained, tmp_path):
