@@ -51,12 +51,19 @@ def corpus(app, out: Path, max_chars: int, names: tuple[str, ...]) -> None:
 @click.option("--save-every", type=click.IntRange(min=1), default=500, show_default=True,
               help="Steps between checkpoints (resume state + export + held-out metrics).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--init-checkpoint", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Start a new run from this exported encoder folder (its weights, vocab and config; "
+                   "fresh optimizer and schedule): continued pretraining on new text.")
 @click.pass_obj
-def mlm(app, model_type, corpus_path, out, steps, batch_size, learning_rate, save_every, resume) -> None:
+def mlm(app, model_type, corpus_path, out, steps, batch_size, learning_rate, save_every, resume,
+        init_checkpoint) -> None:
     """Whole-character masked-LM pretraining; exports a folder --encoder-checkpoint accepts."""
     from etl.pretrain.mlm import MlmOptions, pretrain_mlm  # TensorFlow only here
 
     opts = MlmOptions(steps=steps, batch_size=batch_size, learning_rate=learning_rate, save_every=save_every)
-    metrics = pretrain_mlm(app.settings, model_type, corpus_path, out, opts, resume=resume, log=click.echo)
+    if init_checkpoint is not None and resume:
+        raise click.UsageError("--init-checkpoint starts a new run; --resume continues one: give one of them")
+    metrics = pretrain_mlm(app.settings, model_type, corpus_path, out, opts, resume=resume, log=click.echo,
+                           init_checkpoint=init_checkpoint)
     click.echo(f"held-out MLM loss {metrics['heldout']['loss']}, accuracy {metrics['heldout']['accuracy']} "
                f"after {metrics['steps']} steps")

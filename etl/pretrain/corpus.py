@@ -1,11 +1,13 @@
 """The pretraining corpus: all the Chinese medical text we have, minus the dev split.
 
 Sources (paths from `settings.data`): the unlabelled passages (`corpus`), the CMeIE *train* texts
-and the unlabelled CMeIE texts, CMeEE train and dev sentences, and the clinical notes. Each text is
-split into sentences (the pipeline's own `sentence_bounds`), cleaned (control characters removed,
-whitespace folded), deduplicated across all sources, and dropped when it shares a 20-character run
-with a CMeIE dev text (or, if shorter, occurs inside one): the relation and span dev figures must
-not measure sentences the encoder has read. Consecutive kept sentences of one text are packed into
+and the unlabelled CMeIE texts, CMeEE train and dev sentences, the clinical notes, and more text of
+the notes' register (issue 27): the EMR-RE *train* notes, the CHIP-CDEE *train* sentences and the
+tumour reports of `emr_attr`. Each text is split into sentences (the pipeline's own
+`sentence_bounds`), cleaned (control characters removed, whitespace folded), deduplicated across
+all sources, and dropped when it shares a 20-character run with a CMeIE dev text or an EMR-RE dev
+note (or, if shorter, occurs inside one): the dev figures must not measure sentences the encoder
+has read. Consecutive kept sentences of one text are packed into
 lines of at most `max_chars` characters, so the MLM sees context beyond one short sentence.
 """
 from __future__ import annotations
@@ -21,7 +23,8 @@ from etl.data.overlap import OverlapFilter
 from etl.windows import sentence_bounds
 
 # the readers of `source_texts`, in corpus order (`etl pretrain corpus --source` picks some)
-SOURCE_NAMES = ("corpus", "cmeie_train", "cmeie_unlabeled", "cmeee_train", "cmeee_dev", "notes")
+SOURCE_NAMES = ("corpus", "cmeie_train", "cmeie_unlabeled", "cmeee_train", "cmeee_dev", "notes",
+                "emr_re_train", "cdee_train", "tumor_reports")
 MIN_CHARS = 4  # shorter sentences ("无。", "1.") teach nothing and are mostly duplicates
 _SPACE = re.compile(r"\s+")
 
@@ -95,6 +98,23 @@ def source_texts(settings, names: Iterable[str] = SOURCE_NAMES) -> dict[str, Cal
         yield from (t for t in pq.read_table(data.notes, columns=[settings.input.text_column])
                     .column(0).to_pylist() if t)
 
+    def emr_re_train():
+        from etl.data.emr_re import read_notes
+
+        yield from (n.text for n in read_notes(data.emr_re_train))
+
+    def cdee_train():
+        from etl.data.cdee import read_cdee
+
+        yield from (s.text for s in read_cdee(data.cdee_train))
+
+    def tumor_reports():
+        from etl.data.files import open_text
+
+        with open_text(data.tumor_reports) as handle:  # text = findings <TAB> conclusion
+            yield from (part for line in handle if line.strip()
+                        for part in json.loads(line).get("text", "").split("\t") if part)
+
     readers = {
         "corpus": passages,
         "cmeie_train": lambda: (s.text for s in load_split(settings)[0]),
@@ -102,6 +122,9 @@ def source_texts(settings, names: Iterable[str] = SOURCE_NAMES) -> dict[str, Cal
         "cmeee_train": lambda: (s.text for s in read_cmeee(data.cmeee_train)),
         "cmeee_dev": lambda: (s.text for s in read_cmeee(data.cmeee_dev)),
         "notes": notes,
+        "emr_re_train": emr_re_train,
+        "cdee_train": cdee_train,
+        "tumor_reports": tumor_reports,
     }
     wanted = set(names)
     unknown = wanted - set(readers)
@@ -115,13 +138,16 @@ def build_corpus(settings, out: str | Path, max_chars: int = 126,
                  dev_texts: Iterable[str] | None = None) -> CorpusReport:
     """Write the corpus to `out` (one packed line per row) and `out`.json (the report).
 
-    `sources` (default: every `source_texts`) and `dev_texts` (default: the project's dev split)
-    can be narrowed or replaced (task-adaptive corpora, tests).
+    `sources` (default: every `source_texts`) and `dev_texts` (default: the project's CMeIE dev
+    split and the EMR-RE dev notes) can be narrowed or replaced (task-adaptive corpora, tests).
     """
     if dev_texts is None:
+        from etl.data.emr_re import read_notes
         from etl.data.split import load_split
 
         dev_texts = [s.text for s in load_split(settings)[1]]
+        if Path(settings.data.emr_re_dev).is_file():
+            dev_texts += [n.text for n in read_notes(settings.data.emr_re_dev)]
     dev = OverlapFilter(dev_texts, contained=True)
     seen: set[str] = set()
     out = Path(out)

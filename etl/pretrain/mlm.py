@@ -15,6 +15,11 @@ state, tf.train.Checkpoint) that `--resume` continues from.
   an encoder checkpoint without one is exactly what `build_transformer_model` loads.
 - Data order and masks depend only on (seed, step), so a resumed run sees what an uninterrupted
   one would have seen; the learning-rate schedule follows the restored optimizer step.
+- Continued pretraining (`init_checkpoint`, `etl pretrain mlm --init-checkpoint DIR`): a new run
+  that starts from an exported encoder folder's weights, with its vocab and config unchanged (so
+  every model trained on the old encoder's vocab still fits), a fresh optimizer and schedule, and
+  a new MLM head (the folder keeps none). How the shipped encoder was taken further on text of
+  the notes' register (issue 27).
 """
 from __future__ import annotations
 
@@ -179,11 +184,13 @@ def evaluate(model, batches: MaskedBatches, seed: int = 12345) -> dict:
 
 # --------------------------------------------------------------------------- training
 def pretrain_mlm(settings, model_type: str, corpus: str | Path, out: str | Path, opts: MlmOptions = MlmOptions(),
-                 resume: bool = False, encoder_settings=None, log: Callable[[str], None] = print) -> dict:
+                 resume: bool = False, encoder_settings=None, log: Callable[[str], None] = print,
+                 init_checkpoint: str | Path | None = None) -> dict:
     """Pretrain (or continue) and export to `out`; returns the metrics written to metrics.json.
 
     `encoder_settings` defaults to the shape the consuming model uses from scratch:
-    `relation.encoder` for ALBERT, `spans.encoder` for ELECTRA.
+    `relation.encoder` for ALBERT, `spans.encoder` for ELECTRA. `init_checkpoint`: start a new
+    run from that exported encoder folder (its vocab, config and weights) instead of from scratch.
     """
     if model_type not in MODEL_TYPES:
         raise ConfigError(f"model must be one of {MODEL_TYPES}, got {model_type!r}")
@@ -193,13 +200,29 @@ def pretrain_mlm(settings, model_type: str, corpus: str | Path, out: str | Path,
         raise ConfigError(f"--resume: no training state in {state_dir}")
     if not resume and state_dir.exists():
         raise ConfigError(f"{out} already holds a pretraining run: pass --resume or choose another --out")
+    init_weights = None
+    if init_checkpoint is not None and not resume:
+        from etl.models.encoder import find_checkpoint_folder
+
+        init = Path(init_checkpoint)
+        source = find_checkpoint_folder(init)
+        source_config = init / CONFIG_NAMES[model_type]
+        if not source_config.is_file():
+            raise ConfigError(f"--init-checkpoint {init}: no {source_config.name} (a {model_type} folder "
+                              f"exported by etl pretrain mlm)")
+        init_weights = source.checkpoint
     started = time.monotonic()
     lines = read_corpus(corpus)
     if len(lines) < 2:
         raise ConfigError(f"{corpus}: the corpus needs at least 2 lines")
     keras.utils.set_random_seed(opts.seed)
     out.mkdir(parents=True, exist_ok=True)
-    if not resume:  # the trimmed vocab and config are fixed for the whole run
+    if init_weights is not None:  # the vocab and config of the encoder we continue
+        import shutil
+
+        shutil.copyfile(init / "vocab.txt", out / "vocab.txt")
+        shutil.copyfile(source_config, config_path)
+    elif not resume:  # the trimmed vocab and config are fixed for the whole run
         vocab_size = len(trim_vocab(settings.data.vocab, lines, out / "vocab.txt"))
         if encoder_settings is None:
             encoder_settings = settings.relation.encoder if model_type == "albert" else settings.spans.encoder
@@ -220,7 +243,7 @@ def pretrain_mlm(settings, model_type: str, corpus: str | Path, out: str | Path,
     log(f"{model_type} MLM: {len(train_lines):,} training lines, {len(heldout_lines):,} held out, "
         f"vocab {len(vocab):,}, config {config_path.name}")
 
-    model, encoder = build_mlm_model(model_type, config_path)
+    model, encoder = build_mlm_model(model_type, config_path, init_weights)
     optimizer = make_optimizer(opts.learning_rate, opts.steps, opts.warmup_ratio, opts.clip_norm)
     state = tf.train.Checkpoint(model=model, optimizer=optimizer)
     manager = tf.train.CheckpointManager(state, str(state_dir), max_to_keep=1)
@@ -244,7 +267,8 @@ def pretrain_mlm(settings, model_type: str, corpus: str | Path, out: str | Path,
         metrics = {"model": model_type, "steps": step, "target_steps": opts.steps,
                    "train_loss_recent": round(float(np.mean(recent)), 4) if recent else None,
                    "heldout": scores, "heldout_lines": len(heldout_lines), "train_lines": len(train_lines),
-                   "corpus": str(corpus), "vocab_size": len(vocab), "parameters": model.count_params(),
+                   "corpus": str(corpus), "vocab_size": len(vocab),
+                   "init_checkpoint": str(init_checkpoint) if init_checkpoint else None, "parameters": model.count_params(),
                    "options": asdict(opts), "encoder": config}
         return metrics
 
