@@ -45,6 +45,10 @@ class DataSettings:
     notes: Path = Path("../shared/data/notes/ccks2017_notes.parquet")  # clinical notes (pretraining)
     cdee_train: Path = Path("../shared/data/cdee/cdee_train.jsonl")  # findings + assertion (training)
     cdee_dev: Path = Path("../shared/data/cdee/cdee_dev.jsonl")  # findings + assertion (evaluation)
+    emr_re_train: Path = Path("../shared/data/emr_re/emr_re_train.jsonl")  # triples in admission notes (training)
+    emr_re_dev: Path = Path("../shared/data/emr_re/emr_re_dev.jsonl")  # the same, held out (etl evaluate notes)
+    tumor_reports: Path = Path("../shared/data/emr_attr/ccks2019_tumor_attributes.jsonl")  # report text (pretraining)
+    note_entities: Path = Path("../shared/data/notes/ccks2017_ner.jsonl")  # gold entities of notes (span training)
     dev_size: int = 500
     split_seed: int = 20201118
 
@@ -106,6 +110,7 @@ class RelationSettings:
     threshold_min_support: int = 50
     trim_vocab: bool = True
     max_train_samples: int = 0
+    notes: bool = True  # also train on the windows of data.emr_re_train (dev: + data.emr_re_dev), as the pipeline reads them
     seed: int = 42
     encoder: RelationEncoderSettings = field(default_factory=RelationEncoderSettings)
 
@@ -133,6 +138,12 @@ class SpanSettings:
     cmeee_ratio: float = 0.5  # CMeEE questions per epoch, as a share of the CMeIE questions
     lexicon: bool = True  # entity-string flags (CMeIE train + CMeEE) as an encoder input (lexicon.py)
     trim_vocab: bool = True  # from-scratch encoder: keep only the tokens the training text uses
+    # clinical notes (issue 27): the windows of data.emr_re_train as the pipeline reads them, the
+    # main-condition question, and the best epoch / threshold chosen on CMeIE dev + data.emr_re_dev
+    notes: bool = True
+    note_negatives: float = 1.0  # empty-answer questions per note window and kind
+    note_entities: bool = True  # entity questions from the notes' gold entities (emr_re + data.note_entities)
+    init_model: Path | None = None  # start from this span model folder's weights (fine-tuning; same vocab)
     seed: int = 42
     encoder: SpanEncoderSettings = field(default_factory=SpanEncoderSettings)
 

@@ -1,9 +1,10 @@
 """`etl run`: extract (Parquet rows) -> normalize (windows, the models, merge) -> load (graph sink).
 
-Five threads joined by bounded queues, so reading, tokenising, the models and graph writing
+Six threads joined by bounded queues, so reading, tokenising, the models and graph writing
 overlap, and memory stays bounded whatever the input size:
 
     reader      rows -> quarantine | ledger check (skip unchanged) -> windows, tokens  --q_docs-->
+    conditions  the main condition of each note, its windows read as `X@window`         --q_rels-->
     relations   stage 1 over a batch of windows from many documents                    --q_spans-->
     spans       stage 2 for every predicted relation, merge overlapping windows        --q_assert-->
     assertions  stage 3: present / absent / possible for every subject and object      --q_write-->
@@ -12,6 +13,12 @@ overlap, and memory stays bounded whatever the input size:
 
 The model stages are compute-bound; running them on separate threads lets one stage's Python
 work (batching, decoding, merging, rules) proceed while another's TensorFlow graph runs.
+
+Main condition (etl/conditions.py): the span model's main-condition question is asked in every
+window of a note; the best answer is the note's main condition, and every window is then read by
+both models as `<main condition>@<window>`, the way CMeIE texts carry their topic, so a finding
+told sentences away from the diagnosis still has its subject in view. A span in the prefix is
+the main condition at its place in the note.
 
 Assertion (stage 3, `assertion.enabled`): every distinct subject and object place of a batch of
 documents is judged in its note (one classifier call over all of them); a finding the span model
@@ -36,6 +43,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
+from etl.conditions import MainCondition, Passage, passages, pick_main_condition
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
 from etl.graph.records import PRESENT, Document, Evidence
 from etl.report import Progress, RunReport
@@ -51,7 +59,9 @@ _END = object()  # end-of-stream marker between stages
 class WorkItem:
     source: SourceDocument
     windows: list[Window]
-    token_ids: list[list[int]]  # relation-model input per window, encoded on the reader thread
+    passages: list[Passage]  # what the models read per window (with the main condition's prefix)
+    token_ids: list[list[int]]  # relation-model input per passage
+    condition: MainCondition | None = None
 
 
 @dataclass
@@ -80,24 +90,30 @@ class StageTimer:
             self.seconds[stage] += seconds
 
 
-def merge_triples(doc_id: str, windows: Sequence[Window], window_triples: Sequence[Sequence],
+def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_triples: Sequence[Sequence],
                   versions: dict[str, str], run_id: str, schema: Schema) -> tuple[list[Evidence], int]:
-    """Window-level span triples -> document-level evidence, one per place (best score wins), and
+    """Passage-level span triples -> document-level evidence, one per place (best score wins), and
     only for (subject type, predicate, object type) the schema allows and names that are not empty
-    once normalised (a span of invisible characters). Returns (evidence, dropped)."""
+    once normalised (a span of invisible characters). A window is read as a passage without a
+    prefix. Returns (evidence, dropped)."""
     found: list[Evidence] = []
     dropped = 0
-    for window, triples in zip(windows, window_triples):
+    for passage, triples in zip(windows, window_triples):
+        passage = passage if isinstance(passage, Passage) else Passage(passage)
+        window = passage.window
         for t in triples:
+            subject_place = passage.place(t.subject_start, t.subject_end, t.subject)
+            object_place = passage.place(t.object_start, t.object_end)
             if not schema.allows(t.subject_type, t.predicate, t.object_type) or \
-                    not normalize_name(t.subject) or not normalize_name(t.object):
+                    not normalize_name(t.subject) or not normalize_name(t.object) or \
+                    subject_place is None or object_place is None or subject_place == object_place:
                 dropped += 1
                 continue
             evidence = Evidence(
                 doc_id=doc_id, subject=t.subject, subject_type=t.subject_type, predicate=t.predicate,
                 object=t.object, object_type=t.object_type, score=round(float(t.score), 6),
-                subject_start=window.start + t.subject_start, subject_end=window.start + t.subject_end,
-                object_start=window.start + t.object_start, object_end=window.start + t.object_end,
+                subject_start=subject_place[0], subject_end=subject_place[1],
+                object_start=object_place[0], object_end=object_place[1],
                 sentence=window.text, sentence_start=window.start, sentence_end=window.end,
                 relation_model=versions.get("relation", ""), span_model=versions.get("spans", ""),
                 run_id=run_id)
@@ -140,12 +156,14 @@ class Pipeline:
     def run(self, inputs: InputSet) -> RunReport:
         started = time.monotonic()
         q_docs: queue.Queue = queue.Queue(maxsize=self.options.queue_size)
+        q_rels: queue.Queue = queue.Queue(maxsize=self.options.queue_size)
         q_spans: queue.Queue = queue.Queue(maxsize=self.options.queue_size)
         q_assert: queue.Queue = queue.Queue(maxsize=self.options.queue_size)
         q_write: queue.Queue = queue.Queue(maxsize=self.options.queue_size)
         threads = [threading.Thread(target=self._guard, args=args, name=name) for name, args in (
             ("etl-reader", (self._read, inputs, q_docs)),
-            ("etl-relations", (self._relations_stage, q_docs, q_spans)),
+            ("etl-conditions", (self._conditions_stage, q_docs, q_rels)),
+            ("etl-relations", (self._relations_stage, q_rels, q_spans)),
             ("etl-assertions", (self._assertions_stage, q_assert, q_write)),
             ("etl-writer", (self._write, q_write)))]
         for thread in threads:
@@ -258,15 +276,18 @@ class Pipeline:
         return todo
 
     def prepare(self, documents: list[SourceDocument]) -> list[WorkItem]:
-        """Windows and relation-model tokens of each document."""
+        """Windows of each document, tokenised for the main-condition question (or, with a span
+        model without it, the plain passages and their relation-model tokens)."""
         tick = time.monotonic()
         items = []
+        conditions = self.spans.main_condition_query is not None
         for doc in documents:
             windows = make_windows(doc.text, self.options.window_chars, self.options.window_overlap)
             texts = [w.text for w in windows]
             # Tokenise here, on the reader thread: it overlaps the model thread's TensorFlow work.
             self.spans.prepare(texts)
-            items.append(WorkItem(doc, windows, self.relations.encode(texts)))
+            items.append(WorkItem(doc, windows, passages(windows, None),
+                                  [] if conditions else self.relations.encode(texts)))
         self.timer.add("windows_tokens", time.monotonic() - tick)
         return items
 
@@ -276,18 +297,51 @@ class Pipeline:
         items = self.prepare(documents)
         if not items:
             return []
+        items = self.conditions_batch(items)
         return self.judge(self.spans_batch(items, self.relations_batch(items)))
 
-    def _relations_stage(self, q_docs: queue.Queue, q_spans: queue.Queue) -> None:
+    def _conditions_stage(self, q_docs: queue.Queue, q_rels: queue.Queue) -> None:
+        """The main condition of each note of a batch (one span-model call over all their windows)."""
+        try:
+            while True:
+                items = self._get(q_docs)
+                if items is _END:
+                    return
+                if not self._put(q_rels, self.conditions_batch(items)):
+                    return
+        finally:
+            self._put(q_rels, _END, force=True)
+
+    def conditions_batch(self, items: list[WorkItem]) -> list[WorkItem]:
+        """Each item's main condition (etl/conditions.py) and the passages the models then read
+        (`X@window`), tokenised for both models. A no-op for a span model without the question."""
+        if self.spans.main_condition_query is None:
+            return items
+        tick = time.monotonic()
+        answers = iter(self.spans.main_conditions([w.text for item in items for w in item.windows]))
+        self.timer.add("conditions", time.monotonic() - tick)
+        tick = time.monotonic()
+        for item in items:
+            found = [next(answers) for _ in item.windows]
+            item.condition = pick_main_condition(item.source.text, item.windows, found)
+            item.passages = passages(item.windows, item.condition)
+            texts = [p.text for p in item.passages]
+            self.spans.prepare(texts)
+            item.token_ids = self.relations.encode(texts)
+        self.report.main_conditions += sum(item.condition is not None for item in items)
+        self.timer.add("passages_tokens", time.monotonic() - tick)
+        return items
+
+    def _relations_stage(self, q_rels: queue.Queue, q_spans: queue.Queue) -> None:
         """Stage 1 over batches of windows gathered from as many documents as are waiting."""
         try:
             batch: list[WorkItem] = []
             while True:
-                items = self._get(q_docs)
+                items = self._get(q_rels)
                 if items is _END:
                     break
                 batch.extend(items)
-                if sum(len(i.windows) for i in batch) >= self.options.model_batch_windows or q_docs.empty():
+                if sum(len(i.windows) for i in batch) >= self.options.model_batch_windows or q_rels.empty():
                     self._relations_batch(batch, q_spans)
                     batch = []
             if batch and not self._stop.is_set():
@@ -318,7 +372,7 @@ class Pipeline:
     def spans_batch(self, items: list[WorkItem], predicted: list) -> list[tuple[Document, list[Evidence], str]]:
         """Stage 2 over the windows of `items` (their stage-1 relations in `predicted`), merged
         into document evidence: (document, evidence, text) per item."""
-        texts = [window.text for item in items for window in item.windows]
+        texts = [passage.text for item in items for passage in item.passages]
         tick = time.monotonic()
         asks = [(text, relations) for text, relations in zip(texts, predicted) if relations]
         answers = iter(self.spans.extract_batch(asks)) if asks else iter(())
@@ -330,7 +384,7 @@ class Pipeline:
         for item in items:
             window_triples = per_window[position:position + len(item.windows)]
             position += len(item.windows)
-            evidence, dropped = merge_triples(item.source.doc_id, item.windows, window_triples,
+            evidence, dropped = merge_triples(item.source.doc_id, item.passages, window_triples,
                                               self.versions, self.report.run_id, self.schema)
             self.report.triples_dropped_by_schema += dropped
             document = Document(item.source.doc_id, item.source.source, item.source.content_hash,

@@ -32,6 +32,7 @@ class RunReport:
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
     quarantine_file: str = ""
     windows: int = 0
+    main_conditions: int = 0  # extracted documents whose main condition was found (etl/conditions.py)
     span_queries: int = 0  # stage-2 questions asked
     triples: int = 0  # evidence rows written (after window merge and schema filter)
     graph_writes: int = 0  # sink writes (each: gathered documents, their evidence, their ledger entries)
@@ -78,7 +79,8 @@ class RunReport:
         lines = [
             f"run {self.run_id}: {self.rows_read} rows read -> {self.documents_extracted} extracted, "
             f"{self.documents_skipped} unchanged (skipped), {self.documents_quarantined} quarantined",
-            f"  {self.windows} windows, {self.span_queries} span queries, {self.triples} triples "
+            f"  {self.windows} windows, {self.main_conditions} main conditions found, "
+            f"{self.span_queries} span queries, {self.triples} triples "
             f"written to {self.sink}"
             + (" (dry run: nothing written)" if self.dry_run else f" in {self.graph_writes} write(s)"),
             f"  {self.triples_asserted} of them asserted (subject and object present: typed relationships); "

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from etl.cli.options import encoder_checkpoint_choice
+from etl.cli.options import encoder_checkpoint_choice, note_choice, note_options
 from etl.config import replace
 from etl.data.text_rows import read_text_rows
 
@@ -29,17 +29,22 @@ from etl.data.text_rows import read_text_rows
               help="Use only the first N training texts (quick runs; default: all).")
 @click.option("--loss", type=click.Choice(["bce", "weighted_bce", "focal"]), help="Default: relation.loss.")
 @click.option("--head", type=click.Choice(["cls", "pool", "cnn_pool"]), help="Default: relation.head.")
+@note_options
 @click.pass_obj
-def train_relation(app, encoder_checkpoint, from_scratch, out, epochs, max_train, loss, head) -> None:
+def train_relation(app, encoder_checkpoint, from_scratch, out, epochs, max_train, loss, head,
+                   notes_file, dev_notes_file, with_notes) -> None:
     """Relation classifier (ALBERT, 44 CMeIE predicates, multi-label).
 
-    Trains on the train part of data.cmeie_labeled, evaluates on the dev part after every epoch
-    (micro/macro F1, P, R), keeps the best epoch, tunes per-predicate thresholds on dev and writes
-    encoder config, weights, vocab, labels, thresholds, settings, metrics.json and version.txt.
+    Trains on the train part of data.cmeie_labeled and, with relation.notes, the windows of
+    annotated clinical notes (--notes, default data.emr_re_train) read as `etl run` reads them;
+    evaluates on the dev parts (CMeIE dev + --dev-notes) after every epoch (micro/macro F1, P, R),
+    keeps the best epoch, tunes per-predicate thresholds on dev and writes encoder config, weights,
+    vocab, labels, thresholds, settings, metrics.json and version.txt.
     """
     settings = encoder_checkpoint_choice(app.settings, "relation", encoder_checkpoint, from_scratch)
     settings = replace(settings, relation__epochs=epochs, relation__max_train_samples=max_train,
                        relation__loss=loss, relation__head=head)
+    settings = note_choice(settings, "relation", notes_file, dev_notes_file, with_notes)
     from etl.models.relation.training import train_relation as run_training  # TensorFlow only now
 
     run_training(settings, out or settings.relation.model_dir, log=click.echo)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from etl.cli.options import encoder_checkpoint_choice
+from etl.cli.options import encoder_checkpoint_choice, note_choice, note_options
 from etl.config import replace
 from etl.data.text_rows import read_text_rows
 from etl.errors import DataError
@@ -34,18 +34,27 @@ from etl.errors import DataError
 @click.option("--negatives", type=click.FloatRange(min=0),
               help="Empty-answer questions per text and turn (default: spans.negatives_per_text).")
 @click.option("--max-train", type=click.IntRange(min=1), help="Use only the first N training texts (quick runs).")
+@click.option("--init-model", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Start from this span model folder's weights (fine-tuning, e.g. models/spans on your "
+                   "own notes; default: spans.init_model).")
+@note_options
 @click.pass_obj
 def train_spans(app, encoder_checkpoint, from_scratch, out, epochs, with_cmeee, cmeee_ratio, negatives,
-                max_train) -> None:
+                max_train, init_model, notes_file, dev_notes_file, with_notes) -> None:
     """Span extractor (ELECTRA MRC, start/end pointers, multi-turn subject -> object questions).
 
-    Trains on the train part of data.cmeie_labeled (optionally plus CMeEE entity questions), prints
-    dev span precision/recall/F1 after every epoch, keeps the best epoch, and writes encoder config,
-    weights (float16), vocab, labels (questions, types), settings, metrics.json and version.txt.
+    Trains on the train part of data.cmeie_labeled (optionally plus CMeEE entity questions) and,
+    with spans.notes, on the windows of annotated clinical notes (--notes, default data.emr_re_train)
+    read as `etl run` reads them, with the main-condition question; prints dev span
+    precision/recall/F1 after every epoch (CMeIE dev + --dev-notes), keeps the best epoch, and
+    writes encoder config, weights (float16), vocab, labels (questions, types), settings,
+    metrics.json and version.txt.
     """
     settings = encoder_checkpoint_choice(app.settings, "spans", encoder_checkpoint, from_scratch)
     settings = replace(settings, spans__epochs=epochs, spans__with_cmeee=with_cmeee,
-                       spans__cmeee_ratio=cmeee_ratio, spans__negatives_per_text=negatives)
+                       spans__cmeee_ratio=cmeee_ratio, spans__negatives_per_text=negatives,
+                       spans__init_model=init_model)
+    settings = note_choice(settings, "spans", notes_file, dev_notes_file, with_notes)
     from etl.data.split import load_split
 
     train_samples, dev_samples = load_split(settings)

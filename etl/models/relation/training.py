@@ -127,8 +127,10 @@ class DevEvaluation(keras.callbacks.Callback):
 
 
 def train_relation(settings, out: str | Path, log: Callable[[str], None] = print,
-                   verbose: int | None = None) -> dict:
-    """Train on the project's CMeIE split and write the model folder `out`; returns metrics.
+                   verbose: int | None = None, train_notes=None, dev_notes=None) -> dict:
+    """Train on the project's CMeIE split and, with `relation.notes`, the windows of the annotated
+    notes (data.emr_re_train, dev data.emr_re_dev, or the notes given) read as the pipeline reads
+    them (`X@window`, etl/data/note_windows.py); write the model folder `out`; returns metrics.
 
     The folder is built beside `out` (`<out>.partial`) and moved into place at the end, so an
     interrupted run never leaves a half-written model where the pipeline looks for one.
@@ -146,6 +148,11 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
     train_samples, dev_samples = load_split(settings)
     if rel.max_train_samples:
         train_samples = train_samples[: rel.max_train_samples]
+    note_counts = None
+    if rel.notes:
+        train_windows, dev_windows = _note_windows(settings, train_notes, dev_notes)
+        note_counts = {"train_windows": len(train_windows), "dev_windows": len(dev_windows)}
+        train_samples, dev_samples = list(train_samples) + train_windows, list(dev_samples) + dev_windows
     train = relation_examples(train_samples, schema)
     dev = relation_examples(dev_samples, schema)
 
@@ -217,7 +224,7 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
                                     rel.threshold_min_support)
     thresholds = tune_thresholds(y_dev, probs, rel.threshold_min_support)
     metrics = {
-        "dev_texts": len(dev), "train_texts": len(train),
+        "dev_texts": len(dev), "train_texts": len(train), "notes": note_counts,
         "best_epoch": evaluation.best_epoch, "epochs": rel.epochs,
         f"dev_at_{rel.threshold:g}": report["fixed"],
         "dev_best_global_threshold": {"threshold": report["best_threshold"], **report["best"]},
@@ -250,3 +257,17 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
     log(f"wrote {out} ({size / 1e6:.1f} MB, version {version}, "
         f"trained in {(pretrain_seconds + train_seconds) / 60:.1f} min)")
     return metrics
+
+
+def _note_windows(settings, train_notes=None, dev_notes=None) -> tuple[list, list]:
+    """The annotated notes' windows as relation samples (passage text + the predicates it holds)."""
+    from etl.data.emr_re import read_notes
+    from etl.data.note_windows import note_passages
+    from etl.models.assertion.rules import ContextRules
+
+    rules, size = ContextRules.load(), (settings.windows.max_chars, settings.windows.overlap_chars)
+    train_notes = read_notes(settings.data.emr_re_train) if train_notes is None else train_notes
+    dev_notes = read_notes(settings.data.emr_re_dev) if dev_notes is None else dev_notes
+    return ([p.sample for p in note_passages(train_notes, *size, rules)],
+            [p.sample for p in note_passages(dev_notes, *size, rules)])
+

@@ -17,13 +17,14 @@ from etl.evaluate import Counts, Report, evaluate
 
 
 def span_scores(extractor, examples: Sequence[MrcExample]) -> dict:
-    """{'micro': {...}, 'turn1': {...}, 'turn2': {...}} precision/recall/F1 dicts (Counts.as_dict)."""
+    """{'micro': {...}, 'turn1': {...}, 'turn2': {...}[, 'main': {...}]} precision/recall/F1 dicts
+    (Counts.as_dict); `main` scores the notes' main-condition question."""
     predictions = extractor.answer([(e.query, e.text, e.subject) for e in examples])
-    counts = {"micro": Counts(), "turn1": Counts(), "turn2": Counts(), "entity": Counts()}
+    counts = {"micro": Counts(), "turn1": Counts(), "turn2": Counts(), "main": Counts(), "entity": Counts()}
     for example, spans in zip(examples, predictions):
         gold = set(example.spans)
         predicted = {(s.start, s.end) for s in spans}
-        turn = {1: "turn1", 2: "turn2"}.get(example.turn, "entity")
+        turn = {1: "turn1", 2: "turn2"}.get(example.turn, "main" if example.predicate == "main_condition" else "entity")
         for key in ("micro", turn):
             counts[key].gold += len(gold)
             counts[key].predicted += len(predicted)

@@ -177,6 +177,19 @@ class SpanExtractor:
                     self.start_threshold, self.end_threshold, self.max_span_len, barriers)
         return results
 
+    @property
+    def main_condition_query(self) -> str | None:
+        """The question that finds a note's main condition (etl/conditions.py); None for a model
+        trained without it (the pipeline then reads plain windows)."""
+        return (self.labels.get("main_condition") or {}).get("query")
+
+    def main_conditions(self, texts: Sequence[str]) -> list[list[PointerSpan]]:
+        """Answers to the main-condition question in each text (window offsets)."""
+        query = self.main_condition_query
+        if query is None:
+            return [[] for _ in texts]
+        return self.answer([(query, text) for text in texts])
+
     def subject_query(self, predicate: str) -> str:
         return self.labels["predicates"][predicate]["subject_query"]
 
@@ -268,10 +281,13 @@ def _nearest(subjects: Sequence[PointerSpan], objects: Sequence[PointerSpan]) ->
     return min(((s, o) for s in subjects for o in objects), key=rank)
 
 
-def labels_for(schema) -> dict:
+def labels_for(schema, main_condition: bool = False) -> dict:
     """labels.json content: the questions and type pairs, so a folder does not depend on the code's
-    current wording of the questions."""
-    return {
+    current wording of the questions. `main_condition`: the model was trained on the notes'
+    main-condition question (etl/conditions.py), which the pipeline then asks."""
+    from etl.conditions import MAIN_CONDITION_QUERY
+
+    labels = {
         "kind": KIND,
         "predicates": {p: {"subject_query": schema.subject_query(p),
                            "object_query": schema.predicates[p].object_query}
@@ -280,6 +296,9 @@ def labels_for(schema) -> dict:
         "synonym_default_type": "疾病",
         "cmeee_query": "找出文本中的{noun}",
     }
+    if main_condition:
+        labels["main_condition"] = {"query": MAIN_CONDITION_QUERY}
+    return labels
 
 
 __all__ = ["SpanExtractor", "SpanTriple", "build_model", "pointer_loss", "mean_pointer_loss",

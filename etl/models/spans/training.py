@@ -42,11 +42,15 @@ def _line(name: str, m: dict) -> str:
 
 
 def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *,
-                train_samples=None, dev_samples=None, cmeee_samples=None, lexicon_cmeee=None) -> dict:
-    """Train on the project's CMeIE split (or the samples given, for tests) and write `out`.
+                train_samples=None, dev_samples=None, cmeee_samples=None, lexicon_cmeee=None,
+                train_notes=None, dev_notes=None, entity_notes=None) -> dict:
+    """Train on the project's CMeIE split (or the samples given, for tests) and, with
+    `spans.notes`, the annotated notes of data.emr_re_train / data.emr_re_dev (or those given),
+    and write `out`.
 
     `cmeee_samples` (CMeEE training questions) and `lexicon_cmeee` (CMeEE sentences for the lexicon)
-    default to the configured files. Returns the metrics written to metrics.json.
+    default to the configured files; `entity_notes` (notes with gold entities only) defaults to
+    data.note_entities. Returns the metrics written to metrics.json.
     """
     from etl.config import as_dict
     from etl.data.examples import mrc_examples
@@ -59,10 +63,16 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
     schema = load_schema()
     if train_samples is None or dev_samples is None:
         train_samples, dev_samples = load_split(settings)
+    notes = _note_data(settings, train_notes, dev_notes, entity_notes, schema) if spans.notes else None
     train = mrc_examples(train_samples, schema)
     negatives = negative_examples(train_samples, schema, spans.negatives_per_text, spans.seed)
     dev = mrc_examples(dev_samples, schema)
     dev_texts = [s.text for s in dev_samples]
+    if notes is not None:
+        train += notes.train_questions
+        negatives += notes.negatives
+        dev += notes.dev_questions
+        dev_texts += notes.dev_texts
     cmeee, lexicon, folds = [], None, {}
     if spans.with_cmeee or spans.lexicon:
         from etl.data.cmeee import read_cmeee
@@ -71,23 +81,35 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
         cmeee_samples = drop_overlapping(cmeee_samples, dev_texts)
     if spans.with_cmeee:
         cmeee = cmeee_examples(cmeee_samples)
+    if notes is not None:
+        cmeee += notes.entity_questions  # sampled per epoch with the CMeEE questions
     if spans.lexicon:
         if lexicon_cmeee is None:
             lexicon_cmeee = cmeee_samples + drop_overlapping(read_cmeee(settings.data.cmeee_dev), dev_texts)
-        lexicon, cmeie_folds, cmeee_folds = Lexicon.build(list(schema.entity_types), train_samples, lexicon_cmeee)
-        folds = {s.text: f for s, f in zip(train_samples, cmeie_folds)}
-        for sample, fold in zip(lexicon_cmeee, cmeee_folds):
+        note_samples, note_entities = notes.lexicon_sources if notes is not None else ([], [])
+        lexicon, cmeie_folds, cmeee_folds = Lexicon.build(list(schema.entity_types), list(train_samples) + note_samples,
+                                                          list(lexicon_cmeee) + note_entities)
+        folds = {s.text: f for s, f in zip(list(train_samples) + note_samples, cmeie_folds)}
+        for sample, fold in zip(list(lexicon_cmeee) + note_entities, cmeee_folds):
             folds.setdefault(sample.text, fold)
+        if notes is not None:  # a note's windows (and their passages) see the lexicon as the note does
+            for note_text, texts in notes.window_texts.items():
+                for text in texts:
+                    folds.setdefault(text, folds[note_text])
+    if notes is not None:
+        dev_samples = list(dev_samples) + notes.dev_samples  # threshold tuning: both registers
 
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    labels = labels_for(schema)
+    labels = labels_for(schema, main_condition=notes is not None)
     vocab_texts = [e.text for e in train] + [e.query for e in train + negatives + cmeee] + \
                   [e.text for e in cmeee] + [q for p in labels["predicates"].values() for q in p.values()]
     checkpoint = stage_encoder("spans", spans, settings.data.vocab, vocab_texts, staging)
     model = build_model(staging / "encoder_config.json", checkpoint,
                         lexicon_features=lexicon.features if lexicon is not None else 0)
+    if spans.init_model:
+        _init_from(model, staging, Path(spans.init_model), log)
     tokenizer = load_tokenizer(str(staging / "vocab.txt"))
     encoder = QuestionEncoder(tokenizer, spans.buckets[-1], lexicon)
 
@@ -118,7 +140,9 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
         f"{len(dev)} dev questions; {lost} gold spans lost to truncation; "
         f"{f'lexicon of {len(lexicon):,} entity strings; ' if lexicon is not None else ''}"
         f"{model.count_params():,} parameters, "
-        f"encoder {'checkpoint ' + str(checkpoint) if checkpoint else 'from scratch'}, {spans.epochs} epochs")
+        f"encoder {'checkpoint ' + str(checkpoint) if checkpoint else 'from scratch'}, {spans.epochs} epochs"
+        + (f"; notes: {notes.summary}" if notes is not None else "")
+        + (f"; weights from {spans.init_model}" if spans.init_model else ""))
     history, best = [], {"f1": -1.0, "epoch": 0, "weights": None}
     started = time.perf_counter()
     for epoch in range(1, spans.epochs + 1):
@@ -135,7 +159,8 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
                "seconds": round(time.perf_counter() - epoch_started, 1), **scores["micro"]}
         history.append(row)
         log(f"epoch {epoch}/{spans.epochs}: loss {row['loss']:.4f}  dev span {_line('', scores['micro'])}"
-            f"  (turn1 F1 {scores['turn1']['f1']:.3f}, turn2 F1 {scores['turn2']['f1']:.3f}; "
+            f"  (turn1 F1 {scores['turn1']['f1']:.3f}, turn2 F1 {scores['turn2']['f1']:.3f}"
+            + (f", main condition F1 {scores['main']['f1']:.3f}" if "main" in scores else "") + "; "
             f"train {train_seconds:.0f}s, total {row['seconds']:.0f}s)")
         if scores["micro"]["f1"] > best["f1"]:
             best = {"f1": scores["micro"]["f1"], "epoch": epoch, "weights": model.get_weights()}
@@ -156,6 +181,8 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
     metrics = {
         "kind": KIND,
         "dev_span": final["micro"], "dev_span_turn1": final.get("turn1"), "dev_span_turn2": final.get("turn2"),
+        "dev_span_main_condition": final.get("main"),
+        "notes": notes.counts if notes is not None else None,
         "dev_triples_oracle_relations": report.micro.as_dict(),
         "best_epoch": best["epoch"], "epochs": spans.epochs,
         "train_texts": len(train_samples), "dev_texts": len(dev_samples),
@@ -186,3 +213,68 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
     log(f"wrote {out} ({metrics['folder_bytes'] / 1e6:.1f} MB, version {version}, "
         f"trained in {train_seconds / 60:.1f} min)")
     return metrics
+
+
+class _NoteData:
+    """The notes' share of the span model's training (etl/data/note_windows.py)."""
+
+    def __init__(self, settings, train_notes, dev_notes, entity_notes, schema):
+        from etl.data.note_windows import (entity_examples, lexicon_sources, main_condition_examples,
+                                           main_negatives, note_passages)
+        from etl.data.examples import mrc_examples
+        from etl.models.assertion.rules import ContextRules
+
+        spans, windows = settings.spans, settings.windows
+        size = (windows.max_chars, windows.overlap_chars)
+        rules = ContextRules.load()  # denied occurrences are not the annotated findings
+        train_passages = note_passages(train_notes, *size, rules)
+        dev_passages = note_passages(dev_notes, *size, rules)
+        samples = [p.sample for p in train_passages]
+        self.train_questions = mrc_examples(samples, schema) + main_condition_examples(train_notes, *size, rules)
+        self.negatives = (negative_examples(samples, schema, spans.note_negatives, spans.seed)
+                          + main_negatives(train_passages, schema, spans.note_negatives, spans.seed))
+        self.dev_samples = [p.sample for p in dev_passages]
+        self.dev_questions = mrc_examples(self.dev_samples, schema) + main_condition_examples(dev_notes, *size, rules)
+        self.dev_texts = [n.text for n in dev_notes]
+        self.entity_questions = []
+        if spans.note_entities:
+            self.entity_questions = entity_examples(list(train_notes) + list(entity_notes), *size)
+        self.lexicon_sources = lexicon_sources(train_notes)
+        self.window_texts: dict[str, list[str]] = {}
+        for p in train_passages:
+            self.window_texts.setdefault(p.note.text, []).extend([p.window.text, p.sample.text])
+        self.counts = {"train_notes": len(train_notes), "dev_notes": len(dev_notes),
+                       "train_windows": len(train_passages), "dev_windows": len(dev_passages),
+                       "train_questions": len(self.train_questions), "negatives": len(self.negatives),
+                       "dev_questions": len(self.dev_questions), "entity_questions": len(self.entity_questions)}
+        self.summary = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in self.counts.items())
+
+
+def _note_data(settings, train_notes, dev_notes, entity_notes, schema) -> _NoteData:
+    from etl.data.emr_re import read_notes
+    from etl.data.overlap import OverlapFilter
+
+    train_notes = list(read_notes(settings.data.emr_re_train)) if train_notes is None else list(train_notes)
+    dev_notes = list(read_notes(settings.data.emr_re_dev)) if dev_notes is None else list(dev_notes)
+    if entity_notes is None:
+        entity_notes = list(read_notes(settings.data.note_entities)) if settings.spans.note_entities else []
+        dev = OverlapFilter([n.text for n in dev_notes])  # never a dev note's sentences
+        entity_notes = [n for n in entity_notes if not dev.overlaps(n.text)]
+    return _NoteData(settings, train_notes, dev_notes, entity_notes, schema)
+
+
+def _init_from(model, staging: Path, folder: Path, log: Callable[[str], None]) -> None:
+    """Start from a trained span model folder's weights (fine-tuning): its vocab must be the one
+    staged for this run (the same encoder checkpoint) and its lexicon channels the same."""
+    from etl.errors import ConfigError
+
+    folder = model_folder.check_folder(folder, KIND)
+    if (folder / "vocab.txt").read_bytes() != (staging / "vocab.txt").read_bytes():
+        raise ConfigError(f"spans.init_model {folder}: its vocab differs from this run's encoder vocab "
+                          f"(train from the same spans.encoder_checkpoint)")
+    try:
+        model.load_weights(str(folder / "weights.h5"))
+    except ValueError as error:
+        raise ConfigError(f"spans.init_model {folder}: its weights do not fit this model ({error})") from None
+    log(f"spans: weights from {folder} ({model_folder.read_version(folder)})")
+
