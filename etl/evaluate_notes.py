@@ -144,6 +144,25 @@ def format_scores(scores: NoteScores) -> str:
 
 
 # --------------------------------------------------------------------------- the run path
+def evaluation_pipeline(settings):
+    """A Pipeline with the configured models loaded (as `etl run` loads them), no sink: what
+    `extract_notes` runs. TensorFlow is imported here."""
+    from etl.cli.run_cmd import load_models
+    from etl.models.folder import check_folder
+    from etl.pipeline import Pipeline, PipelineOptions
+    from etl.report import RunReport
+    from etl.runtime import configure
+    from etl.schema import load_schema
+
+    check_folder(settings.relation.model_dir, "relation")  # clear errors before TensorFlow loads
+    check_folder(settings.spans.model_dir, "spans")
+    runtime = configure(settings.runtime)
+    relations, spans, assertions = load_models(settings, runtime)
+    options = PipelineOptions(window_chars=settings.windows.max_chars, window_overlap=settings.windows.overlap_chars)
+    report = RunReport(run_id="evaluate", input="", sink="", started="")
+    return Pipeline(load_schema(), relations, spans, None, report, options, None, assertions=assertions)
+
+
 def extract_notes(pipeline, notes: list[Note], batch: int = 64) -> dict[str, list]:
     """Every note through `pipeline.extract` (what `etl run` does to a batch of documents:
     windows, relations, spans, merge, assertion) -> note id -> its evidence."""

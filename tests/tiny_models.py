@@ -32,5 +32,5 @@ def spans_folder(folder: Path, vocab_path: Path, samples) -> None:
     tiny = {f"spans__encoder__{k}": v for k, v in vars(TINY_ENCODER).items()}
     settings = replace(Settings(), data__vocab=vocab_path, spans__encoder_checkpoint="", spans__buckets=(32, 64),
                        spans__batch_size=8, spans__epochs=1, spans__negatives_per_text=0.0,
-                       spans__with_cmeee=False, **tiny)
+                       spans__with_cmeee=False, spans__notes=False, **tiny)
     train_spans(settings, folder, log=lambda line: None, train_samples=samples[:4], dev_samples=samples[4:6])

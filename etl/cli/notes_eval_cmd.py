@@ -54,25 +54,15 @@ def evaluate_notes(app, gold: Path | None, pred: Path | None, write_pred: Path |
 
 
 def _run_models(settings, notes, write_pred: Path | None):
-    from etl.cli.run_cmd import load_models
-    from etl.evaluate_notes import asserted_keys, evidence_rows, extract_notes
-    from etl.models.folder import check_folder
-    from etl.pipeline import Pipeline, PipelineOptions
-    from etl.report import RunReport
-    from etl.runtime import configure
-    from etl.schema import load_schema
+    from etl.evaluate_notes import asserted_keys, evaluation_pipeline, evidence_rows, extract_notes
 
-    check_folder(settings.relation.model_dir, "relation")  # clear errors before TensorFlow loads
-    check_folder(settings.spans.model_dir, "spans")
-    runtime = configure(settings.runtime)
-    relations, spans, assertions = load_models(settings, runtime)
-    options = PipelineOptions(window_chars=settings.windows.max_chars, window_overlap=settings.windows.overlap_chars)
-    report = RunReport(run_id="evaluate", input="", sink="", started="")
-    pipeline = Pipeline(load_schema(), relations, spans, None, report, options, None, assertions=assertions)
+    pipeline = evaluation_pipeline(settings)
     found = extract_notes(pipeline, notes)
     if write_pred:
         with open(write_pred, "w", encoding="utf-8") as handle:
             for note in notes:
                 handle.write(json.dumps(evidence_rows(note, found.get(note.id, [])), ensure_ascii=False) + "\n")
-    info = {"models": dict(pipeline.versions), "windows": report.windows, "span_queries": report.span_queries}
+    report = pipeline.report
+    info = {"models": dict(pipeline.versions), "windows": report.windows,
+            "main_conditions": report.main_conditions, "span_queries": report.span_queries}
     return {note_id: asserted_keys(evidence) for note_id, evidence in found.items()}, info

@@ -34,8 +34,10 @@ def note_options(command):
 
 
 def note_choice(settings, section: str, notes_file, dev_notes_file, with_notes):
-    """Settings with the notes options applied."""
+    """Settings with the notes options applied (giving --notes means training on them)."""
     if with_notes is False and (notes_file or dev_notes_file):
         raise click.UsageError("--notes / --dev-notes and --without-notes exclude each other")
+    if notes_file and with_notes is None:
+        with_notes = True
     return replace(settings, data__emr_re_train=notes_file, data__emr_re_dev=dev_notes_file,
                    **{f"{section}__notes": with_notes})

@@ -197,7 +197,8 @@ def cli_model(tmp_path_factory, shared_data):
                               "data.vocab": str(shared_data / "vocab" / "chinese_bert_vocab.txt"),
                               "data.cmeee_train": str(shared_data / "cmeee" / "cmeee_train.txt"),
                               "data.dev_size": "60",
-                              "relation.pretrain_epochs": "1", "relation.pretrain_max_samples": "40"})
+                              "relation.pretrain_epochs": "1", "relation.pretrain_max_samples": "40",
+                              "relation.notes": "false"})
     args = ["--config", str(config)]
     args += [item for key, value in overrides.items() for item in ("--set", f"{key}={value}")]
     result = CliRunner().invoke(cli, args + ["train", "relation", "--out", str(out), "--epochs", "1",
@@ -307,3 +308,28 @@ def test_cmeee_pretraining_data(shared_data, vocab_path):
     excluded = "前缀" + first[0].text[:25] + "后缀"
     kept = cmeee_pretraining_samples(path, [excluded], max_samples=5)
     assert len(first[0].text) < 20 or first[0].text not in [k.text for k in kept]
+
+
+def test_cli_train_relation_on_annotated_notes(cli_model, tmp_path, shared_data):
+    """`--notes` / `--dev-notes` (EMR-RE files): the notes' windows, read as the pipeline reads
+    them, join the CMeIE texts in training and dev."""
+    from etl.cli import cli
+
+    _, _, args = cli_model
+    notes, dev_notes = tmp_path / "notes.jsonl", tmp_path / "dev.jsonl"
+    for source, target, count in (("emr_re_train.jsonl", notes, 3), ("emr_re_dev.jsonl", dev_notes, 2)):
+        lines = (shared_data / "emr_re" / source).read_text(encoding="utf-8").splitlines()[:count]
+        target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "relation"
+    result = CliRunner().invoke(cli, args + ["--set", "relation.pretrain_epochs=0", "train", "relation",
+                                             "--out", str(out), "--epochs", "1", "--max-train", "20",
+                                             "--notes", str(notes), "--dev-notes", str(dev_notes)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    windows = metrics["notes"]
+    assert windows["train_windows"] >= 3 and windows["dev_windows"] >= 2
+    assert metrics["train_texts"] == 20 + windows["train_windows"]
+    assert metrics["dev_texts"] == 60 + windows["dev_windows"]
+    bad = CliRunner().invoke(cli, args + ["train", "relation", "--out", str(out), "--without-notes",
+                                          "--notes", str(notes)])
+    assert bad.exit_code == 1 and "exclude each other" in bad.output

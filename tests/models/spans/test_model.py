@@ -41,7 +41,7 @@ def tiny_settings(vocab_path, **extra) -> Settings:
     settings = Settings()
     settings = replace(settings, data__vocab=vocab_path, spans__buckets=(32, 64), spans__batch_size=8,
                        spans__negatives_per_text=0.0, spans__learning_rate=3e-3, spans__warmup_ratio=0.05,
-                       spans__with_cmeee=False, **TINY)
+                       spans__with_cmeee=False, spans__notes=False, **TINY)
     return replace(settings, **extra) if extra else settings
 
 
@@ -219,19 +219,34 @@ def test_multi_turn_assembly_pairs_and_types(schema):
     assert all(t.score == pytest.approx(0.81) for t in triples)
 
 
-def test_cli_train_predict_evaluate(tmp_path, vocab_path, cmeie_samples):
+def tiny_notes(tmp_path, shared_data):
+    """4 annotated notes to train on and 2 to hold out, from the shared EMR-RE files."""
+    folder = shared_data / "emr_re"
+    train, dev = tmp_path / "notes.jsonl", tmp_path / "dev_notes.jsonl"
+    for source, target, count in ((folder / "emr_re_train.jsonl", train, 4), (folder / "emr_re_dev.jsonl", dev, 2)):
+        lines = source.read_text(encoding="utf-8").splitlines()[:count]
+        target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return train, dev
+
+
+def test_cli_train_predict_evaluate(tmp_path, vocab_path, cmeie_samples, shared_data):
     from etl.cli import cli
     from etl.data.cmeie import write_cmeie
 
     runner = CliRunner()
     out = tmp_path / "spans"
     base = ["--set", f"data.vocab={vocab_path}", "--set", "data.dev_size=20", "--set", "spans.buckets=64,128,256",
-            "--set", "spans.lexicon=false", *TINY_SET]  # the fixture above covers the lexicon
-    result = runner.invoke(cli, [*base, "train", "spans", "--out", str(out), "--epochs", "1", "--max-train", "30"])
+            "--set", "spans.lexicon=false", "--set", "spans.note_entities=false",
+            *TINY_SET]  # the fixture above covers the lexicon
+    notes, dev_notes = tiny_notes(tmp_path, shared_data)
+    result = runner.invoke(cli, [*base, "train", "spans", "--out", str(out), "--epochs", "1", "--max-train", "30",
+                                 "--notes", str(notes), "--dev-notes", str(dev_notes)])
     assert result.exit_code == 0, result.output
-    assert "epoch 1/1" in result.output and "dev span" in result.output
+    assert "epoch 1/1" in result.output and "dev span" in result.output and "main condition F1" in result.output
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert {"dev_span", "dev_triples_oracle_relations", "version", "train_seconds"} <= set(metrics)
+    assert metrics["notes"]["train_notes"] == 4 and metrics["notes"]["train_windows"] >= 4
+    assert json.loads((out / "labels.json").read_text(encoding="utf-8"))["main_condition"]["query"]
     assert {p.name for p in out.iterdir()} >= {"encoder_config.json", "vocab.txt", "weights.h5", "labels.json",
                                                "settings.json", "metrics.json", "version.txt"}
     assert not (out / "lexicon.tsv").exists() and metrics["lexicon_entries"] == 0
@@ -254,4 +269,11 @@ def test_cli_train_predict_evaluate(tmp_path, vocab_path, cmeie_samples):
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["micro"]["gold"] == sum(len({t.key for t in s.triples}) for s in cmeie_samples[:5])
     assert runner.invoke(cli, ["evaluate", "--spans-model", str(out)]).exit_code == 1  # needs a relation source
+    # the notes: their run path (windows, main condition, relations, spans, assertion) and their scoring
+    result = runner.invoke(cli, ["--set", f"spans.model_dir={out}", "evaluate", "notes", "--gold", str(dev_notes),
+                                 "--json", "--write-pred", str(tmp_path / "notes-pred.jsonl")])
+    assert result.exit_code == 0, result.output
+    scored = json.loads(result.output)
+    assert scored["notes"] == 2 and scored["strict"]["gold"] > 0 and "lenient" in scored
+    assert len((tmp_path / "notes-pred.jsonl").read_text(encoding="utf-8").splitlines()) == 2
     assert runner.invoke(cli, ["predict", "spans", "--input", str(gold), "--model", str(tmp_path / "none")]).exit_code == 1

@@ -1,0 +1,86 @@
+"""Extraction quality in one go: CMeIE dev and EMR-RE dev, end to end, with the configured models.
+
+    .venv/bin/python bench/quality.py [--config config.toml] [--json out.json] [--cmeie-only | --notes-only]
+
+- CMeIE dev (the project's 500-text split of data.cmeie_labeled), two ways:
+  `cmeie_models`: what MODELS.md has always reported: the relation classifier's predicates of each
+  whole text, then the span model's two turns (`etl evaluate --spans-model ... --relation-model
+  ...`), strict micro-F1 as the CMeIE benchmark scores it (lower-cased, 《》 stripped);
+  `cmeie_run_path`: the texts through `etl run`'s own path (windows, main condition, relations,
+  spans, merge, assertion: Pipeline.extract), the asserted triples scored as the notes are.
+- EMR-RE dev (data.emr_re_dev): the notes through the same run path, scored as ANNOTATION.md
+  says (`etl evaluate notes`): strict and lenient micro P/R/F1, the share of notes with no
+  asserted triple, and the main condition found against the annotation's.
+"""
+from __future__ import annotations
+
+from common import emit, parser, settings as load_settings
+
+
+def cmeie_models(s) -> dict:
+    from etl.data.split import load_split
+    from etl.models.spans.evaluation import end_to_end, predicted_relations
+    from etl.models.spans.model import SpanExtractor
+
+    dev = load_split(s)[1]
+    relations = predicted_relations(s.relation.model_dir, [x.text for x in dev])
+    report, _ = end_to_end(SpanExtractor.load(s.spans.model_dir), dev, relations)
+    return {"texts": len(dev), "strict": report.micro.as_dict()}
+
+
+def run_path(pipeline, notes) -> tuple[dict, dict]:
+    from etl.evaluate_notes import asserted_keys, extract_notes, score_notes
+
+    found = extract_notes(pipeline, notes)
+    scores = score_notes(notes, {i: asserted_keys(e) for i, e in found.items()})
+    return scores.as_dict(), found
+
+
+def main_conditions(pipeline, notes) -> dict:
+    """The main condition the pipeline gives each note (its conditions step, as `etl run` runs
+    it) against the annotation's (the subject of most triples)."""
+    from etl.extract import SourceDocument
+
+    documents = [SourceDocument(n.id, n.text, "gold", i, "") for i, n in enumerate(notes)]
+    items = pipeline.conditions_batch(pipeline.prepare(documents))
+    found = {item.source.doc_id: item.condition.name for item in items if item.condition is not None}
+    gold = {n.id: n.main_condition() for n in notes if n.main_condition()}
+    return {"notes": len(notes), "annotated": len(gold), "found": len(found),
+            "equal_to_annotation": sum(found.get(i) == name for i, name in gold.items())}
+
+
+def main() -> None:
+    p = parser(__doc__)
+    p.add_argument("--cmeie-only", action="store_true")
+    p.add_argument("--notes-only", action="store_true")
+    args = p.parse_args()
+    s = load_settings(args.config)
+    from etl.data.cmeie import Sample
+    from etl.data.emr_re import Note, NoteTriple, read_notes
+    from etl.data.split import load_split
+    from etl.evaluate_notes import evaluation_pipeline
+
+    figures: dict = {}
+    pipeline = evaluation_pipeline(s)
+    figures["models"] = dict(pipeline.versions)
+    if not args.notes_only:
+        figures["cmeie_models"] = cmeie_models(s)
+        dev: list[Sample] = load_split(s)[1]
+        notes = [Note(f"cmeie-dev-{i}", x.text, tuple(NoteTriple(t.subject, t.subject_type, t.predicate, t.object,
+                                                                   t.object_type) for t in x.triples))
+                 for i, x in enumerate(dev)]
+        scores, _ = run_path(pipeline, notes)
+        figures["cmeie_run_path"] = {k: scores[k] for k in ("strict", "lenient", "notes", "notes_without_triples")}
+    if not args.cmeie_only:
+        notes = list(read_notes(s.data.emr_re_dev))
+        scores, _ = run_path(pipeline, notes)
+        figures["emr_re_dev"] = {k: scores[k] for k in ("strict", "lenient", "notes", "notes_without_triples",
+                                                        "gold_possible_left_out")}
+        figures["emr_re_dev"]["main_condition"] = main_conditions(pipeline, notes)
+        figures["emr_re_dev"]["per_predicate_strict_f1"] = {
+            p: c["f1"] for p, c in scores["per_predicate"]["strict"].items() if c["gold"] >= 10}
+    emit(figures, args.json_out)
+
+
+if __name__ == "__main__":
+    main()
