@@ -1,9 +1,11 @@
 """End to end: `etl run` on the input into a fresh embedded FalkorDB (subprocess, like cron runs it).
 
-    .venv/bin/python bench/end_to_end.py [--input notes.parquet] [--floor floor.json] [--assertion-cost N]
+    .venv/bin/python bench/end_to_end.py [--input notes.parquet] [--floor floor.json | --measure-floor]
+                                         [--assertion-cost N]
 
 Prints wall time, the run report's stage times and throughput, and the ratio to the floor when a
-floor result (bench/floor.py --json) is given. `--assertion-cost N` also measures what the
+floor result (bench/floor.py --json) is given, or measured first in the same invocation
+(`--measure-floor`: bench/floor.py runs, then the run, so both see the same machine). `--assertion-cost N` also measures what the
 assertion stage costs: N pairs of runs without it (`assertion.enabled=false`) and with it,
 alternating in one invocation (the machine is shared and noisy), each into a fresh store, and
 reports the ratio of the median wall times.
@@ -55,9 +57,17 @@ def assertion_cost(input_path: str, config: str, pairs: int) -> dict:
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--floor", help="JSON written by bench/floor.py --json")
+    p.add_argument("--measure-floor", action="store_true", help="run bench/floor.py first, in this invocation")
     p.add_argument("--assertion-cost", type=int, default=0, metavar="N",
                    help="also run N alternating pairs without/with the assertion stage and report the ratio")
     args = p.parse_args()
+    if args.measure_floor:
+        if args.floor:
+            raise SystemExit("--floor and --measure-floor exclude each other")
+        args.floor = str(Path(tempfile.mkdtemp()) / "floor.json")
+        subprocess.run([sys.executable, str(ROOT / "bench" / "floor.py"), "--input", args.input,
+                        "--config", args.config, "--json", args.floor], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory() as tmp:
         wall, report, code = run_etl(args.input, args.config, Path(tmp))
     figures = {"benchmark": "etl run end to end (embedded FalkorDB)", "exit_code": code,
@@ -70,6 +80,7 @@ def main() -> None:
     if args.floor:
         floor = json.loads(Path(args.floor).read_text(encoding="utf-8"))
         figures["floor_documents_per_s"] = floor["documents_per_s"]
+        figures["floor"] = floor
         figures["ratio_to_floor"] = round(report["throughput"]["documents_per_s"] / floor["documents_per_s"], 3)
     if args.assertion_cost:
         figures["assertion_cost"] = assertion_cost(args.input, args.config, args.assertion_cost)

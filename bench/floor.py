@@ -1,6 +1,7 @@
 """Floor: the three models' forward passes alone, over exactly the windows, span questions and
 mentions a run produces on the input (no reading, tokenising, decoding, rules or graph writing
-inside the timed part). The assertion pass covers the mentions the shipped decision sends to the
+inside the timed part). The span questions include the main-condition question asked in every
+window (etl/conditions.py), and the windows are read as the passages `X@window` a run reads. The assertion pass covers the mentions the shipped decision sends to the
 classifier (all of them for `model`, those with a cue near for `gated`, none for `rules`).
 
     .venv/bin/python bench/floor.py [--input notes.parquet]
@@ -15,14 +16,25 @@ def main() -> None:
     s = settings(args.config)
     relations, spans, assertions = load_models(s, assertion=True)
     docs = documents(args.input)
-    windows = [w for _, w in windows_of(docs, s)]
-    texts = [w.text for w in windows]
+    by_doc = windows_of(docs, s)
+    windows = [w for _, w in by_doc]
 
-    # The span questions a run asks: record what extract_batch encodes (untimed pass).
-    predicted = relations.predict(texts)
+    # The span questions a run asks: record what the span model encodes (untimed pass): the
+    # main-condition question in every window, then the turns over the passages.
+    from etl.conditions import CANDIDATE_THRESHOLD, passages, pick_main_condition
+
     recorded = []
     original = spans.answer_encoded
     spans.answer_encoded = lambda encoded: (recorded.append(list(encoded)), original(encoded))[1]
+    answers = spans.main_conditions([w.text for w in windows], CANDIDATE_THRESHOLD)
+    texts, position = [], 0
+    for doc in docs:  # windows_of lists each document's windows together, in document order
+        mine = [w for _, w in by_doc[position:position + len(windows_of([doc], s))]]
+        found = answers[position:position + len(mine)]
+        position += len(mine)
+        condition = pick_main_condition(doc["text"], mine, found) if spans.main_condition_query else None
+        texts += [p.text for p in passages(mine, condition)]
+    predicted = relations.predict(texts)
     asked = [(t, r) for t, r in zip(texts, predicted) if r]
     triples = spans.extract_batch(asked)
     spans.answer_encoded = original

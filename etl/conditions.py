@@ -7,8 +7,13 @@ first learned from, gives each text its topic as a prefix (`急性胰腺炎@...`
 same for notes (issue 27):
 
 1. the span model is asked, in every window of the note, the main-condition question of its
-   labels.json (`MAIN_CONDITION_QUERY`); the best-scoring answer over all windows is the note's
-   main condition, at that place (`pick_main_condition`);
+   labels.json (`MAIN_CONDITION_QUERY`), with a low threshold (`CANDIDATE_THRESHOLD`): its answers
+   are candidates. The note's own statements of its diagnosis (`STATEMENTS`: `以“X”收入`,
+   `诊断为“X”`, ...; rules as data) add their items as candidates and a bonus to the candidates
+   they hold, the first item most: the guideline takes the admission/diagnosis name, which a
+   window-sized model reading one window at a time cannot tell from a past illness named as
+   plainly (`2型糖尿病12年`). The best total is the main condition, at its best place
+   (`pick_main_condition`);
 2. every window is then read as `<main condition>@<window>` (`Passage`): the relation classifier
    and both span turns see the main condition as the window's topic, as in CMeIE;
 3. a span found in the prefix is the main condition at its place in the note, and a subject equal
@@ -20,6 +25,7 @@ plain windows, as before.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -28,6 +34,19 @@ from etl.windows import Window
 TOPIC_MARK = "@"  # CMeIE's topic separator: `急性胰腺炎@...`
 MAIN_CONDITION_QUERY = "这份病历的主要诊断是什么？"
 MIN_CHARS = 2  # a one-character answer (癌) is never a diagnosis name
+CANDIDATE_THRESHOLD = 0.02  # the main-condition answers kept as candidates (then ranked)
+
+# Diagnosis statements: (kind, pattern whose group 1 is the statement's list of names, bonus of a
+# candidate inside it, extra bonus of its first item). Quotes may be written “”, "" or \"\".
+_OPEN, _CLOSE = r'\\?[“"]', r'\\?[”"]'
+STATEMENTS = (
+    ("admission", re.compile(r"以\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.5, 0.3),
+    ("admission", re.compile(r'(?:门诊|急诊|病房|遂|故|今|现|拟)以([^，。；,;“”"\\\s]{2,30}?)(?:收|入院)'), 0.5, 0.3),
+    ("diagnosis", re.compile(r"(?:诊断|诊为|考虑|拟诊|拟)[为是:：]?\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.3, 0.3),
+)
+ITEM_SCORE = 0.3  # model score given to a statement item the model did not answer
+_ITEM_SEPARATOR = re.compile(r"[，、；;,\s]+|\d{1,2}\s*[、.．)）]")
+_HEDGES = "？?"
 
 
 @dataclass(frozen=True)
@@ -74,17 +93,47 @@ def passages(windows: Sequence[Window], condition: MainCondition | None) -> list
     return [Passage(window, condition) for window in windows]
 
 
+def statement_items(text: str) -> list[tuple[int, int, float]]:
+    """(start, end, bonus) of every name listed in a diagnosis statement of `text` (STATEMENTS):
+    the statement's list split at 、，；, spaces and numbering (`1、`), a trailing ？ left out."""
+    items = []
+    for _, pattern, bonus, first_bonus in STATEMENTS:
+        for match in pattern.finditer(text):
+            at, first = match.start(1), True
+            for part in _ITEM_SEPARATOR.split(match.group(1)):
+                name = part.rstrip(_HEDGES)
+                if len(name) >= MIN_CHARS:
+                    start = text.index(part, at)
+                    items.append((start, start + len(name), bonus + (first_bonus if first else 0.0)))
+                    first = False
+                if part:
+                    at = text.index(part, at) + len(part)
+    return items
+
+
 def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[Sequence]) -> MainCondition | None:
-    """The best answer to the main-condition question over the note's windows: `answers[i]` are
-    the spans (PointerSpan: start, end, score; window offsets) found in `windows[i]`. A name found
-    several times keeps its best score; ties go to the earliest place."""
-    best: MainCondition | None = None
+    """The note's main condition: `answers[i]` are the main-condition answers (PointerSpan:
+    start, end, score; window offsets) found in `windows[i]`. A name's score is its best answer;
+    a name inside a diagnosis statement (`statement_items`) gets that statement's bonus, and a
+    statement item no answer named gets ITEM_SCORE plus the bonus. The best total wins (ties:
+    the earliest place); its place is the statement's when it has one, else its best answer's."""
+    scores: dict[str, tuple[float, int, int]] = {}  # name -> (score, start, end)
     for window, spans in zip(windows, answers):
         for span in spans:
             start, end = window.start + span.start, window.start + span.end
             name = text[start:end]
             if len(name.strip()) < MIN_CHARS or name != name.strip():
                 continue
-            if best is None or span.score > best.score or (span.score == best.score and start < best.start):
-                best = MainCondition(name, start, end, float(span.score))
-    return best
+            best = scores.get(name)
+            if best is None or span.score > best[0] or (span.score == best[0] and start < best[1]):
+                scores[name] = (float(span.score), start, end)
+    totals = dict(scores)
+    for start, end, bonus in statement_items(text):
+        name = text[start:end]
+        score = scores[name][0] if name in scores else ITEM_SCORE
+        if name not in totals or score + bonus > totals[name][0]:
+            totals[name] = (score + bonus, start, end)
+    if not totals:
+        return None
+    name, (score, start, end) = min(totals.items(), key=lambda kv: (-kv[1][0], kv[1][1]))
+    return MainCondition(name, start, end, round(score, 6))

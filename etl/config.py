@@ -142,6 +142,7 @@ class SpanSettings:
     # main-condition question, and the best epoch / threshold chosen on CMeIE dev + data.emr_re_dev
     notes: bool = True
     note_negatives: float = 1.0  # empty-answer questions per note window and kind
+    note_repeat: int = 2  # times the notes' questions are seen per epoch (they are a third of the CMeIE count)
     note_entities: bool = True  # entity questions from the notes' gold entities (emr_re + data.note_entities)
     init_model: Path | None = None  # start from this span model folder's weights (fine-tuning; same vocab)
     seed: int = 42

@@ -149,7 +149,7 @@ def evaluation_pipeline(settings):
     `extract_notes` runs. TensorFlow is imported here."""
     from etl.cli.run_cmd import load_models
     from etl.models.folder import check_folder
-    from etl.pipeline import Pipeline, PipelineOptions
+    from etl.pipeline import Pipeline, pipeline_options
     from etl.report import RunReport
     from etl.runtime import configure
     from etl.schema import load_schema
@@ -158,7 +158,7 @@ def evaluation_pipeline(settings):
     check_folder(settings.spans.model_dir, "spans")
     runtime = configure(settings.runtime)
     relations, spans, assertions = load_models(settings, runtime)
-    options = PipelineOptions(window_chars=settings.windows.max_chars, window_overlap=settings.windows.overlap_chars)
+    options = pipeline_options(settings)
     report = RunReport(run_id="evaluate", input="", sink="", started="")
     return Pipeline(load_schema(), relations, spans, None, report, options, None, assertions=assertions)
 

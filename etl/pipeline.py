@@ -43,7 +43,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
-from etl.conditions import MainCondition, Passage, passages, pick_main_condition
+from etl.conditions import CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
 from etl.graph.records import PRESENT, Document, Evidence
 from etl.report import Progress, RunReport
@@ -76,6 +76,16 @@ class PipelineOptions:
     queue_size: int = 4
     write_triples: int = 10_000  # evidence rows gathered into one sink write (graph.write_triples)
     write_seconds: float = 60.0  # longest a finished document waits for its write (graph.write_seconds)
+
+
+def pipeline_options(settings, **extra) -> PipelineOptions:
+    """The options a run takes from its settings (`extra`: limit, full)."""
+    return PipelineOptions(read_batch_rows=settings.input.read_batch_rows,
+                           max_text_chars=settings.input.max_text_chars,
+                           window_chars=settings.windows.max_chars,
+                           window_overlap=settings.windows.overlap_chars,
+                           write_triples=settings.graph.write_triples,
+                           write_seconds=settings.graph.write_seconds, **extra)
 
 
 class StageTimer:
@@ -318,7 +328,8 @@ class Pipeline:
         if self.spans.main_condition_query is None:
             return items
         tick = time.monotonic()
-        answers = iter(self.spans.main_conditions([w.text for item in items for w in item.windows]))
+        answers = iter(self.spans.main_conditions([w.text for item in items for w in item.windows],
+                                                  CANDIDATE_THRESHOLD))
         self.timer.add("conditions", time.monotonic() - tick)
         tick = time.monotonic()
         for item in items:

@@ -1,7 +1,9 @@
 """The main condition of a note and the passages the models read (etl/conditions.py)."""
 from types import SimpleNamespace
 
-from etl.conditions import MainCondition, Passage, pick_main_condition
+import pytest
+
+from etl.conditions import MainCondition, Passage, pick_main_condition, statement_items
 from etl.windows import Window, make_windows
 
 NOTE = "患者无明显诱因出现血便，门诊以“乙状结肠腺癌”收入。于2013-02-04行乙状结肠癌切除术。术后给予XELOX方案化疗。"
@@ -24,13 +26,17 @@ def test_the_best_answer_over_the_windows_is_the_main_condition_at_its_place():
             found.append(span(NOTE.index("血便") - w.start, NOTE.index("血便") - w.start + 2, 0.3))
         answers.append(found)
     main = pick_main_condition(NOTE, windows, answers)
-    assert main == MainCondition("乙状结肠腺癌", at, at + 6, 0.8)
-    assert pick_main_condition(NOTE, windows, [[] for _ in windows]) is None
+    assert main == MainCondition("乙状结肠腺癌", at, at + 6, 0.8 + 0.8)  # + the admission statement's bonus
+    # no answer at all: the admission statement's first item still names it
+    assert pick_main_condition(NOTE, windows, [[] for _ in windows]).name == "乙状结肠腺癌"
+    plain = "患者无明显诱因出现血便。"
+    assert pick_main_condition(plain, [Window(0, len(plain), plain)], [[]]) is None
 
 
 def test_one_character_or_padded_answers_are_no_diagnosis():
-    window = Window(0, len(NOTE), NOTE)
-    assert pick_main_condition(NOTE, [window], [[span(2, 3, 0.9)]]) is None
+    text = "患者无明显诱因出现血便。"
+    window = Window(0, len(text), text)
+    assert pick_main_condition(text, [window], [[span(2, 3, 0.9)]]) is None
     text = "诊断为 胃癌。"
     padded = Window(0, len(text), text)
     assert pick_main_condition(text, [padded], [[span(3, 6, 0.9)]]) is None  # " 胃癌"
@@ -62,3 +68,25 @@ def test_a_text_that_already_carries_its_topic_gets_no_second_prefix_and_no_cond
     assert Passage(Window(0, len(text), text), main).text == text
     plain = Passage(Window(10, 10 + len(text), text), None)
     assert plain.text == text and plain.place(6, 8) == (16, 18)
+
+
+@pytest.mark.parametrize("text, names", [
+    ("门诊以“乙状结肠腺癌”收入结直肠科", [("乙状结肠腺癌", 0.8)]),
+    ('门诊以\\"1、低血糖症；2、腔隙性脑梗死；3、高血压病？\\"收入', [("低血糖症", 0.8), ("腔隙性脑梗死", 0.5),
+                                                                ("高血压病", 0.5)]),  # the note's own \"
+    ("诊断为“胃炎 冠心病”，予对症治疗", [("胃炎", 0.6), ("冠心病", 0.3)]),
+    ("遂以高血压病收入我科", [("高血压病", 0.8)]),
+    ("急诊拟“消化道出血、失血性贫血”收入", [("消化道出血", 0.6), ("失血性贫血", 0.3)]),
+    ("予以抗感染治疗后症状好转", []),  # 以 that states nothing
+    ("患者因“腹痛3天”入院", []),  # a complaint, not a diagnosis
+])
+def test_diagnosis_statements_list_their_names(text, names):
+    assert [(text[a:b], round(bonus, 3)) for a, b, bonus in statement_items(text)] == names
+
+
+def test_a_past_illness_named_more_plainly_loses_to_the_admission_name():
+    text = "门诊以“骨质疏松症”收治入院。2型糖尿病12+年，口服二甲双胍。"
+    window = Window(0, len(text), text)
+    at, past = text.index("骨质疏松症"), text.index("2型糖尿病")
+    main = pick_main_condition(text, [window], [[span(past, past + 5, 0.40), span(at, at + 5, 0.36)]])
+    assert (main.name, main.start) == ("骨质疏松症", at)

@@ -210,7 +210,7 @@ def load_models(settings, runtime):
 def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit):
     """Load the models, open the sink, run the pipeline, keep the :Run node up to date."""
     from etl.graph import RunRecord, open_sink
-    from etl.pipeline import Pipeline, PipelineOptions
+    from etl.pipeline import Pipeline, pipeline_options
     from etl.report import Progress
     from etl.schema import load_schema
 
@@ -222,12 +222,7 @@ def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit
         report.model_versions["assertion"] = assertions.version
     load_seconds = time.monotonic() - tick
     schema = load_schema()
-    options = PipelineOptions(read_batch_rows=settings.input.read_batch_rows,
-                              max_text_chars=settings.input.max_text_chars,
-                              window_chars=settings.windows.max_chars,
-                              window_overlap=settings.windows.overlap_chars,
-                              write_triples=settings.graph.write_triples,
-                              write_seconds=settings.graph.write_seconds, limit=limit, full=full)
+    options = pipeline_options(settings, limit=limit, full=full)
     total = min(inputs.rows, limit) if limit else inputs.rows
     with open_sink(settings.graph, schema=schema, triples_out=triples_out) as sink:
         record = RunRecord(report.run_id, report.started,

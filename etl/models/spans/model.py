@@ -154,14 +154,17 @@ class SpanExtractor:
         return tuple(self.labels["predicates"])
 
     # ----------------------------------------------------------------- questions
-    def answer(self, questions: Sequence[tuple[str, ...]]) -> list[list[PointerSpan]]:
+    def answer(self, questions: Sequence[tuple[str, ...]], threshold: float | None = None) -> list[list[PointerSpan]]:
         """Spans for many (query, text[, subject]) questions, in input order; `subject` is the
-        entity a turn-2 query names (flagged in the passage when the model has a lexicon)."""
+        entity a turn-2 query names (flagged in the passage when the model has a lexicon).
+        `threshold`: start = end threshold for these questions (default: the model's own)."""
         encoded = [self.encoder.encode(query, text, subject=rest[0] if rest else "")
                    for query, text, *rest in questions]
-        return self.answer_encoded(encoded)
+        return self.answer_encoded(encoded, threshold)
 
-    def answer_encoded(self, encoded: Sequence[Encoded]) -> list[list[PointerSpan]]:
+    def answer_encoded(self, encoded: Sequence[Encoded], threshold: float | None = None) -> list[list[PointerSpan]]:
+        start_threshold = self.start_threshold if threshold is None else threshold
+        end_threshold = self.end_threshold if threshold is None else threshold
         results: list[list[PointerSpan]] = [[] for _ in encoded]
         lengths = [len(e.token_ids) for e in encoded]
         for bucket, indices in group_by_bucket(lengths, self.buckets, self.batch_size):
@@ -174,7 +177,7 @@ class SpanExtractor:
                 barriers = np.isin(item.token_ids[first:first + n], self.barrier_ids)
                 results[index] = decode_pointers(
                     probs[row, first:first + n, 0], probs[row, first:first + n, 1], item.offsets[:n],
-                    self.start_threshold, self.end_threshold, self.max_span_len, barriers)
+                    start_threshold, end_threshold, self.max_span_len, barriers)
         return results
 
     @property
@@ -183,12 +186,13 @@ class SpanExtractor:
         trained without it (the pipeline then reads plain windows)."""
         return (self.labels.get("main_condition") or {}).get("query")
 
-    def main_conditions(self, texts: Sequence[str]) -> list[list[PointerSpan]]:
-        """Answers to the main-condition question in each text (window offsets)."""
+    def main_conditions(self, texts: Sequence[str], threshold: float | None = None) -> list[list[PointerSpan]]:
+        """Answers to the main-condition question in each text (window offsets); `threshold`:
+        a lower one gives candidates (etl/conditions.py ranks them), default the model's."""
         query = self.main_condition_query
         if query is None:
             return [[] for _ in texts]
-        return self.answer([(query, text) for text in texts])
+        return self.answer([(query, text) for text in texts], threshold)
 
     def subject_query(self, predicate: str) -> str:
         return self.labels["predicates"][predicate]["subject_query"]

@@ -68,9 +68,9 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
     negatives = negative_examples(train_samples, schema, spans.negatives_per_text, spans.seed)
     dev = mrc_examples(dev_samples, schema)
     dev_texts = [s.text for s in dev_samples]
-    if notes is not None:
-        train += notes.train_questions
-        negatives += notes.negatives
+    if notes is not None:  # the notes' questions, `note_repeat` times an epoch (the register that matters)
+        train += notes.train_questions * spans.note_repeat
+        negatives += notes.negatives * spans.note_repeat
         dev += notes.dev_questions
         dev_texts += notes.dev_texts
     cmeee, lexicon, folds = [], None, {}
