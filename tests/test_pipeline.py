@@ -107,3 +107,13 @@ def test_a_document_waits_at_most_write_seconds_for_its_write(tmp_path):
     gathered.add([_finished("d2", 0)])  # the oldest has waited long enough: all three are written
     assert (pipeline.report.graph_writes, pipeline.report.documents_extracted) == (1, 3)
     sink.close()
+
+
+def test_one_predicate_per_pair_of_places_keeps_the_best_scoring():
+    from etl.pipeline import one_predicate_per_pair
+
+    rows = [_evidence("CEA", 9, 0.4, predicate="影像学检查"), _evidence("CEA", 9, 0.7, predicate="实验室检查"),
+            _evidence("腹痛", 20, 0.5), _evidence("腹痛", 30, 0.6, predicate="治疗后症状")]
+    kept = one_predicate_per_pair(rows)
+    assert [(e.object, e.object_start, e.predicate) for e in kept] == [
+        ("CEA", 9, "实验室检查"), ("腹痛", 20, "临床表现"), ("腹痛", 30, "治疗后症状")]
