@@ -90,3 +90,18 @@ def test_a_past_illness_named_more_plainly_loses_to_the_admission_name():
     at, past = text.index("骨质疏松症"), text.index("2型糖尿病")
     main = pick_main_condition(text, [window], [[span(past, past + 5, 0.40), span(at, at + 5, 0.36)]])
     assert (main.name, main.start) == ("骨质疏松症", at)
+
+
+def test_an_edit_of_the_conditions_code_changes_the_span_models_run_time_version():
+    from etl.models.folder import module_source, source_fingerprint
+    from etl.models.spans.model import CONDITION_MODULES
+
+    code = module_source("etl.conditions")
+
+    def edited(text):
+        return lambda name: text if name == "etl.conditions" else module_source(name)
+
+    assert source_fingerprint(CONDITION_MODULES) == source_fingerprint(CONDITION_MODULES, edited(code))
+    changed = code.replace(b"ITEM_SCORE = 0.3", b"ITEM_SCORE = 0.4")
+    assert changed != code
+    assert source_fingerprint(CONDITION_MODULES, edited(changed)) != source_fingerprint(CONDITION_MODULES)

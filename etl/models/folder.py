@@ -50,6 +50,32 @@ def folder_version(kind: str, folder: str | Path) -> str:
     return f"{kind}-{digest.hexdigest()[:12]}"
 
 
+def module_source(name: str) -> bytes:
+    """The source text of module `name`, UTF-8 with \\n line ends (its import loader decodes it
+    with universal newlines, so a CRLF checkout hashes the same)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    source = spec.loader.get_source(name) if spec is not None and spec.loader is not None else None
+    if source is None:
+        raise RuntimeError(f"no source for {name}: a model's run-time version hashes the code that decides "
+                           f"its output; install the package with its .py files")
+    return source.encode("utf-8")
+
+
+def source_fingerprint(modules, source=None) -> str:
+    """12 hex digits of the sha256 over `modules`, each as its name and its source text
+    (`source(name) -> bytes`, default module_source): never a path or a modification time, so every
+    checkout with the same code gets the same fingerprint, and any edit of that code changes it."""
+    source = source or module_source
+    digest = hashlib.sha256()
+    for name in modules:
+        text = source(name)
+        digest.update(f"{name}\n{len(text)}\n".encode("utf-8"))
+        digest.update(text)
+    return digest.hexdigest()[:12]
+
+
 def write_json(path: str | Path, value) -> None:
     Path(path).write_text(json.dumps(value, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 

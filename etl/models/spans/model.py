@@ -33,13 +33,18 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from etl.compat import keras, tf
-from etl.models.folder import check_folder, read_json, read_version
+from etl.models.folder import check_folder, read_json, read_version, source_fingerprint
 from etl.models.spans.lexicon import Lexicon
 from etl.models.spans.pointers import PointerSpan, barrier_token_ids, decode_pointers
 from etl.models.spans.data import Encoded, QuestionEncoder, make_batch, model_inputs
 from etl.models.tokens import group_by_bucket, load_tokenizer
 
 KIND = "spans"
+# A model trained with the main-condition question runs etl/conditions.py's code too (its ranking
+# rules decide which disease every window is read about): a loaded model's version is
+# `spans-<weights + lexicon>@<that code's fingerprint>`, so editing the rules re-extracts every
+# document, as a new model would.
+CONDITION_MODULES = ("etl.conditions",)
 POINTER_PRIOR_LOGIT = -4.0  # sigmoid(-4) = 1.8%
 log = logging.getLogger(__name__)
 
@@ -146,8 +151,11 @@ class SpanExtractor:
                                                   "end_threshold", "max_span_len") if key in decode}
         options.update(labels.get("decoding", {}))  # tuned on dev after training (spans.evaluation.tune_threshold)
         options.update({k: v for k, v in overrides.items() if v is not None})
+        version = read_version(folder)
+        if (labels.get("main_condition") or {}).get("query"):
+            version += "@" + source_fingerprint(CONDITION_MODULES)  # the code that picks the main condition
         return cls(model, load_tokenizer(str(folder / "vocab.txt")), labels,
-                   version=read_version(folder), folder=folder, lexicon=lexicon, **options)
+                   version=version, folder=folder, lexicon=lexicon, **options)
 
     @property
     def predicates(self) -> tuple[str, ...]:

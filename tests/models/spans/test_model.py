@@ -247,6 +247,11 @@ def test_cli_train_predict_evaluate(tmp_path, vocab_path, cmeie_samples, shared_
     assert {"dev_span", "dev_triples_oracle_relations", "version", "train_seconds"} <= set(metrics)
     assert metrics["notes"]["train_notes"] == 4 and metrics["notes"]["train_windows"] >= 4
     assert json.loads((out / "labels.json").read_text(encoding="utf-8"))["main_condition"]["query"]
+    from etl.models.folder import read_version, source_fingerprint
+    from etl.models.spans.model import CONDITION_MODULES, SpanExtractor
+
+    # the run-time version covers the code that picks the main condition
+    assert SpanExtractor.load(out).version == f"{read_version(out)}@{source_fingerprint(CONDITION_MODULES)}"
     assert {p.name for p in out.iterdir()} >= {"encoder_config.json", "vocab.txt", "weights.h5", "labels.json",
                                                "settings.json", "metrics.json", "version.txt"}
     assert not (out / "lexicon.tsv").exists() and metrics["lexicon_entries"] == 0
