@@ -36,8 +36,6 @@ re-versions the stage and makes the nightly run re-judge every document. metrics
 """
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +46,7 @@ import numpy as np
 from etl.compat import keras, tf
 from etl.graph.records import PRESENT
 from etl.models import folder as model_folder
+from etl.models.folder import module_source
 from etl.errors import ConfigError
 from etl.models.assertion.data import (CUE_CHANNELS, LABELS, EncodedMention, Mention, MentionEncoder, batches,
                                        make_batch, mention_context)
@@ -63,27 +62,10 @@ CODE_MODULES = ("etl.models.assertion.rules", "etl.models.assertion.data", "etl.
 log = logging.getLogger(__name__)
 
 
-def module_source(name: str) -> bytes:
-    """The source text of module `name`, UTF-8 with \\n line ends (its import loader decodes it
-    with universal newlines, so a CRLF checkout hashes the same)."""
-    spec = importlib.util.find_spec(name)
-    source = spec.loader.get_source(name) if spec is not None and spec.loader is not None else None
-    if source is None:
-        raise RuntimeError(f"no source for {name}: the assertion version hashes the code that decides a "
-                           f"status (CODE_MODULES); install the package with its .py files")
-    return source.encode("utf-8")
-
-
 def code_fingerprint(source=None) -> str:
     """12 hex digits of the sha256 over CODE_MODULES, each as its name and its source
-    (`source(name) -> bytes`, default module_source)."""
-    source = source or module_source
-    digest = hashlib.sha256()
-    for name in CODE_MODULES:
-        text = source(name)
-        digest.update(f"{name}\n{len(text)}\n".encode("utf-8"))
-        digest.update(text)
-    return digest.hexdigest()[:12]
+    (`source(name) -> bytes`, default module_source; etl.models.folder.source_fingerprint)."""
+    return model_folder.source_fingerprint(CODE_MODULES, source or module_source)
 
 
 def runtime_version(files_version: str) -> str:
