@@ -27,16 +27,17 @@ def main() -> None:
     original = spans.answer_encoded
     spans.answer_encoded = lambda encoded: (recorded.append(list(encoded)), original(encoded))[1]
     answers = spans.main_conditions([w.text for w in windows], CANDIDATE_THRESHOLD)
-    texts, position = [], 0
+    texts, notes, position = [], [], 0
     for doc in docs:  # windows_of lists each document's windows together, in document order
         mine = [w for _, w in by_doc[position:position + len(windows_of([doc], s))]]
         found = answers[position:position + len(mine)]
         position += len(mine)
         condition = pick_main_condition(doc["text"], mine, found) if spans.main_condition_query else None
         texts += [p.text for p in passages(mine, condition)]
-    predicted = relations.predict(texts)
+        notes += [condition is not None] * len(mine)
+    predicted = relations.predict(texts, notes)
     asked = [(t, r) for t, r in zip(texts, predicted) if r]
-    triples = spans.extract_batch(asked)
+    triples = spans.extract_batch(asked, [n for n, r in zip(notes, predicted) if r])
     spans.answer_encoded = original
     questions = [e for turn in recorded for e in turn]
 

@@ -382,8 +382,9 @@ class Pipeline:
     def relations_batch(self, items: list[WorkItem]) -> list:
         """Stage 1: the relations predicted in every window of `items`."""
         token_ids = [ids for item in items for ids in item.token_ids]
+        notes = [passage.condition is not None for item in items for passage in item.passages]
         tick = time.monotonic()
-        predicted = self.relations.predict_encoded(token_ids) if token_ids else []
+        predicted = self.relations.predict_encoded(token_ids, notes) if token_ids else []
         self.timer.add("relations", time.monotonic() - tick)
         return predicted
 
@@ -401,8 +402,10 @@ class Pipeline:
         into document evidence: (document, evidence, text) per item."""
         texts = [passage.text for item in items for passage in item.passages]
         tick = time.monotonic()
-        asks = [(text, relations) for text, relations in zip(texts, predicted) if relations]
-        answers = iter(self.spans.extract_batch(asks)) if asks else iter(())
+        notes = [passage.condition is not None for item in items for passage in item.passages]
+        asked = [i for i, relations in enumerate(predicted) if relations]
+        asks = [(texts[i], predicted[i]) for i in asked]
+        answers = iter(self.spans.extract_batch(asks, [notes[i] for i in asked])) if asks else iter(())
         per_window = [next(answers) if relations else [] for relations in predicted]
         self.timer.add("spans", time.monotonic() - tick)
         self.report.windows += len(texts)

@@ -119,10 +119,11 @@ class SpanExtractor:
 
     def __init__(self, model, tokenizer, labels: Mapping, *, buckets: Sequence[int], batch_size: int = 32,
                  start_threshold: float = 0.5, end_threshold: float = 0.5, max_span_len: int = 40,
-                 version: str = "", folder: Path | None = None, lexicon=None):
+                 version: str = "", folder: Path | None = None, lexicon=None, note_threshold: float | None = None):
         self.model, self.tokenizer, self.labels, self.lexicon = model, tokenizer, labels, lexicon
         self.buckets, self.batch_size = tuple(buckets), batch_size
         self.start_threshold, self.end_threshold, self.max_span_len = start_threshold, end_threshold, max_span_len
+        self.note_threshold = note_threshold  # start = end threshold for the notes' passages (None: the same)
         self.version, self.folder = version, folder
         self.encoder = QuestionEncoder(tokenizer, self.buckets[-1], lexicon)
         self.barrier_ids = barrier_token_ids(tokenizer)
@@ -149,7 +150,11 @@ class SpanExtractor:
         decode = settings.get("spans", settings)
         options = {key: decode[key] for key in ("buckets", "batch_size", "start_threshold",
                                                   "end_threshold", "max_span_len") if key in decode}
-        options.update(labels.get("decoding", {}))  # tuned on dev after training (spans.evaluation.tune_threshold)
+        decoding = dict(labels.get("decoding", {}))  # tuned on dev after training (spans.evaluation.tune_threshold)
+        notes = decoding.pop("notes", None)  # the notes' register, tuned on the dev notes' windows
+        options.update(decoding)
+        if notes:
+            options["note_threshold"] = notes["start_threshold"]
         options.update({k: v for k, v in overrides.items() if v is not None})
         version = read_version(folder)
         if (labels.get("main_condition") or {}).get("query"):
@@ -162,17 +167,22 @@ class SpanExtractor:
         return tuple(self.labels["predicates"])
 
     # ----------------------------------------------------------------- questions
-    def answer(self, questions: Sequence[tuple[str, ...]], threshold: float | None = None) -> list[list[PointerSpan]]:
+    def answer(self, questions: Sequence[tuple[str, ...]],
+               threshold: float | Sequence[float | None] | None = None) -> list[list[PointerSpan]]:
         """Spans for many (query, text[, subject]) questions, in input order; `subject` is the
         entity a turn-2 query names (flagged in the passage when the model has a lexicon).
-        `threshold`: start = end threshold for these questions (default: the model's own)."""
+        `threshold`: start = end threshold for these questions, one for all or one per question
+        (None: the model's own)."""
         encoded = [self.encoder.encode(query, text, subject=rest[0] if rest else "")
                    for query, text, *rest in questions]
         return self.answer_encoded(encoded, threshold)
 
-    def answer_encoded(self, encoded: Sequence[Encoded], threshold: float | None = None) -> list[list[PointerSpan]]:
-        start_threshold = self.start_threshold if threshold is None else threshold
-        end_threshold = self.end_threshold if threshold is None else threshold
+    def answer_encoded(self, encoded: Sequence[Encoded],
+                       threshold: float | Sequence[float | None] | None = None) -> list[list[PointerSpan]]:
+        if threshold is None or isinstance(threshold, (int, float)):
+            threshold = [threshold] * len(encoded)
+        starts = [self.start_threshold if t is None else t for t in threshold]
+        ends = [self.end_threshold if t is None else t for t in threshold]
         results: list[list[PointerSpan]] = [[] for _ in encoded]
         lengths = [len(e.token_ids) for e in encoded]
         for bucket, indices in group_by_bucket(lengths, self.buckets, self.batch_size):
@@ -185,7 +195,7 @@ class SpanExtractor:
                 barriers = np.isin(item.token_ids[first:first + n], self.barrier_ids)
                 results[index] = decode_pointers(
                     probs[row, first:first + n, 0], probs[row, first:first + n, 1], item.offsets[:n],
-                    start_threshold, end_threshold, self.max_span_len, barriers)
+                    starts[index], ends[index], self.max_span_len, barriers)
         return results
 
     @property
@@ -218,10 +228,13 @@ class SpanExtractor:
     def extract(self, text: str, predicates: Iterable[str] | Mapping[str, float]) -> list[SpanTriple]:
         return self.extract_batch([(text, predicates)])[0]
 
-    def extract_batch(self, items: Sequence[tuple[str, Iterable[str] | Mapping[str, float]]]) -> list[list[SpanTriple]]:
+    def extract_batch(self, items: Sequence[tuple[str, Iterable[str] | Mapping[str, float]]],
+                      notes: Sequence[bool] | None = None) -> list[list[SpanTriple]]:
         """Triples for many (text, predicates) items; `predicates` may be a {predicate: probability}
         dict from the relation classifier (the probability then scales the triple score).
-        Predicates the model was not trained for are skipped with a warning."""
+        Predicates the model was not trained for are skipped with a warning. `notes[i]`: item i
+        is a note's passage, decoded at the notes' threshold (`note_threshold`)."""
+        thresholds = [self.note_threshold if note else None for note in (notes or [False] * len(items))]
         known = self.labels["predicates"]
         wanted: list[dict[str, float]] = []
         for text, predicates in items:
@@ -235,7 +248,8 @@ class SpanExtractor:
 
         # turn 1: subjects of every (text, predicate)
         first = [(i, p) for i, scores in enumerate(wanted) for p in scores]
-        subject_spans = self.answer([(self.subject_query(p), items[i][0]) for i, p in first])
+        subject_spans = self.answer([(self.subject_query(p), items[i][0]) for i, p in first],
+                                    [thresholds[i] for i, _ in first])
         # turn 2: objects of every (text, predicate, subject string)
         second, seen = [], set()
         for (i, p), spans in zip(first, subject_spans):
@@ -245,7 +259,7 @@ class SpanExtractor:
                     seen.add((i, p, subject))
                     second.append((i, p, subject, [s for s in spans if items[i][0][s.start:s.end] == subject]))
         object_spans = self.answer([(self.object_query(p, subject), items[i][0], subject)
-                                    for i, p, subject, _ in second])
+                                    for i, p, subject, _ in second], [thresholds[i] for i, *_ in second])
 
         results: list[list[SpanTriple]] = [[] for _ in items]
         for (i, p, subject, occurrences), objects in zip(second, object_spans):

@@ -124,12 +124,12 @@ def test_decoding_threshold_is_tuned_on_dev_and_saved(trained):
     best = max(rows, key=lambda row: row["f1"])  # the first of equals
     decoding = read_json(folder / "labels.json")["decoding"]
     assert decoding == {"start_threshold": best["threshold"], "end_threshold": best["threshold"]}
-    assert metrics["thresholds"] == {"start": best["threshold"], "end": best["threshold"]}
+    assert metrics["thresholds"] == {"start": best["threshold"], "end": best["threshold"], "notes": None}
     # the reported end-to-end figure is the chosen threshold's row (not a different extraction)
     assert metrics["dev_triples_oracle_relations"] == {k: v for k, v in best.items() if k != "threshold"}
     assert any(line.startswith("decoding threshold on dev") for line in log)
     loaded = SpanExtractor.load(folder)
-    assert loaded.start_threshold == loaded.end_threshold == best["threshold"]
+    assert loaded.start_threshold == loaded.end_threshold == best["threshold"] and loaded.note_threshold is None
     assert SpanExtractor.load(folder, start_threshold=0.9).start_threshold == 0.9  # an explicit override wins
 
 
@@ -195,14 +195,14 @@ def test_multi_turn_assembly_pairs_and_types(schema):
             labels = labels_for(schema)
             labels["predicates"]["临床表现"] = {"subject_query": "哪些疾病有临床表现？",
                                                "object_query": "{subject}有哪些临床表现？"}
-            self.labels, self.buckets, self.truncated_texts = labels, (64,), 0
+            self.labels, self.buckets, self.truncated_texts, self.note_threshold = labels, (64,), 0, None
 
             class Encoder:
                 def passage(self, text):
                     return list(text), [(i, i + 1) for i in range(len(text))]
             self.encoder = Encoder()
 
-        def answer(self, questions):
+        def answer(self, questions, threshold=None):
             out = []
             for query, passage, *_ in questions:
                 spans = []
@@ -251,7 +251,11 @@ def test_cli_train_predict_evaluate(tmp_path, vocab_path, cmeie_samples, shared_
     from etl.models.spans.model import CONDITION_MODULES, SpanExtractor
 
     # the run-time version covers the code that picks the main condition
-    assert SpanExtractor.load(out).version == f"{read_version(out)}@{source_fingerprint(CONDITION_MODULES)}"
+    loaded = SpanExtractor.load(out)
+    assert loaded.version == f"{read_version(out)}@{source_fingerprint(CONDITION_MODULES)}"
+    # one decoding threshold per register: the notes' tuned on the dev notes' windows
+    assert [row["threshold"] for row in metrics["threshold_tuning_notes"]] == [0.4, 0.5, 0.6, 0.7]
+    assert loaded.note_threshold == metrics["thresholds"]["notes"] is not None
     assert {p.name for p in out.iterdir()} >= {"encoder_config.json", "vocab.txt", "weights.h5", "labels.json",
                                                "settings.json", "metrics.json", "version.txt"}
     assert not (out / "lexicon.tsv").exists() and metrics["lexicon_entries"] == 0
