@@ -37,10 +37,13 @@ from etl.errors import DataError
 @click.option("--init-model", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Start from this span model folder's weights (fine-tuning, e.g. models/spans on your "
                    "own notes; default: spans.init_model).")
+@click.option("--retune", is_flag=True,
+              help="Train nothing: tune the decoding thresholds of the folder (--out, default spans.model_dir) "
+                   "again on the dev data (CMeIE dev split; --dev-notes for the notes' own) and re-measure it.")
 @note_options
 @click.pass_obj
 def train_spans(app, encoder_checkpoint, from_scratch, out, epochs, with_cmeee, cmeee_ratio, negatives,
-                max_train, init_model, notes_file, dev_notes_file, with_notes) -> None:
+                max_train, init_model, retune, notes_file, dev_notes_file, with_notes) -> None:
     """Span extractor (ELECTRA MRC, start/end pointers, multi-turn subject -> object questions).
 
     Trains on the train part of data.cmeie_labeled (optionally plus CMeEE entity questions) and,
@@ -55,6 +58,14 @@ def train_spans(app, encoder_checkpoint, from_scratch, out, epochs, with_cmeee, 
                        spans__cmeee_ratio=cmeee_ratio, spans__negatives_per_text=negatives,
                        spans__init_model=init_model)
     settings = note_choice(settings, "spans", notes_file, dev_notes_file, with_notes)
+    if retune:
+        if any((encoder_checkpoint, from_scratch, epochs, with_cmeee is not None, cmeee_ratio, negatives,
+                max_train, init_model, notes_file)):
+            raise click.UsageError("--retune trains nothing: give only --out and --dev-notes with it")
+        from etl.models.spans.training import retune_spans
+
+        retune_spans(settings, out or settings.spans.model_dir, log=click.echo)
+        return
     from etl.data.split import load_split
 
     train_samples, dev_samples = load_split(settings)

@@ -34,9 +34,10 @@ REQUIRED = ("encoder_config.json", "vocab.txt", "weights.h5", "labels.json", "ve
 
 # Per model kind, the files besides weights.h5 that change its output, hashed after the weights.
 # (bigrams.txt is not among the relation model's: adding it would re-version the shipped relation
-# model and make every nightly run re-extract. The assertion model's labels.json holds its decision;
+# model and make every nightly run re-extract. The span model's labels.json holds its questions and
+# decoding thresholds, the assertion model's its decision;
 # a loaded assertion model's version also carries a hash of its rules code: etl.models.assertion.model.)
-VERSIONED_EXTRAS = {"spans": ("lexicon.tsv",), "assertion": ("labels.json", "context_rules.tsv")}
+VERSIONED_EXTRAS = {"spans": ("lexicon.tsv", "labels.json"), "assertion": ("labels.json", "context_rules.tsv")}
 
 
 def folder_version(kind: str, folder: str | Path) -> str:

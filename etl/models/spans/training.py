@@ -167,47 +167,23 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
         model.set_weights(best["weights"])
     round_to_f16(model)
 
-    tuning, note_tuning, report, note_report = [], [], None, None
-    if spans.threshold_grid:
-        # one threshold per register: the notes' on the dev notes' windows (`X@window`, gold
-        # relations), the texts' on the CMeIE dev split; the pipeline decodes a note's passages
-        # at the first (MODELS.md: 0.6 / 0.7 for the first model trained on both)
-        decoding = {}
-        if notes is not None:
-            note_threshold, note_tuning, note_report = tune_threshold(extractor, notes.dev_samples,
-                                                                      spans.threshold_grid)
-            decoding["notes"] = {"start_threshold": note_threshold, "end_threshold": note_threshold}
-            log("decoding threshold on the dev notes' windows (triple F1, gold relations): "
-                + ", ".join(f"{row['threshold']:g}: {row['f1']:.4f}" for row in note_tuning)
-                + f" -> {note_threshold:g}")
-        threshold, tuning, report = tune_threshold(extractor, dev_samples, spans.threshold_grid)
-        labels = dict(labels, decoding={"start_threshold": threshold, "end_threshold": threshold, **decoding})
-        extractor.note_threshold = decoding.get("notes", {}).get("start_threshold")
-        log("decoding threshold on dev (triple F1, gold relations): "
-            + ", ".join(f"{row['threshold']:g}: {row['f1']:.4f}" for row in tuning) + f" -> {threshold:g}")
-    final = span_scores(extractor, dev)
-    if report is None:  # no tuning: the end-to-end figure at the configured threshold
-        report, _ = end_to_end(extractor, dev_samples)
+    decoding, measured = tune_and_measure(extractor, dev, dev_samples, notes.dev_samples if notes else None,
+                                          spans.threshold_grid, log)
+    if decoding is not None:
+        labels = dict(labels, decoding=decoding)
     metrics = {
-        "kind": KIND,
-        "dev_span": final["micro"], "dev_span_turn1": final.get("turn1"), "dev_span_turn2": final.get("turn2"),
-        "dev_span_main_condition": final.get("main"),
+        "kind": KIND, **measured,
         "notes": notes.counts if notes is not None else None,
-        "dev_triples_oracle_relations": report.micro.as_dict(),
-        "dev_notes_triples_oracle_relations": note_report.micro.as_dict() if note_report is not None else None,
         "best_epoch": best["epoch"], "epochs": spans.epochs,
         "train_texts": len(train_samples), "dev_texts": len(dev_samples),
         "lexicon_entries": len(lexicon) if lexicon is not None else 0,
         "train_questions": len(train), "negative_questions": len(negatives),
         "cmeee_questions_per_epoch": per_epoch - len(cmeie_encoded), "dev_questions": len(dev),
         "train_seconds": round(train_seconds, 1), "parameters": int(model.count_params()),
-        "thresholds": {"start": extractor.start_threshold, "end": extractor.end_threshold,
-                       "notes": extractor.note_threshold},
-        "threshold_tuning": tuning, "threshold_tuning_notes": note_tuning,
         "history": history,
     }
     log(f"best epoch {best['epoch']} (float16 weights, threshold {extractor.start_threshold:g}): "
-        f"dev span {_line('', final['micro'])}; "
+        f"dev span {_line('', measured['dev_span'])}; "
         f"end-to-end oracle-relation triples {_line('', metrics['dev_triples_oracle_relations'])}")
 
     save_weights_f16(model, staging / "weights.h5")
@@ -224,6 +200,78 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
     model_folder.replace_folder(staging, out)
     log(f"wrote {out} ({metrics['folder_bytes'] / 1e6:.1f} MB, version {version}, "
         f"trained in {train_seconds / 60:.1f} min)")
+    return metrics
+
+
+def tune_and_measure(extractor, dev, dev_samples, note_samples, grid, log) -> tuple[dict | None, dict]:
+    """Decoding thresholds (with a `grid`) and the dev figures at them: (labels.json's `decoding`
+    or None, metrics). One threshold per register: the notes' on their dev windows (`X@window`,
+    gold relations), the texts' on the CMeIE dev split; the pipeline decodes a note's passages at
+    the first. Leaves `extractor` at the chosen thresholds."""
+    decoding, note_tuning, note_report = None, [], None
+    if grid:
+        decoding = {}
+        if note_samples is not None:
+            note_threshold, note_tuning, note_report = tune_threshold(extractor, note_samples, grid)
+            decoding["notes"] = {"start_threshold": note_threshold, "end_threshold": note_threshold}
+            log("decoding threshold on the dev notes' windows (triple F1, gold relations): "
+                + ", ".join(f"{row['threshold']:g}: {row['f1']:.4f}" for row in note_tuning)
+                + f" -> {note_threshold:g}")
+        threshold, tuning, report = tune_threshold(extractor, dev_samples, grid)
+        decoding = {"start_threshold": threshold, "end_threshold": threshold, **decoding}
+        log("decoding threshold on dev (triple F1, gold relations): "
+            + ", ".join(f"{row['threshold']:g}: {row['f1']:.4f}" for row in tuning) + f" -> {threshold:g}")
+    else:  # no tuning: the end-to-end figures at the configured threshold
+        tuning, (report, _) = [], end_to_end(extractor, dev_samples)
+        if note_samples is not None:
+            note_report, _ = end_to_end(extractor, note_samples)
+    extractor.note_threshold = (decoding or {}).get("notes", {}).get("start_threshold")
+    final = span_scores(extractor, dev)
+    return decoding, {
+        "dev_span": final["micro"], "dev_span_turn1": final.get("turn1"), "dev_span_turn2": final.get("turn2"),
+        "dev_span_main_condition": final.get("main"),
+        "dev_triples_oracle_relations": report.micro.as_dict(),
+        "dev_notes_triples_oracle_relations": note_report.micro.as_dict() if note_report is not None else None,
+        "thresholds": {"start": extractor.start_threshold, "end": extractor.end_threshold,
+                       "notes": extractor.note_threshold},
+        "threshold_tuning": tuning, "threshold_tuning_notes": note_tuning,
+    }
+
+
+def retune_spans(settings, folder: str | Path, log: Callable[[str], None] = print) -> dict:
+    """Tune a trained folder's decoding thresholds again on today's dev data (the CMeIE split and,
+    for a model trained with notes, data.emr_re_dev) and re-measure it: labels.json, metrics.json
+    and version.txt are rewritten, the weights stay. For new dev notes, or a folder trained before
+    the thresholds were tuned per register."""
+    from etl.data.emr_re import read_notes
+    from etl.data.examples import mrc_examples
+    from etl.data.note_windows import main_condition_examples, note_passages
+    from etl.data.split import load_split
+    from etl.models.assertion.rules import ContextRules
+    from etl.schema import load_schema
+
+    folder = model_folder.check_folder(folder, KIND)
+    extractor = SpanExtractor.load(folder)
+    schema, dev_samples = load_schema(), load_split(settings)[1]
+    dev, note_samples = mrc_examples(dev_samples, schema), None
+    if extractor.main_condition_query is not None:
+        size, rules = (settings.windows.max_chars, settings.windows.overlap_chars), ContextRules.load()
+        dev_notes = list(read_notes(settings.data.emr_re_dev))
+        note_samples = [p.sample for p in note_passages(dev_notes, *size, rules)]
+        dev += mrc_examples(note_samples, schema) + main_condition_examples(dev_notes, *size, rules)
+    decoding, measured = tune_and_measure(extractor, dev, dev_samples, note_samples,
+                                          settings.spans.threshold_grid, log)
+    labels = model_folder.read_json(folder / "labels.json")
+    if decoding is not None:
+        labels["decoding"] = decoding
+    model_folder.write_json(folder / "labels.json", labels)
+    metrics = {**model_folder.read_json(folder / "metrics.json"), **measured,
+               "retuned": f"thresholds tuned per register on {settings.data.emr_re_dev} and the CMeIE dev split"}
+    version = model_folder.folder_version(KIND, folder)
+    (folder / "version.txt").write_text(version + "\n", encoding="utf-8")
+    metrics["version"] = version
+    model_folder.write_json(folder / "metrics.json", metrics)
+    log(f"re-tuned {folder}: thresholds {measured['thresholds']}, version {version}")
     return metrics
 
 

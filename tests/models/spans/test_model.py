@@ -256,6 +256,21 @@ def test_cli_train_predict_evaluate(tmp_path, vocab_path, cmeie_samples, shared_
     # one decoding threshold per register: the notes' tuned on the dev notes' windows
     assert [row["threshold"] for row in metrics["threshold_tuning_notes"]] == [0.4, 0.5, 0.6, 0.7]
     assert loaded.note_threshold == metrics["thresholds"]["notes"] is not None
+    # --retune: the thresholds tuned again on the dev data, the weights kept, the folder re-versioned
+    weights = (out / "weights.h5").read_bytes()
+    (out / "labels.json").write_text(json.dumps({**json.loads((out / "labels.json").read_text(encoding="utf-8")),
+                                                 "decoding": {"start_threshold": 0.9, "end_threshold": 0.9}}),
+                                     encoding="utf-8")
+    result = runner.invoke(cli, [*base, "train", "spans", "--retune", "--out", str(out), "--dev-notes", str(dev_notes)])
+    assert result.exit_code == 0, result.output
+    retuned = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert retuned["thresholds"] == metrics["thresholds"] and "retuned" in retuned
+    assert (out / "weights.h5").read_bytes() == weights and SpanExtractor.load(out).note_threshold is not None
+    from etl.models.folder import folder_version
+
+    assert read_version(out) == folder_version("spans", out) == retuned["version"]
+    bad = runner.invoke(cli, [*base, "train", "spans", "--retune", "--out", str(out), "--epochs", "2"])
+    assert bad.exit_code == 1 and "trains nothing" in bad.output
     assert {p.name for p in out.iterdir()} >= {"encoder_config.json", "vocab.txt", "weights.h5", "labels.json",
                                                "settings.json", "metrics.json", "version.txt"}
     assert not (out / "lexicon.tsv").exists() and metrics["lexicon_entries"] == 0
