@@ -35,7 +35,7 @@ def main() -> None:
         condition = pick_main_condition(doc["text"], mine, found) if spans.main_condition_query else None
         texts += [p.text for p in passages(mine, condition)]
         notes += [condition is not None] * len(mine)
-    predicted = relations.predict(texts, notes)
+    predicted = relations.predict(texts)
     asked = [(t, r) for t, r in zip(texts, predicted) if r]
     triples = spans.extract_batch(asked, [n for n, r in zip(notes, predicted) if r])
     spans.answer_encoded = original

@@ -32,12 +32,12 @@ from etl.errors import ConfigError
 REQUIRED = ("encoder_config.json", "vocab.txt", "weights.h5", "labels.json", "version.txt")
 
 
-# Per model kind, the files besides weights.h5 that change its output, hashed after the weights.
-# (bigrams.txt is not among the relation model's: adding it would re-version the shipped relation
-# model and make every nightly run re-extract. The span model's labels.json holds its questions and
-# decoding thresholds, the assertion model's its decision;
-# a loaded assertion model's version also carries a hash of its rules code: etl.models.assertion.model.)
-VERSIONED_EXTRAS = {"spans": ("lexicon.tsv", "labels.json"), "assertion": ("labels.json", "context_rules.tsv")}
+# Per model kind, the files besides weights.h5 that change its output, hashed after the weights:
+# the relation model's bigram features and decision thresholds, the span model's lexicon and its
+# labels.json (questions, decoding thresholds), the assertion model's labels.json (its decision);
+# a loaded assertion (span) model's version also carries a hash of its rules (conditions) code.
+VERSIONED_EXTRAS = {"relation": ("bigrams.txt", "thresholds.json"), "spans": ("lexicon.tsv", "labels.json"),
+                    "assertion": ("labels.json", "context_rules.tsv")}
 
 
 def folder_version(kind: str, folder: str | Path) -> str:

@@ -51,7 +51,6 @@ from etl.models.tokens import group_by_bucket, load_tokenizer, pad_to, shuffled_
 KIND = "relation"
 HEADS = ("cls", "pool", "cnn_pool")
 THRESHOLDS_FILE = "thresholds.json"
-NOTES_KEY = "notes"  # thresholds.json: the thresholds of note passages (`X@window`), beside the texts' ones
 
 
 # --------------------------------------------------------------------------- model
@@ -235,13 +234,10 @@ class RelationClassifier:
 
     def __init__(self, model, tokenizer, labels: Sequence[str], thresholds: np.ndarray,
                  buckets: Sequence[int], batch_size: int, version: str = "", folder: Path | None = None,
-                 lexical: LexicalFeatures | None = None, note_thresholds: np.ndarray | None = None):
+                 lexical: LexicalFeatures | None = None):
         self.model = model
         self.labels = tuple(labels)
         self.thresholds = np.asarray(thresholds, dtype=np.float32)
-        # the notes' register (passages `X@window` of a note with a main condition); None: the same
-        self.note_thresholds = (self.thresholds if note_thresholds is None
-                                else np.asarray(note_thresholds, dtype=np.float32))
         self.version, self.folder = version, folder
         self._predictor = _Predictor(model, tokenizer, buckets, batch_size, lexical)
 
@@ -264,15 +260,13 @@ class RelationClassifier:
         if (folder / THRESHOLDS_FILE).is_file():
             tuned = model_folder.read_json(folder / THRESHOLDS_FILE)
         thresholds = [tuned.get(label, threshold) for label in meta["labels"]]
-        notes = tuned.get(NOTES_KEY)
-        note_thresholds = [notes.get(label, threshold) for label in meta["labels"]] if notes else None
         buckets = tuple(buckets or meta.get("buckets") or (64, 128, 256))
         max_position = model_folder.read_json(folder / "encoder_config.json").get("max_position_embeddings", 512)
         if buckets[-1] > max_position:
             raise ConfigError(f"largest bucket {buckets[-1]} exceeds the encoder's {max_position} positions")
         return cls(model, tokenizer, meta["labels"], thresholds,
                    buckets, batch_size or meta.get("batch_size", 32),
-                   model_folder.read_version(folder), folder, lexical, note_thresholds)
+                   model_folder.read_version(folder), folder, lexical)
 
     @property
     def buckets(self) -> tuple[int, ...]:
@@ -290,17 +284,15 @@ class RelationClassifier:
         """{predicate: probability} over all predicates, one dict per text."""
         return [dict(zip(self.labels, map(float, row))) for row in self.probability_matrix(texts)]
 
-    def predict(self, texts: Sequence[str], notes: Sequence[bool] | None = None) -> list[dict[str, float]]:
+    def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """{predicate: probability} for the predicates at or above their threshold."""
-        return self.predict_encoded(self.encode(texts), notes)
+        return self.predict_encoded(self.encode(texts))
 
-    def predict_encoded(self, token_ids: list[list[int]], notes: Sequence[bool] | None = None) -> list[dict[str, float]]:
-        """`predict` for texts already encoded with `encode`; `notes[i]`: text i is a note's passage
-        (decided with the notes' thresholds)."""
+    def predict_encoded(self, token_ids: list[list[int]]) -> list[dict[str, float]]:
+        """`predict` for texts already encoded with `encode`."""
         result = []
-        notes = notes if notes is not None else [False] * len(token_ids)
-        for row, note in zip(self._predictor.probabilities_from_ids(token_ids), notes):
-            hits = np.flatnonzero(row >= (self.note_thresholds if note else self.thresholds))
+        for row in self._predictor.probabilities_from_ids(token_ids):
+            hits = np.flatnonzero(row >= self.thresholds)
             result.append({self.labels[i]: float(row[i]) for i in hits})
         return result
 
@@ -308,7 +300,7 @@ class RelationClassifier:
 def save_relation_folder(folder: Path, model, labels: Sequence[str], head: str, buckets: Sequence[int],
                          batch_size: int, thresholds: Sequence[float], settings_record: dict,
                          metrics: dict, lexical: LexicalFeatures | None = None,
-                         lexical_scale: float = 1.0, note_thresholds: Sequence[float] | None = None) -> str:
+                         lexical_scale: float = 1.0) -> str:
     """Write weights, labels, thresholds, settings, metrics and version into `folder` (which
     already holds encoder_config.json and vocab.txt; plus bigrams.txt with a lexical branch);
     returns the version string."""
@@ -320,8 +312,6 @@ def save_relation_folder(folder: Path, model, labels: Sequence[str], head: str, 
         "task": KIND, "encoder": "albert", "head": head, "labels": list(labels),
         "buckets": list(buckets), "batch_size": batch_size,
         "lexical": lexical is not None, "lexical_scale": lexical_scale})
-    tuned = {label: round(float(t), 4) for label, t in zip(labels, thresholds)}
-    if note_thresholds is not None:  # the notes' register (`predict_encoded(..., notes=)`)
-        tuned[NOTES_KEY] = {label: round(float(t), 4) for label, t in zip(labels, note_thresholds)}
-    model_folder.write_json(folder / THRESHOLDS_FILE, tuned)
+    model_folder.write_json(folder / THRESHOLDS_FILE,
+                            {label: round(float(t), 4) for label, t in zip(labels, thresholds)})
     return model_folder.finish_folder(KIND, folder, settings_record, metrics)

@@ -148,7 +148,7 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
     train_samples, dev_samples = load_split(settings)
     if rel.max_train_samples:
         train_samples = train_samples[: rel.max_train_samples]
-    note_counts, texts_dev = None, len(dev_samples)  # dev rows [texts_dev:] are note windows
+    note_counts = None
     if rel.notes:
         train_windows, dev_windows = _note_windows(settings, train_notes, dev_notes)
         note_counts = {"train_windows": len(train_windows), "dev_windows": len(dev_windows)}
@@ -222,27 +222,14 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
     if branches is not None:
         mix_crossfit = crossfit_mix(y_dev, *split_branches(evaluation.predictor.probabilities_from_ids(dev_ids)),
                                     rel.threshold_min_support)
-    # Thresholds per register: the texts' on the CMeIE dev part, the notes' on the note windows
-    # (a window of a note holds several relations; a CMeIE text one or two: one calibration serves
-    # neither, MODELS.md). The pipeline uses the notes' for the passages of a note with a main condition.
-    texts, notes = slice(0, texts_dev), slice(texts_dev, len(dev))
-    thresholds = tune_thresholds(y_dev[texts], probs[texts], rel.threshold_min_support)
-    note_thresholds = None
-    if texts_dev < len(dev):
-        note_thresholds = tune_thresholds(y_dev[notes], probs[notes], rel.threshold_min_support)
-    registers = {"texts": {"in_sample": multilabel_metrics(y_dev[texts], probs[texts] >= thresholds),
-                           "crossfit": crossfit_metrics(y_dev[texts], probs[texts], rel.threshold_min_support)}}
-    if note_thresholds is not None:
-        registers["notes"] = {"in_sample": multilabel_metrics(y_dev[notes], probs[notes] >= note_thresholds),
-                              "crossfit": crossfit_metrics(y_dev[notes], probs[notes], rel.threshold_min_support)}
+    thresholds = tune_thresholds(y_dev, probs, rel.threshold_min_support)
     metrics = {
         "dev_texts": len(dev), "train_texts": len(train), "notes": note_counts,
         "best_epoch": evaluation.best_epoch, "epochs": rel.epochs,
         f"dev_at_{rel.threshold:g}": report["fixed"],
         "dev_best_global_threshold": {"threshold": report["best_threshold"], **report["best"]},
-        "dev_tuned_thresholds_in_sample": registers["texts"]["in_sample"],
-        "dev_tuned_thresholds_crossfit": registers["texts"]["crossfit"],
-        "dev_notes_tuned_thresholds": registers.get("notes"),
+        "dev_tuned_thresholds_in_sample": multilabel_metrics(y_dev, probs >= thresholds),
+        "dev_tuned_thresholds_crossfit": crossfit_metrics(y_dev, probs, rel.threshold_min_support),
         # lexical branch: the mix weight chosen on the tuning half too (the whole rule cross-fitted)
         "dev_mix_and_thresholds_crossfit": mix_crossfit,
         "pretraining": pretraining,
@@ -256,16 +243,13 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
     }
     log(f"best epoch {evaluation.best_epoch}: dev {_line('@%g' % rel.threshold, report['fixed'])}")
     log(f"tuned thresholds (cross-fit on dev): {_line('', metrics['dev_tuned_thresholds_crossfit'])}")
-    if note_thresholds is not None:
-        log(f"notes' thresholds (cross-fit on the dev notes' windows): {_line('', registers['notes']['crossfit'])}")
     if mix_crossfit is not None:
         log(f"mix weight + thresholds (cross-fit on dev): {_line('', mix_crossfit)}")
 
     settings_record = {"relation": as_dict(settings)["relation"], "data": as_dict(settings)["data"],
                        "label_counts": {label: int(c) for label, c in zip(labels, counts)}}
     version = save_relation_folder(staging, model, labels, rel.head, rel.buckets, rel.batch_size,
-                                   thresholds, settings_record, metrics, lexical, rel.lexical_scale,
-                                   note_thresholds)
+                                   thresholds, settings_record, metrics, lexical, rel.lexical_scale)
     metrics["version"] = version
 
     model_folder.replace_folder(staging, out)

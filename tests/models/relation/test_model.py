@@ -330,18 +330,6 @@ def test_cli_train_relation_on_annotated_notes(cli_model, tmp_path, shared_data)
     assert windows["train_windows"] >= 3 and windows["dev_windows"] >= 2
     assert metrics["train_texts"] == 20 + windows["train_windows"]
     assert metrics["dev_texts"] == 60 + windows["dev_windows"]
-    # one set of thresholds per register: the notes' tuned on the dev notes' windows
-    tuned = json.loads((out / "thresholds.json").read_text(encoding="utf-8"))
-    assert set(tuned["notes"]) == set(json.loads((out / "labels.json").read_text(encoding="utf-8"))["labels"])
-    assert metrics["dev_notes_tuned_thresholds"]["crossfit"]["micro"].keys() == {"precision", "recall", "f1"}
-    from etl.models.relation.model import RelationClassifier
-
-    model = RelationClassifier.load(out)
-    assert list(model.note_thresholds) == pytest.approx([tuned["notes"][label] for label in model.labels])
-    model.thresholds[:], model.note_thresholds[:] = 0.0, 1.01  # every predicate for texts, none for notes
-    text = "胃癌@患者腹痛三天。"
-    texts_row, notes_row = model.predict([text, text], notes=[False, True])
-    assert len(texts_row) == len(model.labels) and notes_row == {}
     bad = CliRunner().invoke(cli, args + ["train", "relation", "--out", str(out), "--without-notes",
                                           "--notes", str(notes)])
     assert bad.exit_code == 1 and "exclude each other" in bad.output
