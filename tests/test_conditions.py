@@ -78,6 +78,8 @@ def test_a_text_that_already_carries_its_topic_gets_no_second_prefix_and_no_cond
     ("遂以高血压病收入我科", [("高血压病", 0.8)]),
     ("急诊拟“消化道出血、失血性贫血”收入", [("消化道出血", 0.6), ("失血性贫血", 0.3)]),
     ("予以抗感染治疗后症状好转", []),  # 以 that states nothing
+    ("门诊以“盆腔包块待查：畸胎瘤？”收入", [("盆腔包块待查", 0.8), ("畸胎瘤", 0.5)]),
+    ("诊断为“高血压、糖尿病等”", [("高血压", 0.6), ("糖尿病", 0.3)]),
     ("患者因“腹痛3天”入院", []),  # a complaint, not a diagnosis
 ])
 def test_diagnosis_statements_list_their_names(text, names):
@@ -105,3 +107,13 @@ def test_an_edit_of_the_conditions_code_changes_the_span_models_run_time_version
     changed = code.replace(b"ITEM_SCORE = 0.3", b"ITEM_SCORE = 0.4")
     assert changed != code
     assert source_fingerprint(CONDITION_MODULES, edited(changed)) != source_fingerprint(CONDITION_MODULES)
+
+
+def test_a_weak_best_answer_is_no_main_condition():
+    text = "查体：心界不大，肛门无畸形，双下肢无水肿。"  # a physical exam names no diagnosis
+    window = Window(0, len(text), text)
+    at = text.index("肛门无畸形")
+    assert pick_main_condition(text, [window], [[span(at, at + 5, 0.014)]]) is None
+    assert pick_main_condition(text, [window], [[span(at, at + 5, 0.5)]]).name == "肛门无畸形"
+    date = "２０１６－１０－１３ １８时入院。"
+    assert pick_main_condition(date, [Window(0, len(date), date)], [[span(0, 13, 0.9)]]) is None  # no letters

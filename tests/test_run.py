@@ -184,6 +184,39 @@ def test_denied_finding_is_kept_as_evidence_without_a_typed_edge_until_a_note_as
     assert (now["腹痛"]["n"], now["腹痛"]["absent"]) == (2, 0)
 
 
+ADMISSION_NOTE = ("患者于2013-01-20无明显诱因出现血便，鲜红色，量少，大便次数稍增多，无发热、黄疸。"
+                  "在外院行肠镜检查示：距肛30CM环肠周肿物，病理结果为：乙状结肠高分化腺癌。"
+                  "门诊以“乙状结肠腺癌”收入结直肠科。于2013-02-04在全麻上行乙状结肠癌切除术，"
+                  "术后给予XELOX方案化疗1程顺利。")
+
+
+def test_an_admission_note_gets_its_main_condition_and_a_denied_finding_no_typed_edge(tmp_path, models):
+    """Issue 27: the diagnosis named once (门诊以“乙状结肠腺癌”收入) is the subject of the operation
+    told a sentence later, from the shipped models through `etl run` into the graph; the denied
+    发热 and 黄疸 (无发热、黄疸) make no typed edge."""
+    config = settings_file(tmp_path, models)
+    source = write_notes(tmp_path / "notes.parquet", [{"doc_id": "n1", "section": "病史特点", "text": ADMISSION_NOTE}])
+    result = etl(config, "run", "--input", str(source), "--triples-out", str(tmp_path / "t.parquet"))
+    assert result.exit_code == EXIT_OK, result.output
+    assert last_report(tmp_path)["main_conditions"] == 1
+    triples = pq.read_table(tmp_path / "t.parquet").to_pylist()
+    asserted = {(t["subject"], t["predicate"], t["object"]) for t in triples
+                if t["subject_assertion"] == t["object_assertion"] == "present"}
+    assert ("乙状结肠腺癌", "手术治疗", "乙状结肠癌切除术") in asserted
+    surgery = [t for t in triples if t["object"] == "乙状结肠癌切除术" and t["subject"] == "乙状结肠腺癌"]
+    at = ADMISSION_NOTE.index("乙状结肠腺癌")  # the subject's place is the admission statement's
+    assert [(t["subject_start"], t["subject_end"]) for t in surgery] == [(at, at + 6)]
+    edges = snapshot_query(config, "MATCH (:Disease {name: '乙状结肠腺癌'})-[r:TREATED_WITH_SURGERY]->(s) "
+                                   "RETURN s.name AS o")
+    assert {row["o"] for row in edges} == {"乙状结肠癌切除术"}
+    typed = {row["o"] for row in snapshot_query(config, "MATCH (:Entity)-[r]->(o:Entity) WHERE NOT type(r) IN "
+                                                        "['HAS_EVIDENCE', 'SUBJECT', 'OBJECT'] RETURN o.name AS o")}
+    assert not typed & {"发热", "黄疸"}
+    for t in triples:  # where the models found a denied finding, it is evidence judged absent
+        if t["object"] in ("发热", "黄疸"):
+            assert t["object_assertion"] == "absent"
+
+
 def snapshot_query(config: Path, query: str) -> list[dict]:
     from etl.config import load_settings
     from etl.graph import open_sink
