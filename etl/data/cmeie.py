@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from etl.data.files import open_text
-from etl.errors import DataError
+from etl.data.files import read_jsonl
 
 Span = tuple[int, int]
 
@@ -120,23 +119,11 @@ def parse_sample(row: dict, line: int = 0, stats: ReadStats | None = None) -> Sa
 
 def read_cmeie(path: str | Path, stats: ReadStats | None = None) -> Iterator[Sample]:
     """Yield the samples of a CMeIE JSONL file (UTF-8, optional BOM, LF or CRLF)."""
-    path = Path(path)
-    with open_text(path) as handle:
-        try:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                    sample = parse_sample(row, number, stats)
-                except (ValueError, KeyError, TypeError, AttributeError) as error:
-                    raise DataError(f"{path}:{number}: not a CMeIE sample ({error})") from None
-                if stats is not None:
-                    stats.samples += 1
-                    stats.triples += len(sample.triples)
-                yield sample
-        except UnicodeDecodeError as error:
-            raise DataError(f"{path}: not UTF-8 ({error})") from None
+    for sample in read_jsonl(path, lambda row, number: parse_sample(row, number, stats), "a CMeIE sample"):
+        if stats is not None:
+            stats.samples += 1
+            stats.triples += len(sample.triples)
+        yield sample
 
 
 def read_stats(path: str | Path) -> ReadStats:

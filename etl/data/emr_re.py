@@ -13,14 +13,12 @@ The same reader accepts a file without `entities` or offsets (a user's own annot
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from etl.data.files import open_text
-from etl.errors import DataError
+from etl.data.files import read_jsonl
 
 PRESENT, POSSIBLE, ABSENT = "present", "possible", "absent"
 # Gold files hold present and possible; a prediction file (`etl evaluate notes --write-pred`) also
@@ -123,16 +121,4 @@ def parse_note(row: dict, line: int = 0) -> Note:
 def read_notes(path: str | Path) -> Iterator[Note]:
     """The notes of an EMR-RE JSONL file (UTF-8, optional BOM); a malformed line is a DataError
     naming the file and line."""
-    path = Path(path)
-    with open_text(path) as handle:
-        try:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    note = parse_note(json.loads(line), number)
-                except (ValueError, KeyError, TypeError, AttributeError) as error:
-                    raise DataError(f"{path}:{number}: not an EMR-RE note ({error})") from None
-                yield note
-        except UnicodeDecodeError as error:
-            raise DataError(f"{path}: not UTF-8 ({error})") from None
+    return read_jsonl(path, parse_note, "an EMR-RE note")
