@@ -32,7 +32,7 @@ def evaluate_notes(app, gold: Path | None, pred: Path | None, write_pred: Path |
     ends the system judges present count; gold `possible` triples are left out of both sides.
     """
     from etl.data.emr_re import read_notes
-    from etl.evaluate_notes import asserted_keys, format_scores, score_notes
+    from etl.evaluate_notes import format_scores, score_notes
 
     settings = app.settings
     gold_path = gold or settings.data.emr_re_dev
