@@ -45,6 +45,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from etl.conditions import CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
+from etl.findings import states_normal
 from etl.graph.records import PRESENT, Document, Evidence
 from etl.report import Progress, RunReport
 from etl.values import normalize_name
@@ -104,11 +105,12 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
                   versions: dict[str, str], run_id: str, schema: Schema) -> tuple[list[Evidence], int]:
     """Passage-level span triples -> document-level evidence, one per place (best score wins) and
     one predicate per pair of places (`one_predicate_per_pair`), and only for (subject type,
-    predicate, object type) the schema allows and names that are not empty once normalised (a
-    span of invisible characters). A window is read as a passage without a prefix. Returns
-    (evidence, dropped by the schema)."""
+    predicate, object type) the schema allows, names that are not empty once normalised (a span
+    of invisible characters) and objects that are findings, not normal states (etl/findings.py).
+    A window is read as a passage without a prefix. Returns (evidence, dropped by the schema,
+    dropped as normal states)."""
     found: list[Evidence] = []
-    dropped = 0
+    dropped = normal = 0
     for passage, triples in zip(windows, window_triples):
         passage = passage if isinstance(passage, Passage) else Passage(passage)
         window = passage.window
@@ -120,6 +122,9 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
                     subject_place is None or object_place is None or subject_place == object_place:
                 dropped += 1
                 continue
+            if states_normal(passage.text, t.predicate, t.object, t.object_end, t.object_type):
+                normal += 1  # a normal state (律齐, 气管居中) is no finding: etl/findings.py
+                continue
             evidence = Evidence(
                 doc_id=doc_id, subject=t.subject, subject_type=t.subject_type, predicate=t.predicate,
                 object=t.object, object_type=t.object_type, score=round(float(t.score), 6),
@@ -129,7 +134,7 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
                 relation_model=versions.get("relation", ""), span_model=versions.get("spans", ""),
                 run_id=run_id)
             found.append(evidence)
-    return one_predicate_per_pair(best_per_place(found)), dropped
+    return one_predicate_per_pair(best_per_place(found)), dropped, normal
 
 
 def one_predicate_per_pair(evidence: list[Evidence]) -> list[Evidence]:
@@ -413,9 +418,10 @@ class Pipeline:
         for item in items:
             window_triples = per_window[position:position + len(item.windows)]
             position += len(item.windows)
-            evidence, dropped = merge_triples(item.source.doc_id, item.passages, window_triples,
-                                              self.versions, self.report.run_id, self.schema)
+            evidence, dropped, normal = merge_triples(item.source.doc_id, item.passages, window_triples,
+                                                      self.versions, self.report.run_id, self.schema)
             self.report.triples_dropped_by_schema += dropped
+            self.report.triples_dropped_as_normal += normal
             document = Document(item.source.doc_id, item.source.source, item.source.content_hash,
                                 item.source.metadata, self.versions)
             out.append((document, evidence, item.source.text))

@@ -34,7 +34,8 @@ from etl.report import RunReport
 log = logging.getLogger(__name__)
 
 # Counts the actors add up and the driver merges into its report (the driver counts the rest).
-ACTOR_COUNTS = ("windows", "main_conditions", "span_queries", "triples_dropped_by_schema", "assertion_mentions")
+ACTOR_COUNTS = ("windows", "main_conditions", "span_queries", "triples_dropped_by_schema", "triples_dropped_as_normal",
+                "assertion_mentions")
 
 
 class ExtractActor:

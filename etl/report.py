@@ -40,6 +40,7 @@ class RunReport:
     assertions: dict[str, dict[str, int]] = field(default_factory=dict)  # subject|object -> status -> count
     assertion_mentions: int = 0  # distinct subject/object places judged by the assertion stage
     triples_dropped_by_schema: int = 0
+    triples_dropped_as_normal: int = 0  # objects that state a normal state, not a finding (etl/findings.py)
     triples_by_predicate: dict[str, int] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
@@ -91,6 +92,9 @@ class RunReport:
         ]
         if self.stage_seconds:
             lines.append("  time by stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.stage_seconds.items()))
+        if self.triples_dropped_as_normal:
+            lines.append(f"  {self.triples_dropped_as_normal} extracted objects left out as normal states "
+                         f"(律齐, 气管居中: etl/findings.py)")
         if self.triples_by_predicate:
             top = sorted(self.triples_by_predicate.items(), key=lambda kv: -kv[1])[:8]
             lines.append("  top predicates: " + ", ".join(f"{p} {n}" for p, n in top))

@@ -1,0 +1,52 @@
+"""Normal states are no findings (etl/findings.py), sentence by sentence."""
+import pytest
+
+from etl.findings import states_normal
+
+
+def site(text, name, predicate="发病部位"):
+    end = text.index(name) + len(name)
+    return states_normal(text, predicate, name, end, "部位")
+
+
+def symptom(name):
+    return states_normal(name, "临床表现", name, len(name), "症状")
+
+
+@pytest.mark.parametrize("text, name", [
+    ("颈软，气管居中，甲状腺无肿大。", "气管"),
+    ("口唇无发绀，咽部充血。", "口唇"),
+    ("阴茎为成人型，尿道外口无畸形，无红肿。", "尿道外口"),
+    ("各瓣膜听诊区未闻及杂音。", "各瓣膜听诊区"),
+    ("叩心界不大，心率74次/分。", "心界"),
+    ("两侧阴囊对称，无触痛。", "两侧阴囊"),
+    ("双肺呼吸音清晰，未闻及啰音。", "双肺"),
+    ("足趾感觉运动正常。", "足趾"),
+])
+def test_a_site_its_clause_states_normal_is_no_site_of_disease(text, name):
+    assert site(text, name)
+
+
+@pytest.mark.parametrize("text, name", [
+    ("CT示直肠下段肠壁不规则增厚，符合直肠癌。", "直肠下段"),  # 不 of 不规则 denies nothing
+    ("网膜不均匀增厚及肠系膜多发结节。", "网膜"),
+    ("两肺多发结节结节状小空洞影未排除转移。", "两肺"),  # 未排除 hedges, the lesion is there
+    ("右上肢可见多处皮肤抓伤痕，周围轻度肿胀。", "右上肢"),
+    ("右肺下叶及左肺中上叶散在感染”（未见报告）", "左肺中上叶"),  # the quote ends its clause
+    ("患者因右颞部疼痛伴头晕入院。", "右颞部"),
+])
+def test_a_site_with_a_lesion_after_it_stays(text, name):
+    assert not site(text, name)
+
+
+def test_only_site_predicates_are_judged_by_their_clause():
+    assert not states_normal("气管居中。", "临床表现", "气管", 2, "症状")
+
+
+@pytest.mark.parametrize("name, normal", [
+    ("律齐", True), ("肌张力正常", True), ("精神可", True), ("饮食睡眠尚可", True), ("呼吸平稳", True),
+    ("食欲欠佳", False), ("意识不清", False), ("口齿不清", False), ("全身酸软", False), ("腹痛", False),
+    ("大便次数稍增多", False),
+])
+def test_a_symptom_that_names_a_normal_state(name, normal):
+    assert symptom(name) is normal
