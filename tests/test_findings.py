@@ -22,6 +22,7 @@ def symptom(name):
     ("两侧阴囊对称，无触痛。", "两侧阴囊"),
     ("双肺呼吸音清晰，未闻及啰音。", "双肺"),
     ("足趾感觉运动正常。", "足趾"),
+    ("双侧瞳孔等大正圆，对光反射灵敏。", "双侧瞳孔"),
 ])
 def test_a_site_its_clause_states_normal_is_no_site_of_disease(text, name):
     assert site(text, name)
