@@ -140,3 +140,30 @@ def test_electra_pretrains_and_loads_as_electra_and_span_model(settings, corpus,
     _same_embeddings(encoder, folder.checkpoint, "electra/embeddings/word_embeddings")
     _same_embeddings(build_model(folder.config, folder.checkpoint), folder.checkpoint,
                      "electra/embeddings/word_embeddings")
+
+
+def test_init_checkpoint_continues_an_exported_encoder_on_new_text(albert_runs, settings, corpus, tmp_path):
+    """--init-checkpoint: a new run from an exported folder keeps its vocab and config and starts
+    from its weights (a new corpus, a fresh optimizer); it refuses a folder of another layout."""
+    from etl.compat import tf
+    from etl.pretrain.mlm import MlmOptions, pretrain_mlm
+
+    source, *_ = albert_runs
+    name = "bert/embeddings/word_embeddings"
+
+    def weights(folder):
+        return tf.train.load_variable(str(folder / "model.ckpt"), name)
+
+    start = pretrain_mlm(settings, "albert", corpus, tmp_path / "start", MlmOptions(steps=0, **OPTS),
+                         encoder_settings=TINY_ENCODER, log=lambda line: None, init_checkpoint=source)
+    assert start["steps"] == 0 and np.array_equal(weights(tmp_path / "start"), weights(source))
+    out = tmp_path / "continued"
+    metrics = pretrain_mlm(settings, "albert", corpus, out, MlmOptions(steps=5, **OPTS),
+                           encoder_settings=TINY_ENCODER, log=lambda line: None, init_checkpoint=source)
+    assert metrics["init_checkpoint"] == str(source) and metrics["steps"] == 5
+    assert (out / "vocab.txt").read_bytes() == (source / "vocab.txt").read_bytes()
+    assert (out / "albert_config.json").read_bytes() == (source / "albert_config.json").read_bytes()
+    assert not np.array_equal(weights(out), weights(source))  # and then it trains
+    with pytest.raises(ConfigError, match="electra_config.json"):
+        pretrain_mlm(settings, "electra", corpus, tmp_path / "wrong", MlmOptions(steps=1, **OPTS),
+                     encoder_settings=TINY_ENCODER, init_checkpoint=source)
