@@ -9,7 +9,7 @@ same for notes (issue 27):
 1. the span model is asked, in every window of the note, the main-condition question of its
    labels.json (`MAIN_CONDITION_QUERY`), with a low threshold (`CANDIDATE_THRESHOLD`): its answers
    are candidates. The note's own statements of its diagnosis (`STATEMENTS`: `以“X”收入`,
-   `诊断为“X”`, ...; rules as data) add their items as candidates and a bonus to the candidates
+   `诊断为“X”`, `术后病理示X`, `行X根治术`, ...; rules as data) add their items as candidates and a bonus to the candidates
    they hold, the first item most: the guideline takes the admission/diagnosis name, which a
    window-sized model reading one window at a time cannot tell from a past illness named as
    plainly (`2型糖尿病12年`). The best total is the main condition, at its best place
@@ -48,10 +48,18 @@ STATEMENTS = (
     ("admission", re.compile(r"以\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.5, 0.3),
     ("admission", re.compile(r'(?:门诊|急诊|病房|遂|故|今|现|拟)以([^，。；,;“”"\\\s]{2,30}?)(?:收|入院)'), 0.5, 0.3),
     ("diagnosis", re.compile(r"(?:诊断|诊为|考虑|拟诊|拟)[为是:：]?\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.3, 0.3),
+    # a tumour named by the pathology report (术后病理示X, 病理提示：X), by the note's own judgement
+    # (考虑胆囊癌) or by its operation (行直肠癌根治术): oncology notes often have no admission statement
+    ("pathology", re.compile(r"病理(?:诊断|结果|类型|报告)?[:：]?(?:示|提示|回报|诊断|为|考虑|结果为)?[为是:：]?\s*"
+                             r"(?![示提回为是])([^，。；,;：:（(\s]{1,30}?(?:癌|瘤))(?![\u4e00-\u9fff]*术)"), 0.2, 0.0),
+    ("diagnosis", re.compile(r"考虑(?:为)?([^，。；,;：:（(\s“”\"]{1,20}?癌)(?![\u4e00-\u9fff]*术)"), 0.2, 0.0),
+    ("operation", re.compile(r"行([^，。；,;：:（(\s+“”\"]{1,20}?癌)(?:扩大|姑息|联合)?(?:根治|切除)"), 0.25, 0.0),
 )
 ITEM_SCORE = 0.3  # model score given to a statement item the model did not answer
 _ITEM_SEPARATOR = re.compile(r"[，、；;,：:\s]+|\d{1,2}\s*[、.．)）]")
-_TRAILING = "？?等"  # a hedge or an "and so on" closing an item is not part of the name
+_PENDING = "待查"  # 头晕待查: a symptom under investigation
+_NOT_A_NAME = re.compile(r"[未非无不]|支持|结果|提示")
+_TRAILING = ("术后", "？", "?", "等")  # a hedge, an "and so on" or 术后 (肝癌术后: the disease) closing an item is not part of the name
 
 
 @dataclass(frozen=True)
@@ -104,23 +112,27 @@ def statement_items(text: str) -> list[tuple[int, int, float]]:
     items = []
     for _, pattern, bonus, first_bonus in STATEMENTS:
         for match in pattern.finditer(text):
-            at, first = match.start(1), True
+            at, listed = match.start(1), []
             for part in _ITEM_SEPARATOR.split(match.group(1)):
-                name = part.rstrip(_TRAILING)
-                if _a_name(name):
+                name = _strip_trailing(part)
+                if _a_statement_name(name):
                     start = text.index(part, at)
-                    items.append((start, start + len(name), bonus + (first_bonus if first else 0.0)))
-                    first = False
+                    listed.append((start, start + len(name)))
                 if part:
                     at = text.index(part, at) + len(part)
+            # `腹痛待查：阑尾炎？`: the working diagnosis after a 待查 item is the note's
+            first = 1 if len(listed) > 1 and text[listed[0][0]:listed[0][1]].endswith(_PENDING) else 0
+            items += [(start, end, bonus + (first_bonus if i == first else 0.0))
+                      for i, (start, end) in enumerate(listed)]
     return items
 
 
 def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[Sequence]) -> MainCondition | None:
     """The note's main condition: `answers[i]` are the main-condition answers (PointerSpan:
     start, end, score; window offsets) found in `windows[i]`. A name's score is its best answer;
-    a name inside a diagnosis statement (`statement_items`) gets that statement's bonus, and a
-    statement item no answer named gets ITEM_SCORE plus the bonus. The best total wins (ties:
+    a name inside a diagnosis statement (`statement_items`) gets that statement's bonus on top of
+    its answer's score or ITEM_SCORE, whichever is higher (the model may answer a name weakly in a
+    window that does not show the statement). The best total wins (ties:
     the earliest place); its place is the statement's when it has one, else its best answer's."""
     scores: dict[str, tuple[float, int, int]] = {}  # name -> (score, start, end)
     for window, spans in zip(windows, answers):
@@ -135,7 +147,7 @@ def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[
     totals = dict(scores)
     for start, end, bonus in statement_items(text):
         name = text[start:end]
-        score = scores[name][0] if name in scores else ITEM_SCORE
+        score = max(scores[name][0], ITEM_SCORE) if name in scores else ITEM_SCORE
         if name not in totals or score + bonus > totals[name][0]:
             totals[name] = (score + bonus, start, end)
     if not totals:
@@ -144,6 +156,22 @@ def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[
     return MainCondition(name, start, end, round(score, 6)) if score >= MIN_SCORE else None
 
 
+def _strip_trailing(part: str) -> str:
+    stripped = True
+    while stripped:
+        stripped = False
+        for tail in _TRAILING:
+            if part.endswith(tail) and len(part) > len(tail):
+                part, stripped = part[: -len(tail)], True
+    return part
+
+
 def _a_name(name: str) -> bool:
     """At least MIN_CHARS letters (Chinese or Latin: SIRS), no padding: not a date or a number."""
     return name == name.strip() and sum(ch.isalpha() for ch in name) >= MIN_CHARS
+
+
+def _a_statement_name(name: str) -> bool:
+    """A name a statement may give: no negation or report wording in it (病理：未见癌,
+    免疫组化结果支持为低分化癌, 肺部肿物非恶性肿瘤 are no diagnoses)."""
+    return _a_name(name) and not _NOT_A_NAME.search(name)
