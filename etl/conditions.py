@@ -68,6 +68,7 @@ class MainCondition:
     start: int  # place in the note, end exclusive: note[start:end] == name
     end: int
     score: float
+    stated: bool = False  # the text's own CMeIE-style topic (`X@...`): the text is read as a CMeIE text
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,19 @@ def statement_items(text: str) -> list[tuple[int, int, float]]:
             items += [(start, end, bonus + (first_bonus if i == first else 0.0))
                       for i, (start, end) in enumerate(listed)]
     return items
+
+
+_STATED_TOPIC = re.compile(r"([^@\s，。；,;]{2,40})" + TOPIC_MARK)
+
+
+def stated_topic(text: str) -> MainCondition | None:
+    """The topic a CMeIE-style text states itself (`急性胰腺炎@...`): its main condition, no model
+    asked, so such a text is read exactly as written (a statement inside it, `行胃癌根治术`, must not
+    lend it a second topic)."""
+    match = _STATED_TOPIC.match(text)
+    if match is None or not _a_name(match.group(1)):
+        return None
+    return MainCondition(match.group(1), 0, match.end(1), 1.0, stated=True)
 
 
 def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[Sequence]) -> MainCondition | None:

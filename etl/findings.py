@@ -28,8 +28,8 @@ SYMPTOM_TYPE = "症状"
 SITE_SCOPE = 14  # characters after a site that can hold its clause's statement
 _CLAUSE_END = re.compile(r"[，。；;,\n（(”\"：:]")
 SITE_NORMAL = re.compile(r"无(?!明显诱因)|未见|未触及|未闻及|未(?!排除|除外)|没有|不大|正常|居中|对称|光滑|良好|清晰|清$"
-                         r"|等大|等圆|灵敏")
-NORMAL_ENDINGS = re.compile(r"(?<![欠不差未])(?:正常|齐|尚可|可|好|良好|清|清晰|平稳|无异常|未见异常|佳|稳定)$")
+                         r"|等大|等圆|灵敏|清音|浊音界|动度")
+NORMAL_ENDINGS = re.compile(r"(?<![欠不差未])(?:正常|齐|尚可|可|好|良好|清|清晰|平稳|无异常|未见异常|佳|稳定|等圆|正大|灵敏)$")
 
 
 def states_normal(text: str, predicate: str, obj: str, object_end: int, object_type: str) -> bool:

@@ -43,7 +43,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
-from etl.conditions import CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition
+from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition,
+                            stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
 from etl.findings import states_normal
 from etl.graph.records import PRESENT, Document, Evidence
@@ -349,13 +350,18 @@ class Pipeline:
         if self.spans.main_condition_query is None:
             return items
         tick = time.monotonic()
-        answers = iter(self.spans.main_conditions([w.text for item in items for w in item.windows],
+        topics = [stated_topic(item.source.text) for item in items]
+        asked = [item for item, topic in zip(items, topics) if topic is None]
+        answers = iter(self.spans.main_conditions([w.text for item in asked for w in item.windows],
                                                   CANDIDATE_THRESHOLD))
         self.timer.add("conditions", time.monotonic() - tick)
         tick = time.monotonic()
-        for item in items:
-            found = [next(answers) for _ in item.windows]
-            item.condition = pick_main_condition(item.source.text, item.windows, found)
+        for item, topic in zip(items, topics):
+            if topic is None:
+                found = [next(answers) for _ in item.windows]
+                item.condition = pick_main_condition(item.source.text, item.windows, found)
+            else:
+                item.condition = topic
             item.passages = passages(item.windows, item.condition)
             texts = [p.text for p in item.passages]
             self.spans.prepare(texts)
@@ -406,7 +412,9 @@ class Pipeline:
         into document evidence: (document, evidence, text) per item."""
         texts = [passage.text for item in items for passage in item.passages]
         tick = time.monotonic()
-        notes = [passage.condition is not None for item in items for passage in item.passages]
+        # a note's passages decode at the notes' threshold; a text with its own topic is a CMeIE text
+        notes = [passage.condition is not None and not passage.condition.stated
+                 for item in items for passage in item.passages]
         asked = [i for i, relations in enumerate(predicted) if relations]
         asks = [(texts[i], predicted[i]) for i in asked]
         answers = iter(self.spans.extract_batch(asks, [notes[i] for i in asked])) if asks else iter(())

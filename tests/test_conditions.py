@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from etl.conditions import MainCondition, Passage, pick_main_condition, statement_items
+from etl.conditions import MainCondition, Passage, pick_main_condition, stated_topic, statement_items
 from etl.windows import Window, make_windows
 
 NOTE = "患者无明显诱因出现血便，门诊以“乙状结肠腺癌”收入。于2013-02-04行乙状结肠癌切除术。术后给予XELOX方案化疗。"
@@ -126,3 +126,14 @@ def test_a_weak_best_answer_is_no_main_condition():
     assert pick_main_condition(text, [window], [[span(at, at + 5, 0.5)]]).name == "肛门无畸形"
     date = "２０１６－１０－１３ １８时入院。"
     assert pick_main_condition(date, [Window(0, len(date), date)], [[span(0, 13, 0.9)]]) is None  # no letters
+
+
+@pytest.mark.parametrize("text, topic", [
+    ("急性胰腺炎@腹痛、恶心。行胃癌根治术。", ("急性胰腺炎", 0, 5)),  # its own topic, not a statement's
+    ("@腹痛", None),
+    ("患者腹痛3天。", None),
+    ("2019@12", None),  # no name
+])
+def test_a_cmeie_style_text_states_its_own_topic(text, topic):
+    found = stated_topic(text)
+    assert (found.name, found.start, found.end, found.stated) == (*topic, True) if topic else found is None

@@ -23,6 +23,9 @@ def symptom(name):
     ("双肺呼吸音清晰，未闻及啰音。", "双肺"),
     ("足趾感觉运动正常。", "足趾"),
     ("双侧瞳孔等大正圆，对光反射灵敏。", "双侧瞳孔"),
+    ("双肺叩清音，呼吸音粗。", "双肺"),  # percussion landmarks of the exam
+    ("双肺扣音清，肺肝相对浊音界位于右锁骨中线第五肋间。", "肺肝"),
+    ("两侧呼吸动度一致。", "两侧"),
 ])
 def test_a_site_its_clause_states_normal_is_no_site_of_disease(text, name):
     assert site(text, name)
@@ -47,7 +50,8 @@ def test_only_site_predicates_are_judged_by_their_clause():
 @pytest.mark.parametrize("name, normal", [
     ("律齐", True), ("肌张力正常", True), ("精神可", True), ("饮食睡眠尚可", True), ("呼吸平稳", True),
     ("食欲欠佳", False), ("意识不清", False), ("口齿不清", False), ("全身酸软", False), ("腹痛", False),
-    ("大便次数稍增多", False),
+    ("大便次数稍增多", False), ("正大等圆", True), ("瞳孔正大", True), ("对光反射灵敏", True),
+    ("对光反射迟钝", False),
 ])
 def test_a_symptom_that_names_a_normal_state(name, normal):
     assert symptom(name) is normal
