@@ -32,8 +32,17 @@ SITE_NORMAL = re.compile(r"无(?!明显诱因)|未见|未触及|未闻及|未(?!
 NORMAL_ENDINGS = re.compile(r"(?<![欠不差未])(?:正常|齐|尚可|可|好|良好|清|清晰|平稳|无异常|未见异常|佳|稳定|等圆|正大|灵敏)$")
 
 
+# Words of a note's exam that name no entity of any kind: the exam itself (查体：...) and the vital
+# signs' letters (T 36.5℃, P 80次/分, R 18次/分, BP): read on the shared notes as 辅助检查 /
+# 实验室检查 objects. None is an object in EMR-RE; CMeIE has 查体 once.
+NO_ENTITY = frozenset(("查体", "入院查体", "专科查体", "T", "P", "R", "BP", "HR"))
+
+
 def states_normal(text: str, predicate: str, obj: str, object_end: int, object_type: str) -> bool:
-    """The object (`obj`, ending at `object_end` in `text`) is a normal state, not a finding."""
+    """The object (`obj`, ending at `object_end` in `text`) is a normal state, not a finding, or
+    a word of the exam that names no entity (NO_ENTITY)."""
+    if obj.strip().upper() in NO_ENTITY:
+        return True
     if object_type == SYMPTOM_TYPE and NORMAL_ENDINGS.search(obj):
         return True
     if predicate in SITE_PREDICATES:

@@ -55,3 +55,14 @@ def test_only_site_predicates_are_judged_by_their_clause():
 ])
 def test_a_symptom_that_names_a_normal_state(name, normal):
     assert symptom(name) is normal
+
+
+@pytest.mark.parametrize("name, predicate, kind", [
+    ("查体", "辅助检查", "检查"), ("R", "实验室检查", "检查"), ("BP", "实验室检查", "检查"), ("入院查体", "辅助检查", "检查"),
+])
+def test_an_exam_word_that_names_no_entity_is_no_object(name, predicate, kind):
+    assert states_normal(name, predicate, name, len(name), kind)
+
+
+def test_a_test_is_still_an_object():
+    assert not states_normal("血常规", "实验室检查", "血常规", 3, "检查")
