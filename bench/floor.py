@@ -21,20 +21,24 @@ def main() -> None:
 
     # The span questions a run asks: record what the span model encodes (untimed pass): the
     # main-condition question in every window, then the turns over the passages.
-    from etl.conditions import CANDIDATE_THRESHOLD, passages, pick_main_condition
+    from etl.conditions import CANDIDATE_THRESHOLD, passages, pick_main_condition, stated_topic
 
     recorded = []
     original = spans.answer_encoded
-    spans.answer_encoded = lambda encoded: (recorded.append(list(encoded)), original(encoded))[1]
-    answers = spans.main_conditions([w.text for w in windows], CANDIDATE_THRESHOLD)
+    spans.answer_encoded = lambda encoded, threshold=None: (recorded.append(list(encoded)),
+                                                            original(encoded, threshold))[1]
+    asked_docs = [doc for doc in docs if stated_topic(doc["text"]) is None]  # as the pipeline asks
+    answers = iter(spans.main_conditions([w.text for _, w in windows_of(asked_docs, s)], CANDIDATE_THRESHOLD)
+                   if spans.main_condition_query else ())
     texts, notes, position = [], [], 0
     for doc in docs:  # windows_of lists each document's windows together, in document order
         mine = [w for _, w in by_doc[position:position + len(windows_of([doc], s))]]
-        found = answers[position:position + len(mine)]
         position += len(mine)
-        condition = pick_main_condition(doc["text"], mine, found) if spans.main_condition_query else None
+        condition = stated_topic(doc["text"])
+        if condition is None and spans.main_condition_query:
+            condition = pick_main_condition(doc["text"], mine, [next(answers) for _ in mine])
         texts += [p.text for p in passages(mine, condition)]
-        notes += [condition is not None] * len(mine)
+        notes += [condition is not None and not condition.stated] * len(mine)
     predicted = relations.predict(texts)
     asked = [(t, r) for t, r in zip(texts, predicted) if r]
     triples = spans.extract_batch(asked, [n for n, r in zip(notes, predicted) if r])
