@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from etl.history import named_as_past
 from etl.windows import Window
 
 TOPIC_MARK = "@"  # CMeIE's topic separator: `急性胰腺炎@...`
@@ -153,8 +154,8 @@ def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[
         for span in spans:
             start, end = window.start + span.start, window.start + span.end
             name = text[start:end]
-            if not _a_name(name):
-                continue
+            if not _a_name(name) or named_as_past(text, start, end):
+                continue  # a past illness (既往糖尿病7年, 冠心病史) is not what the note is about
             best = scores.get(name)
             if best is None or span.score > best[0] or (span.score == best[0] and start < best[1]):
                 scores[name] = (float(span.score), start, end)

@@ -47,6 +47,7 @@ from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passage
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
 from etl.findings import states_normal
+from etl.history import past_illness_elsewhere
 from etl.graph.records import PRESENT, Document, Evidence
 from etl.report import Progress, RunReport
 from etl.values import normalize_name
@@ -103,15 +104,16 @@ class StageTimer:
 
 
 def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_triples: Sequence[Sequence],
-                  versions: dict[str, str], run_id: str, schema: Schema) -> tuple[list[Evidence], int]:
+                  versions: dict[str, str], run_id: str, schema: Schema) -> tuple[list[Evidence], int, int, int]:
     """Passage-level span triples -> document-level evidence, one per place (best score wins) and
     one predicate per pair of places (`one_predicate_per_pair`), and only for (subject type,
     predicate, object type) the schema allows, names that are not empty once normalised (a span
-    of invisible characters) and objects that are findings, not normal states (etl/findings.py).
-    A window is read as a passage without a prefix. Returns (evidence, dropped by the schema,
-    dropped as normal states)."""
+    of invisible characters), objects that are findings, not normal states (etl/findings.py), and
+    for a past illness only objects of its own sentence (etl/history.py). A window is read as a
+    passage without a prefix. Returns (evidence, dropped by the schema, dropped as normal states,
+    dropped as a past illness's)."""
     found: list[Evidence] = []
-    dropped = normal = 0
+    dropped = normal = past = 0
     for passage, triples in zip(windows, window_triples):
         passage = passage if isinstance(passage, Passage) else Passage(passage)
         window = passage.window
@@ -126,6 +128,9 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
             if states_normal(passage.text, t.predicate, t.object, t.object_end, t.object_type):
                 normal += 1  # a normal state (律齐, 气管居中) is no finding: etl/findings.py
                 continue
+            if past_illness_elsewhere(passage.text, (t.subject_start, t.subject_end), (t.object_start, t.object_end)):
+                past += 1  # 既往糖尿病7年 does not own the admission's findings: etl/history.py
+                continue
             evidence = Evidence(
                 doc_id=doc_id, subject=t.subject, subject_type=t.subject_type, predicate=t.predicate,
                 object=t.object, object_type=t.object_type, score=round(float(t.score), 6),
@@ -135,7 +140,7 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
                 relation_model=versions.get("relation", ""), span_model=versions.get("spans", ""),
                 run_id=run_id)
             found.append(evidence)
-    return one_predicate_per_pair(best_per_place(found)), dropped, normal
+    return one_predicate_per_pair(best_per_place(found)), dropped, normal, past
 
 
 def one_predicate_per_pair(evidence: list[Evidence]) -> list[Evidence]:
@@ -426,10 +431,11 @@ class Pipeline:
         for item in items:
             window_triples = per_window[position:position + len(item.windows)]
             position += len(item.windows)
-            evidence, dropped, normal = merge_triples(item.source.doc_id, item.passages, window_triples,
+            evidence, dropped, normal, past = merge_triples(item.source.doc_id, item.passages, window_triples,
                                                       self.versions, self.report.run_id, self.schema)
             self.report.triples_dropped_by_schema += dropped
             self.report.triples_dropped_as_normal += normal
+            self.report.triples_dropped_as_past_history += past
             document = Document(item.source.doc_id, item.source.source, item.source.content_hash,
                                 item.source.metadata, self.versions)
             out.append((document, evidence, item.source.text))

@@ -41,6 +41,7 @@ class RunReport:
     assertion_mentions: int = 0  # distinct subject/object places judged by the assertion stage
     triples_dropped_by_schema: int = 0
     triples_dropped_as_normal: int = 0  # objects that state a normal state, not a finding (etl/findings.py)
+    triples_dropped_as_past_history: int = 0  # a past illness's triples outside its sentence (etl/history.py)
     triples_by_predicate: dict[str, int] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
@@ -95,6 +96,9 @@ class RunReport:
         if self.triples_dropped_as_normal:
             lines.append(f"  {self.triples_dropped_as_normal} extracted objects left out as normal states "
                          f"(律齐, 气管居中: etl/findings.py)")
+        if self.triples_dropped_as_past_history:
+            lines.append(f"  {self.triples_dropped_as_past_history} triples of a past illness outside its own sentence "
+                         f"left out (既往糖尿病7年: etl/history.py)")
         if self.triples_by_predicate:
             top = sorted(self.triples_by_predicate.items(), key=lambda kv: -kv[1])[:8]
             lines.append("  top predicates: " + ", ".join(f"{p} {n}" for p, n in top))

@@ -137,3 +137,12 @@ def test_a_weak_best_answer_is_no_main_condition():
 def test_a_cmeie_style_text_states_its_own_topic(text, topic):
     found = stated_topic(text)
     assert (found.name, found.start, found.end, found.stated) == (*topic, True) if topic else found is None
+
+
+def test_a_past_illness_the_model_answers_is_no_main_condition():
+    text = "2、脑梗死病史3年，遗留右侧肢体活动障碍。3、1周前出现咳嗽、咳痰。"
+    window = Window(0, len(text), text)
+    at = text.index("脑梗死")
+    assert pick_main_condition(text, [window], [[span(at, at + 3, 0.9)]]) is None
+    cough = text.index("咳嗽")  # a current finding's disease would be, had the model answered one
+    assert pick_main_condition(text, [window], [[span(at, at + 3, 0.9), span(cough, cough + 2, 0.5)]]).name == "咳嗽"
