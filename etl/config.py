@@ -17,7 +17,10 @@ environment or the command line are relative to the working directory.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
+import urllib.parse
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -540,7 +543,34 @@ def _build(cls, prefix: str, values: dict, base=None):
     return cls(**kwargs)
 
 
+def _numbers(node, prefix: str = ""):
+    """(key, value) of every float setting, nested sections and lists included."""
+    for f in dataclasses.fields(node):
+        value, key = getattr(node, f.name), prefix + f.name
+        if dataclasses.is_dataclass(value):
+            yield from _numbers(value, key + ".")
+        elif isinstance(value, float):
+            yield key, value
+        elif isinstance(value, tuple):
+            yield from ((key, v) for v in value if isinstance(v, float))
+
+
+# FalkorDB graph names are Redis keys the CLI and templates pass around: plain identifiers.
+_GRAPH_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+_FALKORDB_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _get(settings: Settings, key: str):
+    value = settings
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
+
+
 def _check(settings: Settings) -> None:
+    for key, value in _numbers(settings):  # nan passes every comparison below, inf every bound
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} must be a finite number, got {value!r}")
     for key, allowed in _CHOICES.items():
         value = settings
         for part in key.split("."):
@@ -567,3 +597,17 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"ray.{key} must be >= 0")
     if not 0 <= settings.windows.overlap_chars < settings.windows.max_chars:
         raise ConfigError("windows.overlap_chars must be >= 0 and smaller than windows.max_chars")
+    for key in ("graph.falkordb.socket_timeout", "graph.neo4j.connection_timeout"):
+        if _get(settings, key) <= 0:
+            raise ConfigError(f"{key} must be a positive number of seconds, got {_get(settings, key)!r}")
+    if settings.graph.neo4j.max_retry_time < 0:
+        raise ConfigError(f"graph.neo4j.max_retry_time must be >= 0, got {settings.graph.neo4j.max_retry_time!r}")
+    falkordb = settings.graph.falkordb
+    if not _GRAPH_NAME.fullmatch(falkordb.graph_name):
+        raise ConfigError(f"graph.falkordb.graph_name must be 1-64 letters, digits, _ . - (not starting with . "
+                          f"or -), got {falkordb.graph_name!r}")
+    if falkordb.url:
+        parsed = urllib.parse.urlsplit(falkordb.url)
+        if parsed.scheme not in _FALKORDB_SCHEMES or not (parsed.path if parsed.scheme == "unix" else parsed.hostname):
+            raise ConfigError(f"graph.falkordb.url must be empty (the embedded server), redis://host:port, "
+                              f"rediss://host:port or unix:///path/to.sock, got {falkordb.url!r}")

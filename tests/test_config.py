@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,41 @@ def test_bad_environment_values_name_the_variable():
         load_settings(None, overrides={"relation.nope": "1"}, environ={})
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings("/nonexistent/config.toml", environ={})
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    # issue 30: each was accepted and failed later (exit 4, a traceback) or silently misbehaved
+    ("ETL_GRAPH_WRITE_SECONDS", "nan", "graph.write_seconds must be a finite number, got nan"),
+    ("ETL_GRAPH_WRITE_SECONDS", "inf", "graph.write_seconds must be a finite number, got inf"),
+    ("ETL_RELATION_THRESHOLD", "nan", "relation.threshold must be a finite number"),
+    ("ETL_GRAPH_FALKORDB_SOCKET_TIMEOUT", "0", "graph.falkordb.socket_timeout must be a positive number of seconds"),
+    ("ETL_GRAPH_FALKORDB_SOCKET_TIMEOUT", "-1", "graph.falkordb.socket_timeout must be a positive number of seconds"),
+    ("ETL_GRAPH_FALKORDB_SOCKET_TIMEOUT", "nan", "graph.falkordb.socket_timeout must be a finite number"),
+    ("ETL_GRAPH_NEO4J_CONNECTION_TIMEOUT", "0", "graph.neo4j.connection_timeout must be a positive number"),
+    ("ETL_GRAPH_NEO4J_MAX_RETRY_TIME", "-1", "graph.neo4j.max_retry_time must be >= 0"),
+    ("ETL_GRAPH_FALKORDB_URL", "notaurl", "graph.falkordb.url must be empty (the embedded server), redis://"),
+    ("ETL_GRAPH_FALKORDB_URL", "redis://", "graph.falkordb.url must be empty"),
+    ("ETL_GRAPH_FALKORDB_URL", "unix://", "graph.falkordb.url must be empty"),
+    ("ETL_GRAPH_FALKORDB_GRAPH_NAME", "", "graph.falkordb.graph_name must be 1-64 letters"),
+    ("ETL_GRAPH_FALKORDB_GRAPH_NAME", "my graph", "graph.falkordb.graph_name must be 1-64 letters"),
+])
+def test_a_setting_out_of_its_range_names_itself(variable, value, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(None, environ={variable: value})
+
+
+@pytest.mark.parametrize("url", ["", "redis://localhost:6379", "rediss://db.example:6380", "unix:///tmp/falkordb.sock"])
+def test_the_store_urls_a_user_writes_are_taken(url):
+    assert load_settings(None, environ={"ETL_GRAPH_FALKORDB_URL": url}).graph.falkordb.url == url
+
+
+def test_a_bad_setting_is_exit_1_from_the_command_line():
+    from click.testing import CliRunner
+
+    from etl.cli import cli
+
+    result = CliRunner().invoke(cli, ["db", "stats"], env={"ETL_GRAPH_WRITE_SECONDS": "nan"})
+    assert result.exit_code == 1 and "graph.write_seconds must be a finite number" in result.output
 
 
 def test_secrets_only_from_environment():
