@@ -11,6 +11,7 @@ parameters; `etl query` fills them from `--param key=value`, converted by the de
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from etl.graph.names import normalize_name
 
 QUERIES_DIR = Path(__file__).resolve().parents[2] / "cypher" / "queries"
 _PARAM = re.compile(r"\$(\w+)\s*\(([^)]*)\)")
+# Integer parameters are counts (every one a LIMIT): both stores take 0 .. 2^31 - 1 alike.
+MAX_INTEGER = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -36,9 +39,15 @@ class Parameter:
     def convert(self, text: str):
         try:
             if self.type == "integer":
-                return int(text)
+                value = int(text)
+                if not 0 <= value <= MAX_INTEGER:  # FalkorDB's LIMIT wraps past 2^32: 2^32 + 1 gave 1 row
+                    raise EtlError(f"--param {self.name} must be an integer from 0 to {MAX_INTEGER}, got {text!r}")
+                return value
             if self.type == "number":
-                return float(text)
+                value = float(text)
+                if not math.isfinite(value):
+                    raise EtlError(f"--param {self.name} must be a finite number, got {text!r}")
+                return value
         except ValueError:
             raise EtlError(f"--param {self.name} must be {'an' if self.type == 'integer' else 'a'} "
                            f"{self.type}, got {text!r}") from None

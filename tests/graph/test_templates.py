@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from etl.cli import cli
 from etl.errors import EtlError
 from etl.graph import RunRecord
-from etl.graph.templates import browser_params, load_templates
+from etl.graph.templates import MAX_INTEGER, browser_params, load_templates
 
 from .conftest import doc, ev
 
@@ -242,6 +242,19 @@ def test_top_relationships(graph):
         ("糖尿病", "HAS_SYMPTOM", "多饮", 3),  # most evidence first
         ("糖尿病", "TREATED_WITH_DRUG", "二甲双胍", 1),  # then best score (0.95)
         ("糖尿病", "HAS_COMPLICATION", "糖尿病肾病", 1)]  # then ties (0.9) by subject, type, object
+
+
+def test_the_largest_limit_returns_every_row_and_a_larger_one_is_refused(graph):
+    """FalkorDB wrapped LIMIT modulo 2^32 (4294967297 gave 1 row, 2^32 none): integers are counts
+    from 0 to 2^31 - 1, which both stores take alike; anything else is the operator's error (exit 1)."""
+    every = run(graph, "top_relationships", limit=100)
+    assert run(graph, "top_relationships", limit=MAX_INTEGER) == every and len(every) > 1
+    assert run(graph, "top_relationships", limit=0) == []
+    for text in ("4294967297", "4294967296", "9223372036854775807", "-1", "2147483648"):
+        with pytest.raises(EtlError, match=f"--param limit must be an integer from 0 to 2147483647, got '{text}'"):
+            run(graph, "top_relationships", limit=text)
+    refused = CliRunner().invoke(cli, ["query", "top_relationships", "--param", "limit=4294967297"])
+    assert refused.exit_code == 1 and "must be an integer from 0 to 2147483647" in refused.output
 
 
 def test_a_parameter_with_choices_refuses_other_values():
