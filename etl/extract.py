@@ -12,6 +12,7 @@ metadata go through etl/values.py here, the input side of the one normalisation 
 """
 from __future__ import annotations
 
+import fnmatch
 import glob
 import hashlib
 import json
@@ -79,6 +80,7 @@ class InputSet:
 
 HIDDEN = "hidden or _-prefixed (a file being written or a marker, by the Spark/Hive convention)"
 NOT_PARQUET = "not a Parquet file name (.parquet or .parq)"
+LINK_LOOP = "a link to a folder already read (a loop)"
 
 
 def _hidden(name: str) -> bool:
@@ -91,11 +93,19 @@ def _expand(path: str) -> tuple[list[str], list[tuple[str, str]]]:
     files: list[str] = []
     skipped: list[tuple[str, str]] = []
     if candidate.is_dir():
-        for folder, dirs, names in os.walk(candidate):
+        # A linked sub-folder is read like a linked file (os.walk does not follow links by default:
+        # its rows were neither read nor listed); one that leads back to a folder already read is
+        # listed as skipped, so a link loop ends.
+        seen = {os.path.realpath(candidate)}
+        for folder, dirs, names in os.walk(candidate, followlinks=True):
             for name in sorted(dirs):
+                full = os.path.join(folder, name)
                 if _hidden(name):
-                    skipped.append((os.path.join(folder, name) + os.sep, HIDDEN))
-            dirs[:] = sorted(d for d in dirs if not _hidden(d))
+                    skipped.append((full + os.sep, HIDDEN))
+                elif os.path.realpath(full) in seen:
+                    skipped.append((full + os.sep, LINK_LOOP))
+            dirs[:] = sorted(d for d in dirs if not _hidden(d) and os.path.realpath(os.path.join(folder, d)) not in seen)
+            seen.update(os.path.realpath(os.path.join(folder, d)) for d in dirs)
             for name in sorted(names):
                 full = os.path.join(folder, name)
                 if _hidden(name):
@@ -119,6 +129,45 @@ def _expand(path: str) -> tuple[list[str], list[tuple[str, str]]]:
             raise DataError(f"no files match {path}")
         return files, skipped
     raise DataError(f"input not found: {path}")
+
+
+def refuse_outputs_over_inputs(path: str | Path, inputs: InputSet, outputs: dict[str, str | Path | None]) -> None:
+    """An output (`{option: path}`) that is an input file, or a Parquet file where this input
+    would read it next time (inside an input folder, or matching an input glob), is refused before
+    any work: `--triples-out notes.parquet` onto the input replaced 30 notes by 7 triples."""
+    files = [Path(name) for name in inputs.files]
+    folder = Path(path) if Path(path).is_dir() else None
+    for option, output in outputs.items():
+        if not output:
+            continue
+        target = Path(output)
+        if any(_same_file(target, name) for name in files):
+            raise DataError(f"{option} {output} is one of the input files: writing it would destroy the "
+                            f"notes it is read from; choose another path")
+        parquet = target.name.lower().endswith(PARQUET_SUFFIXES) and not _hidden(target.name)
+        inside = folder is not None and _under(target, folder)
+        matched = folder is None and any(ch in str(path) for ch in "*?[") and _glob_matches(path, target)
+        if parquet and (inside or matched):
+            raise DataError(f"{option} {output} would be read as input by the next run over {path}; "
+                            f"write it outside the input")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _under(target: Path, folder: Path) -> bool:
+    target, folder = Path(os.path.realpath(target)), Path(os.path.realpath(folder))
+    return folder in target.parents
+
+
+def _glob_matches(pattern: str | Path, target: Path) -> bool:
+    """Whether the input glob matches `target`, written or not yet (fnmatch's * also crosses /,
+    as the recursive ** does)."""
+    return fnmatch.fnmatch(str(target.absolute()), str(Path(pattern).absolute()))
 
 
 def open_input(path: str | Path, id_column: str, text_column: str,

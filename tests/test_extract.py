@@ -170,3 +170,42 @@ def test_quarantine_writer_survives_any_value_and_names_its_setting(tmp_path):
     with pytest.raises(OutputError, match="run.quarantine_dir"):
         extract.QuarantineWriter(tmp_path / "file" / "q.jsonl").write(
             extract.Quarantined("a", 0, "x", extract.INVALID_ID, "bad"))
+
+
+def test_a_linked_sub_folder_is_read_and_a_link_loop_is_listed(tmp_path):
+    """issue 30: a symlinked sub-folder was skipped silently (its rows neither read nor listed)."""
+    elsewhere = tmp_path / "archive"
+    elsewhere.mkdir()
+    write(elsewhere / "old.parquet", doc_id=["o"], text=["旧。"])
+    folder = tmp_path / "night"
+    folder.mkdir()
+    write(folder / "new.parquet", doc_id=["n"], text=["新。"])
+    (folder / "archive").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "back").symlink_to(folder, target_is_directory=True)  # a loop through the link
+    inputs = extract.open_input(folder, "doc_id", "text")
+    assert [Path(f).name for f in inputs.files] == ["old.parquet", "new.parquet"]
+    assert [(Path(f).name, reason) for f, reason in inputs.skipped] == [("back", extract.LINK_LOOP)]
+    assert inputs.rows == 2
+
+
+def test_an_output_over_an_input_is_refused(tmp_path):
+    """issue 30: `--triples-out x/notes.parquet` onto the input replaced 30 notes by 7 triples."""
+    folder = tmp_path / "x"
+    folder.mkdir()
+    notes = write(folder / "notes.parquet", doc_id=["a"], text=["一。"])
+    single = extract.open_input(notes, "doc_id", "text")
+    with pytest.raises(DataError, match="--triples-out .*notes.parquet is one of the input files"):
+        extract.refuse_outputs_over_inputs(notes, single, {"--triples-out": notes})
+    with pytest.raises(DataError, match="is one of the input files"):  # the same file by another name
+        extract.refuse_outputs_over_inputs(notes, single, {"--report": tmp_path / "x" / ".." / "x" / "notes.parquet"})
+    whole = extract.open_input(folder, "doc_id", "text")
+    with pytest.raises(DataError, match="would be read as input by the next run"):
+        extract.refuse_outputs_over_inputs(folder, whole, {"--triples-out": folder / "triples.parquet"})
+    pattern = str(tmp_path / "*" / "*.parquet")
+    globbed = extract.open_input(pattern, "doc_id", "text")
+    with pytest.raises(DataError, match="would be read as input by the next run"):
+        extract.refuse_outputs_over_inputs(pattern, globbed, {"--triples-out": tmp_path / "y" / "t.parquet"})
+    # beside the input, or not Parquet, or no output at all: fine
+    extract.refuse_outputs_over_inputs(folder, whole, {"--triples-out": tmp_path / "t.parquet",
+                                                       "--report": folder / "report.json", "--x": None})
+    extract.refuse_outputs_over_inputs(notes, single, {"--triples-out": folder / "t.parquet"})

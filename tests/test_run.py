@@ -401,6 +401,13 @@ def test_errors_before_work_starts_exit_1(tmp_path, models, notes):
     result = etl(config, "run", "--input", str(source), "--triples-out", str(tmp_path / "a-file" / "t.parquet"))
     assert result.exit_code == EXIT_USAGE and "--triples-out" in result.output
 
+    # issue 30: --triples-out onto the input replaced the notes by the triples (exit 0)
+    before = source.read_bytes()
+    for option in ("--triples-out", "--report"):
+        result = etl(config, "run", "--input", str(source), option, str(source))
+        assert result.exit_code == EXIT_USAGE and "is one of the input files" in result.output, result.output
+    assert source.read_bytes() == before and not (tmp_path / "graph").exists()
+
 
 def test_unreachable_store_exits_3_and_lock_exits_5(tmp_path, models, notes):
     config = settings_file(tmp_path, models)

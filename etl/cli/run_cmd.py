@@ -54,7 +54,8 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
     Bad rows are quarantined with a reason (exit code 2); a run report is always written.
     """
     from etl.config import replace
-    from etl.extract import QuarantineWriter, open_input
+    from etl.errors import DataError
+    from etl.extract import QuarantineWriter, open_input, refuse_outputs_over_inputs
     from etl.lock import RunLock, store_target
     from etl.models.folder import check_folder
     from etl.report import RunReport, check_writable
@@ -83,6 +84,12 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
             check_writable(Path(triples_out).absolute().parent, "--triples-out")
         inputs = open_input(input_path, settings.input.id_column, settings.input.text_column,
                             settings.input.metadata_columns)
+        try:
+            refuse_outputs_over_inputs(input_path, inputs, {"--report": report_path})
+        except DataError:
+            report_path = None  # the report's copy (written even after an error) must not land on an input
+            raise
+        refuse_outputs_over_inputs(input_path, inputs, {"--triples-out": triples_out})
         report.input_files = list(inputs.files)
         report.input_skipped = [{"file": name, "reason": reason} for name, reason in inputs.skipped]
         report.warnings = inputs.warnings
