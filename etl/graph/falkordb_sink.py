@@ -25,10 +25,10 @@ from falkordb.node import Node
 from falkordb.path import Path as GraphPath
 
 from etl.config import FalkorDBSettings, secret
-from etl.errors import LockedError, SinkError
+from etl.errors import LockedError, SinkError, StoreMissingError
 from etl.graph.dialect import (falkordb_already_exists, falkordb_constraint_command,
                                falkordb_index_statement)
-from etl.graph.falkordb_server import FalkorDBServer
+from etl.graph.falkordb_server import FalkorDBServer, store_exists
 from etl.graph.records import SCALARS
 from etl.graph.sink import CypherSink, Runner
 from etl.graph.statements import Statement
@@ -128,7 +128,7 @@ class FalkorDBSink(CypherSink):
 
     def __init__(self, schema: Schema, settings: FalkorDBSettings, batch_size: int, *,
                  server: FalkorDBServer | None = None, retries: int = 3, retry_delay: float = 0.5,
-                 module_args: tuple[str, ...] = (), shared: bool = False):
+                 module_args: tuple[str, ...] = (), shared: bool = False, create: bool = True):
         super().__init__(schema, batch_size)
         self.settings = settings
         self.graph_name = settings.graph_name
@@ -145,6 +145,11 @@ class FalkorDBSink(CypherSink):
             except redis.exceptions.RedisError as error:
                 raise SinkError(f"cannot reach {self._where}: {type(error).__name__}: {error}") from None
         else:
+            if not create and self.server is None and not store_exists(settings.data_dir):
+                raise StoreMissingError(
+                    f"no graph store in {os.path.abspath(settings.data_dir)} (graph.falkordb.data_dir): nothing "
+                    f"was ever written there; check the setting (ETL_GRAPH_FALKORDB_DATA_DIR), or create the "
+                    f"store with `etl run` or `etl db init`")
             if self.server is None:
                 self.server = FalkorDBServer(settings.data_dir, appendfsync=settings.appendfsync,
                                              module_args=module_args)

@@ -65,3 +65,23 @@ def test_db_recount_repairs_counts_and_waits_for_a_running_write(tmp_path):
             {"n": 2, "a": 0}]
         assert {r["name"]: r["c"] for r in sink.query("MATCH (n:Entity) RETURN n.name AS name, "
                                                        "n.evidence_count AS c")} == {"糖尿病": 3, "多饮": 2, "恶心": 1}
+
+
+def test_read_only_commands_never_create_a_store(tmp_path):
+    """issue 30: `etl db stats` / `etl query` on a data folder that does not exist (a typo) created
+    a new store and answered with an empty graph, exit 0. Now exit 1 naming the folder and the
+    setting, nothing created; `etl doctor` warns that there is no store yet (a fresh machine);
+    the writers (`etl db init`) still create it, and then the readers answer."""
+    data = tmp_path / "typo"
+    base = ["--set", f"graph.falkordb.data_dir={data}"]
+    runner = CliRunner()
+    for command in (["db", "stats"], ["query", "top_relationships"]):
+        result = runner.invoke(cli, base + command)
+        assert result.exit_code == 1, result.output
+        assert f"no graph store in {data} (graph.falkordb.data_dir)" in result.output
+    doctor = runner.invoke(cli, base + ["doctor"])
+    assert "no store yet" in doctor.output and "graph schema     no store yet" in doctor.output
+    assert not data.exists()
+    assert runner.invoke(cli, base + ["db", "init", "--sink", "falkordb"]).exit_code == 0
+    counts = json.loads(runner.invoke(cli, base + ["db", "stats", "--json"], catch_exceptions=False).output)
+    assert counts.get("Evidence", 0) == 0
