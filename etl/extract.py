@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Iterator
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from etl import values
@@ -39,6 +38,7 @@ INVALID_ID = values.INVALID_ID
 UNDECODABLE_ID = values.UNDECODABLE_ID
 ID_TOO_LONG = values.ID_TOO_LONG
 DUPLICATE_ID = "duplicate_id"
+UNREADABLE_ROW = "unreadable_row"  # its row group of the file could not be read (a corrupt page)
 
 PARQUET_SUFFIXES = (".parquet", ".parq")  # compared case-insensitively
 
@@ -253,10 +253,32 @@ def _column(batch, name: str) -> list:
     return column.to_pylist()
 
 
-def read_batches(name: str, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch | pa.Table]:
+@dataclass(frozen=True)
+class UnreadableRows:
+    """Rows [start, stop) of a file that could not be read (what a reader yields instead of them)."""
+    start: int
+    stop: int
+    detail: str
+
+
+def read_batches(name: str, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch | UnreadableRows]:
     """One file's rows in order, `batch_rows` at a time, with pyarrow (the local engine's reader;
-    the Ray engine passes its own, ray.data.read_parquet, to `iter_rows`)."""
-    return ds.dataset(name, format="parquet").to_batches(columns=columns, batch_size=batch_rows)
+    the Ray engine passes its own, ray.data.read_parquet, to `iter_rows`), one row group after the
+    other: a row group that cannot be read (a corrupt page) yields UnreadableRows for what is left
+    of it, and reading goes on with the next (the footer, read before work starts, says where each
+    group begins and how many rows it holds)."""
+    parquet = pq.ParquetFile(name)
+    start = 0
+    for group in range(parquet.num_row_groups):
+        size, done = parquet.metadata.row_group(group).num_rows, 0
+        try:
+            for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[group], columns=columns):
+                yield batch
+                done += batch.num_rows
+        except (OSError, pa.ArrowException) as error:
+            yield UnreadableRows(start + done, start + size, f"row group {group} (rows {start}-{start + size - 1}) "
+                                                             f"could not be read: {error}")
+        start += size
 
 
 def iter_rows(inputs: InputSet, max_text_chars: int, batch_rows: int = 256,
@@ -274,6 +296,14 @@ def iter_rows(inputs: InputSet, max_text_chars: int, batch_rows: int = 256,
         columns = [inputs.id_column, inputs.text_column, *meta_columns]
         try:
             for batch in reader(name, columns, batch_rows):
+                if isinstance(batch, UnreadableRows):  # every row of it quarantined: counted, never lost
+                    for row in range(batch.start, batch.stop):
+                        if limit is not None and produced >= limit:
+                            return
+                        produced += 1
+                        yield Quarantined(source, row, None, UNREADABLE_ROW, batch.detail)
+                    row = batch.stop
+                    continue
                 ids = _column(batch, inputs.id_column)
                 texts = _column(batch, inputs.text_column)
                 meta_values = [_column(batch, c) for c in meta_columns]

@@ -209,3 +209,40 @@ def test_an_output_over_an_input_is_refused(tmp_path):
     extract.refuse_outputs_over_inputs(folder, whole, {"--triples-out": tmp_path / "t.parquet",
                                                        "--report": folder / "report.json", "--x": None})
     extract.refuse_outputs_over_inputs(notes, single, {"--triples-out": folder / "t.parquet"})
+
+
+def corrupt_last_row_group(path: Path, rows: int, group_rows: int) -> None:
+    """A file of `rows` notes in groups of `group_rows` whose last group's text pages are garbage
+    (its footer intact: the file opens and lists its groups)."""
+    pq.write_table(pa.table({"doc_id": [f"d{i}" for i in range(rows)],
+                             "text": [f"第{i}份病历，患者腹痛。" for i in range(rows)]}),
+                   path, row_group_size=group_rows, compression="snappy")
+    meta = pq.read_metadata(path)
+    column = meta.row_group(meta.num_row_groups - 1).column(1)
+    data = bytearray(path.read_bytes())
+    start = column.data_page_offset + 16
+    data[start:start + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+
+
+def test_an_unreadable_row_group_is_quarantined_row_by_row_and_reading_goes_on(tmp_path):
+    """issue 30: a file whose last row group is corrupt stopped the run with exit 1 "nothing was
+    written" after the other files were written, naming row 100 where the group starts at 150.
+    Now each row of the group is quarantined with its own row number and the reason, and the
+    other groups and files are read."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder / "a.parquet", doc_id=["a1", "a2"], text=["一。", "二。"])
+    corrupt_last_row_group(folder / "b.parquet", 200, 150)
+    write(folder / "c.parquet", doc_id=["c1"], text=["三。"])
+    inputs = extract.open_input(folder, "doc_id", "text")
+    out = list(extract.iter_rows(inputs, 10_000, batch_rows=64))
+    documents = [r for r in out if isinstance(r, extract.SourceDocument)]
+    quarantined = [r for r in out if isinstance(r, extract.Quarantined)]
+    assert len(out) == inputs.rows == 203
+    assert [d.doc_id for d in documents][:3] == ["a1", "a2", "d0"] and documents[-1].doc_id == "c1"
+    assert len(documents) == 2 + 150 + 1
+    assert [q.row for q in quarantined] == list(range(150, 200))
+    assert {q.reason for q in quarantined} == {extract.UNREADABLE_ROW}
+    assert quarantined[0].detail.startswith("row group 1 (rows 150-199) could not be read")
+    assert quarantined[0].source.endswith("b.parquet")

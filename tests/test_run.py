@@ -426,3 +426,23 @@ def test_unreachable_store_exits_3_and_lock_exits_5(tmp_path, models, notes):
     assert locked.exit_code == EXIT_LOCKED and "other-run" in locked.output
     dry = etl(config, "run", "--input", str(source), "--dry-run")  # a dry run takes no lock, writes nothing
     assert dry.exit_code == EXIT_OK and last_report(tmp_path)["sink"] == "none"
+
+
+def test_a_corrupt_row_group_is_quarantined_and_the_run_goes_on(tmp_path, models):
+    """issue 30: a folder with a good file and one whose last row group is corrupt ended with exit 1
+    ("nothing written") after writing the good rows. Now exit 2: its rows are in the quarantine with
+    their row numbers, everything else is read and written, and the counts add up."""
+    from tests.test_extract import corrupt_last_row_group
+
+    config = settings_file(tmp_path, models)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_notes(folder / "a.parquet", [{"doc_id": "a1", "section": "病史特点", "text": "患者腹痛三天。"}])
+    corrupt_last_row_group(folder / "b.parquet", 12, 8)
+    result = etl(config, "run", "--input", str(folder))
+    assert result.exit_code == EXIT_PARTIAL, result.output
+    report = last_report(tmp_path)
+    assert report["rows_read"] == 13 and report["documents_extracted"] == 9
+    assert report["quarantine_by_reason"] == {"unreadable_row": 4}
+    lines = [json.loads(line) for line in Path(report["quarantine_file"]).read_text(encoding="utf-8").splitlines()]
+    assert [line["row"] for line in lines] == [8, 9, 10, 11]
