@@ -446,3 +446,41 @@ def test_a_corrupt_row_group_is_quarantined_and_the_run_goes_on(tmp_path, models
     assert report["quarantine_by_reason"] == {"unreadable_row": 4}
     lines = [json.loads(line) for line in Path(report["quarantine_file"]).read_text(encoding="utf-8").splitlines()]
     assert [line["row"] for line in lines] == [8, 9, 10, 11]
+
+
+@pytest.mark.parametrize("damage, file, message", [
+    ("truncate weights.h5", "weights.h5", "is not a readable weights file"),
+    ("thresholds.json = {", "thresholds.json", "is not readable JSON"),
+    ("thresholds.json = {\"临床表现\": \"high\"}", "thresholds.json", "must map labels to numbers from 0 to 1"),
+    ("labels.json = []", "labels.json", "must be a non-empty JSON object, got []"),
+    ("cut vocab.txt", "vocab.txt", "has 100 lines but encoder_config.json says vocab_size"),
+    ("the span model's weights.h5", "weights.h5 + bigrams.txt + thresholds.json", "changed since training"),
+    ("the span model's weights.h5, re-versioned", "", "cannot be loaded"),
+])
+def test_a_damaged_model_folder_is_exit_1_naming_the_file(tmp_path, models, damage, file, message):
+    """issue 30: each of these was exit 4 ("internal error: a bug") with a traceback."""
+    import shutil
+
+    from etl.models.folder import folder_version
+
+    folder = tmp_path / "relation"
+    shutil.copytree(models["relation"], folder)
+    if damage == "truncate weights.h5":
+        data = (folder / "weights.h5").read_bytes()
+        (folder / "weights.h5").write_bytes(data[: len(data) // 2])
+    elif damage.startswith(("thresholds.json", "labels.json")):
+        name, _, text = damage.partition(" = ")
+        (folder / name).write_text(text, encoding="utf-8")
+    elif damage == "cut vocab.txt":
+        lines = (folder / "vocab.txt").read_text(encoding="utf-8").splitlines(keepends=True)
+        (folder / "vocab.txt").write_text("".join(lines[:100]), encoding="utf-8")
+    else:
+        shutil.copy(models["spans"] / "weights.h5", folder / "weights.h5")
+        if damage.endswith("re-versioned"):
+            (folder / "version.txt").write_text(folder_version("relation", folder) + "\n", encoding="utf-8")
+    config = settings_file(tmp_path, {**models, "relation": folder})
+    source = write_notes(tmp_path / "notes.parquet", [{"doc_id": "a", "section": "x", "text": "患者腹痛。"}])
+    result = etl(config, "run", "--input", str(source))
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert f"relation model folder {folder}: {file}".rstrip() in result.output and message in result.output
+    assert "Traceback" not in result.output

@@ -57,7 +57,7 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
     from etl.errors import DataError
     from etl.extract import QuarantineWriter, open_input, refuse_outputs_over_inputs
     from etl.lock import RunLock, store_target
-    from etl.models.folder import check_folder
+    from etl.models.folder import validate_folder
     from etl.report import RunReport, check_writable
 
     settings = app.settings
@@ -93,10 +93,10 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
         report.input_files = list(inputs.files)
         report.input_skipped = [{"file": name, "reason": reason} for name, reason in inputs.skipped]
         report.warnings = inputs.warnings
-        check_folder(settings.relation.model_dir, "relation")
-        check_folder(settings.spans.model_dir, "spans")
+        validate_folder(settings.relation.model_dir, "relation")
+        validate_folder(settings.spans.model_dir, "spans")
         if settings.assertion.enabled:
-            check_folder(settings.assertion.model_dir, "assertion")
+            validate_folder(settings.assertion.model_dir, "assertion")
         from etl.runtime import configure
 
         runtime = configure(settings.runtime)  # device choice fails here (exit 1), before the lock
@@ -191,21 +191,23 @@ def _sigterm_as_interrupt():
 def load_models(settings, runtime):
     """(relations, spans, assertions or None), loaded and traced: the local run's models, and each
     Ray actor's (etl/ray_engine.py)."""
+    from etl.models.folder import load_checked
     from etl.models.relation.model import RelationClassifier
     from etl.models.spans.model import SpanExtractor
     from etl.runtime import batch_size
 
-    relations = RelationClassifier.load(settings.relation.model_dir,
-                                        batch_size=batch_size(settings.runtime, "relation", runtime.device))
-    spans = SpanExtractor.load(settings.spans.model_dir, batch_size=batch_size(settings.runtime, "spans", runtime.device))
+    relations = load_checked("relation", settings.relation.model_dir, lambda: RelationClassifier.load(
+        settings.relation.model_dir, batch_size=batch_size(settings.runtime, "relation", runtime.device)))
+    spans = load_checked("spans", settings.spans.model_dir, lambda: SpanExtractor.load(
+        settings.spans.model_dir, batch_size=batch_size(settings.runtime, "spans", runtime.device)))
     assertions = None
     if settings.assertion.enabled:
         from etl.models.assertion.data import Mention
         from etl.models.assertion.model import AssertionClassifier
 
-        assertions = AssertionClassifier.load(settings.assertion.model_dir,
-                                              batch_size=batch_size(settings.runtime, "assertion", runtime.device),
-                                              decision=settings.assertion.decision or None)
+        assertions = load_checked("assertion", settings.assertion.model_dir, lambda: AssertionClassifier.load(
+            settings.assertion.model_dir, batch_size=batch_size(settings.runtime, "assertion", runtime.device),
+            decision=settings.assertion.decision or None))
         assertions.assess([Mention("无预热。", 1, 3)])  # trace the compiled function now, like the others
     # Trace both compiled functions now (one trace each: their signatures have dynamic shapes), so
     # the models are ready when the first documents arrive and stage times measure inference.

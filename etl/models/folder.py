@@ -96,6 +96,73 @@ def check_folder(folder: str | Path, kind: str) -> Path:
     return folder
 
 
+def validate_folder(folder: str | Path, kind: str) -> Path:
+    """A model folder checked as a whole before anything is loaded (`etl run`): every file there,
+    readable and of the right shape, vocab.txt as long as the encoder's vocabulary, and the files
+    the version covers unchanged since training (another model's weights, a hand-edited threshold).
+    Each problem is a ConfigError (exit 1) naming the file; what is left to fail (weights that do
+    not fit the model's layers) `load_checked` names too."""
+    folder = check_folder(folder, kind)
+
+    def bad(name: str, what: str) -> ConfigError:
+        return ConfigError(f"{kind} model folder {folder}: {name} {what} (retrain with `etl train {kind}`, "
+                           f"or restore the folder as trained)")
+
+    def json_file(name: str, shape: type):
+        try:
+            value = read_json(folder / name)
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise bad(name, f"is not readable JSON ({error})") from None
+        if not isinstance(value, shape) or not value:
+            raise bad(name, f"must be a non-empty JSON {'object' if shape is dict else 'list'}, got "
+                            f"{json.dumps(value, ensure_ascii=False)[:60]}")
+        return value
+
+    config = json_file("encoder_config.json", dict)
+    size = config.get("vocab_size")
+    if not isinstance(size, int) or size <= 0:
+        raise bad("encoder_config.json", f"has no positive vocab_size (got {size!r})")
+    json_file("labels.json", dict)
+    if (folder / "thresholds.json").is_file():
+        thresholds = json_file("thresholds.json", dict)
+        wrong = [k for k, v in thresholds.items() if not isinstance(v, (int, float)) or not 0 <= v <= 1]
+        if wrong:
+            raise bad("thresholds.json", f"must map labels to numbers from 0 to 1 (not: {', '.join(wrong[:3])})")
+    try:
+        with open(folder / "vocab.txt", encoding="utf-8") as handle:
+            lines = sum(1 for _ in handle)
+    except (OSError, UnicodeDecodeError) as error:
+        raise bad("vocab.txt", f"is not readable UTF-8 text ({error})") from None
+    if lines != size:
+        raise bad("vocab.txt", f"has {lines} lines but encoder_config.json says vocab_size {size}")
+    import h5py
+
+    try:
+        with h5py.File(folder / "weights.h5", "r"):
+            pass
+    except OSError as error:
+        raise bad("weights.h5", f"is not a readable weights file (truncated or not HDF5: {error})") from None
+    version, actual = read_version(folder), folder_version(kind, folder)
+    if version != actual:
+        files = " + ".join(("weights.h5",) + VERSIONED_EXTRAS.get(kind, ()))
+        raise bad(files, f"changed since training: version.txt says {version}, the files hash to {actual} "
+                         f"(another model's files, or edited by hand)")
+    return folder
+
+
+def load_checked(kind: str, folder: str | Path, load):
+    """`load()` of a validated folder, its failures named: a model whose weights do not fit the
+    layers its config and labels describe is the folder's problem (exit 1), not a bug."""
+    try:
+        return load()
+    except ConfigError:
+        raise
+    except Exception as error:  # noqa: BLE001  (TensorFlow/Keras raise ValueError, OSError, KeyError ...)
+        raise ConfigError(f"{kind} model folder {folder}: cannot be loaded ({type(error).__name__}: "
+                          f"{str(error)[:300]}): weights.h5 does not fit the model that encoder_config.json "
+                          f"and labels.json describe (retrain with `etl train {kind}`)") from None
+
+
 def read_version(folder: str | Path) -> str:
     return (Path(folder) / "version.txt").read_text(encoding="utf-8").strip()
 
