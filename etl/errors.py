@@ -61,6 +61,12 @@ class StoreMissingError(EtlError):
     must not answer with a new, empty graph): exit 1, the message names the folder and setting."""
 
 
+class StoreDamagedError(EtlError):
+    """The embedded store's files say it held a graph that it would not load (a deleted
+    append-only manifest): opening it would start an empty graph, and the next run would write
+    every document again. Exit 1: the operator restores what is named."""
+
+
 class LockedError(EtlError):
     """Another run holds the lock."""
 

@@ -24,6 +24,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -32,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from etl.errors import LockedError, SinkError
+from etl.errors import LockedError, SinkError, StoreDamagedError
 from etl.lock import pid_alive
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,32 @@ APPENDFSYNC = ("always", "everysec", "no")
 LOG_FILE = "falkordb.log"
 LOCK_FILE = "falkordb.lock"
 STORE_FILES = ("appendonlydir", "medkg.rdb")  # what a store that was ever started holds
+
+
+AOF_DIR, MANIFEST = "appendonlydir", "appendonly.aof.manifest"
+_AOF_FILE = re.compile(r"appendonly\.aof\.(\d+)\.(base|incr)\.(rdb|aof)")
+
+
+def check_store_files(data_dir: Path | str) -> None:
+    """The append-only log a server would load: its files without their manifest are a store that
+    would open empty (the server ignores them) and be written again from scratch. The error says
+    which manifest lines those files make (the newest base and the increments after it)."""
+    folder = Path(data_dir) / AOF_DIR
+    if not folder.is_dir() or (folder / MANIFEST).is_file():
+        return
+    found = sorted(((int(m.group(1)), m.group(2), m.group(0)) for m in map(_AOF_FILE.fullmatch, os.listdir(folder))
+                    if m), key=lambda f: (f[0], f[1] != "base"))
+    if not found:
+        return
+    bases = [f for f in found if f[1] == "base"]
+    start = bases[-1][0] if bases else 0
+    lines = [f"file {name} seq {seq} type {'b' if kind == 'base' else 'i'}" for seq, kind, name in found
+             if (kind == "base" and seq == start) or (kind == "incr" and seq >= start)]
+    raise StoreDamagedError(
+        f"the graph store in {Path(data_dir).resolve()} lost its append-only manifest ({AOF_DIR}/{MANIFEST}) while "
+        f"its log files remain ({', '.join(name for _, _, name in found)}): opened now it would be an empty graph "
+        f"and the next run would write every document again. Restore the manifest from a backup, or write these "
+        f"lines to it: " + " | ".join(lines))
 
 
 def store_exists(data_dir: Path | str) -> bool:
@@ -124,6 +151,12 @@ class FalkorDBServer:
         except OSError as error:
             raise SinkError(f"cannot create the FalkorDB data folder {self.data_dir}: {error}") from None
         self._lock()
+        try:
+            check_store_files(self.data_dir)
+        except StoreDamagedError:
+            os.close(self._lock_fd)  # releases the flock: nothing was started
+            self._lock_fd = None
+            raise
         redis_server, module = _binaries()
         remove_stale_socket_dirs()
         self._socket_dir = tempfile.mkdtemp(prefix=SOCKET_PREFIX)

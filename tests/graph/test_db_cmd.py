@@ -85,3 +85,27 @@ def test_read_only_commands_never_create_a_store(tmp_path):
     assert runner.invoke(cli, base + ["db", "init", "--sink", "falkordb"]).exit_code == 0
     counts = json.loads(runner.invoke(cli, base + ["db", "stats", "--json"], catch_exceptions=False).output)
     assert counts.get("Evidence", 0) == 0
+
+
+def test_a_store_that_lost_its_manifest_is_refused_and_the_named_lines_restore_it(tmp_path):
+    """issue 30: with appendonlydir/appendonly.aof.manifest deleted the store opened empty (etl db
+    stats: an empty graph, exit 0) and the next run wrote everything again: every evidence count
+    doubled. Now every command that opens it stops with exit 1 naming the manifest and the lines
+    that restore it, starts nothing, and those lines give back the graph as it was."""
+    import re
+
+    data = tmp_path / "db"
+    with open_sink(load_settings(None, {"graph.falkordb.data_dir": str(data)}).graph) as sink:
+        sink.write_documents([doc("n1")], [ev("n1", "糖尿病", "临床表现", "多饮", 0.9, 0)], run_id="r1")
+    base = ["--set", f"graph.falkordb.data_dir={data}"]
+    runner = CliRunner()
+    before = runner.invoke(cli, base + ["db", "stats", "--json"], catch_exceptions=False).output
+    manifest = data / "appendonlydir" / "appendonly.aof.manifest"
+    manifest.unlink()
+    for command in (["db", "stats"], ["db", "init", "--sink", "falkordb"], ["query", "top_relationships"]):
+        result = runner.invoke(cli, base + command)
+        assert result.exit_code == 1 and "lost its append-only manifest" in result.output, (command, result.output)
+    assert not manifest.exists()
+    lines = re.search(r"write these lines to it: (.*)$", result.output.strip()).group(1).split(" | ")
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert runner.invoke(cli, base + ["db", "stats", "--json"], catch_exceptions=False).output == before
