@@ -128,6 +128,7 @@ class FalkorDBServer:
         self.process: subprocess.Popen | None = None
         self._socket_dir: str | None = None
         self._lock_fd: int | None = None
+        self._folder_fd: int | None = None
 
     @property
     def socket_path(self) -> str:
@@ -154,8 +155,7 @@ class FalkorDBServer:
         try:
             check_store_files(self.data_dir)
         except StoreDamagedError:
-            os.close(self._lock_fd)  # releases the flock: nothing was started
-            self._lock_fd = None
+            self._unlock()  # nothing was started
             raise
         redis_server, module = _binaries()
         remove_stale_socket_dirs()
@@ -192,16 +192,33 @@ class FalkorDBServer:
         os.pwrite(self._lock_fd, json.dumps({"pid": os.getpid(), "socket": self.socket_path}).encode(), 0)
 
     def _lock(self) -> None:
+        # The single-owner guarantee is a lock on the data folder itself, which an operator cannot
+        # delete from under a running server (a deleted falkordb.lock let a second server open the
+        # same files); the lock file only announces where the server listens (running_socket).
+        folder_fd = os.open(self.data_dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(folder_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(folder_fd)
+            raise LockedError(f"the FalkorDB data folder {self.data_dir} is in use by another "
+                              f"process (its private server is running)") from None
         fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
+            os.close(folder_fd)
             raise LockedError(f"the FalkorDB data folder {self.data_dir} is in use by another "
                               f"process (its private server is running)") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        self._lock_fd = fd
+        self._lock_fd, self._folder_fd = fd, folder_fd
+
+    def _unlock(self) -> None:
+        for name in ("_lock_fd", "_folder_fd"):
+            if getattr(self, name) is not None:
+                os.close(getattr(self, name))  # releases its flock
+                setattr(self, name, None)
 
     def _wait_ready(self) -> None:
         """Until the server answers. `startup_timeout` bounds a server that does not answer at all;
@@ -322,9 +339,7 @@ class FalkorDBServer:
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
             self._socket_dir = None
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # releases the flock
-            self._lock_fd = None
+        self._unlock()
 
     def __enter__(self) -> "FalkorDBServer":
         return self.start()

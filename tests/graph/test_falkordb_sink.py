@@ -54,6 +54,43 @@ def test_one_server_per_data_folder(tmp_path):
             FalkorDBServer(tmp_path / "db").start()
 
 
+def servers_running() -> set[str]:
+    """The pids of the FalkorDB (redis-server) processes on this machine."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and open(f"/proc/{entry}/comm", encoding="utf-8").read().strip() == "redis-server":
+                found.add(entry)
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
+def test_a_deleted_lock_file_does_not_let_a_second_server_open_the_store(tmp_path, schema):
+    """issue 30: `rm $DATA/falkordb.lock` during a run let `etl db stats` start a second server on
+    the same files (and a second run mark the live one as killed). The data folder itself is
+    locked: a second server is refused, a reader that cannot find the running server's socket
+    waits (exit 5), and nothing else starts on the files."""
+    from click.testing import CliRunner
+
+    from etl.cli import cli
+    from etl.config import FalkorDBSettings
+
+    settings = FalkorDBSettings(data_dir=tmp_path / "db")
+    with FalkorDBSink(schema, settings, 100) as running:
+        running.write_documents(BATCH, EVIDENCE, run_id="r1")
+        (tmp_path / "db" / "falkordb.lock").unlink()
+        servers = servers_running()
+        with pytest.raises(LockedError, match="in use"):
+            FalkorDBServer(tmp_path / "db").start()
+        stats = CliRunner().invoke(cli, ["--set", f"graph.falkordb.data_dir={tmp_path / 'db'}", "db", "stats"])
+        assert stats.exit_code == 5 and "in use" in stats.output, stats.output
+        assert servers_running() == servers  # no second server was started
+        running.write_documents(BATCH[:1], EVIDENCE[:1], run_id="r2")  # undisturbed
+    with FalkorDBServer(tmp_path / "db"):  # released when the owner stops
+        pass
+
+
 
 def test_stale_running_runs_are_closed_by_the_next_run(fk_sink):
     """issue 17: a killed run's Run node stayed `running` for ever."""
