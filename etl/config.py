@@ -597,6 +597,13 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"ray.{key} must be >= 0")
     if not 0 <= settings.windows.overlap_chars < settings.windows.max_chars:
         raise ConfigError("windows.overlap_chars must be >= 0 and smaller than windows.max_chars")
+    columns = settings.input.metadata_columns
+    for column in columns:  # they become Document properties (meta_<name>): a backtick broke the write
+        if not column.strip() or "`" in column or any(ord(ch) < 32 for ch in column):
+            raise ConfigError(f"input.metadata_columns: {column!r} cannot be a property name (empty, a backtick "
+                              f"or a control character): rename the column or leave it out")
+    if len(set(columns)) != len(columns) or {settings.input.id_column, settings.input.text_column} & set(columns):
+        raise ConfigError(f"input.metadata_columns must be distinct and not the id or text column, got {list(columns)}")
     for key in ("graph.falkordb.socket_timeout", "graph.neo4j.connection_timeout"):
         if _get(settings, key) <= 0:
             raise ConfigError(f"{key} must be a positive number of seconds, got {_get(settings, key)!r}")

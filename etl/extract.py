@@ -170,10 +170,23 @@ def _glob_matches(pattern: str | Path, target: Path) -> bool:
     return fnmatch.fnmatch(str(target.absolute()), str(Path(pattern).absolute()))
 
 
+def _shown(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (surrogate escapes) shown as \\xNN."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", errors="backslashreplace")
+
+
 def open_input(path: str | Path, id_column: str, text_column: str,
                metadata_columns: tuple[str, ...] = ()) -> InputSet:
     """Check every file and column before any work starts; clear error otherwise."""
     files, skipped = _expand(str(path))
+    for name in files:  # pyarrow, the report and the graph need text: a name of other bytes cannot go on
+        if _shown(name) != name:
+            raise DataError(f"{_shown(name)}: the file name is not valid UTF-8 (bytes shown as \\x..): rename it")
+    skipped = [(_shown(name), reason) for name, reason in skipped]  # listed in the report as text
     rows = 0
     missing_metadata = {}
     for name in files:

@@ -127,6 +127,10 @@ def test_bad_environment_values_name_the_variable():
     ("ETL_GRAPH_FALKORDB_URL", "unix://", "graph.falkordb.url must be empty"),
     ("ETL_GRAPH_FALKORDB_GRAPH_NAME", "", "graph.falkordb.graph_name must be 1-64 letters"),
     ("ETL_GRAPH_FALKORDB_GRAPH_NAME", "my graph", "graph.falkordb.graph_name must be 1-64 letters"),
+    # a backtick in a metadata column's name broke the Document write half way (10 nodes left)
+    ("ETL_INPUT_METADATA_COLUMNS", "section,a`b", "input.metadata_columns: 'a`b' cannot be a property name"),
+    ("ETL_INPUT_METADATA_COLUMNS", "section,section", "input.metadata_columns must be distinct"),
+    ("ETL_INPUT_METADATA_COLUMNS", "section,text", "not the id or text column"),
 ])
 def test_a_setting_out_of_its_range_names_itself(variable, value, message):
     with pytest.raises(ConfigError, match=re.escape(message)):

@@ -246,3 +246,21 @@ def test_an_unreadable_row_group_is_quarantined_row_by_row_and_reading_goes_on(t
     assert {q.reason for q in quarantined} == {extract.UNREADABLE_ROW}
     assert quarantined[0].detail.startswith("row group 1 (rows 150-199) could not be read")
     assert quarantined[0].source.endswith("b.parquet")
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_naming_it(tmp_path):
+    """issue 30: a non-UTF-8 file name in the input folder was exit 4 (an encoding error deep in
+    pyarrow and the report); now exit 1 before any work, the name shown with \\x escapes."""
+    import os
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder / "t.parquet", doc_id=["a"], text=["一。"])
+    os.rename(os.fsencode(folder / "t.parquet"), os.fsencode(folder) + b"/caf\xe9.parquet")
+    (folder / "notes.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(DataError, match=r"caf\\xe9\.parquet: the file name is not valid UTF-8"):
+        extract.open_input(folder, "doc_id", "text")
+    os.rename(os.fsencode(folder) + b"/caf\xe9.parquet", os.fsencode(folder) + b"/README\xe9.txt")
+    write(folder / "good.parquet", doc_id=["a"], text=["一。"])
+    inputs = extract.open_input(folder, "doc_id", "text")  # a skipped file's name is listed as text
+    assert sorted(name.rsplit("/", 1)[1] for name, _ in inputs.skipped) == ["README\\xe9.txt", "notes.txt"]
