@@ -404,8 +404,10 @@ def test_errors_before_work_starts_exit_1(tmp_path, models, notes):
     # issue 30: --triples-out onto the input replaced the notes by the triples (exit 0)
     before = source.read_bytes()
     for option in ("--triples-out", "--report"):
-        result = etl(config, "run", "--input", str(source), option, str(source))
-        assert result.exit_code == EXIT_USAGE and "is one of the input files" in result.output, result.output
+        for sink in ("falkordb", "neo4j"):  # refused before a store is opened (no Neo4j reached)
+            result = etl(config, "--set", "graph.neo4j.uri=bolt://127.0.0.1:9", "run", "--input", str(source),
+                         option, str(source), "--sink", sink)
+            assert result.exit_code == EXIT_USAGE and "is one of the input files" in result.output, result.output
     assert source.read_bytes() == before and not (tmp_path / "graph").exists()
 
 
@@ -457,8 +459,10 @@ def test_a_corrupt_row_group_is_quarantined_and_the_run_goes_on(tmp_path, models
     ("the span model's weights.h5", "weights.h5 + bigrams.txt + thresholds.json", "changed since training"),
     ("the span model's weights.h5, re-versioned", "", "cannot be loaded"),
 ])
-def test_a_damaged_model_folder_is_exit_1_naming_the_file(tmp_path, models, damage, file, message):
-    """issue 30: each of these was exit 4 ("internal error: a bug") with a traceback."""
+@pytest.mark.parametrize("sink", ["falkordb", "neo4j"])
+def test_a_damaged_model_folder_is_exit_1_naming_the_file(tmp_path, models, damage, file, message, sink):
+    """issue 30: each of these was exit 4 ("internal error: a bug") with a traceback. The folder is
+    checked before any store is opened: the same on both stores (no Neo4j is reached here)."""
     import shutil
 
     from etl.models.folder import folder_version
@@ -480,7 +484,7 @@ def test_a_damaged_model_folder_is_exit_1_naming_the_file(tmp_path, models, dama
             (folder / "version.txt").write_text(folder_version("relation", folder) + "\n", encoding="utf-8")
     config = settings_file(tmp_path, {**models, "relation": folder})
     source = write_notes(tmp_path / "notes.parquet", [{"doc_id": "a", "section": "x", "text": "患者腹痛。"}])
-    result = etl(config, "run", "--input", str(source))
+    result = etl(config, "--set", "graph.neo4j.uri=bolt://127.0.0.1:9", "run", "--input", str(source), "--sink", sink)
     assert result.exit_code == EXIT_USAGE, result.output
     assert f"relation model folder {folder}: {file}".rstrip() in result.output and message in result.output
     assert "Traceback" not in result.output
