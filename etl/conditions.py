@@ -56,7 +56,7 @@ STATEMENTS = (
     ("diagnosis", re.compile(r"考虑(?:为)?([^，。；,;：:（(\s“”\"]{1,20}?癌)(?![\u4e00-\u9fff]*术)"), 0.2, 0.0),
     ("operation", re.compile(r"行([^，。；,;：:（(\s+“”\"]{1,20}?癌)(?:扩大|姑息|联合)?(?:根治|切除)"), 0.25, 0.0),
 )
-ITEM_SCORE = 0.3  # model score given to a statement item the model did not answer
+ITEM_SCORE = 0.3  # the least model score a statement item counts with (answered weakly, or not at all)
 _ITEM_SEPARATOR = re.compile(r"[，、；;,：:\s]+|\d{1,2}\s*[、.．)）]")
 _PENDING = "待查"  # 头晕待查: a symptom under investigation
 _NOT_A_NAME = re.compile(r"[未非无不]|支持|结果|提示")

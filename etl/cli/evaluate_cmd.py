@@ -70,21 +70,27 @@ def command(ctx, gold: Path | None, pred: Path | None, spans_model: Path | None,
 
 
 def _end_to_end(app, gold: Path | None, spans_model: Path, relation_model: Path | None, write_pred: Path | None):
-    from etl.models.folder import check_folder
+    from etl.models.folder import load_checked, validate_folder
 
-    check_folder(spans_model, "spans")  # clear errors before TensorFlow loads
+    validate_folder(spans_model, "spans", check_version=False)  # clear errors before TensorFlow loads
     if relation_model is not None:
-        check_folder(relation_model, "relation")
+        validate_folder(relation_model, "relation", check_version=False)
     if gold is not None:
         samples = list(read_cmeie(gold))
     else:
         from etl.data.split import load_split
         samples = load_split(app.settings)[1]
-    from etl.models.spans.evaluation import end_to_end, predicted_relations
+    from etl.models.spans.evaluation import end_to_end
     from etl.models.spans.model import SpanExtractor
 
-    relations = predicted_relations(relation_model, [s.text for s in samples]) if relation_model else None
-    report, predicted = end_to_end(SpanExtractor.load(spans_model), samples, relations)
+    relations = None
+    if relation_model:  # the classifier's predicates of each text (spans.evaluation.predicted_relations)
+        from etl.models.relation.model import RelationClassifier
+
+        classifier = load_checked("relation", relation_model, lambda: RelationClassifier.load(relation_model))
+        relations = classifier.predict([s.text for s in samples])
+    report, predicted = end_to_end(load_checked("spans", spans_model, lambda: SpanExtractor.load(spans_model)),
+                                   samples, relations)
     if write_pred:
         write_cmeie(write_pred, predicted)
     return report

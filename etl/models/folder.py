@@ -96,12 +96,13 @@ def check_folder(folder: str | Path, kind: str) -> Path:
     return folder
 
 
-def validate_folder(folder: str | Path, kind: str) -> Path:
+def validate_folder(folder: str | Path, kind: str, check_version: bool = True) -> Path:
     """A model folder checked as a whole before anything is loaded (`etl run`): every file there,
     readable and of the right shape, vocab.txt as long as the encoder's vocabulary, and the files
     the version covers unchanged since training (another model's weights, a hand-edited threshold).
     Each problem is a ConfigError (exit 1) naming the file; what is left to fail (weights that do
-    not fit the model's layers) `load_checked` names too."""
+    not fit the model's layers) `load_checked` names too. `check_version=False` (predict and
+    evaluate commands): a folder edited on purpose (a rules edit being measured) is fine there."""
     folder = check_folder(folder, kind)
 
     def bad(name: str, what: str) -> ConfigError:
@@ -143,7 +144,7 @@ def validate_folder(folder: str | Path, kind: str) -> Path:
     except OSError as error:
         raise bad("weights.h5", f"is not a readable weights file (truncated or not HDF5: {error})") from None
     version, actual = read_version(folder), folder_version(kind, folder)
-    if version != actual:
+    if check_version and version != actual:
         files = " + ".join(("weights.h5",) + VERSIONED_EXTRAS.get(kind, ()))
         raise bad(files, f"changed since training: version.txt says {version}, the files hash to {actual} "
                          f"(another model's files, or edited by hand)")
