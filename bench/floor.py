@@ -37,8 +37,9 @@ def main() -> None:
         condition = stated_topic(doc["text"])
         if condition is None and spans.main_condition_query:
             condition = pick_main_condition(doc["text"], mine, [next(answers) for _ in mine])
-        texts += [p.text for p in passages(mine, condition)]
-        notes += [condition is not None and not condition.stated] * len(mine)
+        read = passages(mine, condition)
+        texts += [p.text for p in read]
+        notes += [p.of_a_note for p in read]
     predicted = relations.predict(texts)
     asked = [(t, r) for t, r in zip(texts, predicted) if r]
     triples = spans.extract_batch(asked, [n for n, r in zip(notes, predicted) if r])

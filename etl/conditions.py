@@ -80,6 +80,12 @@ class Passage:
     condition: MainCondition | None = None
 
     @property
+    def of_a_note(self) -> bool:
+        """Read as a note's passage (decoded at the notes' threshold): a main condition was found;
+        a text that states its own topic (`X@...`) is a CMeIE text."""
+        return self.condition is not None and not self.condition.stated
+
+    @property
     def prefix(self) -> str:
         if self.condition is None or self.window.text.startswith(self.condition.name + TOPIC_MARK):
             return ""  # a CMeIE-style text that already carries its topic is read as it is

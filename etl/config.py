@@ -572,9 +572,7 @@ def _check(settings: Settings) -> None:
         if not math.isfinite(value):
             raise ConfigError(f"{key} must be a finite number, got {value!r}")
     for key, allowed in _CHOICES.items():
-        value = settings
-        for part in key.split("."):
-            value = getattr(value, part)
+        value = _get(settings, key)
         if value not in allowed:
             raise ConfigError(f"{key} must be one of {sorted(allowed)}, got {value!r}")
     for key in ("relation.buckets", "spans.buckets", "assertion.buckets"):

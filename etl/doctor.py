@@ -155,11 +155,9 @@ def check_packages(root: Path = PROJECT_ROOT) -> Check:
 # --------------------------------------------------------------------------- models
 def vocab_size_of(folder: Path) -> tuple[int, int]:
     """(lines in vocab.txt, vocab_size in encoder_config.json)."""
-    from etl.models.folder import read_json
+    from etl.models.folder import read_json, vocab_lines
 
-    with open(folder / "vocab.txt", encoding="utf-8") as handle:
-        lines = sum(1 for _ in handle)
-    return lines, int(read_json(folder / "encoder_config.json")["vocab_size"])
+    return vocab_lines(folder), int(read_json(folder / "encoder_config.json")["vocab_size"])
 
 
 def _load_model(kind: str, folder: Path):
@@ -178,7 +176,7 @@ def _load_model(kind: str, folder: Path):
 
 def check_model(kind: str, folder: Path) -> list[Check]:
     """Files present, vocabulary matches the encoder, version matches the weights, and it loads."""
-    from etl.models.folder import VERSIONED_EXTRAS, check_folder, folder_version, read_version
+    from etl.models.folder import changed_since_training, check_folder
 
     train_hint = (f"train one with `etl train {kind}` (see README: training your own models), or point "
                   f"{kind}.model_dir (ETL_{kind.upper()}_MODEL_DIR) at a trained folder")
@@ -202,10 +200,9 @@ def check_model(kind: str, folder: Path) -> list[Check]:
         return [Check(name, FAIL, f"not loaded: {folder} has a vocabulary problem", train_hint), *checks]
 
     def load() -> Check:
-        version = read_version(folder)
-        actual = folder_version(kind, folder)
-        if version != actual:
-            files = " + ".join(("weights.h5",) + VERSIONED_EXTRAS.get(kind, ()))
+        changed = changed_since_training(kind, folder)
+        if changed:
+            files, version, actual = changed
             rules_edit = "; after a rules edit: `etl train assertion --remeasure WHY`" if kind == "assertion" else ""
             return Check(name, FAIL, f"version.txt says {version} but {files} hash to {actual}",
                          f"{files} changed by hand: triples would carry a wrong model version; "

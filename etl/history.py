@@ -13,8 +13,10 @@ The rule: a subject named as past history (`PAST_AFTER` right after it: `病史`
 before it in its sentence, with no `诊断` between: `据既往病史，故诊断X` names a current
 diagnosis) relates only to objects inside its own sentence (`SENTENCE_END` bounds it).
 
-Measured: on EMR-RE dev it drops none of the system's correct triples (F1 unchanged); on the shared
-notes 221 of 2,308 asserted triples, 12 of 12 read wrong (MODELS.md).
+The same test keeps a past illness from being a note's main condition (etl/conditions.py).
+Measured: on EMR-RE dev nothing changes (F1 and main condition); on the shared notes the asserted
+triples whose subject sits at a past-history mention go 147 -> 7, and 12 of 12 of them read were
+wrong (MODELS.md).
 """
 from __future__ import annotations
 

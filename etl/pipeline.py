@@ -417,9 +417,7 @@ class Pipeline:
         into document evidence: (document, evidence, text) per item."""
         texts = [passage.text for item in items for passage in item.passages]
         tick = time.monotonic()
-        # a note's passages decode at the notes' threshold; a text with its own topic is a CMeIE text
-        notes = [passage.condition is not None and not passage.condition.stated
-                 for item in items for passage in item.passages]
+        notes = [passage.of_a_note for item in items for passage in item.passages]
         asked = [i for i, relations in enumerate(predicted) if relations]
         asks = [(texts[i], predicted[i]) for i in asked]
         answers = iter(self.spans.extract_batch(asks, [notes[i] for i in asked])) if asks else iter(())
@@ -432,7 +430,7 @@ class Pipeline:
             window_triples = per_window[position:position + len(item.windows)]
             position += len(item.windows)
             evidence, dropped, normal, past = merge_triples(item.source.doc_id, item.passages, window_triples,
-                                                      self.versions, self.report.run_id, self.schema)
+                                                            self.versions, self.report.run_id, self.schema)
             self.report.triples_dropped_by_schema += dropped
             self.report.triples_dropped_as_normal += normal
             self.report.triples_dropped_as_past_history += past

@@ -130,8 +130,7 @@ def validate_folder(folder: str | Path, kind: str, check_version: bool = True) -
         if wrong:
             raise bad("thresholds.json", f"must map labels to numbers from 0 to 1 (not: {', '.join(wrong[:3])})")
     try:
-        with open(folder / "vocab.txt", encoding="utf-8") as handle:
-            lines = sum(1 for _ in handle)
+        lines = vocab_lines(folder)
     except (OSError, UnicodeDecodeError) as error:
         raise bad("vocab.txt", f"is not readable UTF-8 text ({error})") from None
     if lines != size:
@@ -143,12 +142,25 @@ def validate_folder(folder: str | Path, kind: str, check_version: bool = True) -
             pass
     except OSError as error:
         raise bad("weights.h5", f"is not a readable weights file (truncated or not HDF5: {error})") from None
-    version, actual = read_version(folder), folder_version(kind, folder)
-    if check_version and version != actual:
-        files = " + ".join(("weights.h5",) + VERSIONED_EXTRAS.get(kind, ()))
+    changed = changed_since_training(kind, folder) if check_version else None
+    if changed:
+        files, version, actual = changed
         raise bad(files, f"changed since training: version.txt says {version}, the files hash to {actual} "
                          f"(another model's files, or edited by hand)")
     return folder
+
+
+def vocab_lines(folder: Path) -> int:
+    with open(folder / "vocab.txt", encoding="utf-8") as handle:
+        return sum(1 for _ in handle)
+
+
+def changed_since_training(kind: str, folder: Path) -> tuple[str, str, str] | None:
+    """(the versioned files, version.txt's version, what they hash to now) when they differ."""
+    version, actual = read_version(folder), folder_version(kind, folder)
+    if version == actual:
+        return None
+    return " + ".join(("weights.h5",) + VERSIONED_EXTRAS.get(kind, ())), version, actual
 
 
 def load_checked(kind: str, folder: str | Path, load):
