@@ -52,6 +52,10 @@ class DataSettings:
     emr_re_dev: Path = Path("../shared/data/emr_re/emr_re_dev.jsonl")  # the same, held out (etl evaluate notes)
     tumor_reports: Path = Path("../shared/data/emr_attr/ccks2019_tumor_attributes.jsonl")  # report text (pretraining)
     note_entities: Path = Path("../shared/data/notes/ccks2017_ner.jsonl")  # gold entities of notes (span training)
+    cdn_train: Path = Path("../shared/data/cdn/chip_cdn_train.jsonl")  # diagnosis -> ICD-10 names (normaliser)
+    cdn_dev: Path = Path("../shared/data/cdn/chip_cdn_dev.jsonl")  # the same, held out (etl evaluate normalize)
+    icd10: Path = Path("../shared/data/cdn/icd10_beijing_clinical_v601.tsv")  # code<TAB>name: the concepts
+    pairs: Path = Path("../shared/data/pairs")  # CBLUE text pairs (the siamese encoder's first task)
     dev_size: int = 500
     split_seed: int = 20201118
 
@@ -181,6 +185,26 @@ class AssertionSettings:
 
 
 @dataclass(frozen=True)
+class NormalizerSettings:
+    """Disease entities -> ICD-10 concepts (etl/models/normalizer; etl/normalize.py after the writes)."""
+    enabled: bool = True  # false: no Concept nodes are written (no normaliser loaded)
+    model_dir: Path = Path("models/normalizer")
+    labels: tuple[str, ...] = ("Disease",)  # entity labels whose names are normalised
+    page: int = 512  # entity names read, normalised and linked per step
+    encoder_checkpoint: Path | None = Path("models/encoders/electra-mlm")
+    pair_epochs: int = 1  # CBLUE pair tasks (softmax over (u, v, |u-v|)) before CHIP-CDN
+    pair_batch_size: int = 64
+    pair_learning_rate: float = 5e-4
+    cdn_epochs: int = 8  # CHIP-CDN positives against in-batch and retrieved hard negatives
+    cdn_batch_size: int = 32
+    cdn_learning_rate: float = 5e-4
+    hard_negatives: int = 3  # per positive, drawn from the lexical retriever's top 30 non-gold names
+    scale: float = 20.0  # cosine -> logit scale of the CHIP-CDN softmax
+    scorer_records: int = 1000  # CHIP-CDN training records held out from the encoder, to fit the decision on
+    seed: int = 42
+
+
+@dataclass(frozen=True)
 class InputSettings:
     """Columns of the Parquet notes and what counts as a bad row."""
     id_column: str = "doc_id"
@@ -273,6 +297,7 @@ class Settings:
     relation: RelationSettings = field(default_factory=RelationSettings)
     spans: SpanSettings = field(default_factory=SpanSettings)
     assertion: AssertionSettings = field(default_factory=AssertionSettings)
+    normalizer: NormalizerSettings = field(default_factory=NormalizerSettings)
     input: InputSettings = field(default_factory=InputSettings)
     windows: WindowSettings = field(default_factory=WindowSettings)
     graph: GraphSettings = field(default_factory=GraphSettings)
@@ -582,11 +607,14 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"{key} must be increasing lengths >= 8, got {list(buckets)}")
     for key in ("relation.batch_size", "spans.batch_size", "assertion.batch_size", "graph.batch_size",
                 "graph.write_triples", "graph.write_seconds",
-                "input.read_batch_rows", "windows.max_chars", "ray.local_cpus", "ray.actors",
+                "input.read_batch_rows", "windows.max_chars", "normalizer.page", "normalizer.pair_batch_size",
+                "normalizer.cdn_batch_size", "normalizer.cdn_epochs", "normalizer.scale", "ray.local_cpus", "ray.actors",
                 "ray.cpus_per_actor", "ray.batch_rows", "ray.connect_timeout"):
         section, name = key.split(".")
         if getattr(getattr(settings, section), name) <= 0:
             raise ConfigError(f"{key} must be positive")
+    if settings.normalizer.pair_epochs < 0 or settings.normalizer.hard_negatives < 0:
+        raise ConfigError("normalizer.pair_epochs and normalizer.hard_negatives must be >= 0")
     for name, value in vars(settings.runtime.batch_size).items():
         if value <= 0:
             raise ConfigError(f"runtime.batch_size.{name} must be positive")

@@ -84,6 +84,8 @@ def run_checks(load_settings: Callable, input_path: str | Path | None = None,
     checks += check_model("spans", settings.spans.model_dir)
     if settings.assertion.enabled:
         checks += check_model("assertion", settings.assertion.model_dir)
+    if settings.normalizer.enabled:
+        checks += check_model("normalizer", settings.normalizer.model_dir)
     checks.append(check_gpu(settings.runtime.device))
     checks += check_graph(settings.graph)
     checks += check_input(settings, input_path)
@@ -169,6 +171,10 @@ def _load_model(kind: str, folder: Path):
         from etl.models.assertion.model import AssertionClassifier
 
         return AssertionClassifier.load(folder)
+    if kind == "normalizer":
+        from etl.models.normalizer.model import Normalizer
+
+        return Normalizer.load(folder)
     from etl.models.spans.model import SpanExtractor
 
     return SpanExtractor.load(folder)

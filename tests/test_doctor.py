@@ -79,7 +79,7 @@ def test_healthy_setup_exits_0(setup):
     assert {c["status"] for c in checks.values()} == {"ok"}, checks
     assert checks["relation model"]["detail"].startswith("relation-")
     assert checks["spans model"]["detail"].startswith("spans-")
-    assert "17 constraints/indexes in place" in checks["graph schema"]["detail"]
+    assert "19 constraints/indexes in place" in checks["graph schema"]["detail"]
     assert "1 Parquet file(s), 2 rows" in checks["input"]["detail"]
     text = CliRunner().invoke(cli, ["--config", str(setup / "config.toml"), "doctor"])
     assert text.exit_code == 0 and "0 failed, 0 warnings: ready (exit 0)" in text.output

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from etl.cli import assertion_cmd, notes_eval_cmd
+from etl.cli import assertion_cmd, normalizer_cmd, notes_eval_cmd
 from etl.data.cmeie import read_cmeie, write_cmeie
 from etl.evaluate import evaluate, format_table
 
@@ -98,3 +98,4 @@ def _end_to_end(app, gold: Path | None, spans_model: Path, relation_model: Path 
 
 command.add_command(assertion_cmd.evaluate_assertions, "assertions")
 command.add_command(notes_eval_cmd.evaluate_notes, "notes")
+command.add_command(normalizer_cmd.evaluate_normalize, "normalize")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from etl.cli import assertion_cmd, relation_cmd, spans_cmd
+from etl.cli import assertion_cmd, normalizer_cmd, relation_cmd, spans_cmd
 
 
 @click.group("train")
@@ -14,3 +14,4 @@ def command() -> None:
 command.add_command(relation_cmd.train_relation, "relation")
 command.add_command(spans_cmd.train_spans, "spans")
 command.add_command(assertion_cmd.train_assertion, "assertion")
+command.add_command(normalizer_cmd.train_normalizer, "normalizer")

@@ -37,7 +37,9 @@ REQUIRED = ("encoder_config.json", "vocab.txt", "weights.h5", "labels.json", "ve
 # labels.json (questions, decoding thresholds), the assertion model's labels.json (its decision);
 # a loaded assertion (span) model's version also carries a hash of its rules (conditions) code.
 VERSIONED_EXTRAS = {"relation": ("bigrams.txt", "thresholds.json"), "spans": ("lexicon.tsv", "labels.json"),
-                    "assertion": ("labels.json", "context_rules.tsv")}
+                    "assertion": ("labels.json", "context_rules.tsv"),
+                    "normalizer": ("labels.json", "scorer.json", "names.tsv", "aliases.tsv", "name_vectors.npy",
+                                   "alias_vectors.npy")}
 
 
 def folder_version(kind: str, folder: str | Path) -> str:

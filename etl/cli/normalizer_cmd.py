@@ -1,0 +1,144 @@
+"""`etl train normalizer`, `etl predict normalize`, `etl evaluate normalize`: the diagnosis
+normaliser's commands (attached to their groups by train_cmd.py, predict_cmd.py, evaluate_cmd.py).
+
+`predict normalize` keeps exactly this interface (other tools call it): each input line
+{"id": ..., "text": "..."} comes out as the same object plus "concepts": [{"code", "name",
+"score"}, ...], best first, possibly empty ("code" is "" for a CHIP-CDN name outside the ICD-10
+vocabulary). A malformed line stops with an error naming it (exit 1) before anything is written.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from etl.config import replace
+from etl.data.files import open_text
+from etl.errors import DataError
+
+KIND = "normalizer"
+
+
+@click.command("normalizer")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Model folder to write (default: normalizer.model_dir). Replaced when training ends.")
+@click.option("--pair-epochs", type=click.IntRange(min=0), help="Epochs on the CBLUE pairs (default: normalizer.pair_epochs).")
+@click.option("--cdn-epochs", type=click.IntRange(min=1), help="Epochs on CHIP-CDN (default: normalizer.cdn_epochs).")
+@click.option("--max-train", type=click.IntRange(min=1),
+              help="Use only the first N CHIP-CDN records (and 4N pairs): quick runs and tests.")
+@click.option("--retune", is_flag=True,
+              help="Train no encoder: fit the scorer and its threshold of the folder (--out) again on its "
+                   "held-out records, measure, rewrite labels.json, scorer.json, metrics.json, version.txt.")
+@click.pass_obj
+def train_normalizer(app, out: Path | None, pair_epochs: int | None, cdn_epochs: int | None,
+                     max_train: int | None, retune: bool) -> None:
+    """Siamese diagnosis normaliser (CHIP-CDN -> ICD-10 Beijing 6.01 names).
+
+    Starts from normalizer.encoder_checkpoint, trains on the CBLUE pairs (data.pairs) then on
+    data.cdn_train against hard negatives from the lexical retriever, encodes the standard names
+    (data.icd10) once, fits the decision (a small scorer over each candidate's scores, and its
+    threshold) on normalizer.scorer_records CHIP-CDN training records held out from the encoder, and
+    writes the folder with metrics.json: on data.cdn_dev, the lexical retriever alone, the siamese
+    encoder alone, the combination.
+    """
+    if retune:
+        given = [name for name, value in (("--pair-epochs", pair_epochs), ("--cdn-epochs", cdn_epochs),
+                                          ("--max-train", max_train)) if value is not None]
+        if given:
+            raise click.UsageError(f"--retune trains no encoder: drop {', '.join(given)}")
+        from etl.models.folder import check_folder
+        from etl.models.normalizer.training import retune_folder  # TensorFlow only now
+
+        retune_folder(app.settings, check_folder(out or app.settings.normalizer.model_dir, KIND), say=click.echo)
+        return
+    settings = replace(app.settings, normalizer__pair_epochs=pair_epochs, normalizer__cdn_epochs=cdn_epochs)
+    from etl.models.normalizer.training import train_normalizer as run_training  # TensorFlow only now
+
+    run_training(settings, out or settings.normalizer.model_dir, say=click.echo, max_train=max_train)
+
+
+def read_text_rows(path: Path) -> list[dict]:
+    """The `predict normalize` input, checked line by line: a bad line is an error naming it."""
+    rows = []
+    with open_text(path) as handle:
+        try:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                where = f"{path}, line {number}"
+                try:
+                    row = json.loads(line)
+                except ValueError as error:
+                    raise DataError(f"{where}: not JSON ({error})") from None
+                if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                    raise DataError(f"{where}: expected a JSON object with a \"text\" string")
+                if "id" not in row:
+                    raise DataError(f"{where}: expected an \"id\"")
+                rows.append(row)
+        except UnicodeDecodeError as error:
+            raise DataError(f"{path}: not UTF-8 ({error})") from None
+    return rows
+
+
+def load_normalizer(app, model_dir: Path | None):
+    from etl.models.folder import load_checked, validate_folder
+
+    folder = validate_folder(model_dir or app.settings.normalizer.model_dir, KIND, check_version=False)
+    from etl.models.normalizer.model import Normalizer
+
+    return load_checked(KIND, folder, lambda: Normalizer.load(folder))
+
+
+@click.command("normalize")
+@click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="JSONL: {\"id\", \"text\"} per line.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="JSONL to write (default: standard output).")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Normaliser folder (default: normalizer.model_dir).")
+@click.pass_obj
+def predict_normalize(app, input_path: Path, output: Path | None, model_dir: Path | None) -> None:
+    """ICD-10 concepts of raw diagnosis strings: each line gains "concepts" (code, name, score), best first."""
+    rows = read_text_rows(input_path)
+    normalizer = load_normalizer(app, model_dir)
+    found = normalizer.normalize([row["text"] for row in rows])
+    handle = open(output, "w", encoding="utf-8") if output else sys.stdout
+    try:
+        for row, concepts in zip(rows, found):
+            row["concepts"] = [c.as_json() for c in concepts]
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            handle.close()
+    if output:
+        click.echo(f"{len(rows)} lines, {sum(1 for c in found if c)} with a concept -> {output}", err=True)
+
+
+@click.command("normalize")
+@click.option("--gold", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CHIP-CDN JSONL ({\"text\", \"normalized_result\": \"name##name\"}; default: data.cdn_dev).")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Normaliser folder (default: normalizer.model_dir).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead of a line.")
+@click.pass_obj
+def evaluate_normalize(app, gold: Path | None, model_dir: Path | None, as_json: bool) -> None:
+    """CBLUE's CHIP-CDN metric: micro precision/recall/F1 over (text, standard name) pairs."""
+    from etl.data.cdn import read_cdn
+
+    gold = gold or app.settings.data.cdn_dev
+    records = read_cdn(gold)
+    normalizer = load_normalizer(app, model_dir)
+    from etl.models.normalizer.evaluation import cdn_counts
+
+    found = normalizer.normalize([r.text for r in records])
+    counts = cdn_counts(records, [[c.name for c in concepts] for concepts in found])
+    report = dict(counts.as_dict(), gold_file=str(gold), records=len(records), model=normalizer.version,
+                  with_concept=sum(1 for c in found if c))
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{gold}: {len(records)} records, model {normalizer.version}\n"
+                   f"precision {counts.precision:.4f}  recall {counts.recall:.4f}  F1 {counts.f1:.4f}  "
+                   f"({counts.correct} correct of {counts.predicted} predicted, {counts.gold} gold pairs)")
