@@ -43,6 +43,7 @@ class RunReport:
     triples_dropped_as_normal: int = 0  # objects that state a normal state, not a finding (etl/findings.py)
     triples_dropped_as_past_history: int = 0  # a past illness's triples outside its sentence (etl/history.py)
     triples_by_predicate: dict[str, int] = field(default_factory=dict)
+    normalization: dict = field(default_factory=dict)  # entities (re-)linked to concepts after the writes (etl/normalize.py)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
     model_versions: dict[str, str] = field(default_factory=dict)

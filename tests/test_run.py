@@ -20,7 +20,7 @@ from etl.errors import EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, EXIT_SINK, EXIT_USAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = {"relation": ROOT / "models" / "relation", "spans": ROOT / "models" / "spans",
-          "assertion": ROOT / "models" / "assertion"}
+          "assertion": ROOT / "models" / "assertion", "normalizer": ROOT / "models" / "normalizer"}
 INTERNAL_TYPES = {"HAS_EVIDENCE", "SUBJECT", "OBJECT"}
 RUN_PROPS = {"run_id", "first_run", "last_run", "first_run_id", "last_run_id"}
 
@@ -55,6 +55,8 @@ model_dir = "{models['relation']}"
 model_dir = "{models['spans']}"
 [assertion]
 model_dir = "{models['assertion']}"
+[normalizer]
+model_dir = "{models['normalizer']}"
 [graph]
 batch_size = 50
 write_triples = 3
@@ -104,6 +106,8 @@ def snapshot(config: Path) -> dict:
             "evidence": rows("MATCH (d:Document)-[:HAS_EVIDENCE]->(e:Evidence) RETURN d.doc_id AS doc, "
                              "properties(e) AS p"),
             "documents": rows("MATCH (d:Document) RETURN properties(d) AS p"),
+            "concepts": rows("MATCH (e:Entity)-[r:NORMALIZED_TO]->(k:Concept) RETURN e.name AS e, "
+                             "properties(r) AS r, properties(k) AS k"),
         }
 
 
@@ -136,11 +140,18 @@ def test_run_fills_the_graph_matching_the_triples_file_then_skips_everything(tmp
     # Writes gathered to graph.write_triples (3 here) evidence rows: each write but the last holds
     # at least that many (tests/test_pipeline.py checks the gathering row by row).
     assert 1 <= report["graph_writes"] <= report["triples"] // 3 + 1
+    # Then every Disease entity was normalised once (etl/normalize.py), most given a concept.
+    diseases = {json.loads(e)["p"]["name"] for e in graph["entities"] if "Disease" in json.loads(e)["labels"]}
+    assert report["normalization"]["entities"] == len(diseases) > 0
+    assert {json.loads(c)["e"] for c in graph["concepts"]} <= diseases
+    assert report["normalization"]["linked"] == len({json.loads(c)["e"] for c in graph["concepts"]}) > len(diseases) / 2
+    assert {json.loads(c)["r"]["model"] for c in graph["concepts"]} == {report["model_versions"]["normalizer"]}
 
     second = etl(config, "run", "--input", str(source))
     assert second.exit_code == EXIT_OK, second.output
     report = last_report(tmp_path)
     assert report["documents_skipped"] == len(notes) and report["documents_extracted"] == 0
+    assert report["normalization"]["entities"] == 0  # nothing new to normalise
     assert snapshot(config) == graph
 
     # --full ignores the ledger, and re-writing the same evidence changes nothing, in one write

@@ -1,7 +1,7 @@
 // Generated from etl/graph/statements.py (index_specs); `etl db init` runs the same.
 // FalkorDB: the sink creates `CREATE INDEX FOR (n:L) ON (n.p)` + GRAPH.CONSTRAINT instead.
 // One entity per (label, normalised name); one Document per doc_id;
-// one Evidence per key; one Run per run_id.
+// one Evidence per key; one Run per run_id; one Concept per standard name.
 CREATE CONSTRAINT other_name_key IF NOT EXISTS FOR (n:Other) REQUIRE n.name IS UNIQUE;
 CREATE CONSTRAINT treatment_name_key IF NOT EXISTS FOR (n:Treatment) REQUIRE n.name IS UNIQUE;
 CREATE CONSTRAINT surgery_name_key IF NOT EXISTS FOR (n:Surgery) REQUIRE n.name IS UNIQUE;
@@ -16,3 +16,4 @@ CREATE CONSTRAINT prognosis_name_key IF NOT EXISTS FOR (n:Prognosis) REQUIRE n.n
 CREATE CONSTRAINT document_doc_id_key IF NOT EXISTS FOR (n:Document) REQUIRE n.doc_id IS UNIQUE;
 CREATE CONSTRAINT evidence_key_key IF NOT EXISTS FOR (n:Evidence) REQUIRE n.key IS UNIQUE;
 CREATE CONSTRAINT run_run_id_key IF NOT EXISTS FOR (n:Run) REQUIRE n.run_id IS UNIQUE;
+CREATE CONSTRAINT concept_name_key IF NOT EXISTS FOR (n:Concept) REQUIRE n.name IS UNIQUE;

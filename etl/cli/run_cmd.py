@@ -97,6 +97,8 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
         validate_folder(settings.spans.model_dir, "spans")
         if settings.assertion.enabled:
             validate_folder(settings.assertion.model_dir, "assertion")
+        if settings.normalizer.enabled and settings.graph.sink != "none":
+            validate_folder(settings.normalizer.model_dir, "normalizer")
         from etl.runtime import configure
 
         runtime = configure(settings.runtime)  # device choice fails here (exit 1), before the lock
@@ -216,6 +218,27 @@ def load_models(settings, runtime):
     return relations, spans, assertions
 
 
+def load_normalizer(settings):
+    """The diagnosis normaliser of `settings.normalizer.model_dir`, checked as the other folders."""
+    from etl.models.folder import load_checked
+    from etl.models.normalizer.model import Normalizer
+
+    normalizer = load_checked("normalizer", settings.normalizer.model_dir,
+                              lambda: Normalizer.load(settings.normalizer.model_dir))
+    normalizer.normalize(["预热"])  # trace now, like the other models
+    return normalizer
+
+
+def _normalize(sink, normalizer, settings, report) -> None:
+    """Entities the documents named -> concepts (etl/normalize.py), after every write of the run."""
+    from etl.normalize import normalize_entities
+
+    stats = normalize_entities(sink, normalizer, settings.normalizer.labels, settings.normalizer.page,
+                               progress=lambda line: click.echo(line, err=True))
+    report.normalization = stats.as_dict()
+    report.stage_seconds["normalize"] = stats.seconds
+
+
 def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit):
     """Load the models, open the sink, run the pipeline, keep the :Run node up to date."""
     from etl.graph import RunRecord, open_sink
@@ -230,6 +253,10 @@ def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit
     if assertions is not None:
         report.model_versions["assertion"] = assertions.version
     load_seconds = time.monotonic() - tick
+    normalizer = load_normalizer(settings) if settings.normalizer.enabled and settings.graph.sink != "none" else None
+    if normalizer is not None:
+        report.model_versions["normalizer"] = normalizer.version
+        report.stage_seconds["load_normalizer"] = time.monotonic() - tick - load_seconds
     schema = load_schema()
     options = pipeline_options(settings, limit=limit, full=full)
     total = min(inputs.rows, limit) if limit else inputs.rows
@@ -249,6 +276,8 @@ def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit
                 run_on_ray(pipeline, inputs, settings)
             else:
                 pipeline.run(inputs)
+            if normalizer is not None:
+                _normalize(sink, normalizer, settings, report)
         except BaseException as error:
             record.status = "failed"
             record.info["error"] = _describe(error)[0][:500]

@@ -50,7 +50,7 @@ def schema_files(specs: list[IndexSpec]) -> dict[str, str]:
             "// FalkorDB: the sink creates `CREATE INDEX FOR (n:L) ON (n.p)` + GRAPH.CONSTRAINT instead.\n")
     return {
         "constraints.cypher": head + "// One entity per (label, normalised name); one Document per doc_id;\n"
-                              "// one Evidence per key; one Run per run_id.\n" + "\n".join(unique) + "\n",
-        "indexes.cypher": head + "// Lookups by name across types, and evidence by edge and by run.\n"
+                              "// one Evidence per key; one Run per run_id; one Concept per standard name.\n" + "\n".join(unique) + "\n",
+        "indexes.cypher": head + "// Lookups by name across types, evidence by edge and by run, concepts by code.\n"
                           + "\n".join(plain) + "\n",
     }

@@ -136,6 +136,15 @@ class TeeSink(Sink):
     def describe(self) -> str:
         return f"{self.inner.describe()} + triples in {self.writer.path}"
 
+    def entities_to_normalize(self, label: str, version: str, limit: int) -> list[str]:
+        return self.inner.entities_to_normalize(label, version, limit)
+
+    def link_concepts(self, label: str, rows, version: str) -> None:
+        self.inner.link_concepts(label, rows, version)
+
+    def prune_concepts(self) -> int:
+        return self.inner.prune_concepts()
+
     def close_stale_runs(self, run_id: str, finished_at: str) -> list[str]:
         return self.inner.close_stale_runs(run_id, finished_at)
 

@@ -60,6 +60,17 @@ class Sink(abc.ABC):
     @abc.abstractmethod
     def finish_run(self, run: RunRecord) -> None: ...
 
+    def entities_to_normalize(self, label: str, version: str, limit: int) -> list[str]:
+        """Names of up to `limit` entities of `label` not normalised by `version` (etl/normalize.py)."""
+        return []
+
+    def link_concepts(self, label: str, rows: Sequence[dict], version: str) -> None:
+        """Replace the NORMALIZED_TO relationships of the named entities (rows: {name, concepts})."""
+
+    def prune_concepts(self) -> int:
+        """Delete the Concept nodes no entity is normalised to; how many."""
+        return 0
+
     def close_stale_runs(self, run_id: str, finished_at: str) -> list[str]:
         """Mark `running` Run nodes of other (dead) runs failed; their ids. Call under the run lock."""
         return []
@@ -309,6 +320,25 @@ class CypherSink(Sink):
 
     def finish_run(self, run: RunRecord) -> None:
         self.start_run(run)  # same MERGE + SET: the record is written whole each time
+
+    # ------------------------------------------------------------------ normalisation
+    def entities_to_normalize(self, label: str, version: str, limit: int) -> list[str]:
+        self._ensure_schema()
+        statement = self.builder.entities_to_normalize(label, version, limit)
+        return [row["name"] for row in self._read(lambda run: run(statement))]
+
+    def link_concepts(self, label: str, rows: Sequence[dict], version: str) -> None:
+        statements = list(self.builder.link_concepts(label, rows, version))
+
+        def work(run: Runner) -> None:
+            for statement in statements:
+                run(statement)
+        self._write(work)
+
+    def prune_concepts(self) -> int:
+        statement = self.builder.prune_concepts()
+        rows = self._write(lambda run: run(statement))
+        return int(rows[0]["removed"]) if rows else 0
 
     def close_stale_runs(self, run_id: str, finished_at: str) -> list[str]:
         statement = self.builder.close_stale_runs(run_id, finished_at)

@@ -25,11 +25,13 @@ ENTITY = "Entity"  # second label on every entity node: lets templates look a na
 DOCUMENT = "Document"
 EVIDENCE = "Evidence"
 RUN = "Run"
+CONCEPT = "Concept"  # a standard name of a code system (ICD-10), the target of normalisation
 HAS_EVIDENCE = "HAS_EVIDENCE"
 SUBJECT = "SUBJECT"
 OBJECT = "OBJECT"
-INTERNAL_LABELS = (ENTITY, DOCUMENT, EVIDENCE, RUN)
-INTERNAL_REL_TYPES = (HAS_EVIDENCE, SUBJECT, OBJECT)
+NORMALIZED_TO = "NORMALIZED_TO"
+INTERNAL_LABELS = (ENTITY, DOCUMENT, EVIDENCE, RUN, CONCEPT)
+INTERNAL_REL_TYPES = (HAS_EVIDENCE, SUBJECT, OBJECT, NORMALIZED_TO)
 
 # Mean scores are rounded so that the same evidence read in another order gives the same value.
 _SCORE_DIGITS = 1_000_000.0
@@ -123,6 +125,8 @@ class StatementBuilder:
             IndexSpec(self.label(EVIDENCE), "edge_key", False),
             IndexSpec(self.label(EVIDENCE), "run_id", False),
             IndexSpec(self.label(RUN), "run_id", True),
+            IndexSpec(self.label(CONCEPT), "name", True),
+            IndexSpec(self.label(CONCEPT), "code", False),
         ]
         return specs
 
@@ -416,6 +420,45 @@ class StatementBuilder:
                          f"RETURN s.name AS s, o.name AS o, r.edge_key AS edge_key\n"
                          f"SKIP $skip LIMIT $limit", {"skip": skip, "limit": limit or self.batch_size})
 
+    # ------------------------------------------------------------------ normalisation (etl/normalize.py)
+    # An entity carries `normalized_by` = the normaliser version that linked it; entities without it
+    # or with another version are (re-)normalised, in pages, after the documents are written. One
+    # Concept per standard name (MERGE on the unique name); its code may be null (a CHIP-CDN name
+    # outside the vocabulary, system CHIP-CDN).
+    def entities_to_normalize(self, label: str, version: str, limit: int | None = None) -> Statement:
+        return Statement(f"read {label} names to normalise",
+                         f"MATCH (n:{self.label(label)})\n"
+                         f"WHERE n.normalized_by IS NULL OR n.normalized_by <> $version\n"
+                         f"RETURN n.name AS name LIMIT $limit", {"version": version, "limit": limit or self.batch_size})
+
+    def link_concepts(self, label: str, rows: Sequence[dict], version: str) -> Iterator[Statement]:
+        """rows: [{name, concepts: [{system, code, name, score}]}]: the entity's old NORMALIZED_TO
+        relationships go, the given ones are made, and the entity is marked with `version`."""
+        clear = (f"UNWIND $rows AS row\n"
+                 f"MATCH (n:{self.label(label)} {{name: row.name}})-[r:{self.rel(NORMALIZED_TO)}]->()\n"
+                 f"DELETE r")
+        link = (f"UNWIND $rows AS row\n"
+                f"MATCH (n:{self.label(label)} {{name: row.name}})\n"
+                f"SET n.normalized_by = $version\n"
+                f"WITH n, row UNWIND row.concepts AS c\n"
+                f"MERGE (k:{self.label(CONCEPT)} {{name: c.name}})\n"
+                f"SET k.code = c.code, k.system = c.system\n"
+                f"MERGE (n)-[r:{self.rel(NORMALIZED_TO)}]->(k)\n"
+                f"SET r.score = c.score, r.model = $version")
+        for part in chunks(list(rows), self.batch_size):
+            names = [{"name": row["name"]} for row in part]
+            yield Statement(f"clear {label} concepts", clear, {"rows": names})
+            yield Statement(f"link {label} concepts", link, {"rows": list(part), "version": version})
+
+    def prune_concepts(self) -> Statement:
+        """Concepts no entity is normalised to any more (their entities were pruned or relinked)."""
+        return Statement("prune concepts",
+                         f"MATCH (k:{self.label(CONCEPT)})\n"
+                         f"OPTIONAL MATCH (k)<-[r:{self.rel(NORMALIZED_TO)}]-()\n"
+                         f"WITH k, count(r) AS c WHERE c = 0\n"
+                         f"DELETE k\n"
+                         f"RETURN count(*) AS removed")
+
     def save_run(self, run_id: str, props: dict) -> Statement:
         return Statement("save run", f"MERGE (r:{self.label(RUN)} {{run_id: $run_id}})\nSET r += $props",
                          {"run_id": run_id, "props": props})
@@ -446,8 +489,9 @@ class StatementBuilder:
             Statement(f"count {EVIDENCE} with possible end",
                       evidence + "WHERE e.assertion = $possible RETURN count(e) AS n", {"possible": POSSIBLE}),
             nodes(RUN),
+            nodes(CONCEPT),
         ]
-        for rel_type in self.schema.rel_types:
+        for rel_type in (*self.schema.rel_types, NORMALIZED_TO):
             out.append(Statement(f"count {rel_type}",
                                  f"MATCH ()-[r:{self.rel(rel_type)}]->() RETURN count(r) AS n"))
         return out
@@ -481,6 +525,10 @@ class StatementBuilder:
         out += self.known_documents(["d"])
         out.append(self.save_run(run, {"status": "running"}))
         out += self.count_statements()
+        out.append(self.entities_to_normalize("Disease", "normalizer-x"))
+        out += self.link_concepts("Disease", [{"name": "x", "concepts": [
+            {"system": "s", "code": "c", "name": "n", "score": 0.9}]}], "normalizer-x")
+        out.append(self.prune_concepts())
         return out
 
 

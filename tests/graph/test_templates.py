@@ -22,7 +22,8 @@ TEMPLATES = load_templates()
 EXPECTED_TEMPLATES = {"symptoms_of_disease", "drugs_for_disease", "diseases_by_symptoms",
                       "differentials_and_complications", "edge_evidence", "neighbourhood",
                       "drugs_via_symptom", "synonyms", "last_run_added", "top_relationships",
-                      "pertinent_negatives"}
+                      "pertinent_negatives", "concept_surface_forms", "concept_relationships",
+                      "concepts_by_code"}
 # Constant text a template may hold (vocabulary, never a value from the user).
 LITERALS = ("'Entity'", "'HAS_COMPLICATION'", "'complication'", "'differential diagnosis'",
             "'present'", "'absent'", "'all'")
@@ -76,7 +77,16 @@ def build(sink):
     ], run_id="run-2")
     sink.finish_run(RunRecord("run-2", "2026-11-21T10:00:00", "2026-11-21T10:02:00", "ok"))
     sink.start_run(RunRecord("run-3", "2026-11-22T10:00:00"))  # still running: ignored
+    # What etl/normalize.py writes after a run: 糖尿病 and 消渴 are one concept, 高血压 another.
+    sink.link_concepts("Disease", [{"name": "糖尿病", "concepts": [concept("E14.900", "糖尿病", 0.98)]},
+                                   {"name": "消渴", "concepts": [concept("E14.900", "糖尿病", 0.91)]},
+                                   {"name": "高血压", "concepts": [concept("I10.x00", "高血压", 0.97)]},
+                                   {"name": "尿崩症", "concepts": []}], "normalizer-t")
     return sink
+
+
+def concept(code: str, name: str, score: float) -> dict:
+    return {"system": "ICD-10-BJ-6.01", "code": code, "name": name, "score": score}
 
 
 @pytest.fixture
@@ -236,6 +246,30 @@ def test_etl_query_command(tmp_path):
     assert '"disease": "糖尿病"' in as_json.output
 
 
+def test_concept_surface_forms(graph):
+    rows = run(graph, "concept_surface_forms", concept="E14.900")
+    assert [(r["entity"], r["type"], r["documents"], r["score"]) for r in rows] == [
+        ("糖尿病", "Disease", 5, 0.98), ("消渴", "Disease", 2, 0.91)]
+    assert run(graph, "concept_surface_forms", concept="糖尿病") == rows  # by name as by code
+    assert {r["concept"] for r in rows} == {"糖尿病"} and run(graph, "concept_surface_forms", concept="E14") == []
+
+
+def test_concept_relationships_gather_every_entity_of_the_concept(graph):
+    symptoms = run(graph, "concept_relationships", concept="E14.900", rel_type="HAS_SYMPTOM")
+    assert [(r["object"], r["evidence"], r["via"]) for r in symptoms] == [
+        ("多饮", 3, ["糖尿病"]), ("多尿", 1, ["糖尿病"]), ("体重下降", 1, ["糖尿病"])]
+    every = run(graph, "concept_relationships", concept="糖尿病")
+    synonyms = sorted((r["object"], r["via"][0]) for r in every if r["relationship"] == "SYNONYM_OF")
+    assert synonyms == [("消渴", "糖尿病"), ("消渴症", "消渴")]  # 消渴's own relationships come too
+    assert {r["relationship"] for r in every} >= {"HAS_SYMPTOM", "TREATED_WITH_DRUG", "HAS_COMPLICATION"}
+
+
+def test_concepts_by_code_prefix(graph):
+    assert [(r["code"], r["concept"], r["entities"], r["documents"]) for r in
+            run(graph, "concepts_by_code", prefix="E14")] == [("E14.900", "糖尿病", 2, 5)]
+    assert [r["code"] for r in run(graph, "concepts_by_code", prefix="")] == ["E14.900", "I10.x00"]
+
+
 def test_top_relationships(graph):
     rows = run(graph, "top_relationships", limit=3)
     assert [(r["subject"], r["relationship"], r["object"], r["evidence"]) for r in rows] == [
@@ -277,7 +311,8 @@ def canonical(rows: list[dict]) -> list:
     return [norm(row) for row in rows]
 
 
-ON_THIS_GRAPH = {"pertinent_negatives": {"disease": "糖尿病"}}
+ON_THIS_GRAPH = {"pertinent_negatives": {"disease": "糖尿病"}, "concept_surface_forms": {"concept": "糖尿病"},
+                 "concept_relationships": {"concept": "E14.900"}, "concepts_by_code": {"prefix": "E1"}}
 
 
 def test_every_template_returns_the_same_rows_in_both_stores(make_fk_sink, make_neo4j_sink):

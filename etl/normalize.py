@@ -1,0 +1,74 @@
+"""The normalisation stage of `etl run`: Disease entities -> ICD-10 concepts, after the writes.
+
+Normalisation belongs to an entity, not to a document: the same `结肠恶性肿瘤` node is named by
+many notes, and a new normaliser must not make the nightly run re-extract any document. So the
+stage runs once the documents of a run are written, on both engines: it asks the store for the
+entities (of `normalizer.labels`) whose `normalized_by` is not the loaded normaliser's version,
+normalises their names a page at a time (one model call per page: each distinct name once), and
+replaces their NORMALIZED_TO relationships. It is idempotent and resumable by construction: a
+rerun finds nothing left to do; a run stopped half-way leaves the rest unmarked for the next one; a
+new normaliser version re-links every entity. Concepts that no entity points to any more (their
+entities were pruned) are deleted at the end.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from etl.errors import SinkError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NormalizeStats:
+    entities: int = 0  # entities (re-)normalised by this run
+    linked: int = 0  # of them, given at least one concept
+    links: int = 0  # NORMALIZED_TO relationships written
+    concepts_pruned: int = 0
+    seconds: float = 0.0
+    by_label: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"entities": self.entities, "linked": self.linked, "links": self.links,
+                "concepts_pruned": self.concepts_pruned, "seconds": round(self.seconds, 2), "by_label": self.by_label}
+
+
+def concept_rows(names: Sequence[str], matches) -> list[dict]:
+    """The sink's link rows: each name with its concepts (system, code or null, name, score)."""
+    return [{"name": name, "concepts": [{"system": m.system, "code": m.code or None, "name": m.name,
+                                         "score": round(float(m.score), 4)} for m in found]}
+            for name, found in zip(names, matches)]
+
+
+def normalize_entities(sink, normalizer, labels: Sequence[str], page: int,
+                       progress: Callable[[str], None] = log.info) -> NormalizeStats:
+    """Link every entity of `labels` that `normalizer.version` has not linked yet (module docstring)."""
+    stats, started = NormalizeStats(), time.monotonic()
+    for label in labels:
+        done: set[str] = set()
+        counted = stats.by_label.setdefault(label, {"entities": 0, "linked": 0})
+        while True:
+            names = sink.entities_to_normalize(label, normalizer.version, page)
+            if not names:
+                break
+            again = done.intersection(names)
+            if again:  # the store did not keep the mark: stop rather than loop for ever
+                raise SinkError(f"normalising {label} entities: {len(again)} entities (e.g. {sorted(again)[0]!r}) "
+                                f"came back unmarked after they were linked")
+            matches = normalizer.normalize(names)
+            rows = concept_rows(names, matches)
+            sink.link_concepts(label, rows, normalizer.version)
+            done.update(names)
+            linked = sum(1 for found in matches if found)
+            stats.entities += len(names)
+            stats.linked += linked
+            stats.links += sum(len(found) for found in matches)
+            counted["entities"] += len(names)
+            counted["linked"] += linked
+            progress(f"normalised {counted['entities']} {label} entities ({counted['linked']} with a concept)")
+    stats.concepts_pruned = sink.prune_concepts()
+    stats.seconds = time.monotonic() - started
+    return stats
