@@ -191,6 +191,7 @@ class NormalizerSettings:
     model_dir: Path = Path("models/normalizer")
     labels: tuple[str, ...] = ("Disease",)  # entity labels whose names are normalised
     page: int = 512  # entity names read, normalised and linked per step
+    min_score: float = 0.5  # a graph link needs this scorer probability (the folder's own threshold is CHIP-CDN's best F1)
     encoder_checkpoint: Path | None = Path("models/encoders/electra-mlm")
     pair_epochs: int = 1  # CBLUE pair tasks (softmax over (u, v, |u-v|)) before CHIP-CDN
     pair_batch_size: int = 64
@@ -613,6 +614,8 @@ def _check(settings: Settings) -> None:
         section, name = key.split(".")
         if getattr(getattr(settings, section), name) <= 0:
             raise ConfigError(f"{key} must be positive")
+    if not 0.0 <= settings.normalizer.min_score <= 1.0:
+        raise ConfigError(f"normalizer.min_score must be from 0 to 1, got {settings.normalizer.min_score!r}")
     if settings.normalizer.pair_epochs < 0 or settings.normalizer.hard_negatives < 0:
         raise ConfigError("normalizer.pair_epochs and normalizer.hard_negatives must be >= 0")
     for name, value in vars(settings.runtime.batch_size).items():

@@ -5,7 +5,9 @@ many notes, and a new normaliser must not make the nightly run re-extract any do
 stage runs once the documents of a run are written, on both engines: it asks the store for the
 entities (of `normalizer.labels`) whose `normalized_by` is not the loaded normaliser's version,
 normalises their names a page at a time (one model call per page: each distinct name once), and
-replaces their NORMALIZED_TO relationships. It is idempotent and resumable by construction: a
+replaces their NORMALIZED_TO relationships with the concepts scoring at least `normalizer.min_score`
+(stricter than the model's own threshold, which is CHIP-CDN's best F1: an analyst must be able to
+trust a link). It is idempotent and resumable by construction: a
 rerun finds nothing left to do; a run stopped half-way leaves the rest unmarked for the next one; a
 new normaliser version re-links every entity. Concepts that no entity points to any more (their
 entities were pruned) are deleted at the end.
@@ -43,9 +45,10 @@ def concept_rows(names: Sequence[str], matches) -> list[dict]:
             for name, found in zip(names, matches)]
 
 
-def normalize_entities(sink, normalizer, labels: Sequence[str], page: int,
+def normalize_entities(sink, normalizer, labels: Sequence[str], page: int, min_score: float = 0.0,
                        progress: Callable[[str], None] = log.info) -> NormalizeStats:
-    """Link every entity of `labels` that `normalizer.version` has not linked yet (module docstring)."""
+    """Link every entity of `labels` that `normalizer.version` has not linked yet (module docstring)
+    to its concepts of score >= `min_score`."""
     stats, started = NormalizeStats(), time.monotonic()
     for label in labels:
         done: set[str] = set()
@@ -58,7 +61,7 @@ def normalize_entities(sink, normalizer, labels: Sequence[str], page: int,
             if again:  # the store did not keep the mark: stop rather than loop for ever
                 raise SinkError(f"normalising {label} entities: {len(again)} entities (e.g. {sorted(again)[0]!r}) "
                                 f"came back unmarked after they were linked")
-            matches = normalizer.normalize(names)
+            matches = [[m for m in found if m.score >= min_score] for found in normalizer.normalize(names)]
             rows = concept_rows(names, matches)
             sink.link_concepts(label, rows, normalizer.version)
             done.update(names)

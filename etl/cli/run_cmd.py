@@ -234,7 +234,7 @@ def _normalize(sink, normalizer, settings, report) -> None:
     from etl.normalize import normalize_entities
 
     stats = normalize_entities(sink, normalizer, settings.normalizer.labels, settings.normalizer.page,
-                               progress=lambda line: click.echo(line, err=True))
+                               settings.normalizer.min_score, progress=lambda line: click.echo(line, err=True))
     report.normalization = stats.as_dict()
     report.stage_seconds["normalize"] = stats.seconds
 
@@ -254,9 +254,10 @@ def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit
         report.model_versions["assertion"] = assertions.version
     load_seconds = time.monotonic() - tick
     normalizer = load_normalizer(settings) if settings.normalizer.enabled and settings.graph.sink != "none" else None
+    load_times = {"load_models": load_seconds}
     if normalizer is not None:
         report.model_versions["normalizer"] = normalizer.version
-        report.stage_seconds["load_normalizer"] = time.monotonic() - tick - load_seconds
+        load_times["load_normalizer"] = time.monotonic() - tick - load_seconds
     schema = load_schema()
     options = pipeline_options(settings, limit=limit, full=full)
     total = min(inputs.rows, limit) if limit else inputs.rows
@@ -284,7 +285,7 @@ def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit
             raise
         finally:
             progress.close()
-            report.stage_seconds = {"load_models": load_seconds, **report.stage_seconds}
+            report.stage_seconds = {**load_times, **report.stage_seconds}
             if record.status != "failed":
                 record.status = "partial" if report.documents_quarantined else "ok"
             record.finished_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
