@@ -9,14 +9,13 @@ possible) and "score", plus "experiencer": "family" and "historical": true where
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
 from etl.cli.options import encoder_checkpoint_choice
 from etl.config import replace
-from etl.data.files import open_text
+from etl.data.files import open_text, write_jsonl
 from etl.errors import DataError
 
 DECISION_CHOICE = click.Choice(["model", "rules", "gated"])
@@ -134,20 +133,15 @@ def predict_assertions(app, input_path: Path, output: Path | None, model_dir: Pa
         folder, decision=decision or app.settings.assertion.decision or None))
     mentions = [Mention(row["text"], m["start"], m["end"]) for row in rows for m in row["mentions"]]
     assessments = iter(classifier.assess(mentions))
-    handle = open(output, "w", encoding="utf-8") if output else sys.stdout
-    try:
-        for row in rows:
-            for mention in row["mentions"]:
-                judged = next(assessments)
-                mention["assertion"], mention["score"] = judged.status, round(judged.score, 4)
-                if judged.experiencer != "patient":
-                    mention["experiencer"] = judged.experiencer
-                if judged.historical:
-                    mention["historical"] = True
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    finally:
-        if output:
-            handle.close()
+    for row in rows:
+        for mention in row["mentions"]:
+            judged = next(assessments)
+            mention["assertion"], mention["score"] = judged.status, round(judged.score, 4)
+            if judged.experiencer != "patient":
+                mention["experiencer"] = judged.experiencer
+            if judged.historical:
+                mention["historical"] = True
+    write_jsonl(rows, output)
     if output:
         click.echo(f"{len(rows)} lines, {len(mentions)} mentions -> {output}", err=True)
 

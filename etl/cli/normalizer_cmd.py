@@ -9,13 +9,12 @@ vocabulary). A malformed line stops with an error naming it (exit 1) before anyt
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
 from etl.config import replace
-from etl.data.files import open_text
+from etl.data.files import open_text, write_jsonl
 from etl.errors import DataError
 
 KIND = "normalizer"
@@ -104,14 +103,9 @@ def predict_normalize(app, input_path: Path, output: Path | None, model_dir: Pat
     rows = read_text_rows(input_path)
     normalizer = load_normalizer(app, model_dir)
     found = normalizer.normalize([row["text"] for row in rows])
-    handle = open(output, "w", encoding="utf-8") if output else sys.stdout
-    try:
-        for row, concepts in zip(rows, found):
-            row["concepts"] = [c.as_json() for c in concepts]
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    finally:
-        if output:
-            handle.close()
+    for row, concepts in zip(rows, found):
+        row["concepts"] = [c.as_json() for c in concepts]
+    write_jsonl(rows, output)
     if output:
         click.echo(f"{len(rows)} lines, {sum(1 for c in found if c)} with a concept -> {output}", err=True)
 

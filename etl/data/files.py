@@ -37,3 +37,17 @@ def read_jsonl(path: str | Path, parse: Callable[[dict, int], T], what: str) -> 
                 yield item
         except UnicodeDecodeError as error:
             raise DataError(f"{path}: not UTF-8 ({error})") from None
+
+
+def write_jsonl(rows: list[dict], output: str | Path | None) -> None:
+    """Rows as JSON lines (UTF-8, not ASCII-escaped) to `output`, or to standard output if None:
+    what the `etl predict` commands write."""
+    import sys
+
+    handle = open(output, "w", encoding="utf-8") if output else sys.stdout
+    try:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            handle.close()
