@@ -463,7 +463,7 @@ def _schema_files() -> tuple[set, set]:
 
 def test_db_init_creates_the_constraints_and_indexes_of_the_schema_files(store, monkeypatch):
     unique, plain = _schema_files()
-    assert len(unique) == 14 and len(plain) == 3
+    assert len(unique) == 15 and len(plain) == 4  # + Concept(name) unique, Concept(code) indexed
     sink = store.make()
     if store.kind == "falkordb":
         socket = sink.server.socket_path
