@@ -14,8 +14,7 @@ from pathlib import Path
 import click
 
 from etl.config import replace
-from etl.data.files import open_text, write_jsonl
-from etl.errors import DataError
+from etl.data.files import read_jsonl, write_jsonl
 
 KIND = "normalizer"
 
@@ -58,27 +57,18 @@ def train_normalizer(app, out: Path | None, pair_epochs: int | None, cdn_epochs:
     run_training(settings, out or settings.normalizer.model_dir, say=click.echo, max_train=max_train)
 
 
+def text_row(row: dict, number: int) -> dict:
+    """One `predict normalize` input line: an object with an "id" and a "text" string."""
+    if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+        raise ValueError('expected a JSON object with a "text" string')
+    if "id" not in row:
+        raise ValueError('expected an "id"')
+    return row
+
+
 def read_text_rows(path: Path) -> list[dict]:
     """The `predict normalize` input, checked line by line: a bad line is an error naming it."""
-    rows = []
-    with open_text(path) as handle:
-        try:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}, line {number}"
-                try:
-                    row = json.loads(line)
-                except ValueError as error:
-                    raise DataError(f"{where}: not JSON ({error})") from None
-                if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                    raise DataError(f"{where}: expected a JSON object with a \"text\" string")
-                if "id" not in row:
-                    raise DataError(f"{where}: expected an \"id\"")
-                rows.append(row)
-        except UnicodeDecodeError as error:
-            raise DataError(f"{path}: not UTF-8 ({error})") from None
-    return rows
+    return list(read_jsonl(path, text_row, 'an {"id", "text"} line'))
 
 
 def load_normalizer(app, model_dir: Path | None):

@@ -65,10 +65,10 @@ def test_predict_normalize_keeps_its_interface(tmp_path):
 
 
 @pytest.mark.parametrize("line, message", [
-    ("{not json", "line 2: not JSON"),
-    ('{"id": 1}', 'line 2: expected a JSON object with a "text" string'),
-    ('["结肠癌"]', 'line 2: expected a JSON object with a "text" string'),
-    ('{"text": "结肠癌"}', 'line 2: expected an "id"'),
+    ("{not json", 'in.jsonl:2: not an {"id", "text"} line (Expecting'),
+    ('{"id": 1}', 'in.jsonl:2: not an {"id", "text"} line (expected a JSON object with a "text" string)'),
+    ('["结肠癌"]', 'in.jsonl:2: not an {"id", "text"} line (expected a JSON object with a "text" string)'),
+    ('{"text": "结肠癌"}', 'in.jsonl:2: not an {"id", "text"} line (expected an "id")'),
 ])
 def test_a_malformed_predict_line_is_an_error_naming_it(tmp_path, line, message):
     source = tmp_path / "in.jsonl"
