@@ -40,7 +40,7 @@ def main() -> None:
         read = passages(mine, condition)
         texts += [p.text for p in read]
         notes += [p.of_a_note for p in read]
-    predicted = relations.predict(texts)
+    predicted = relations.predict_encoded(relations.encode(texts), notes)
     asked = [(t, r) for t, r in zip(texts, predicted) if r]
     triples = spans.extract_batch(asked, [n for n, r in zip(notes, predicted) if r])
     spans.answer_encoded = original

@@ -195,3 +195,44 @@ def evidence_rows(note: Note, evidence: Iterable) -> dict:
                      "subject_start": e.subject_start, "object_start": e.object_start,
                      "score": e.score})
     return {"id": note.id, "text": note.text, "spo_list": rows}
+
+
+# --------------------------------------------------------------------------- note thresholds
+# Scales within this strict F1 of the best count as equal; the largest of them wins: fewer span
+# questions and a stricter classifier for the same end-to-end figure.
+SCALE_TOLERANCE = 0.002
+
+
+def tune_note_thresholds(pipeline, notes: list[Note], grid, log=print) -> tuple[float, list[dict]]:
+    """The scale of the relation thresholds that gives `notes` (annotated, held out from training)
+    the best strict F1 end to end: each scale's thresholds decide the notes' passages, then the
+    span turns, merge and assertion run as `etl run` runs them. The main conditions and the
+    relation probabilities are computed once. Returns (chosen scale, one figure row per scale)."""
+    from etl.extract import SourceDocument, content_hash
+
+    relations = pipeline.relations
+    documents = [SourceDocument(n.id, n.text, "gold", i, content_hash(n.text, {})) for i, n in enumerate(notes)]
+    items = pipeline.conditions_batch(pipeline.prepare(documents))
+    probabilities = relations.probabilities_encoded([ids for item in items for ids in item.token_ids])
+    flags = [passage.of_a_note for item in items for passage in item.passages]
+    kept, rows = relations.note_thresholds, []
+    try:
+        for scale in sorted(set(grid)):
+            relations.note_thresholds = relations.thresholds * scale
+            predicted = relations.decide(probabilities, flags)
+            found = {document.doc_id: asserted_keys(evidence)
+                     for document, evidence in pipeline.judge(pipeline.spans_batch(items, predicted))}
+            scores = score_notes(notes, found)
+            rows.append({"scale": scale, "span_questions": sum(len(p) for p in predicted),
+                         "strict": scores.strict.as_dict(), "lenient": scores.lenient.as_dict()})
+            log(f"scale {scale:g}: {rows[-1]['span_questions']} relation questions, strict F1 "
+                f"{scores.strict.f1:.4f}, lenient F1 {scores.lenient.f1:.4f}")
+    finally:
+        relations.note_thresholds = kept
+    return choose_scale(rows), rows
+
+
+def choose_scale(rows: list[dict]) -> float:
+    """The largest scale whose strict F1 is within SCALE_TOLERANCE of the best."""
+    best = max(row["strict"]["f1"] for row in rows)
+    return max(row["scale"] for row in rows if row["strict"]["f1"] >= best - SCALE_TOLERANCE)

@@ -398,8 +398,9 @@ class Pipeline:
     def relations_batch(self, items: list[WorkItem]) -> list:
         """Stage 1: the relations predicted in every window of `items`."""
         token_ids = [ids for item in items for ids in item.token_ids]
+        notes = [passage.of_a_note for item in items for passage in item.passages]
         tick = time.monotonic()
-        predicted = self.relations.predict_encoded(token_ids) if token_ids else []
+        predicted = self.relations.predict_encoded(token_ids, notes) if token_ids else []
         self.timer.add("relations", time.monotonic() - tick)
         return predicted
 

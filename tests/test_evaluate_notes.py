@@ -82,3 +82,14 @@ def test_reader_places_offsets_and_falls_back_to_the_first_occurrence():
     with pytest.raises(KeyError):
         parse_note({"id": "y", "text": "x", "spo_list": [{"subject": "a", "predicate": "p", "object": "b",
                                                            "assertion": "maybe"}]})
+
+
+def test_the_note_threshold_scale_is_the_largest_within_the_tolerance_of_the_best():
+    from etl.evaluate_notes import SCALE_TOLERANCE, choose_scale
+
+    def row(scale, f1):
+        return {"scale": scale, "strict": {"f1": f1}}
+
+    assert choose_scale([row(0.3, 0.4613), row(0.4, 0.4604), row(0.5, 0.4587), row(1.0, 0.4469)]) == 0.4
+    assert choose_scale([row(0.3, 0.47), row(0.4, 0.47 - SCALE_TOLERANCE - 0.0001), row(1.0, 0.40)]) == 0.3
+    assert choose_scale([row(0.5, 0.40), row(1.0, 0.41)]) == 1.0

@@ -29,9 +29,13 @@ from etl.data.text_rows import read_text_rows
               help="Use only the first N training texts (quick runs; default: all).")
 @click.option("--loss", type=click.Choice(["bce", "weighted_bce", "focal"]), help="Default: relation.loss.")
 @click.option("--head", type=click.Choice(["cls", "pool", "cnn_pool"]), help="Default: relation.head.")
+@click.option("--tune-notes", is_flag=True,
+              help="Train nothing: choose the thresholds for notes' passages of the folder (--out, default "
+                   "relation.model_dir) end to end on --dev-notes with the configured span and assertion "
+                   "models, and write them into it as note_thresholds.json.")
 @note_options
 @click.pass_obj
-def train_relation(app, encoder_checkpoint, from_scratch, out, epochs, max_train, loss, head,
+def train_relation(app, encoder_checkpoint, from_scratch, out, epochs, max_train, loss, head, tune_notes,
                    notes_file, dev_notes_file, with_notes) -> None:
     """Relation classifier (ALBERT, 44 CMeIE predicates, multi-label).
 
@@ -41,6 +45,14 @@ def train_relation(app, encoder_checkpoint, from_scratch, out, epochs, max_train
     keeps the best epoch, tunes per-predicate thresholds on dev and writes encoder config, weights,
     vocab, labels, thresholds, settings, metrics.json and version.txt.
     """
+    if tune_notes:
+        if encoder_checkpoint or from_scratch or epochs or max_train or loss or head or notes_file \
+                or with_notes is not None:
+            raise click.UsageError("--tune-notes trains nothing: give only --out and --dev-notes with it")
+        folder = out or app.settings.relation.model_dir
+        tune_note_thresholds(replace(app.settings, relation__model_dir=folder, data__emr_re_dev=dev_notes_file),
+                             folder)
+        return
     settings = encoder_checkpoint_choice(app.settings, "relation", encoder_checkpoint, from_scratch)
     settings = replace(settings, relation__epochs=epochs, relation__max_train_samples=max_train,
                        relation__loss=loss, relation__head=head)
@@ -48,6 +60,24 @@ def train_relation(app, encoder_checkpoint, from_scratch, out, epochs, max_train
     from etl.models.relation.training import train_relation as run_training  # TensorFlow only now
 
     run_training(settings, out or settings.relation.model_dir, log=click.echo)
+
+
+def tune_note_thresholds(settings, folder: Path) -> None:
+    """`--tune-notes`: the scale of the folder's thresholds with the best EMR-RE strict F1 on the
+    dev notes through `etl run`'s path (etl/evaluate_notes.py), written as note_thresholds.json."""
+    from etl.data.emr_re import read_notes
+    from etl.evaluate_notes import evaluation_pipeline, tune_note_thresholds as tune
+    from etl.models.relation.model import save_note_thresholds
+
+    notes = list(read_notes(settings.data.emr_re_dev))
+    pipeline = evaluation_pipeline(settings)
+    click.echo(f"choosing the note thresholds of {folder} on {len(notes)} notes of {settings.data.emr_re_dev} "
+               f"(span model {pipeline.versions.get('spans')}, grid {list(settings.relation.note_scale_grid)})")
+    scale, rows = tune(pipeline, notes, settings.relation.note_scale_grid, log=click.echo)
+    version = save_note_thresholds(folder, pipeline.relations, scale, {
+        "chosen_on": str(settings.data.emr_re_dev), "notes": len(notes), "span_model": pipeline.versions.get("spans"),
+        "assertion_model": pipeline.versions.get("assertion"), "grid": rows})
+    click.echo(f"note thresholds = {scale:g} x thresholds.json; {folder} is now {version}")
 
 
 @click.command("relations")

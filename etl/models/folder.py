@@ -36,7 +36,7 @@ REQUIRED = ("encoder_config.json", "vocab.txt", "weights.h5", "labels.json", "ve
 # the relation model's bigram features and decision thresholds, the span model's lexicon and its
 # labels.json (questions, decoding thresholds), the assertion model's labels.json (its decision);
 # a loaded assertion (span) model's version also carries a hash of its rules (conditions) code.
-VERSIONED_EXTRAS = {"relation": ("bigrams.txt", "thresholds.json"), "spans": ("lexicon.tsv", "labels.json"),
+VERSIONED_EXTRAS = {"relation": ("bigrams.txt", "thresholds.json", "note_thresholds.json"), "spans": ("lexicon.tsv", "labels.json"),
                     "assertion": ("labels.json", "context_rules.tsv"),
                     "normalizer": ("labels.json", "scorer.json", "names.tsv", "aliases.tsv", "name_vectors.npy",
                                    "alias_vectors.npy")}
@@ -126,11 +126,12 @@ def validate_folder(folder: str | Path, kind: str, check_version: bool = True) -
     if not isinstance(size, int) or size <= 0:
         raise bad("encoder_config.json", f"has no positive vocab_size (got {size!r})")
     json_file("labels.json", dict)
-    if (folder / "thresholds.json").is_file():
-        thresholds = json_file("thresholds.json", dict)
-        wrong = [k for k, v in thresholds.items() if not isinstance(v, (int, float)) or not 0 <= v <= 1]
-        if wrong:
-            raise bad("thresholds.json", f"must map labels to numbers from 0 to 1 (not: {', '.join(wrong[:3])})")
+    for name in ("thresholds.json", "note_thresholds.json"):
+        if (folder / name).is_file():
+            thresholds = json_file(name, dict)
+            wrong = [k for k, v in thresholds.items() if not isinstance(v, (int, float)) or not 0 <= v <= 1]
+            if wrong:
+                raise bad(name, f"must map labels to numbers from 0 to 1 (not: {', '.join(wrong[:3])})")
     try:
         lines = vocab_lines(folder)
     except (OSError, UnicodeDecodeError) as error:

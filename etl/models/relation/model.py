@@ -33,6 +33,9 @@ see etl.models.relation.pretrain) before the relation head is trained.
 
 `train_relation` (training.py) writes a self-contained folder (see etl.models.folder) plus `thresholds.json`
 (per-predicate decision thresholds tuned on dev); `RelationClassifier.load(folder)` serves it.
+`note_thresholds.json`, when the folder has it, holds the thresholds for the passages of clinical
+notes (`etl train relation --tune-notes`): there the span model filters a predicate the note does
+not hold, so a threshold tuned for the classifier's own F1 is too strict end to end.
 """
 from __future__ import annotations
 
@@ -51,6 +54,7 @@ from etl.models.tokens import group_by_bucket, load_tokenizer, pad_to, shuffled_
 KIND = "relation"
 HEADS = ("cls", "pool", "cnn_pool")
 THRESHOLDS_FILE = "thresholds.json"
+NOTE_THRESHOLDS_FILE = "note_thresholds.json"  # notes' passages (etl/evaluate_notes.tune_note_thresholds)
 
 
 # --------------------------------------------------------------------------- model
@@ -234,10 +238,12 @@ class RelationClassifier:
 
     def __init__(self, model, tokenizer, labels: Sequence[str], thresholds: np.ndarray,
                  buckets: Sequence[int], batch_size: int, version: str = "", folder: Path | None = None,
-                 lexical: LexicalFeatures | None = None):
+                 lexical: LexicalFeatures | None = None, note_thresholds: np.ndarray | None = None):
         self.model = model
         self.labels = tuple(labels)
         self.thresholds = np.asarray(thresholds, dtype=np.float32)
+        # a note's passage (`X@window`, etl/conditions.py) is decided at these; None: at `thresholds`
+        self.note_thresholds = None if note_thresholds is None else np.asarray(note_thresholds, dtype=np.float32)
         self.version, self.folder = version, folder
         self._predictor = _Predictor(model, tokenizer, buckets, batch_size, lexical)
 
@@ -260,13 +266,17 @@ class RelationClassifier:
         if (folder / THRESHOLDS_FILE).is_file():
             tuned = model_folder.read_json(folder / THRESHOLDS_FILE)
         thresholds = [tuned.get(label, threshold) for label in meta["labels"]]
+        note_thresholds = None
+        if (folder / NOTE_THRESHOLDS_FILE).is_file():
+            for_notes = model_folder.read_json(folder / NOTE_THRESHOLDS_FILE)
+            note_thresholds = [for_notes.get(label, t) for label, t in zip(meta["labels"], thresholds)]
         buckets = tuple(buckets or meta.get("buckets") or (64, 128, 256))
         max_position = model_folder.read_json(folder / "encoder_config.json").get("max_position_embeddings", 512)
         if buckets[-1] > max_position:
             raise ConfigError(f"largest bucket {buckets[-1]} exceeds the encoder's {max_position} positions")
         return cls(model, tokenizer, meta["labels"], thresholds,
                    buckets, batch_size or meta.get("batch_size", 32),
-                   model_folder.read_version(folder), folder, lexical)
+                   model_folder.read_version(folder), folder, lexical, note_thresholds)
 
     @property
     def buckets(self) -> tuple[int, ...]:
@@ -288,11 +298,21 @@ class RelationClassifier:
         """{predicate: probability} for the predicates at or above their threshold."""
         return self.predict_encoded(self.encode(texts))
 
-    def predict_encoded(self, token_ids: list[list[int]]) -> list[dict[str, float]]:
-        """`predict` for texts already encoded with `encode`."""
+    def predict_encoded(self, token_ids: list[list[int]], notes: Sequence[bool] | None = None) -> list[dict[str, float]]:
+        """`predict` for texts already encoded with `encode`; `notes[i]`: text i is a note's
+        passage (decided at the note thresholds, when the folder has them)."""
+        return self.decide(self.probabilities_encoded(token_ids), notes)
+
+    def probabilities_encoded(self, token_ids: list[list[int]]) -> np.ndarray:
+        """[len(token_ids), labels] probabilities for texts already encoded with `encode`."""
+        return self._predictor.probabilities_from_ids(token_ids)
+
+    def decide(self, probabilities: np.ndarray, notes: Sequence[bool] | None = None) -> list[dict[str, float]]:
+        """{predicate: probability} at or above the threshold of each row's register."""
+        notes = notes if notes is not None and self.note_thresholds is not None else [False] * len(probabilities)
         result = []
-        for row in self._predictor.probabilities_from_ids(token_ids):
-            hits = np.flatnonzero(row >= self.thresholds)
+        for row, note in zip(probabilities, notes):
+            hits = np.flatnonzero(row >= (self.note_thresholds if note else self.thresholds))
             result.append({self.labels[i]: float(row[i]) for i in hits})
         return result
 
@@ -315,3 +335,17 @@ def save_relation_folder(folder: Path, model, labels: Sequence[str], head: str, 
     model_folder.write_json(folder / THRESHOLDS_FILE,
                             {label: round(float(t), 4) for label, t in zip(labels, thresholds)})
     return model_folder.finish_folder(KIND, folder, settings_record, metrics)
+
+
+def save_note_thresholds(folder: Path, classifier: RelationClassifier, scale: float, measured: dict) -> str:
+    """Write `note_thresholds.json` (the folder's thresholds times `scale`) into a trained folder,
+    record `measured` (how the scale was chosen) in metrics.json under "note_thresholds", and
+    re-version the folder (the notes' predicates change). Returns the new version."""
+    folder = Path(folder)
+    model_folder.write_json(folder / NOTE_THRESHOLDS_FILE,
+                            {label: round(float(t) * scale, 4) for label, t in zip(classifier.labels, classifier.thresholds)})
+    metrics = dict(model_folder.read_json(folder / "metrics.json"), note_thresholds=dict(measured, scale=scale))
+    version = model_folder.folder_version(KIND, folder)
+    (folder / "version.txt").write_text(version + "\n", encoding="utf-8")
+    model_folder.write_json(folder / "metrics.json", dict(metrics, version=version))
+    return version

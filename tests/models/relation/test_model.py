@@ -137,6 +137,31 @@ def test_predict_uses_the_saved_thresholds(tiny_folder, schema):
     assert set(found) == set(labels) - {"临床表现"} and found["同义词"] == probs["同义词"]
 
 
+def test_note_thresholds_decide_the_notes_passages_and_re_version_the_folder(tiny_folder, schema):
+    from etl.models.folder import changed_since_training, folder_version, read_version
+    from etl.models.relation.model import NOTE_THRESHOLDS_FILE, RelationClassifier, save_note_thresholds
+
+    labels = schema.predicate_names
+    before = _save(tiny_folder, schema, [1.0] * len(labels))  # a sigmoid never reaches 1.0 here
+    folder = tiny_folder["folder"]
+    classifier = RelationClassifier.load(folder)
+    assert classifier.note_thresholds is None
+    ids = classifier.encode(["肺炎@咳嗽", "肺炎@咳嗽"])
+    assert classifier.predict_encoded(ids, [True, False]) == [{}, {}]  # no note thresholds: one set for all
+
+    version = save_note_thresholds(folder, classifier, 0.0, {"grid": []})
+    assert version != before and version == read_version(folder) == folder_version("relation", folder)
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["note_thresholds"]["scale"] == 0.0 and metrics["version"] == version
+    loaded = RelationClassifier.load(folder)
+    as_note, as_text = loaded.predict_encoded(ids, [True, False])
+    assert set(as_note) == set(labels) and as_text == {}
+    assert loaded.predict_encoded(ids) == [{}, {}]  # no flags: every text is decided as a CMeIE text
+    (folder / NOTE_THRESHOLDS_FILE).write_text(json.dumps({labels[0]: 0.5}), encoding="utf-8")
+    assert changed_since_training("relation", folder) is not None  # the version covers the file
+    (folder / NOTE_THRESHOLDS_FILE).unlink()
+
+
 def test_edge_texts_predict(tiny_folder, schema):
     from etl.models.relation.model import RelationClassifier
 
@@ -333,3 +358,21 @@ def test_cli_train_relation_on_annotated_notes(cli_model, tmp_path, shared_data)
     bad = CliRunner().invoke(cli, args + ["train", "relation", "--out", str(out), "--without-notes",
                                           "--notes", str(notes)])
     assert bad.exit_code == 1 and "exclude each other" in bad.output
+
+    # --tune-notes: the scale of its thresholds chosen end to end on the dev notes (the configured
+    # span and assertion models), written into the folder, which gets a new version
+    trained = (out / "version.txt").read_text(encoding="utf-8").strip()
+    result = CliRunner().invoke(cli, args + ["--set", "relation.note_scale_grid=0.5,1.0", "train", "relation",
+                                             "--tune-notes", "--out", str(out), "--dev-notes", str(dev_notes)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    tuned = metrics["note_thresholds"]
+    assert tuned["scale"] in (0.5, 1.0) and [row["scale"] for row in tuned["grid"]] == [0.5, 1.0]
+    assert tuned["notes"] == 2 and all(row["strict"]["gold"] > 0 for row in tuned["grid"])
+    assert metrics["version"] == (out / "version.txt").read_text(encoding="utf-8").strip() != trained
+    note_thresholds = json.loads((out / "note_thresholds.json").read_text(encoding="utf-8"))
+    thresholds = json.loads((out / "thresholds.json").read_text(encoding="utf-8"))
+    assert note_thresholds.keys() == thresholds.keys()
+    assert all(abs(note_thresholds[k] - v * tuned["scale"]) <= 1e-4 for k, v in thresholds.items())
+    bad = CliRunner().invoke(cli, args + ["train", "relation", "--tune-notes", "--out", str(out), "--epochs", "2"])
+    assert bad.exit_code == 1 and "trains nothing" in bad.output
