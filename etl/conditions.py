@@ -46,7 +46,8 @@ MIN_SCORE = 0.1
 # candidate inside it, extra bonus of its first item). Quotes may be written “”, "" or \"\".
 _OPEN, _CLOSE = r'\\?[“"]', r'\\?[”"]'
 STATEMENTS = (
-    ("admission", re.compile(r"以\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.5, 0.3),
+    # 以“X”收入 (not 予以“X”: a drug given, `予以“坎地沙坦酯片 每次4mg”`)
+    ("admission", re.compile(r"(?<![予给])以\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.5, 0.3),
     ("admission", re.compile(r'(?:门诊|急诊|病房|遂|故|今|现|拟)以([^，。；,;“”"\\\s]{2,30}?)(?:收|入院)'), 0.5, 0.3),
     ("diagnosis", re.compile(r"(?:诊断|诊为|考虑|拟诊|拟)[为是:：]?\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.3, 0.3),
     # a tumour named by the pathology report (术后病理示X, 病理提示：X), by the note's own judgement

@@ -78,6 +78,7 @@ def test_a_text_that_already_carries_its_topic_gets_no_second_prefix_and_no_cond
     ("遂以高血压病收入我科", [("高血压病", 0.8)]),
     ("急诊拟“消化道出血、失血性贫血”收入", [("消化道出血", 0.6), ("失血性贫血", 0.3)]),
     ("予以抗感染治疗后症状好转", []),  # 以 that states nothing
+    ("予以“坎地沙坦酯片 每次4mg”控制血压，以“头晕待查”收入", [("头晕待查", 0.8)]),  # 予以“X”: a drug given
     ("门诊以“腹痛待查：阑尾炎？”收入", [("腹痛待查", 0.5), ("阑尾炎", 0.8)]),  # the working diagnosis
     ("以“头晕待查”收入我科", [("头晕待查", 0.8)]),
     ("以“肝癌术后”收入", [("肝癌", 0.8)]),  # 术后 closes the disease's name
