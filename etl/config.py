@@ -118,8 +118,10 @@ class RelationSettings:
     trim_vocab: bool = True
     max_train_samples: int = 0
     notes: bool = True  # also train on the windows of data.emr_re_train (dev: + data.emr_re_dev), as the pipeline reads them
-    # `etl train relation --tune-notes`: scales of the thresholds tried for notes' passages, end to end on data.emr_re_dev
+    # `etl train relation --tune-notes`: scales of the thresholds tried for notes' passages, and least
+    # triple scores (relation probability x span pointers), end to end on data.emr_re_dev
     note_scale_grid: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+    note_min_score_grid: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3)
     seed: int = 42
     encoder: RelationEncoderSettings = field(default_factory=RelationEncoderSettings)
 

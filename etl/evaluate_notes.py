@@ -198,16 +198,21 @@ def evidence_rows(note: Note, evidence: Iterable) -> dict:
 
 
 # --------------------------------------------------------------------------- note thresholds
-# Scales within this strict F1 of the best count as equal; the largest of them wins: fewer span
-# questions and a stricter classifier for the same end-to-end figure.
+# The note decision must not cost precision: a setting is eligible only if its strict precision is
+# at least that of the classifier's own thresholds (scale 1, no score floor) minus this.
+PRECISION_TOLERANCE = 0.005
+# Eligible settings within this strict F1 of the best count as equal; the largest scale, then the
+# largest score floor wins: fewer span questions and fewer weak triples for the same figure.
 SCALE_TOLERANCE = 0.002
 
 
-def tune_note_thresholds(pipeline, notes: list[Note], grid, log=print) -> tuple[float, list[dict]]:
-    """The scale of the relation thresholds that gives `notes` (annotated, held out from training)
-    the best strict F1 end to end: each scale's thresholds decide the notes' passages, then the
-    span turns, merge and assertion run as `etl run` runs them. The main conditions and the
-    relation probabilities are computed once. Returns (chosen scale, one figure row per scale)."""
+def tune_note_thresholds(pipeline, notes: list[Note], scales, min_scores, log=print) -> tuple[tuple[float, float], list[dict]]:
+    """The decision for notes' passages that gives `notes` (annotated, held out from training) the
+    best strict F1 end to end without losing precision: each scale of the relation thresholds
+    decides which predicates the span model is asked, as `etl run` asks them (span turns, merge,
+    assertion), and each least triple score (relation probability x span pointers) drops the
+    weakest triples. The main conditions and relation probabilities are computed once, the span
+    turns once per scale. Returns ((scale, min score), one figure row per setting)."""
     from etl.extract import SourceDocument, content_hash
 
     relations = pipeline.relations
@@ -215,24 +220,36 @@ def tune_note_thresholds(pipeline, notes: list[Note], grid, log=print) -> tuple[
     items = pipeline.conditions_batch(pipeline.prepare(documents))
     probabilities = relations.probabilities_encoded([ids for item in items for ids in item.token_ids])
     flags = [passage.of_a_note for item in items for passage in item.passages]
-    kept, rows = relations.note_thresholds, []
+    kept, floor, rows = relations.note_thresholds, relations.note_min_score, []
     try:
-        for scale in sorted(set(grid)):
+        relations.note_min_score = 0.0  # the floor is applied below, to the same evidence
+        for scale in sorted(set(scales) | {1.0}):
             relations.note_thresholds = relations.thresholds * scale
             predicted = relations.decide(probabilities, flags)
-            found = {document.doc_id: asserted_keys(evidence)
-                     for document, evidence in pipeline.judge(pipeline.spans_batch(items, predicted))}
-            scores = score_notes(notes, found)
-            rows.append({"scale": scale, "span_questions": sum(len(p) for p in predicted),
-                         "strict": scores.strict.as_dict(), "lenient": scores.lenient.as_dict()})
-            log(f"scale {scale:g}: {rows[-1]['span_questions']} relation questions, strict F1 "
-                f"{scores.strict.f1:.4f}, lenient F1 {scores.lenient.f1:.4f}")
+            evidence = [(document.doc_id, found) for document, found
+                        in pipeline.judge(pipeline.spans_batch(items, predicted))]
+            for least in sorted(set(min_scores) | {0.0}):
+                scores = score_notes(notes, {doc: {(e.subject, e.predicate, e.object) for e in found
+                                                   if e.asserted and e.score >= least}
+                                             for doc, found in evidence})
+                rows.append({"scale": scale, "min_triple_score": least,
+                             "span_questions": sum(len(p) for p in predicted),
+                             "strict": scores.strict.as_dict(), "lenient": scores.lenient.as_dict()})
+                log(f"scale {scale:g}, least triple score {least:g}: {rows[-1]['span_questions']} relation "
+                    f"questions, strict P {scores.strict.precision:.4f} R {scores.strict.recall:.4f} "
+                    f"F1 {scores.strict.f1:.4f}, lenient F1 {scores.lenient.f1:.4f}")
     finally:
-        relations.note_thresholds = kept
-    return choose_scale(rows), rows
+        relations.note_thresholds, relations.note_min_score = kept, floor
+    return choose_note_decision(rows), rows
 
 
-def choose_scale(rows: list[dict]) -> float:
-    """The largest scale whose strict F1 is within SCALE_TOLERANCE of the best."""
-    best = max(row["strict"]["f1"] for row in rows)
-    return max(row["scale"] for row in rows if row["strict"]["f1"] >= best - SCALE_TOLERANCE)
+def choose_note_decision(rows: list[dict]) -> tuple[float, float]:
+    """(scale, min score) of the rows: among those whose strict precision is at least the
+    baseline's (scale 1, min score 0) minus PRECISION_TOLERANCE, the best strict F1; within
+    SCALE_TOLERANCE of it, the largest scale, then the largest min score."""
+    base = next(r for r in rows if r["scale"] == 1.0 and r["min_triple_score"] == 0.0)
+    eligible = [r for r in rows if r["strict"]["precision"] >= base["strict"]["precision"] - PRECISION_TOLERANCE]
+    best = max(r["strict"]["f1"] for r in eligible)
+    chosen = max((r for r in eligible if r["strict"]["f1"] >= best - SCALE_TOLERANCE),
+                 key=lambda r: (r["scale"], r["min_triple_score"]))
+    return chosen["scale"], chosen["min_triple_score"]

@@ -423,6 +423,10 @@ class Pipeline:
         asks = [(texts[i], predicted[i]) for i in asked]
         answers = iter(self.spans.extract_batch(asks, [notes[i] for i in asked])) if asks else iter(())
         per_window = [next(answers) if relations else [] for relations in predicted]
+        floor = self.relations.note_min_score  # a note's triple needs this score (relation x span pointers)
+        if floor:
+            per_window = [[t for t in triples if t.score >= floor] if note else triples
+                          for triples, note in zip(per_window, notes)]
         self.timer.add("spans", time.monotonic() - tick)
         self.report.windows += len(texts)
         self.report.span_queries += sum(len(r) for r in predicted)

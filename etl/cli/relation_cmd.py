@@ -30,9 +30,10 @@ from etl.data.text_rows import read_text_rows
 @click.option("--loss", type=click.Choice(["bce", "weighted_bce", "focal"]), help="Default: relation.loss.")
 @click.option("--head", type=click.Choice(["cls", "pool", "cnn_pool"]), help="Default: relation.head.")
 @click.option("--tune-notes", is_flag=True,
-              help="Train nothing: choose the thresholds for notes' passages of the folder (--out, default "
-                   "relation.model_dir) end to end on --dev-notes with the configured span and assertion "
-                   "models, and write them into it as note_thresholds.json.")
+              help="Train nothing: choose the decision for notes' passages of the folder (--out, default "
+                   "relation.model_dir: its thresholds' scale and the least triple score) end to end on "
+                   "--dev-notes with the configured span and assertion models, and write it into the folder "
+                   "as note_thresholds.json.")
 @note_options
 @click.pass_obj
 def train_relation(app, encoder_checkpoint, from_scratch, out, epochs, max_train, loss, head, tune_notes,
@@ -63,8 +64,9 @@ def train_relation(app, encoder_checkpoint, from_scratch, out, epochs, max_train
 
 
 def tune_note_thresholds(settings, folder: Path) -> None:
-    """`--tune-notes`: the scale of the folder's thresholds with the best EMR-RE strict F1 on the
-    dev notes through `etl run`'s path (etl/evaluate_notes.py), written as note_thresholds.json."""
+    """`--tune-notes`: the scale of the folder's thresholds and the least triple score with the best
+    EMR-RE strict F1 that keeps precision, on the dev notes through `etl run`'s path
+    (etl/evaluate_notes.py), written as note_thresholds.json."""
     from etl.data.emr_re import read_notes
     from etl.evaluate_notes import evaluation_pipeline, tune_note_thresholds as tune
     from etl.models.relation.model import save_note_thresholds
@@ -72,12 +74,14 @@ def tune_note_thresholds(settings, folder: Path) -> None:
     notes = list(read_notes(settings.data.emr_re_dev))
     pipeline = evaluation_pipeline(settings)
     click.echo(f"choosing the note thresholds of {folder} on {len(notes)} notes of {settings.data.emr_re_dev} "
-               f"(span model {pipeline.versions.get('spans')}, grid {list(settings.relation.note_scale_grid)})")
-    scale, rows = tune(pipeline, notes, settings.relation.note_scale_grid, log=click.echo)
-    version = save_note_thresholds(folder, pipeline.relations, scale, {
+               f"(span model {pipeline.versions.get('spans')}, scales {list(settings.relation.note_scale_grid)}, "
+               f"least triple scores {list(settings.relation.note_min_score_grid)})")
+    (scale, least), rows = tune(pipeline, notes, settings.relation.note_scale_grid,
+                                settings.relation.note_min_score_grid, log=click.echo)
+    version = save_note_thresholds(folder, pipeline.relations, scale, least, {
         "chosen_on": str(settings.data.emr_re_dev), "notes": len(notes), "span_model": pipeline.versions.get("spans"),
         "assertion_model": pipeline.versions.get("assertion"), "grid": rows})
-    click.echo(f"note thresholds = {scale:g} x thresholds.json; {folder} is now {version}")
+    click.echo(f"notes' passages: {scale:g} x thresholds.json, least triple score {least:g}; {folder} is now {version}")
 
 
 @click.command("relations")

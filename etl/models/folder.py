@@ -129,6 +129,13 @@ def validate_folder(folder: str | Path, kind: str, check_version: bool = True) -
     for name in ("thresholds.json", "note_thresholds.json"):
         if (folder / name).is_file():
             thresholds = json_file(name, dict)
+            if name == "note_thresholds.json":  # {"thresholds": {...}, "min_triple_score": x, "scale": x}
+                floor = thresholds.get("min_triple_score", 0.0)
+                if not isinstance(floor, (int, float)) or not 0 <= floor <= 1:
+                    raise bad(name, f"min_triple_score must be a number from 0 to 1, got {floor!r}")
+                thresholds = thresholds.get("thresholds")
+                if not isinstance(thresholds, dict):
+                    raise bad(name, "must hold a \"thresholds\" object")
             wrong = [k for k, v in thresholds.items() if not isinstance(v, (int, float)) or not 0 <= v <= 1]
             if wrong:
                 raise bad(name, f"must map labels to numbers from 0 to 1 (not: {', '.join(wrong[:3])})")

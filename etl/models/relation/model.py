@@ -33,9 +33,11 @@ see etl.models.relation.pretrain) before the relation head is trained.
 
 `train_relation` (training.py) writes a self-contained folder (see etl.models.folder) plus `thresholds.json`
 (per-predicate decision thresholds tuned on dev); `RelationClassifier.load(folder)` serves it.
-`note_thresholds.json`, when the folder has it, holds the thresholds for the passages of clinical
-notes (`etl train relation --tune-notes`): there the span model filters a predicate the note does
-not hold, so a threshold tuned for the classifier's own F1 is too strict end to end.
+`note_thresholds.json`, when the folder has it, holds the decision for the passages of clinical
+notes (`etl train relation --tune-notes`): lower thresholds (the span model filters a predicate the
+note does not hold, so a threshold tuned for the classifier's own F1 is too strict end to end) and
+the least score a note's triple needs (relation probability x span pointers: `note_min_score`,
+applied by the pipeline), chosen together end to end.
 """
 from __future__ import annotations
 
@@ -54,7 +56,8 @@ from etl.models.tokens import group_by_bucket, load_tokenizer, pad_to, shuffled_
 KIND = "relation"
 HEADS = ("cls", "pool", "cnn_pool")
 THRESHOLDS_FILE = "thresholds.json"
-NOTE_THRESHOLDS_FILE = "note_thresholds.json"  # notes' passages (etl/evaluate_notes.tune_note_thresholds)
+NOTE_THRESHOLDS_FILE = "note_thresholds.json"  # notes' passages (etl/evaluate_notes.tune_note_thresholds):
+# {"thresholds": {predicate: threshold}, "min_triple_score": float, "scale": float (how they were made)}
 
 
 # --------------------------------------------------------------------------- model
@@ -238,12 +241,14 @@ class RelationClassifier:
 
     def __init__(self, model, tokenizer, labels: Sequence[str], thresholds: np.ndarray,
                  buckets: Sequence[int], batch_size: int, version: str = "", folder: Path | None = None,
-                 lexical: LexicalFeatures | None = None, note_thresholds: np.ndarray | None = None):
+                 lexical: LexicalFeatures | None = None, note_thresholds: np.ndarray | None = None,
+                 note_min_score: float = 0.0):
         self.model = model
         self.labels = tuple(labels)
         self.thresholds = np.asarray(thresholds, dtype=np.float32)
         # a note's passage (`X@window`, etl/conditions.py) is decided at these; None: at `thresholds`
         self.note_thresholds = None if note_thresholds is None else np.asarray(note_thresholds, dtype=np.float32)
+        self.note_min_score = note_min_score  # a note's triple below this score is dropped (the pipeline's merge)
         self.version, self.folder = version, folder
         self._predictor = _Predictor(model, tokenizer, buckets, batch_size, lexical)
 
@@ -266,17 +271,18 @@ class RelationClassifier:
         if (folder / THRESHOLDS_FILE).is_file():
             tuned = model_folder.read_json(folder / THRESHOLDS_FILE)
         thresholds = [tuned.get(label, threshold) for label in meta["labels"]]
-        note_thresholds = None
+        note_thresholds, note_min_score = None, 0.0
         if (folder / NOTE_THRESHOLDS_FILE).is_file():
             for_notes = model_folder.read_json(folder / NOTE_THRESHOLDS_FILE)
-            note_thresholds = [for_notes.get(label, t) for label, t in zip(meta["labels"], thresholds)]
+            note_thresholds = [for_notes["thresholds"].get(label, t) for label, t in zip(meta["labels"], thresholds)]
+            note_min_score = float(for_notes.get("min_triple_score", 0.0))
         buckets = tuple(buckets or meta.get("buckets") or (64, 128, 256))
         max_position = model_folder.read_json(folder / "encoder_config.json").get("max_position_embeddings", 512)
         if buckets[-1] > max_position:
             raise ConfigError(f"largest bucket {buckets[-1]} exceeds the encoder's {max_position} positions")
         return cls(model, tokenizer, meta["labels"], thresholds,
                    buckets, batch_size or meta.get("batch_size", 32),
-                   model_folder.read_version(folder), folder, lexical, note_thresholds)
+                   model_folder.read_version(folder), folder, lexical, note_thresholds, note_min_score)
 
     @property
     def buckets(self) -> tuple[int, ...]:
@@ -337,14 +343,17 @@ def save_relation_folder(folder: Path, model, labels: Sequence[str], head: str, 
     return model_folder.finish_folder(KIND, folder, settings_record, metrics)
 
 
-def save_note_thresholds(folder: Path, classifier: RelationClassifier, scale: float, measured: dict) -> str:
-    """Write `note_thresholds.json` (the folder's thresholds times `scale`) into a trained folder,
-    record `measured` (how the scale was chosen) in metrics.json under "note_thresholds", and
-    re-version the folder (the notes' predicates change). Returns the new version."""
+def save_note_thresholds(folder: Path, classifier: RelationClassifier, scale: float, min_triple_score: float,
+                         measured: dict) -> str:
+    """Write `note_thresholds.json` (the folder's thresholds times `scale`, and `min_triple_score`)
+    into a trained folder, record `measured` (how they were chosen) in metrics.json under
+    "note_thresholds", and re-version the folder (the notes' triples change). Returns the new version."""
     folder = Path(folder)
-    model_folder.write_json(folder / NOTE_THRESHOLDS_FILE,
-                            {label: round(float(t) * scale, 4) for label, t in zip(classifier.labels, classifier.thresholds)})
-    metrics = dict(model_folder.read_json(folder / "metrics.json"), note_thresholds=dict(measured, scale=scale))
+    model_folder.write_json(folder / NOTE_THRESHOLDS_FILE, {
+        "scale": scale, "min_triple_score": min_triple_score,
+        "thresholds": {label: round(float(t) * scale, 4) for label, t in zip(classifier.labels, classifier.thresholds)}})
+    metrics = dict(model_folder.read_json(folder / "metrics.json"),
+                   note_thresholds=dict(measured, scale=scale, min_triple_score=min_triple_score))
     version = model_folder.folder_version(KIND, folder)
     (folder / "version.txt").write_text(version + "\n", encoding="utf-8")
     model_folder.write_json(folder / "metrics.json", dict(metrics, version=version))

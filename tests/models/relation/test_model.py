@@ -149,15 +149,16 @@ def test_note_thresholds_decide_the_notes_passages_and_re_version_the_folder(tin
     ids = classifier.encode(["肺炎@咳嗽", "肺炎@咳嗽"])
     assert classifier.predict_encoded(ids, [True, False]) == [{}, {}]  # no note thresholds: one set for all
 
-    version = save_note_thresholds(folder, classifier, 0.0, {"grid": []})
+    version = save_note_thresholds(folder, classifier, 0.0, 0.25, {"grid": []})
     assert version != before and version == read_version(folder) == folder_version("relation", folder)
     metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["note_thresholds"]["scale"] == 0.0 and metrics["version"] == version
     loaded = RelationClassifier.load(folder)
+    assert loaded.note_min_score == 0.25 and classifier.note_min_score == 0.0
     as_note, as_text = loaded.predict_encoded(ids, [True, False])
     assert set(as_note) == set(labels) and as_text == {}
     assert loaded.predict_encoded(ids) == [{}, {}]  # no flags: every text is decided as a CMeIE text
-    (folder / NOTE_THRESHOLDS_FILE).write_text(json.dumps({labels[0]: 0.5}), encoding="utf-8")
+    (folder / NOTE_THRESHOLDS_FILE).write_text(json.dumps({"thresholds": {labels[0]: 0.5}}), encoding="utf-8")
     assert changed_since_training("relation", folder) is not None  # the version covers the file
     (folder / NOTE_THRESHOLDS_FILE).unlink()
 
@@ -362,15 +363,20 @@ def test_cli_train_relation_on_annotated_notes(cli_model, tmp_path, shared_data)
     # --tune-notes: the scale of its thresholds chosen end to end on the dev notes (the configured
     # span and assertion models), written into the folder, which gets a new version
     trained = (out / "version.txt").read_text(encoding="utf-8").strip()
-    result = CliRunner().invoke(cli, args + ["--set", "relation.note_scale_grid=0.5,1.0", "train", "relation",
+    result = CliRunner().invoke(cli, args + ["--set", "relation.note_scale_grid=0.5", "--set",
+                                             "relation.note_min_score_grid=0.2", "train", "relation",
                                              "--tune-notes", "--out", str(out), "--dev-notes", str(dev_notes)])
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     tuned = metrics["note_thresholds"]
-    assert tuned["scale"] in (0.5, 1.0) and [row["scale"] for row in tuned["grid"]] == [0.5, 1.0]
+    assert [(row["scale"], row["min_triple_score"]) for row in tuned["grid"]] == [  # the baseline is always measured
+        (0.5, 0.0), (0.5, 0.2), (1.0, 0.0), (1.0, 0.2)]
+    assert (tuned["scale"], tuned["min_triple_score"]) in [(r["scale"], r["min_triple_score"]) for r in tuned["grid"]]
     assert tuned["notes"] == 2 and all(row["strict"]["gold"] > 0 for row in tuned["grid"])
     assert metrics["version"] == (out / "version.txt").read_text(encoding="utf-8").strip() != trained
-    note_thresholds = json.loads((out / "note_thresholds.json").read_text(encoding="utf-8"))
+    saved = json.loads((out / "note_thresholds.json").read_text(encoding="utf-8"))
+    assert saved["scale"] == tuned["scale"] and saved["min_triple_score"] == tuned["min_triple_score"]
+    note_thresholds = saved["thresholds"]
     thresholds = json.loads((out / "thresholds.json").read_text(encoding="utf-8"))
     assert note_thresholds.keys() == thresholds.keys()
     assert all(abs(note_thresholds[k] - v * tuned["scale"]) <= 1e-4 for k, v in thresholds.items())
