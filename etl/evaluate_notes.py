@@ -198,17 +198,14 @@ def evidence_rows(note: Note, evidence: Iterable) -> dict:
 
 
 # --------------------------------------------------------------------------- note thresholds
-# The note decision must not cost precision: a setting is eligible only if its strict precision is
-# at least that of the classifier's own thresholds (scale 1, no score floor) minus this.
-PRECISION_TOLERANCE = 0.005
-# Eligible settings within this strict F1 of the best count as equal; the largest scale, then the
-# largest score floor wins: fewer span questions and fewer weak triples for the same figure.
+# Settings within this strict F1 of the best count as equal; the largest scale, then the largest
+# score floor wins: fewer span questions and fewer weak triples for the same figure.
 SCALE_TOLERANCE = 0.002
 
 
 def tune_note_thresholds(pipeline, notes: list[Note], scales, min_scores, log=print) -> tuple[tuple[float, float], list[dict]]:
     """The decision for notes' passages that gives `notes` (annotated, held out from training) the
-    best strict F1 end to end without losing precision: each scale of the relation thresholds
+    best strict F1 end to end: each scale of the relation thresholds
     decides which predicates the span model is asked, as `etl run` asks them (span turns, merge,
     assertion), and each least triple score (relation probability x span pointers) drops the
     weakest triples. The main conditions and relation probabilities are computed once, the span
@@ -244,12 +241,9 @@ def tune_note_thresholds(pipeline, notes: list[Note], scales, min_scores, log=pr
 
 
 def choose_note_decision(rows: list[dict]) -> tuple[float, float]:
-    """(scale, min score) of the rows: among those whose strict precision is at least the
-    baseline's (scale 1, min score 0) minus PRECISION_TOLERANCE, the best strict F1; within
-    SCALE_TOLERANCE of it, the largest scale, then the largest min score."""
-    base = next(r for r in rows if r["scale"] == 1.0 and r["min_triple_score"] == 0.0)
-    eligible = [r for r in rows if r["strict"]["precision"] >= base["strict"]["precision"] - PRECISION_TOLERANCE]
-    best = max(r["strict"]["f1"] for r in eligible)
-    chosen = max((r for r in eligible if r["strict"]["f1"] >= best - SCALE_TOLERANCE),
+    """(scale, min score) of the rows: the best strict F1; within SCALE_TOLERANCE of it, the
+    largest scale, then the largest min score."""
+    best = max(r["strict"]["f1"] for r in rows)
+    chosen = max((r for r in rows if r["strict"]["f1"] >= best - SCALE_TOLERANCE),
                  key=lambda r: (r["scale"], r["min_triple_score"]))
     return chosen["scale"], chosen["min_triple_score"]

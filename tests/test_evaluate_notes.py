@@ -84,17 +84,15 @@ def test_reader_places_offsets_and_falls_back_to_the_first_occurrence():
                                                            "assertion": "maybe"}]})
 
 
-def test_the_note_decision_is_the_best_f1_that_keeps_precision_then_the_largest_scale_and_floor():
-    from etl.evaluate_notes import PRECISION_TOLERANCE, SCALE_TOLERANCE, choose_note_decision
+def test_the_note_decision_is_the_best_f1_then_the_largest_scale_and_floor_within_the_tolerance():
+    from etl.evaluate_notes import SCALE_TOLERANCE, choose_note_decision
 
-    def row(scale, least, precision, f1):
-        return {"scale": scale, "min_triple_score": least, "strict": {"precision": precision, "f1": f1}}
+    def row(scale, least, f1):
+        return {"scale": scale, "min_triple_score": least, "strict": {"f1": f1}}
 
-    base = row(1.0, 0.0, 0.501, 0.4469)
-    rows = [base, row(0.4, 0.0, 0.480, 0.4604), row(0.4, 0.2, 0.498, 0.4593), row(0.2, 0.2, 0.498, 0.4593),
-            row(0.2, 0.1, 0.485, 0.4650)]
-    assert choose_note_decision(rows) == (0.4, 0.2)  # 0.465 and 0.460 lose precision; 0.4 over 0.2 at equal F1
-    assert choose_note_decision(rows + [row(0.3, 0.2, 0.501 - PRECISION_TOLERANCE, 0.4593 + SCALE_TOLERANCE)]) \
-        == (0.4, 0.2)  # equal within the tolerance: the larger scale
-    assert choose_note_decision(rows + [row(0.3, 0.3, 0.52, 0.47)]) == (0.3, 0.3)
-    assert choose_note_decision([base, row(0.5, 0.0, 0.40, 0.50)]) == (1.0, 0.0)  # nothing keeps precision
+    rows = [row(1.0, 0.0, 0.4429), row(0.3, 0.0, 0.4591), row(0.3, 0.1, 0.4618), row(0.2, 0.1, 0.4636),
+            row(0.2, 0.2, 0.4556)]
+    assert choose_note_decision(rows) == (0.3, 0.1)  # 0.4618 is within the tolerance of 0.4636
+    assert choose_note_decision(rows + [row(0.2, 0.3, 0.4636 + SCALE_TOLERANCE + 0.0001)]) == (0.2, 0.3)
+    assert choose_note_decision(rows + [row(0.3, 0.2, 0.4618)]) == (0.3, 0.2)  # equal: the larger floor
+    assert choose_note_decision([row(1.0, 0.0, 0.40), row(0.5, 0.0, 0.40)]) == (1.0, 0.0)
