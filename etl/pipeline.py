@@ -43,6 +43,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
+from etl.attribution import one_subject_per_object, site_told_apart
 from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition,
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
@@ -110,11 +111,12 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
     predicate, object type) the schema allows, names that are not empty once normalised (a span
     of invisible characters), objects that are findings, not normal states (etl/findings.py), and
     for a past illness only objects of its own sentence (etl/history.py); in a note (passages read
-    after its main condition), one subject per object place (`one_subject_per_object`). A window
-    is read as a passage without a prefix. Returns (evidence, dropped by the schema, dropped as
-    normal states, dropped as a past illness's)."""
+    after its main condition), a site only where its sentence names the disease and one subject
+    per object place (etl/attribution.py). A window is read as a passage without a prefix.
+    Returns (evidence, dropped by the schema, dropped as normal states, dropped as a past
+    illness's, dropped as sites told apart from their disease)."""
     found: list[Evidence] = []
-    dropped = normal = past = 0
+    dropped = normal = past = apart = 0
     of_a_note = False
     for passage, triples in zip(windows, window_triples):
         passage = passage if isinstance(passage, Passage) else Passage(passage)
@@ -134,6 +136,10 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
             if past_illness_elsewhere(passage.text, (t.subject_start, t.subject_end), (t.object_start, t.object_end)):
                 past += 1  # 既往糖尿病7年 does not own the admission's findings: etl/history.py
                 continue
+            if passage.of_a_note and site_told_apart(passage.text, t.subject, t.predicate, t.object_start,
+                                                     t.object_end, len(passage.prefix)):
+                apart += 1  # 阑尾炎 -发病部位-> the exam's 阴茎: etl/attribution.py
+                continue
             evidence = Evidence(
                 doc_id=doc_id, subject=t.subject, subject_type=t.subject_type, predicate=t.predicate,
                 object=t.object, object_type=t.object_type, score=round(float(t.score), 6),
@@ -144,7 +150,7 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
                 run_id=run_id)
             found.append(evidence)
     evidence = one_predicate_per_pair(best_per_place(found))
-    return (one_subject_per_object(evidence) if of_a_note else evidence), dropped, normal, past
+    return (one_subject_per_object(evidence) if of_a_note else evidence), dropped, normal, past, apart
 
 
 def one_predicate_per_pair(evidence: list[Evidence]) -> list[Evidence]:
@@ -156,22 +162,6 @@ def one_predicate_per_pair(evidence: list[Evidence]) -> list[Evidence]:
     best: dict[tuple, Evidence] = {}
     for ev in evidence:
         key = (ev.subject_start, ev.subject_end, ev.object_start, ev.object_end)
-        if key not in best or ev.score > best[key].score:
-            best[key] = ev
-    kept = set(map(id, best.values()))
-    return [ev for ev in evidence if id(ev) in kept]
-
-
-def one_subject_per_object(evidence: list[Evidence]) -> list[Evidence]:
-    """One (subject, predicate) for an object place of a note: the best-scoring (the first of
-    equals). A drug or a symptom at one place in a note is told about one disease; the models,
-    asked about every disease a passage names, give a co-diagnosis the main condition's findings
-    (the most frequent error read on the shared notes). The annotations give 5% of object places
-    two subjects; on EMR-RE dev, with the notes' decision re-tuned, strict precision 0.497 ->
-    0.519 and F1 0.458 -> 0.462 (MODELS.md)."""
-    best: dict[tuple, Evidence] = {}
-    for ev in evidence:
-        key = (ev.object_start, ev.object_end)
         if key not in best or ev.score > best[key].score:
             best[key] = ev
     kept = set(map(id, best.values()))
@@ -454,11 +444,12 @@ class Pipeline:
         for item in items:
             window_triples = per_window[position:position + len(item.windows)]
             position += len(item.windows)
-            evidence, dropped, normal, past = merge_triples(item.source.doc_id, item.passages, window_triples,
+            evidence, dropped, normal, past, apart = merge_triples(item.source.doc_id, item.passages, window_triples,
                                                             self.versions, self.report.run_id, self.schema)
             self.report.triples_dropped_by_schema += dropped
             self.report.triples_dropped_as_normal += normal
             self.report.triples_dropped_as_past_history += past
+            self.report.triples_dropped_as_site_apart += apart
             document = Document(item.source.doc_id, item.source.source, item.source.content_hash,
                                 item.source.metadata, self.versions)
             out.append((document, evidence, item.source.text))

@@ -42,6 +42,7 @@ class RunReport:
     triples_dropped_by_schema: int = 0
     triples_dropped_as_normal: int = 0  # objects that state a normal state, not a finding (etl/findings.py)
     triples_dropped_as_past_history: int = 0  # a past illness's triples outside its sentence (etl/history.py)
+    triples_dropped_as_site_apart: int = 0  # sites whose sentence does not name their disease (etl/attribution.py)
     triples_by_predicate: dict[str, int] = field(default_factory=dict)
     normalization: dict = field(default_factory=dict)  # entities (re-)linked to concepts after the writes (etl/normalize.py)
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -100,6 +101,9 @@ class RunReport:
         if self.triples_dropped_as_past_history:
             lines.append(f"  {self.triples_dropped_as_past_history} triples of a past illness outside its own sentence "
                          f"left out (既往糖尿病7年: etl/history.py)")
+        if self.triples_dropped_as_site_apart:
+            lines.append(f"  {self.triples_dropped_as_site_apart} sites whose sentence does not name their disease "
+                         f"left out (etl/attribution.py)")
         if self.triples_by_predicate:
             top = sorted(self.triples_by_predicate.items(), key=lambda kv: -kv[1])[:8]
             lines.append("  top predicates: " + ", ".join(f"{p} {n}" for p, n in top))

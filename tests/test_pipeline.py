@@ -120,17 +120,6 @@ def test_one_predicate_per_pair_of_places_keeps_the_best_scoring():
         ("CEA", 9, "实验室检查"), ("腹痛", 20, "临床表现"), ("腹痛", 30, "治疗后症状")]
 
 
-def test_one_subject_per_object_place_keeps_the_best_scoring():
-    from dataclasses import replace
-
-    from etl.pipeline import one_subject_per_object
-
-    rows = [_evidence("奥美拉唑", 9, 0.6, predicate="药物治疗"),
-            replace(_evidence("奥美拉唑", 9, 0.8, predicate="药物治疗"), subject="高血压", subject_start=20, subject_end=23),
-            _evidence("奥美拉唑", 40, 0.5, predicate="药物治疗")]  # another place of the drug: its own subject
-    assert [(e.subject, e.object_start) for e in one_subject_per_object(rows)] == [("高血压", 9), ("胃炎", 40)]
-
-
 def test_merge_gives_an_object_place_of_a_note_one_subject_and_a_cmeie_text_every_subject():
     from etl.conditions import MainCondition, Passage
     from etl.models.spans.model import SpanTriple
@@ -148,7 +137,7 @@ def test_merge_gives_an_object_place_of_a_note_one_subject_and_a_cmeie_text_ever
     note = Passage(window, MainCondition("胃炎", 0, 2, 0.9))
     width = len(note.prefix)
     merged = merge_triples("d", [note], [[triple("胃炎", 0, 0.7, width), triple("高血压", 3, 0.5, width)]],
-                           {}, "r", load_schema())[0]
+                           {}, "r", load_schema())[0]  # etl/attribution.py
     assert [(e.subject, e.object) for e in merged] == [("胃炎", "奥美拉唑")]
     plain = merge_triples("d", [window], [[triple("胃炎", 0, 0.7), triple("高血压", 3, 0.5)]], {}, "r", load_schema())[0]
     assert sorted(e.subject for e in plain) == ["胃炎", "高血压"]
