@@ -11,7 +11,7 @@ errors read on the shared notes (MODELS.md).
   note is told about one disease, the best-scored. The annotations give 5% of object places two
   subjects; on EMR-RE dev, with the notes' decision re-tuned, strict precision 0.497 -> 0.520.
 - A site is told with its disease (`site_told_apart`): a `发病部位` object whose sentence does not
-  name its subject (`SITE_PREDICATES`) is no site of it. In the annotations 79% of the 147 sites
+  name its subject (`TOLD_WITH_DISEASE`) is no site of it. In the annotations 79% of the 147 sites
   share a sentence with a mention of their disease (`CT示：双侧基底节区脑梗死`, `右肺门结节`); of
   the 360 asserted sites of the shared notes, 300 did not (`阑尾炎 -发病部位-> 阴茎`, the exam's
   `右侧锁骨中线`), and on EMR-RE dev the 6 such predicted sites were all wrong.
@@ -25,7 +25,7 @@ from etl.history import sentence_of
 if TYPE_CHECKING:
     from etl.graph.records import Evidence
 
-SITE_PREDICATES = frozenset({"发病部位"})  # 转移部位 / 外侵部位 are told apart often (下段食管癌…，肝转移)
+TOLD_WITH_DISEASE = frozenset({"发病部位"})  # 转移部位 / 外侵部位 are told apart often (下段食管癌…，肝转移)
 
 
 def one_subject_per_object(evidence: list[Evidence]) -> list[Evidence]:
@@ -43,7 +43,7 @@ def site_told_apart(text: str, subject: str, predicate: str, object_start: int, 
                     floor: int = 0) -> bool:
     """A site predicate whose object's sentence in `text` (from `floor` on: after a passage's
     `X@` prefix, which names every subject) does not name `subject`."""
-    if predicate not in SITE_PREDICATES:
+    if predicate not in TOLD_WITH_DISEASE:
         return False
     begin, end = sentence_of(text, object_start, object_end)
     return subject not in text[max(begin, floor):end]

@@ -47,7 +47,7 @@ from etl.attribution import one_subject_per_object, site_told_apart
 from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition,
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
-from etl.findings import states_normal
+from etl.findings import exam_word, states_normal
 from etl.history import past_illness_elsewhere
 from etl.graph.records import PRESENT, Document, Evidence
 from etl.report import Progress, RunReport
@@ -130,8 +130,9 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
                     subject_place is None or object_place is None or subject_place == object_place:
                 dropped += 1
                 continue
-            if states_normal(passage.text, t.predicate, t.object, t.object_end, t.object_type):
-                normal += 1  # a normal state (律齐, 气管居中) is no finding: etl/findings.py
+            if states_normal(passage.text, t.predicate, t.object, t.object_end, t.object_type) or \
+                    (passage.of_a_note and exam_word(t.predicate, t.object)):
+                normal += 1  # a normal state (律齐, 气管居中) or an exam word (膝腱反射) is no finding: etl/findings.py
                 continue
             if past_illness_elsewhere(passage.text, (t.subject_start, t.subject_end), (t.object_start, t.object_end)):
                 past += 1  # 既往糖尿病7年 does not own the admission's findings: etl/history.py

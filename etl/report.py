@@ -96,8 +96,8 @@ class RunReport:
         if self.stage_seconds:
             lines.append("  time by stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.stage_seconds.items()))
         if self.triples_dropped_as_normal:
-            lines.append(f"  {self.triples_dropped_as_normal} extracted objects left out as normal states "
-                         f"(律齐, 气管居中: etl/findings.py)")
+            lines.append(f"  {self.triples_dropped_as_normal} extracted objects left out as normal states or exam words "
+                         f"(律齐, 气管居中, 膝腱反射: etl/findings.py)")
         if self.triples_dropped_as_past_history:
             lines.append(f"  {self.triples_dropped_as_past_history} triples of a past illness outside its own sentence "
                          f"left out (既往糖尿病7年: etl/history.py)")

@@ -1,7 +1,7 @@
 """Normal states are no findings (etl/findings.py), sentence by sentence."""
 import pytest
 
-from etl.findings import states_normal
+from etl.findings import exam_word, states_normal
 
 
 def site(text, name, predicate="发病部位"):
@@ -66,3 +66,22 @@ def test_an_exam_word_that_names_no_entity_is_no_object(name, predicate, kind):
 
 def test_a_test_is_still_an_object():
     assert not states_normal("血常规", "实验室检查", "血常规", 3, "检查")
+
+
+@pytest.mark.parametrize("name, predicate", [
+    ("拾物试验", "实验室检查"), ("双侧直腿抬高试验", "辅助检查"), ("双侧肱二三头肌及跟膝腱反射", "实验室检查"),
+    ("对光反射", "辅助检查"), ("叩鼓音", "辅助检查"), ("叩心界", "辅助检查"), ("听诊", "辅助检查"), ("肠鸣音", "实验室检查"),
+    ("双侧肢体肌力", "辅助检查"), ("心影", "影像学检查"), ("血压", "辅助检查"), ("双侧Valsalva试验", "实验室检查"),
+    ("体格检查", "辅助检查"), ("神经系统检查", "辅助检查"), ("查体:T:37.2CP:92次/分", "辅助检查"),
+])
+def test_the_exams_manoeuvres_and_signs_are_no_tests(name, predicate):
+    assert exam_word(predicate, name)
+
+
+@pytest.mark.parametrize("name, predicate", [
+    ("凝血试验", "实验室检查"), ("C13呼气试验", "实验室检查"), ("隐血试验", "实验室检查"), ("动态血压", "辅助检查"),
+    ("心电图", "辅助检查"), ("头颅CT", "影像学检查"), ("血常规", "实验室检查"),
+    ("压痛", "临床表现"), ("脐上腹部压痛", "临床表现"),  # a sign is a finding, only not a test
+])
+def test_tests_and_findings_stay(name, predicate):
+    assert not exam_word(predicate, name)
