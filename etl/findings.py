@@ -49,11 +49,20 @@ EXAM_WORDS = re.compile(
     r"|Lasegue|霍夫曼|Hoffmann|巴氏|巴宾斯基|克氏|布氏|Murphy|墨菲)(?:试验|征)$"
     r"|^(?:叩|听|触)(?:诊|音|鼓音|心界|击痛|痛)$|叩鼓音$|叩击痛$|浊音界?$|语颤$|肠鸣音$|肌力$|肌张力$|心音$|心率$|脉搏$"
     r"|^血压$|心影$|压痛$|反跳痛$|触痛$|^(?:体格|神经系统|专科|全身)?检查$|^查体")
+# ... and a note's words about the illness's course or the exam's descriptions, taken as symptoms
+# (`起病急，病程短`, a mass's `表面光滑`, `双瞳孔正圆`, `触觉语颤`): no EMR-RE symptom is one, CMeIE's
+# textbook has `起病急` and `表面光滑` as 临床表现 (5 triples).
+SYMPTOM_PREDICATES = frozenset(("临床表现", "治疗后症状"))
+NOT_SYMPTOMS = re.compile(r"^(?:起病|病程)|光滑$|正圆$|语颤$")
 
 
 def exam_word(predicate: str, obj: str) -> bool:
-    """A test predicate's object that is a manoeuvre, sign or vital sign of the physical exam."""
-    return predicate in TEST_PREDICATES and bool(EXAM_WORDS.search(obj.strip()))
+    """A test predicate's object that is a manoeuvre, sign or vital sign of the physical exam, or
+    a symptom predicate's that tells the course or an exam's description (notes only)."""
+    obj = obj.strip()
+    if predicate in SYMPTOM_PREDICATES:
+        return bool(NOT_SYMPTOMS.search(obj))
+    return predicate in TEST_PREDICATES and bool(EXAM_WORDS.search(obj))
 
 
 def states_normal(text: str, predicate: str, obj: str, object_end: int, object_type: str) -> bool:

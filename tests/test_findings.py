@@ -73,6 +73,7 @@ def test_a_test_is_still_an_object():
     ("对光反射", "辅助检查"), ("叩鼓音", "辅助检查"), ("叩心界", "辅助检查"), ("听诊", "辅助检查"), ("肠鸣音", "实验室检查"),
     ("双侧肢体肌力", "辅助检查"), ("心影", "影像学检查"), ("血压", "辅助检查"), ("双侧Valsalva试验", "实验室检查"),
     ("体格检查", "辅助检查"), ("神经系统检查", "辅助检查"), ("查体:T:37.2CP:92次/分", "辅助检查"),
+    ("起病急", "临床表现"), ("病程短", "临床表现"), ("表面光滑", "临床表现"), ("正圆", "临床表现"), ("触觉语颤", "临床表现"),
 ])
 def test_the_exams_manoeuvres_and_signs_are_no_tests(name, predicate):
     assert exam_word(predicate, name)
@@ -82,6 +83,7 @@ def test_the_exams_manoeuvres_and_signs_are_no_tests(name, predicate):
     ("凝血试验", "实验室检查"), ("C13呼气试验", "实验室检查"), ("隐血试验", "实验室检查"), ("动态血压", "辅助检查"),
     ("心电图", "辅助检查"), ("头颅CT", "影像学检查"), ("血常规", "实验室检查"),
     ("压痛", "临床表现"), ("脐上腹部压痛", "临床表现"),  # a sign is a finding, only not a test
+    ("咳嗽", "临床表现"), ("发热", "治疗后症状"), ("心影增大", "临床表现"),
 ])
 def test_tests_and_findings_stay(name, predicate):
     assert not exam_word(predicate, name)
