@@ -346,7 +346,12 @@ class ContextRules:
     @staticmethod
     def _distance(mark: CueMark, start: int, end: int, cues: _TextCues) -> int | None:
         """Characters between a cue and the mention when the cue's scope reaches it, else None.
-        0 when the cue lies (partly) inside the mention."""
+        0 when the cue lies (partly) inside the mention; None for a backward word cue that closes
+        the mention's own name (`头晕待查`, `性质待定`: the mention names the pending investigation,
+        a symptom the note states; EMR-RE annotates all 18 such subjects present). A `？` inside a
+        mention (`肝脓肿？`) still hedges it."""
+        if mark.start > start and mark.end == end and mark.direction == BACKWARD and mark.end - mark.start > 1:
+            return None
         if mark.start < end and mark.end > start:
             return 0
         if mark.end <= start and mark.direction in (FORWARD, BOTH):

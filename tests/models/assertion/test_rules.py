@@ -524,3 +524,15 @@ def test_every_span_of_any_text_is_judged(rules, text, data):
     assessment = rules.assess(text, start, end)
     assert assessment.status in ("present", "absent", "possible")
     assert rules.assess_many(text, [(start, end)]) == [assessment]
+
+
+@pytest.mark.parametrize("text, finding, expected", [
+    ("以“头晕待查”收入我科", "头晕待查", "present"),  # the mention names the investigation: the symptom is stated
+    ("门诊以“腹痛待查：阑尾炎？”收入", "腹痛待查", "present"),
+    ("门诊以“腹痛待查：阑尾炎？”收入", "阑尾炎", "possible"),
+    ("门诊以“便血待查”收入", "便血", "possible"),  # a finding before the cue is still hedged (CDEE's labels)
+    ("性质待定", "性质", "possible"),
+    ("右下腹包块肝脓肿？", "肝脓肿？", "possible"),  # a ？ inside the mention still hedges it
+])
+def test_a_word_cue_closing_the_mentions_own_name_does_not_hedge_it(rules, text, finding, expected):
+    assert status(rules, text, finding) == expected
