@@ -49,6 +49,7 @@ from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passage
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
 from etl.findings import exam_word, states_normal
 from etl.history import past_illness_elsewhere
+from etl.lists import complete_lists
 from etl.graph.records import PRESENT, Document, Evidence
 from etl.report import Progress, RunReport
 from etl.values import normalize_name
@@ -451,6 +452,10 @@ class Pipeline:
             self.report.triples_dropped_as_normal += normal
             self.report.triples_dropped_as_past_history += past
             self.report.triples_dropped_as_site_apart += apart
+            if item.condition is not None and not item.condition.stated:  # a note: its lists (etl/lists.py)
+                merged = len(evidence)
+                evidence = complete_lists(item.source.text, evidence)
+                self.report.triples_from_lists += len(evidence) - merged
             document = Document(item.source.doc_id, item.source.source, item.source.content_hash,
                                 item.source.metadata, self.versions)
             out.append((document, evidence, item.source.text))

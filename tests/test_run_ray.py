@@ -20,7 +20,7 @@ from test_run import etl, last_report, models, settings_file, snapshot, with_bad
 COUNTS = ("rows_read", "documents_extracted", "documents_skipped", "documents_quarantined",
           "quarantine_by_reason", "windows", "main_conditions", "span_queries", "triples", "triples_asserted",
           "assertions", "assertion_mentions", "triples_dropped_by_schema", "triples_dropped_as_normal",
-          "triples_dropped_as_past_history", "triples_dropped_as_site_apart",
+          "triples_dropped_as_past_history", "triples_dropped_as_site_apart", "triples_from_lists",
           "triples_by_predicate", "model_versions", "exit_code")
 # Two actors of one CPU each (the cluster's two), small batches: several batches per actor.
 RAY = ("--set", "ray.actors=2", "--set", "ray.batch_rows=8")
