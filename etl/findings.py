@@ -48,7 +48,8 @@ EXAM_WORDS = re.compile(
     r"反射$|(?:直腿抬高|抬腿|拾物|4字|四字|旋转|牵拉|叩顶|扣顶|叩颈|曲颈|屈颈|挤压|Valsalva|浮髌|抽屉|研磨|托马斯|Thomas"
     r"|Lasegue|霍夫曼|Hoffmann|巴氏|巴宾斯基|克氏|布氏|Murphy|墨菲)(?:试验|征)$"
     r"|^(?:叩|听|触)(?:诊|音|鼓音|心界|击痛|痛)$|叩鼓音$|叩击痛$|浊音界?$|语颤$|肠鸣音$|肌力$|肌张力$|心音$|心率$|脉搏$"
-    r"|^血压$|心影$|压痛$|反跳痛$|触痛$|^(?:体格|神经系统|专科|全身)?检查$|^查体")
+    r"|^血压$|心影$|压痛$|反跳痛$|触痛$|^(?:体格|神经系统|专科|全身)?检查$|^查体"
+    r"|^(?:T|P|R|BP|HR|CP)\d")  # a vital sign's letter and its value's first digits (R20次/分 -> R2)
 # ... and a note's words about the illness's course or the exam's descriptions, taken as symptoms
 # (`起病急，病程短`, a mass's `表面光滑`, `双瞳孔正圆`, `触觉语颤`): no EMR-RE symptom is one, CMeIE's
 # textbook has `起病急` and `表面光滑` as 临床表现 (5 triples).
