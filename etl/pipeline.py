@@ -50,6 +50,7 @@ from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument,
 from etl.findings import exam_word, states_normal
 from etl.history import past_illness_elsewhere
 from etl.lists import complete_lists
+from etl.names import trim_object
 from etl.graph.records import PRESENT, Document, Evidence
 from etl.report import Progress, RunReport
 from etl.values import normalize_name
@@ -112,8 +113,8 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
     predicate, object type) the schema allows, names that are not empty once normalised (a span
     of invisible characters), objects that are findings, not normal states (etl/findings.py), and
     for a past illness only objects of its own sentence (etl/history.py); in a note (passages read
-    after its main condition), a site only where its sentence names the disease and one subject
-    per object place (etl/attribution.py). A window is read as a passage without a prefix.
+    after its main condition), objects cut as the guideline names them (etl/names.py), a site only
+    where its sentence names the disease and one subject per object place (etl/attribution.py). A window is read as a passage without a prefix.
     Returns (evidence, dropped by the schema, dropped as normal states, dropped as a past
     illness's, dropped as sites told apart from their disease)."""
     found: list[Evidence] = []
@@ -124,6 +125,10 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
         window = passage.window
         of_a_note = of_a_note or passage.of_a_note
         for t in triples:
+            if passage.of_a_note:  # 患者咳嗽 -> 咳嗽, FOLFIRI化疗 -> FOLFIRI: etl/names.py
+                start, end = trim_object(passage.text, t.object_start, t.object_end, t.predicate)
+                if (start, end) != (t.object_start, t.object_end):
+                    t = dataclasses.replace(t, object=passage.text[start:end], object_start=start, object_end=end)
             subject_place = passage.place(t.subject_start, t.subject_end, t.subject)
             object_place = passage.place(t.object_start, t.object_end)
             if not schema.allows(t.subject_type, t.predicate, t.object_type) or \

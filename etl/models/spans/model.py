@@ -44,7 +44,8 @@ KIND = "spans"
 # rules decide which disease every window is read about), and its triples pass etl/findings.py's
 # rules: a loaded model's version is `spans-<weights + lexicon + labels>@<that code's fingerprint>`,
 # so editing the rules re-extracts every document, as a new model would.
-CONDITION_MODULES = ("etl.conditions", "etl.findings", "etl.history", "etl.attribution", "etl.lists")
+CONDITION_MODULES = ("etl.conditions", "etl.findings", "etl.history", "etl.attribution", "etl.lists",
+                     "etl.names")
 POINTER_PRIOR_LOGIT = -4.0  # sigmoid(-4) = 1.8%
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,29 @@
+"""etl/names.py: a note's objects cut as the guideline names them, name by name."""
+from __future__ import annotations
+
+import pytest
+
+from etl.names import trim_object
+
+
+@pytest.mark.parametrize("text, found, predicate, name", [
+    ("，患者咳嗽，咳痰。", "患者咳嗽", "临床表现", "咳嗽"),
+    ("，查指血糖2.1mmol/L", "查指血糖", "实验室检查", "指血糖"),
+    ("，反复咳嗽20年", "反复咳嗽", "临床表现", "咳嗽"),
+    ("，诉心累，", "诉心累", "临床表现", "心累"),
+    ("有恶心、呕吐等早孕反应。", "呕吐等早孕反应", "临床表现", "呕吐"),
+    ("予FOLFIRI化疗3周期", "FOLFIRI化疗", "化疗", "FOLFIRI"),
+    ("行XELOX方案化疗", "XELOX方案化疗", "化疗", "XELOX方案"),
+    ("（CEA5.28NG/ML）", "CEA5", "实验室检查", "CEA"),
+    # left as found
+    ("CA19949.2U/ML", "CA199", "实验室检查", "CA199"),  # no decimal point right after it
+    ("行腹腔热灌注化疗", "腹腔热灌注化疗", "化疗", "腹腔热灌注化疗"),  # a Chinese name of a treatment
+    ("，活动后心累，", "活动后心累", "临床表现", "活动后心累"),
+    ("腹胀不适", "腹胀不适", "临床表现", "腹胀不适"),
+    ("，查体：", "查体", "辅助检查", "查体"),  # a cut would leave one character
+    ("FOLFIRI化疗", "FOLFIRI化疗", "药物治疗", "FOLFIRI化疗"),  # only a 化疗 object is a regimen
+])
+def test_an_object_is_cut_as_the_guideline_names_it(text, found, predicate, name):
+    start = text.index(found)
+    a, b = trim_object(text, start, start + len(found), predicate)
+    assert text[a:b] == name
