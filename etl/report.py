@@ -14,6 +14,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 
+# The notes' rules' counts, as the summary prints them (when not zero).
+RULE_COUNTS = (
+    ("triples_dropped_as_normal", "extracted objects left out as normal states or exam words (律齐, 气管居中, 膝腱反射: "
+                                  "etl/findings.py)"),
+    ("triples_dropped_as_past_history", "triples of a past illness outside its own sentence left out (既往糖尿病7年: "
+                                        "etl/history.py)"),
+    ("triples_from_lists", "symptoms added as the other items of a found one's list (伴反酸、嗳气: etl/lists.py)"),
+    ("triples_dropped_as_site_apart", "sites whose sentence does not name their disease left out (etl/attribution.py)"),
+)
+
+
 @dataclass
 class RunReport:
     run_id: str
@@ -96,18 +107,7 @@ class RunReport:
         ]
         if self.stage_seconds:
             lines.append("  time by stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.stage_seconds.items()))
-        if self.triples_dropped_as_normal:
-            lines.append(f"  {self.triples_dropped_as_normal} extracted objects left out as normal states or exam words "
-                         f"(律齐, 气管居中, 膝腱反射: etl/findings.py)")
-        if self.triples_dropped_as_past_history:
-            lines.append(f"  {self.triples_dropped_as_past_history} triples of a past illness outside its own sentence "
-                         f"left out (既往糖尿病7年: etl/history.py)")
-        if self.triples_from_lists:
-            lines.append(f"  {self.triples_from_lists} symptoms added as the other items of a found one's list "
-                         f"(伴反酸、嗳气: etl/lists.py)")
-        if self.triples_dropped_as_site_apart:
-            lines.append(f"  {self.triples_dropped_as_site_apart} sites whose sentence does not name their disease "
-                         f"left out (etl/attribution.py)")
+        lines += [f"  {getattr(self, count)} {what}" for count, what in RULE_COUNTS if getattr(self, count)]
         if self.triples_by_predicate:
             top = sorted(self.triples_by_predicate.items(), key=lambda kv: -kv[1])[:8]
             lines.append("  top predicates: " + ", ".join(f"{p} {n}" for p, n in top))
