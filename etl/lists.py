@@ -28,6 +28,10 @@ LIST_PREDICATES = frozenset(("临床表现", "治疗后症状"))  # drugs and te
 MAX_ITEM = 8
 CLAUSE_END = re.compile(r"[，。；;,:：（()）“”\"\n]")
 LEAD = re.compile(r"(?:并伴有|伴有|伴|并|有|出现|感|诉|偶有|时有|及)")
+# a word before the first item that governs the whole list: its items are no names alone
+# (`停止排气、排便`: `排便` is no symptom; `无反酸、腹泻` is the assertion stage's)
+GOVERNING = re.compile(r"停止|否认|没有")  # anywhere in the first item (3天前停止排气)
+GOVERNING_FIRST = re.compile(r"[无未不]")  # right at its start (不适 ends a name: 腹部不适、腹胀)
 ITEM = re.compile(r"[\u4e00-\u9fff]{1,%d}" % MAX_ITEM)
 
 
@@ -46,8 +50,12 @@ def list_siblings(text: str, start: int, end: int) -> list[tuple[int, int]]:
     begin, finish = _clause(text, start, end)
     if "、" not in text[begin:finish]:
         return []
+    parts = text[begin:finish].split("、")
+    lead = LEAD.match(parts[0])
+    if GOVERNING.search(parts[0]) or GOVERNING_FIRST.match(parts[0], lead.end() if lead else 0):
+        return []
     items, position = [], begin
-    for part in text[begin:finish].split("、"):
+    for part in parts:
         first, last = position, position + len(part)
         position = last + 1
         if first <= start < last or last <= first:

@@ -19,6 +19,9 @@ def siblings(text: str, found: str) -> list[str]:
     ("入院前2月出现活动后心累、气促。", "气促", []),  # an earlier item must be a whole short name
     ("感心悸、心慌、乏力明显。", "心悸", ["心慌", "乏力明显"]),
     ("患者咳嗽，咳痰。", "咳嗽", []),  # no 、-list
+    ("3天前停止排气、排便。", "停止排气", []),  # 停止 governs the list: 排便 alone is no symptom
+    ("伴腹痛，无反酸、腹泻。", "腹泻", []),
+    ("伴腹部不适、腹胀。", "腹胀", ["腹部不适"]),
     ("诉腹胀、嗳气“胃炎”、反酸", "腹胀", ["嗳气"]),  # a quote ends the clause
 ])
 def test_the_other_items_of_a_list(text, found, others):

@@ -15,6 +15,10 @@ from etl.names import trim_object
     ("予FOLFIRI化疗3周期", "FOLFIRI化疗", "化疗", "FOLFIRI"),
     ("行XELOX方案化疗", "XELOX方案化疗", "化疗", "XELOX方案"),
     ("（CEA5.28NG/ML）", "CEA5", "实验室检查", "CEA"),
+    ("辅助检查：2016-08-03我院：腰椎正侧位片示", "辅助检查：2016-08-03我院：腰椎正侧位片", "影像学检查", "腰椎正侧位片"),
+    ("查体：T:37.2", "查体：T", "辅助检查", "查体：T"),  # a cut would leave one character
+    ("CA724增高（2012-7-2：12--19.54) CEA", "CA724增高（2012-7-2：12--19.54) CEA", "实验室检查",
+     "CA724增高（2012-7-2：12--19.54) CEA"),  # what follows the colon is no name
     # left as found
     ("CA19949.2U/ML", "CA199", "实验室检查", "CA199"),  # no decimal point right after it
     ("行腹腔热灌注化疗", "腹腔热灌注化疗", "化疗", "腹腔热灌注化疗"),  # a Chinese name of a treatment
