@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-LEADING = re.compile(r"^(?:患者|查(?!体)|反复|间断|诉)+")
+LEADING = re.compile(r"^(?:患者|查(?!体)|反复|间断|诉|以|据患者有|据)+")  # 以发热为主症, 据患者有慢性咳嗽
 LABEL = re.compile(r".*[：:]")  # 辅助检查：2016-08-03我院：腰椎正侧位片 -> 腰椎正侧位片 (no EMR-RE object holds a colon)
 NAME = re.compile(r"[\u4e00-\u9fffA-Za-z0-9+\-/]+")  # what a label's cut must leave: a name, not a value's tail
 LIST_TAIL = re.compile(r"等")  # 呕吐等早孕反应 -> 呕吐; 咳嗽等不适 -> 咳嗽

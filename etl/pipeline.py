@@ -43,7 +43,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
-from etl.attribution import one_subject_per_object, site_told_apart
+from etl.attribution import one_subject_per_object, reasoned_subjects, site_told_apart
 from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition,
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
@@ -457,7 +457,8 @@ class Pipeline:
             self.report.triples_dropped_as_normal += normal
             self.report.triples_dropped_as_past_history += past
             self.report.triples_dropped_as_site_apart += apart
-            if item.condition is not None and not item.condition.stated:  # a note: its lists (etl/lists.py)
+            if item.condition is not None and not item.condition.stated:  # a note: etl/attribution.py, etl/lists.py
+                evidence = one_subject_per_object(best_per_place(reasoned_subjects(item.source.text, evidence)))
                 merged = len(evidence)
                 evidence = complete_lists(item.source.text, evidence)
                 self.report.triples_from_lists += len(evidence) - merged

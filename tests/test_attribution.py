@@ -42,3 +42,39 @@ def test_only_site_predicates_and_never_the_passage_prefix():
     assert not site_told_apart(text, "阑尾炎", "发病部位", start, start + 2)  # the prefix would name it
     assert not site_told_apart(text, "阑尾炎", "转移部位", start, start + 2, floor=len("阑尾炎@"))
     assert not site_told_apart(text, "阑尾炎", "临床表现", start, start + 2, floor=len("阑尾炎@"))
+
+
+TREATMENT_NOTE = ("1、依据患儿为3岁儿童，起病急。2、以咳嗽，发热为主症。3、查体：咽部稍充血，结合胸片故诊断为：急性支气管炎。"
+                  "4、以抽搐为主症，脑电图回报：未见异常，故诊断：热性惊厥。5、依据患儿脐周轻压痛，结合腹部彩超回报，"
+                  "诊断：肠系膜淋巴结炎。给予静点氨曲南抗感染。")
+
+
+def test_a_note_that_reasons_its_diagnoses_gives_each_the_findings_before_it():
+    from etl.attribution import conclusions, reasoned_subjects
+
+    text = TREATMENT_NOTE
+    assert [text[a:b] for a, b in conclusions(text)] == ["急性支气管炎", "热性惊厥", "肠系膜淋巴结炎"]
+    main = text.index("急性支气管炎")
+
+    def given_to_main(obj: str) -> Evidence:
+        start = text.index(obj)
+        return Evidence(doc_id="d", subject="急性支气管炎", subject_type="疾病", predicate="临床表现", object=obj,
+                        object_type="症状", score=0.5, subject_start=main, subject_end=main + 6,
+                        object_start=start, object_end=start + len(obj))
+
+    found = reasoned_subjects(text, [given_to_main(o) for o in ("咳嗽", "抽搐", "脑电图", "腹部彩超", "氨曲南")])
+    assert [(e.object, e.subject) for e in found] == [
+        ("咳嗽", "急性支气管炎"), ("抽搐", "热性惊厥"), ("脑电图", "热性惊厥"), ("腹部彩超", "肠系膜淋巴结炎"),
+        ("氨曲南", "急性支气管炎")]  # after the last conclusion: the treatment keeps its subject
+    assert all(text[e.subject_start:e.subject_end] == e.subject for e in found)
+
+
+@pytest.mark.parametrize("text", [
+    "患者于外院诊断为胃癌，行胃癌根治术。",  # one conclusion, no reasoning
+    "依据胸片，故诊断为肺炎。",  # reasons one diagnosis only
+    "依据查体，诊断为肺炎。鉴别诊断：支气管炎，诊断不成立。",  # a rejected diagnosis concludes nothing
+])
+def test_only_a_note_reasoning_two_diagnoses_or_more_has_conclusions(text):
+    from etl.attribution import conclusions
+
+    assert conclusions(text) == []
