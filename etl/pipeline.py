@@ -114,9 +114,10 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
     of invisible characters), objects that are findings, not normal states (etl/findings.py), and
     for a past illness only objects of its own sentence (etl/history.py); in a note (passages read
     after its main condition), objects cut as the guideline names them (etl/names.py), a site only
-    where its sentence names the disease and one subject per object place (etl/attribution.py). A window is read as a passage without a prefix.
-    Returns (evidence, dropped by the schema, dropped as normal states, dropped as a past
-    illness's, dropped as sites told apart from their disease)."""
+    where its sentence names the disease and one subject per object place (etl/attribution.py).
+    A window is read as a passage without a prefix. Returns (evidence, dropped by the schema,
+    dropped as normal states, dropped as a past illness's, dropped as sites told apart from their
+    disease)."""
     found: list[Evidence] = []
     dropped = normal = past = apart = 0
     of_a_note = False
@@ -451,13 +452,14 @@ class Pipeline:
         for item in items:
             window_triples = per_window[position:position + len(item.windows)]
             position += len(item.windows)
-            evidence, dropped, normal, past, apart = merge_triples(item.source.doc_id, item.passages, window_triples,
-                                                            self.versions, self.report.run_id, self.schema)
+            evidence, dropped, normal, past, apart = merge_triples(
+                item.source.doc_id, item.passages, window_triples, self.versions, self.report.run_id, self.schema)
             self.report.triples_dropped_by_schema += dropped
             self.report.triples_dropped_as_normal += normal
             self.report.triples_dropped_as_past_history += past
             self.report.triples_dropped_as_site_apart += apart
             if item.condition is not None and not item.condition.stated:  # a note: etl/attribution.py, etl/lists.py
+                # the note's reasoning blocks may give two places one subject: merge them again
                 evidence = one_subject_per_object(best_per_place(reasoned_subjects(item.source.text, evidence)))
                 merged = len(evidence)
                 evidence = complete_lists(item.source.text, evidence)
