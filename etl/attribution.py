@@ -15,6 +15,10 @@ errors read on the shared notes (MODELS.md).
   share a sentence with a mention of their disease (`CT示：双侧基底节区脑梗死`, `右肺门结节`); of
   the 360 asserted sites of the shared notes, 300 did not (`阑尾炎 -发病部位-> 阴茎`, the exam's
   `右侧锁骨中线`), and on EMR-RE dev the 6 such predicted sites were all wrong.
+- A differential diagnosis tells another disease's textbook picture (`急性支气管炎与喘息性支气管炎
+  相鉴别，后者以咳嗽、喘息为主`): a symptom in a sentence that holds `相鉴别` is the patient's
+  nothing (`in_differential`). No EMR-RE symptom sits in one; 9 asserted triples of the shared
+  notes did, two of them read wrong.
 - A note that reasons its diagnoses one by one gives each the findings of its reasoning
   (`reasoned_subjects`: `依据…为主症…故诊断为：X。…故诊断：Y。`): 16 of the shared notes (the
   paediatric treatment notes), none of EMR-RE's; read there (MODELS.md).
@@ -42,6 +46,18 @@ def one_subject_per_object(evidence: list[Evidence]) -> list[Evidence]:
             best[key] = ev
     kept = set(map(id, best.values()))
     return [ev for ev in evidence if id(ev) in kept]
+
+
+DIFFERENTIAL = "相鉴别"
+SYMPTOM_PREDICATES = frozenset(("临床表现", "治疗后症状"))
+
+
+def in_differential(text: str, predicate: str, object_start: int, object_end: int) -> bool:
+    """A symptom whose sentence compares diagnoses (DIFFERENTIAL): another disease's picture."""
+    if predicate not in SYMPTOM_PREDICATES:
+        return False
+    begin, end = sentence_of(text, object_start, object_end)
+    return DIFFERENTIAL in text[begin:end]
 
 
 def site_told_apart(text: str, subject: str, predicate: str, object_start: int, object_end: int,

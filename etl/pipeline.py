@@ -43,7 +43,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
-from etl.attribution import one_subject_per_object, reasoned_subjects, site_told_apart
+from etl.attribution import in_differential, one_subject_per_object, reasoned_subjects, site_told_apart
 from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition,
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
@@ -114,10 +114,11 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
     of invisible characters), objects that are findings, not normal states (etl/findings.py), and
     for a past illness only objects of its own sentence (etl/history.py); in a note (passages read
     after its main condition), objects cut as the guideline names them (etl/names.py), a site only
-    where its sentence names the disease and one subject per object place (etl/attribution.py).
+    where its sentence names the disease, no symptom of a differential diagnosis and one subject
+    per object place (etl/attribution.py).
     A window is read as a passage without a prefix. Returns (evidence, dropped by the schema,
-    dropped as normal states, dropped as a past illness's, dropped as sites told apart from their
-    disease)."""
+    dropped as normal states, dropped as a past illness's, dropped as told apart from their
+    disease: a site or a differential diagnosis's symptom)."""
     found: list[Evidence] = []
     dropped = normal = past = apart = 0
     of_a_note = False
@@ -144,9 +145,10 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
             if past_illness_elsewhere(passage.text, (t.subject_start, t.subject_end), (t.object_start, t.object_end)):
                 past += 1  # 既往糖尿病7年 does not own the admission's findings: etl/history.py
                 continue
-            if passage.of_a_note and site_told_apart(passage.text, t.subject, t.predicate, t.object_start,
-                                                     t.object_end, len(passage.prefix)):
-                apart += 1  # 阑尾炎 -发病部位-> the exam's 阴茎: etl/attribution.py
+            if passage.of_a_note and (site_told_apart(passage.text, t.subject, t.predicate, t.object_start,
+                                                      t.object_end, len(passage.prefix))
+                                      or in_differential(passage.text, t.predicate, t.object_start, t.object_end)):
+                apart += 1  # 阑尾炎 -发病部位-> the exam's 阴茎, a differential diagnosis's 咳嗽: etl/attribution.py
                 continue
             evidence = Evidence(
                 doc_id=doc_id, subject=t.subject, subject_type=t.subject_type, predicate=t.predicate,

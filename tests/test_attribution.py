@@ -78,3 +78,16 @@ def test_only_a_note_reasoning_two_diagnoses_or_more_has_conclusions(text):
     from etl.attribution import conclusions
 
     assert conclusions(text) == []
+
+
+@pytest.mark.parametrize("text, symptom, predicate, apart", [
+    ("（3）急性支气管炎与喘息性支气管炎相鉴别，后者以咳嗽、喘息为主，此患儿与该症状不符。", "咳嗽", "临床表现", True),
+    ("以咳嗽、发热为主症。鉴别诊断：与肺炎相鉴别。", "咳嗽", "临床表现", False),  # another sentence
+    ("急性支气管炎与喘息性支气管炎相鉴别，后者双肺可闻及喘鸣音。", "喘鸣音", "临床表现", True),
+    ("与肝脓肿相鉴别，CT示肝内占位。", "CT", "影像学检查", False),  # only symptoms
+])
+def test_a_symptom_of_a_differential_diagnosis_is_not_the_patients(text, symptom, predicate, apart):
+    from etl.attribution import in_differential
+
+    start = text.index(symptom)
+    assert in_differential(text, predicate, start, start + len(symptom)) is apart
