@@ -14,6 +14,11 @@ Measured on EMR-RE dev: strict F1 0.475 -> 0.477 (MODELS.md).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from etl.graph.records import Evidence
 
 LEADING = re.compile(r"^(?:患者|查(?!体)|反复|间断|诉|以|据患者有|据)+")  # 以发热为主症, 据患者有慢性咳嗽
 LABEL = re.compile(r".*[：:]")  # 辅助检查：2016-08-03我院：腰椎正侧位片 -> 腰椎正侧位片 (no EMR-RE object holds a colon)
@@ -48,3 +53,41 @@ def trim_object(text: str, start: int, end: int, predicate: str) -> tuple[int, i
         if len(name) - digits >= MIN_CHARS:
             end -= digits
     return start, end
+
+
+# A disease's name with its modifier, as the guideline keeps it (`乙状结肠癌`, `低分化腺癌`): the
+# model often answers the head alone after a statement (`诊断为喘息性[支气管炎]`, `诊断为：急性喉-
+# [支气管炎]`, `诊断为急性[扁桃腺炎]`: 45 asserted triples of the shared notes). A modifier ending in
+# 性 or a compound's first part before `-` (at most MODIFIER_CHARS) joins the subject's name when a
+# statement boundary (`NAME_BOUNDARY`) comes right before it; otherwise the name is left as found
+# (`右侧基底节区陈旧腔隙性脑梗死`: no boundary before `腔隙性`). Applied to the evidence after the
+# models, so what they read (`<main condition>@<window>`) is unchanged: read with the longer name,
+# they found 15 fewer right triples on the shared notes.
+MODIFIER = re.compile(r"[\u4e00-\u9fff]{1,4}?[性\-－]")
+MODIFIER_CHARS = 5
+NAME_BOUNDARY = re.compile(r"[：:，,。；;、\s“\"（(]|为|示")
+
+
+def whole_name_start(text: str, start: int) -> int:
+    """Where the name found at text[start:] begins once its modifier is joined (MODIFIER)."""
+    if start == 0 or text[start - 1] not in "性-－":
+        return start
+    for width in range(2, MODIFIER_CHARS + 1):
+        begin = start - width
+        if begin < 0:
+            break
+        if MODIFIER.fullmatch(text[begin:start]) and (begin == 0 or NAME_BOUNDARY.match(text, begin - 1)):
+            return begin
+    return start
+
+
+def whole_subjects(text: str, evidence: list[Evidence]) -> list[Evidence]:
+    """`evidence` with each subject found without its modifier given its whole name."""
+    out = []
+    for ev in evidence:
+        if ev.subject_start is not None:
+            begin = whole_name_start(text, ev.subject_start)
+            if begin != ev.subject_start:
+                ev = replace(ev, subject=text[begin:ev.subject_end], subject_start=begin)
+        out.append(ev)
+    return out

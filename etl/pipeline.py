@@ -50,7 +50,7 @@ from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument,
 from etl.findings import exam_word, states_normal
 from etl.history import past_illness_elsewhere
 from etl.lists import complete_lists
-from etl.names import trim_object
+from etl.names import trim_object, whole_subjects
 from etl.graph.records import PRESENT, Document, Evidence
 from etl.report import Progress, RunReport
 from etl.values import normalize_name
@@ -462,7 +462,8 @@ class Pipeline:
             self.report.triples_dropped_as_site_apart += apart
             if item.condition is not None and not item.condition.stated:  # a note: etl/attribution.py, etl/lists.py
                 # the note's reasoning blocks may give two places one subject: merge them again
-                evidence = one_subject_per_object(best_per_place(reasoned_subjects(item.source.text, evidence)))
+                evidence = reasoned_subjects(item.source.text, whole_subjects(item.source.text, evidence))
+                evidence = one_subject_per_object(best_per_place(evidence))
                 merged = len(evidence)
                 evidence = complete_lists(item.source.text, evidence)
                 self.report.triples_from_lists += len(evidence) - merged

@@ -33,3 +33,26 @@ def test_an_object_is_cut_as_the_guideline_names_it(text, found, predicate, name
     start = text.index(found)
     a, b = trim_object(text, start, start + len(found), predicate)
     assert text[a:b] == name
+
+
+@pytest.mark.parametrize("text, head, name", [
+    ("故诊断为喘息性支气管炎。", "支气管炎", "喘息性支气管炎"),
+    ("故诊断为：急性喉-支气管炎。", "支气管炎", "急性喉-支气管炎"),
+    ("，诊断为急性扁桃腺炎，", "扁桃腺炎", "急性扁桃腺炎"),
+    ("彩超回报：单纯性阑尾炎", "阑尾炎", "单纯性阑尾炎"),
+    # no statement boundary before the modifier: left as found
+    ("右侧基底节区陈旧腔隙性脑梗死", "脑梗死", "脑梗死"),
+    ("子宫内膜异位性囊肿", "囊肿", "囊肿"),
+    ("诊断：慢性肺源性心脏病-心肺功能失代偿期", "心肺功能失代偿期", "心肺功能失代偿期"),  # a first part too long
+    ("诊断为胃炎", "胃炎", "胃炎"),
+])
+def test_a_subject_found_without_its_modifier_gets_its_whole_name(text, head, name):
+    from etl.graph.records import Evidence
+    from etl.names import whole_subjects
+
+    start = text.index(head)
+    ev = Evidence(doc_id="d", subject=head, subject_type="疾病", predicate="临床表现", object="咳嗽",
+                  object_type="症状", score=0.5, subject_start=start, subject_end=start + len(head),
+                  object_start=len(text), object_end=len(text) + 2)
+    (whole,) = whole_subjects(text, [ev])
+    assert whole.subject == name == text[whole.subject_start:whole.subject_end]
