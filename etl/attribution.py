@@ -29,6 +29,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from etl.findings import SYMPTOM_PREDICATES
 from etl.history import sentence_of
 
 if TYPE_CHECKING:
@@ -49,7 +50,6 @@ def one_subject_per_object(evidence: list[Evidence]) -> list[Evidence]:
 
 
 DIFFERENTIAL = "相鉴别"
-SYMPTOM_PREDICATES = frozenset(("临床表现", "治疗后症状"))
 
 
 def in_differential(text: str, predicate: str, object_start: int, object_end: int) -> bool:

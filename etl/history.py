@@ -28,12 +28,13 @@ PAST_BEFORE = "既往"
 CURRENT = "诊断"  # 据患者既往病史，故诊断高血压病: the diagnosis is the note's, not a past one
 
 
-def sentence_of(text: str, start: int, end: int) -> tuple[int, int]:
-    """The sentence of text[start:end]: from after the last SENTENCE_END before it to the next."""
+def sentence_of(text: str, start: int, end: int, ends: re.Pattern = SENTENCE_END) -> tuple[int, int]:
+    """The sentence of text[start:end]: from after the last of `ends` (SENTENCE_END; a clause's
+    punctuation for a clause) before it to the next."""
     begin = 0
-    for match in SENTENCE_END.finditer(text, 0, start):
+    for match in ends.finditer(text, 0, start):
         begin = match.end()
-    match = SENTENCE_END.search(text, end)
+    match = ends.search(text, end)
     return begin, match.start() if match else len(text)
 
 

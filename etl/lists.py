@@ -7,7 +7,7 @@ Why: the guideline gives a list one object per item (ANNOTATION.md: `腹胀、�
 model often answers one item and misses its neighbours: of the 106 present symptoms of EMR-RE dev
 the pipeline misses entirely, most sit in such a list beside one it found.
 
-The rule: for a symptom (`LIST_PREDICATES`) the models found, the other items of its clause's
+The rule: for a symptom (etl/findings.py's `SYMPTOM_PREDICATES`) the models found, the other items of its clause's
 `、`-list are objects of the same subject and predicate, at their places. An item is what lies
 between two `、` (or the clause's bounds), after a leading verb (`伴`, `出现`, `感`: `LEAD`), and it
 must be a short name (`ITEM`: up to MAX_ITEM Chinese characters); an item after the found one
@@ -21,10 +21,12 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from etl.findings import SYMPTOM_PREDICATES
+from etl.history import sentence_of
+
 if TYPE_CHECKING:
     from etl.graph.records import Evidence
 
-LIST_PREDICATES = frozenset(("临床表现", "治疗后症状"))  # drugs and tests in lists gave doses and results
 MAX_ITEM = 8
 CLAUSE_END = re.compile(r"[，。；;,:：（()）“”\"\n]")
 LEAD = re.compile(r"(?:并伴有|伴有|伴|并|有|出现|感|诉|偶有|时有|及)")
@@ -35,19 +37,9 @@ GOVERNING_FIRST = re.compile(r"[无未不]")  # right at its start (不适 ends 
 ITEM = re.compile(r"[\u4e00-\u9fff]{1,%d}" % MAX_ITEM)
 
 
-def _clause(text: str, start: int, end: int) -> tuple[int, int]:
-    begin = start
-    while begin > 0 and not CLAUSE_END.match(text[begin - 1]):
-        begin -= 1
-    finish = end
-    while finish < len(text) and not CLAUSE_END.match(text[finish]):
-        finish += 1
-    return begin, finish
-
-
 def list_siblings(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """(start, end) of the other items of the `、`-list that text[start:end] is an item of."""
-    begin, finish = _clause(text, start, end)
+    begin, finish = sentence_of(text, start, end, CLAUSE_END)
     if "、" not in text[begin:finish]:
         return []
     parts = text[begin:finish].split("、")
@@ -78,7 +70,7 @@ def complete_lists(text: str, evidence: list[Evidence]) -> list[Evidence]:
     taken = [(e.object_start, e.object_end) for e in evidence]
     added: list[Evidence] = []
     for ev in evidence:
-        if ev.predicate not in LIST_PREDICATES or ev.object_start is None:
+        if ev.predicate not in SYMPTOM_PREDICATES or ev.object_start is None:  # drugs' and tests' lists: doses
             continue
         for start, end in list_siblings(text, ev.object_start, ev.object_end):
             if any(a < end and start < b for a, b in taken):
