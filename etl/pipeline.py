@@ -114,18 +114,16 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
     of invisible characters), objects that are findings, not normal states (etl/findings.py), and
     for a past illness only objects of its own sentence (etl/history.py); in a note (passages read
     after its main condition), objects cut as the guideline names them (etl/names.py), a site only
-    where its sentence names the disease, no symptom of a differential diagnosis and one subject
-    per object place (etl/attribution.py).
+    where its sentence names the disease and no symptom of a differential diagnosis
+    (etl/attribution.py); the note as a whole is then read by `read_note`.
     A window is read as a passage without a prefix. Returns (evidence, dropped by the schema,
     dropped as normal states, dropped as a past illness's, dropped as told apart from their
     disease: a site or a differential diagnosis's symptom)."""
     found: list[Evidence] = []
     dropped = normal = past = apart = 0
-    of_a_note = False
     for passage, triples in zip(windows, window_triples):
         passage = passage if isinstance(passage, Passage) else Passage(passage)
         window = passage.window
-        of_a_note = of_a_note or passage.of_a_note
         for t in triples:
             if passage.of_a_note:  # 患者咳嗽 -> 咳嗽, FOLFIRI化疗 -> FOLFIRI: etl/names.py
                 start, end = trim_object(passage.text, t.object_start, t.object_end, t.predicate)
@@ -159,8 +157,18 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
                 relation_model=versions.get("relation", ""), span_model=versions.get("spans", ""),
                 run_id=run_id)
             found.append(evidence)
-    evidence = one_predicate_per_pair(best_per_place(found))
-    return (one_subject_per_object(evidence) if of_a_note else evidence), dropped, normal, past, apart
+    return one_predicate_per_pair(best_per_place(found)), dropped, normal, past, apart
+
+
+def read_note(text: str, evidence: list[Evidence]) -> tuple[list[Evidence], int]:
+    """A note's merged evidence read as a whole: subjects given their whole names (etl/names.py)
+    and the diagnosis their reasoning concludes, one subject per object place (etl/attribution.py),
+    then the other items of a found symptom's list (etl/lists.py). Returns (evidence, items added
+    from lists)."""
+    evidence = reasoned_subjects(text, whole_subjects(text, evidence))
+    evidence = one_subject_per_object(best_per_place(evidence))  # renamed subjects may share a place
+    completed = complete_lists(text, evidence)
+    return completed, len(completed) - len(evidence)
 
 
 def one_predicate_per_pair(evidence: list[Evidence]) -> list[Evidence]:
@@ -460,13 +468,9 @@ class Pipeline:
             self.report.triples_dropped_as_normal += normal
             self.report.triples_dropped_as_past_history += past
             self.report.triples_dropped_as_site_apart += apart
-            if item.condition is not None and not item.condition.stated:  # a note: etl/attribution.py, etl/lists.py
-                # the note's reasoning blocks may give two places one subject: merge them again
-                evidence = reasoned_subjects(item.source.text, whole_subjects(item.source.text, evidence))
-                evidence = one_subject_per_object(best_per_place(evidence))
-                merged = len(evidence)
-                evidence = complete_lists(item.source.text, evidence)
-                self.report.triples_from_lists += len(evidence) - merged
+            if item.condition is not None and not item.condition.stated:  # a note (not a CMeIE-style text)
+                evidence, listed = read_note(item.source.text, evidence)
+                self.report.triples_from_lists += listed
             document = Document(item.source.doc_id, item.source.source, item.source.content_hash,
                                 item.source.metadata, self.versions)
             out.append((document, evidence, item.source.text))

@@ -120,10 +120,10 @@ def test_one_predicate_per_pair_of_places_keeps_the_best_scoring():
         ("CEA", 9, "实验室检查"), ("腹痛", 20, "临床表现"), ("腹痛", 30, "治疗后症状")]
 
 
-def test_merge_gives_an_object_place_of_a_note_one_subject_and_a_cmeie_text_every_subject():
+def test_a_note_gives_an_object_place_one_subject_and_a_cmeie_text_every_subject():
     from etl.conditions import MainCondition, Passage
     from etl.models.spans.model import SpanTriple
-    from etl.pipeline import merge_triples
+    from etl.pipeline import merge_triples, read_note
     from etl.schema import load_schema
 
     text = "胃炎，高血压，予奥美拉唑。"
@@ -137,7 +137,7 @@ def test_merge_gives_an_object_place_of_a_note_one_subject_and_a_cmeie_text_ever
     note = Passage(window, MainCondition("胃炎", 0, 2, 0.9))
     width = len(note.prefix)
     merged = merge_triples("d", [note], [[triple("胃炎", 0, 0.7, width), triple("高血压", 3, 0.5, width)]],
-                           {}, "r", load_schema())[0]  # etl/attribution.py
-    assert [(e.subject, e.object) for e in merged] == [("胃炎", "奥美拉唑")]
+                           {}, "r", load_schema())[0]
+    assert [(e.subject, e.object) for e in read_note(text, merged)[0]] == [("胃炎", "奥美拉唑")]  # etl/attribution.py
     plain = merge_triples("d", [window], [[triple("胃炎", 0, 0.7), triple("高血压", 3, 0.5)]], {}, "r", load_schema())[0]
     assert sorted(e.subject for e in plain) == ["胃炎", "高血压"]
