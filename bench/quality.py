@@ -39,10 +39,9 @@ def run_path(pipeline, notes) -> tuple[dict, dict]:
 def main_conditions(pipeline, notes) -> dict:
     """The main condition the pipeline gives each note (its conditions step, as `etl run` runs
     it) against the annotation's (the subject of most triples)."""
-    from etl.extract import SourceDocument
+    from etl.evaluate_notes import note_documents
 
-    documents = [SourceDocument(n.id, n.text, "gold", i, "") for i, n in enumerate(notes)]
-    items = pipeline.conditions_batch(pipeline.prepare(documents))
+    items = pipeline.conditions_batch(pipeline.prepare(note_documents(notes)))
     found = {item.source.doc_id: item.condition.name for item in items if item.condition is not None}
     gold = {n.id: n.main_condition() for n in notes if n.main_condition()}
     return {"notes": len(notes), "annotated": len(gold), "found": len(found),

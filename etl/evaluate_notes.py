@@ -16,7 +16,7 @@ Notes are matched by id; a gold note missing from the predictions predicted noth
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from etl.data.emr_re import POSSIBLE, PRESENT, Note
 from etl.evaluate import Counts
@@ -163,16 +163,19 @@ def evaluation_pipeline(settings):
     return Pipeline(load_schema(), relations, spans, None, report, options, None, assertions=assertions)
 
 
+def note_documents(notes: Sequence[Note], first: int = 0) -> list:
+    """The annotated notes as the documents `etl run` reads (row numbers from `first`)."""
+    from etl.extract import SourceDocument, content_hash
+
+    return [SourceDocument(n.id, n.text, "gold", i, content_hash(n.text, {})) for i, n in enumerate(notes, first)]
+
+
 def extract_notes(pipeline, notes: list[Note], batch: int = 64) -> dict[str, list]:
     """Every note through `pipeline.extract` (what `etl run` does to a batch of documents:
     windows, relations, spans, merge, assertion) -> note id -> its evidence."""
-    from etl.extract import SourceDocument, content_hash
-
     found: dict[str, list] = {}
     for first in range(0, len(notes), batch):
-        documents = [SourceDocument(n.id, n.text, "gold", i, content_hash(n.text, {}))
-                     for i, n in enumerate(notes[first:first + batch], first)]
-        for document, evidence in pipeline.extract(documents):
+        for document, evidence in pipeline.extract(note_documents(notes[first:first + batch], first)):
             found[document.doc_id] = evidence
     return found
 
@@ -210,11 +213,8 @@ def tune_note_thresholds(pipeline, notes: list[Note], scales, min_scores, log=pr
     assertion), and each least triple score (relation probability x span pointers) drops the
     weakest triples. The main conditions and relation probabilities are computed once, the span
     turns once per scale. Returns ((scale, min score), one figure row per setting)."""
-    from etl.extract import SourceDocument, content_hash
-
     relations = pipeline.relations
-    documents = [SourceDocument(n.id, n.text, "gold", i, content_hash(n.text, {})) for i, n in enumerate(notes)]
-    items = pipeline.conditions_batch(pipeline.prepare(documents))
+    items = pipeline.conditions_batch(pipeline.prepare(note_documents(notes)))
     probabilities = relations.probabilities_encoded([ids for item in items for ids in item.token_ids])
     flags = [passage.of_a_note for item in items for passage in item.passages]
     kept, floor, rows = relations.note_thresholds, relations.note_min_score, []
