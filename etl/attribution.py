@@ -76,14 +76,14 @@ def site_told_apart(text: str, subject: str, predicate: str, object_start: int, 
 # condition or to the neighbouring diagnosis: 14 of the 23 wrong triples of an 80-triple reading.
 CONCLUSION = re.compile(r"(?:故|可|遂|因此)?(?:诊断|诊为)(?:为)?[:：]?\s*([^。；;，,：:\s]{2,30}?)(?:明确|成立)?(?=[\s。；;]|$)"
                         r"|故([^，。；,;：:\s故]{2,20}?)可诊断")
-REASONING = "依据"  # the note reasons its diagnoses (诊断依据, 依据患儿...)
+REASONING = re.compile(r"依据|为主症")  # the note reasons its diagnoses (诊断依据, 依据患儿..., 患儿以发热为主症)
 NOT_A_CONCLUSION = re.compile(r"[不未非无]|排除|待")
 
 
 def conclusions(text: str) -> list[tuple[int, int]]:
     """(start, end) of the diagnosis each reasoning block of `text` concludes, in text order;
     empty unless the note reasons (REASONING) and concludes at least two diagnoses."""
-    if REASONING not in text:
+    if not REASONING.search(text):
         return []
     found = []
     for match in CONCLUSION.finditer(text):

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from etl.findings import SYMPTOM_PREDICATES
 from etl.history import sentence_of
+from etl.names import trim_object
 
 if TYPE_CHECKING:
     from etl.graph.records import Evidence
@@ -66,13 +67,15 @@ def list_siblings(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def complete_lists(text: str, evidence: list[Evidence]) -> list[Evidence]:
     """`evidence` plus, for each symptom in it, the other items of its list (same subject,
-    predicate and score), at places no evidence holds yet."""
+    predicate and score), cut as etl/names.py cuts the models' objects, at places no evidence
+    holds yet."""
     taken = [(e.object_start, e.object_end) for e in evidence]
     added: list[Evidence] = []
     for ev in evidence:
         if ev.predicate not in SYMPTOM_PREDICATES or ev.object_start is None:  # drugs' and tests' lists: doses
             continue
         for start, end in list_siblings(text, ev.object_start, ev.object_end):
+            start, end = trim_object(text, start, end, ev.predicate)  # cut as the models' objects are
             if any(a < end and start < b for a, b in taken):
                 continue
             taken.append((start, end))

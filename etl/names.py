@@ -8,7 +8,7 @@ spans of notes often carry the clause's opening (`患者咳嗽`, `查指血糖`,
 (`呕吐等早孕反应`), the word 化疗 after a regimen (`FOLFIRI化疗`: the regimen is the object) or
 the first digits of a value written against a test's name (`CEA5.28NG/ML` -> `CEA5`), or a
 section's label (`辅助检查：2016-08-03我院：腰椎正侧位片`). None of the 4,965 EMR-RE objects starts
-with a `LEADING` word, holds `等` or a colon, or ends with a regimen's 化疗.
+with a `LEADING` word, holds `等`, `为主` or a colon, or ends with a regimen's 化疗.
 Measured on EMR-RE dev: strict F1 0.475 -> 0.477 (MODELS.md).
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 LEADING = re.compile(r"^(?:患者|查(?!体)|反复|间断|诉|以|据患者有|据)+")  # 以发热为主症, 据患者有慢性咳嗽
 LABEL = re.compile(r".*[：:]")  # 辅助检查：2016-08-03我院：腰椎正侧位片 -> 腰椎正侧位片 (no EMR-RE object holds a colon)
 NAME = re.compile(r"[\u4e00-\u9fffA-Za-z0-9+\-/]+")  # what a label's cut must leave: a name, not a value's tail
-LIST_TAIL = re.compile(r"等")  # 呕吐等早孕反应 -> 呕吐; 咳嗽等不适 -> 咳嗽
+LIST_TAIL = re.compile(r"等|为主")  # 呕吐等早孕反应 -> 呕吐; 咳嗽等不适 -> 咳嗽; 发热为主症 -> 发热
 REGIMEN_CHEMO = re.compile(r"[A-Za-z0-9+\-）)]化疗$|方案化疗$")  # FOLFIRI化疗 -> FOLFIRI, XELOX方案化疗 -> XELOX方案
 CHEMO = "化疗"
 MIN_CHARS = 2

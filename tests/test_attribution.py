@@ -91,3 +91,11 @@ def test_a_symptom_of_a_differential_diagnosis_is_not_the_patients(text, symptom
 
     start = text.index(symptom)
     assert in_differential(text, predicate, start, start + len(symptom)) is apart
+
+
+def test_a_note_reasoning_by_its_main_symptoms_has_conclusions_too():
+    from etl.attribution import conclusions
+
+    text = ("3、以发热为主症，可见脓苔，诊断为急性化脓性扁桃体炎。4、以发热为主症，全身散在斑丘疹，故诊断幼儿急疹。"
+            "5、以发热为主症，胸片示：双肺纹理增粗，故诊断支气管肺炎。给予头孢哌酮。")
+    assert [text[a:b] for a, b in conclusions(text)] == ["急性化脓性扁桃体炎", "幼儿急疹", "支气管肺炎"]

@@ -35,6 +35,12 @@ def _symptom(text: str, name: str, predicate: str = "临床表现") -> Evidence:
                     object_start=start, object_end=start + len(name))
 
 
+def test_an_added_item_is_cut_as_the_models_objects_are():
+    text = "2、以咳嗽、咳痰，流涕、发热为主症。"
+    (added,) = complete_lists(text, [_symptom(text, "流涕")])[1:]
+    assert added.object == "发热" == text[added.object_start:added.object_end]
+
+
 def test_complete_lists_adds_items_at_free_places_with_the_found_ones_subject_and_score():
     text = "胃炎。伴反酸、嗳气、烧心，服奥美拉唑、铝碳酸镁。"
     found = [_symptom(text, "反酸"), _symptom(text, "烧心"),
