@@ -115,11 +115,14 @@ def passages(windows: Sequence[Window], condition: MainCondition | None) -> list
     return [Passage(window, condition) for window in windows]
 
 
-def statement_items(text: str) -> list[tuple[int, int, float]]:
-    """(start, end, bonus) of every name listed in a diagnosis statement of `text` (STATEMENTS):
-    the statement's list split at 、，；：, spaces and numbering (`1、`), a trailing ？ or 等 left out."""
+def statement_items(text: str, kinds: Iterable[str] | None = None) -> list[tuple[int, int, float]]:
+    """(start, end, bonus) of every name listed in a diagnosis statement of `text` (STATEMENTS, or
+    those of `kinds`): the statement's list split at 、，；：, spaces and numbering (`1、`), a trailing
+    ？ or 等 left out."""
     items = []
-    for _, pattern, bonus, first_bonus in STATEMENTS:
+    for kind, pattern, bonus, first_bonus in STATEMENTS:
+        if kinds is not None and kind not in kinds:
+            continue
         for match in pattern.finditer(text):
             at, listed = match.start(1), []
             for part in _ITEM_SEPARATOR.split(match.group(1)):

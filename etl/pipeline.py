@@ -43,11 +43,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
-from etl.attribution import in_differential, one_subject_per_object, reasoned_subjects, site_told_apart
+from etl.attribution import (in_differential, known_subjects, one_subject_per_object, reasoned_subjects,
+                             site_told_apart)
 from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition,
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
-from etl.findings import exam_word, states_normal
+from etl.findings import exam_word, states_normal, symptoms_after_treatment
 from etl.history import past_illness_elsewhere
 from etl.lists import complete_lists
 from etl.names import trim_object, whole_subjects
@@ -160,15 +161,18 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
     return one_predicate_per_pair(best_per_place(found)), dropped, normal, past, apart
 
 
-def read_note(text: str, evidence: list[Evidence]) -> tuple[list[Evidence], int]:
+def read_note(text: str, evidence: list[Evidence], knowledge=None) -> tuple[list[Evidence], int]:
     """A note's merged evidence read as a whole: subjects given their whole names (etl/names.py)
     and the diagnosis their reasoning concludes, one subject per object place (etl/attribution.py),
-    then the other items of a found symptom's list (etl/lists.py). Returns (evidence, items added
-    from lists)."""
+    symptoms told after a treatment as such (etl/findings.py), the other items of a found symptom's
+    list (etl/lists.py), then each finding given to the note's disease the span model's knowledge
+    (its training triples) gives it to (etl/attribution.py). Returns (evidence, items added from
+    lists)."""
     evidence = reasoned_subjects(text, whole_subjects(text, evidence))
     evidence = one_subject_per_object(best_per_place(evidence))  # renamed subjects may share a place
+    evidence = symptoms_after_treatment(text, evidence)
     completed = complete_lists(text, evidence)
-    return completed, len(completed) - len(evidence)
+    return known_subjects(text, completed, knowledge), len(completed) - len(evidence)
 
 
 def one_predicate_per_pair(evidence: list[Evidence]) -> list[Evidence]:
@@ -469,7 +473,7 @@ class Pipeline:
             self.report.triples_dropped_as_past_history += past
             self.report.triples_dropped_as_site_apart += apart
             if item.condition is not None and not item.condition.stated:  # a note (not a CMeIE-style text)
-                evidence, listed = read_note(item.source.text, evidence)
+                evidence, listed = read_note(item.source.text, evidence, self.spans.knowledge)
                 self.report.triples_from_lists += listed
             document = Document(item.source.doc_id, item.source.source, item.source.content_hash,
                                 item.source.metadata, self.versions)

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from etl.attribution import one_subject_per_object, site_told_apart
+from etl.attribution import known_subjects, one_subject_per_object, site_told_apart
 from etl.graph.records import Evidence
 
 
@@ -99,3 +99,85 @@ def test_a_note_reasoning_by_its_main_symptoms_has_conclusions_too():
     text = ("3、以发热为主症，可见脓苔，诊断为急性化脓性扁桃体炎。4、以发热为主症，全身散在斑丘疹，故诊断幼儿急疹。"
             "5、以发热为主症，胸片示：双肺纹理增粗，故诊断支气管肺炎。给予头孢哌酮。")
     assert [text[a:b] for a, b in conclusions(text)] == ["急性化脓性扁桃体炎", "幼儿急疹", "支气管肺炎"]
+
+
+# ---------------------------------------------------------------- known_subjects
+KNOWN = [("肺部感染", "临床表现", "咳痰"), ("肺部感染", "临床表现", "咳痰"), ("肺部感染", "临床表现", "咳嗽"),
+         ("肺部感染", "临床表现", "咳嗽"), ("冠心病", "临床表现", "心累"),
+         ("冠心病", "临床表现", "心累"), ("胃炎", "临床表现", "反酸"), ("胃炎", "临床表现", "反酸")]
+
+
+def _finding(text: str, subject: str, obj: str, predicate: str = "临床表现") -> Evidence:
+    at, start = text.index(subject), text.index(obj)
+    return Evidence(doc_id="d", subject=subject, subject_type="疾病", predicate=predicate, object=obj,
+                    object_type="症状", score=0.9, subject_start=at, subject_end=at + len(subject),
+                    object_start=start, object_end=start + len(obj))
+
+
+def test_a_finding_goes_to_the_stated_disease_the_knowledge_gives_it_to():
+    from etl.models.spans.knowledge import FindingKnowledge
+
+    knowledge = FindingKnowledge.build(KNOWN)
+    text = "患者1周前出现咳嗽、咳痰，伴心累、反酸。门诊以“冠心病、肺部感染”收入。"
+    rows = [_finding(text, "冠心病", o) for o in ("咳嗽", "咳痰", "心累", "反酸")]
+    moved = known_subjects(text, rows, knowledge)
+    assert [(e.subject, e.object) for e in moved] == [
+        ("肺部感染", "咳嗽"), ("肺部感染", "咳痰"), ("冠心病", "心累"),
+        ("冠心病", "反酸")]  # 胃炎 is no disease of this note
+    place = text.index("肺部感染")
+    assert (moved[0].subject_start, moved[0].subject_end) == (place, place + 4)  # at the statement's item
+
+
+def test_no_move_without_knowledge_a_second_disease_or_the_margin():
+    from etl.models.spans.knowledge import FindingKnowledge
+
+    text = "患者咳痰。门诊以“冠心病”收入。"
+    rows = [_finding(text, "冠心病", "咳痰")]
+    assert known_subjects(text, rows, FindingKnowledge.build(KNOWN)) == rows  # one disease only
+    text = "患者咳痰。门诊以“冠心病、肺部感染”收入。"
+    rows = [_finding(text, "冠心病", "咳痰")]
+    assert known_subjects(text, rows, None) == rows
+    weak = FindingKnowledge.build([("肺部感染", "临床表现", "咳痰")])  # scores 1: not KNOWN_MARGIN above 0
+    assert known_subjects(text, rows, weak) == rows
+
+
+def test_names_inside_one_another_are_one_disease_and_post_treatment_symptoms_stay():
+    from etl.models.spans.knowledge import FindingKnowledge
+
+    knowledge = FindingKnowledge.build(KNOWN + [("结肠癌", "临床表现", "便血")] * 3
+                                       + [("肺部感染", "治疗后症状", "咳痰")] * 3)
+    text = "诊断为“乙状结肠癌、结肠癌”。便血。化疗后咳痰。"
+    rows = [_finding(text, "乙状结肠癌", "便血")]
+    assert known_subjects(text, rows, knowledge) == rows
+    text = "以“冠心病、肺部感染”收入。化疗后咳痰。"
+    rows = [_finding(text, "冠心病", "咳痰", predicate="治疗后症状")]
+    assert known_subjects(text, rows, knowledge) == rows
+
+
+def test_a_note_that_reasons_its_diagnoses_keeps_its_own_attribution():
+    from etl.models.spans.knowledge import FindingKnowledge
+
+    text = ("患儿咳痰、咳嗽。1、依据患儿以发热为主症，故可诊断：急性化脓性扁桃体炎。2、依据患儿咽痛为主症，"
+            "故诊断为：肺部感染。")
+    rows = [_finding(text, "急性化脓性扁桃体炎", "咳痰"), _finding(text, "肺部感染", "咳嗽")]
+    assert known_subjects(text, rows, FindingKnowledge.build(KNOWN)) == rows
+    told = text.replace("依据", "").replace("为主症", "")  # the same lines without reasoning: 咳痰 moves
+    assert [e.subject for e in known_subjects(told, [_finding(told, "急性化脓性扁桃体炎", "咳痰"),
+                                                      _finding(told, "肺部感染", "咳嗽")],
+                                              FindingKnowledge.build(KNOWN))] == ["肺部感染", "肺部感染"]
+
+
+def test_a_finding_told_with_its_subject_stays_and_a_labelled_name_is_no_candidate():
+    from etl.models.spans.knowledge import FindingKnowledge
+
+    knowledge = FindingKnowledge.build([("腔隙性脑梗塞", "影像学检查", "腹部彩超")] * 3
+                                       + [("肺部感染", "临床表现", "咳痰")] * 3)
+    text = "门诊以“腔隙性脑梗塞”收入。腹部彩超：1.脂肪肝2.胆囊结石。"
+    rows = [_finding(text, "脂肪肝", "腹部彩超", predicate="影像学检查")]
+    assert known_subjects(text, rows, knowledge) == rows
+    text = "胸片:肺部感染。患者咳痰。门诊以“冠心病”收入。"
+    rows = [_finding(text, "冠心病", "咳痰"), _finding(text, "胸片:肺部感染", "胸片")]
+    assert known_subjects(text, rows, knowledge) == rows
+    text = text.replace("胸片:", "胸片示")  # 肺部感染 without a label is a disease of the note
+    rows = [_finding(text, "冠心病", "咳痰"), _finding(text, "肺部感染", "胸片")]
+    assert known_subjects(text, rows, knowledge)[0].subject == "肺部感染"

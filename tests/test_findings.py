@@ -1,7 +1,7 @@
 """Normal states are no findings (etl/findings.py), sentence by sentence."""
 import pytest
 
-from etl.findings import exam_word, states_normal
+from etl.findings import exam_word, states_normal, symptoms_after_treatment, told_after_treatment
 
 
 def site(text, name, predicate="发病部位"):
@@ -89,3 +89,47 @@ def test_the_exams_manoeuvres_and_signs_are_no_tests(name, predicate):
 ])
 def test_tests_and_findings_stay(name, predicate):
     assert not exam_word(predicate, name)
+
+
+# ---------------------------------------------------------------- told_after_treatment
+@pytest.mark.parametrize("text, name, told", [
+    ("行TP方案化疗2程，化疗后出现轻度恶心、呕吐，伴脱发。", "恶心", True),
+    ("患者诉术后小便疼痛，大便次数多。", "小便疼痛", True),
+    ("口服伊马替尼，服药后呕吐明显。", "呕吐", True),
+    ("第5周期化疗第二日出现急性腹泻。", "急性腹泻", True),
+    ("行XELOX方案化疗6程。下次化疗后出现1度恶心，1度手足综合征、1度腹泻。", "腹泻", True),  # graded, after chemo
+    ("予以FOLFIRI化疗3周期，消化道反应II度。", "消化道反应", True),
+    ("第5周期化疗因头晕、食欲差等不良反应希罗达停服4日。", "头晕", True),  # 等不良反应 after it
+    ("予抑酸、护胃等治疗后好转，之后未再发腹痛。", "腹痛", False),  # the treatment relieved it
+    ("1周前无明显诱因出现腹痛，伴恶心。", "恶心", False),
+    ("心电图示II度房室传导阻滞，伴头晕。", "头晕", False),
+    ("患者2度烧伤，伴疼痛。", "疼痛", False),
+    ("心电图：I度房室传导阻滞，头晕。", "房室传导阻滞", False),  # a grade without a chemo- or radiotherapy
+])
+def test_a_symptom_told_after_a_treatment(text, name, told):
+    start = text.index(name)
+    assert told_after_treatment(text, start, start + len(name)) is told
+
+
+def test_symptoms_after_treatment_relabels_clinical_features_only():
+    from etl.graph.records import Evidence
+
+    text = "胃癌术后。化疗后出现恶心。入院前腹痛。"
+
+    def ev(obj, predicate="临床表现"):
+        start = text.index(obj)
+        return Evidence(doc_id="d", subject="胃癌", subject_type="疾病", predicate=predicate, object=obj,
+                        object_type="症状", score=0.9, subject_start=0, subject_end=2,
+                        object_start=start, object_end=start + len(obj))
+
+    out = symptoms_after_treatment(text, [ev("恶心"), ev("腹痛"), ev("恶心", "药物治疗")])
+    assert [e.predicate for e in out] == ["治疗后症状", "临床表现", "药物治疗"]
+
+
+@pytest.mark.parametrize("text, name", [
+    ("主因直肠癌术后三年，腹痛两月入院。", "腹痛"),  # years after
+    ("诊断为：1.肠梗阻2.直肠癌麦氏术后3.胃癌4.腹水。", "腹水"),  # a numbered diagnosis list
+])
+def test_a_symptom_years_after_or_in_a_list_after_a_treatment_is_not_its(text, name):
+    start = text.index(name)
+    assert not told_after_treatment(text, start, start + len(name))

@@ -40,10 +40,13 @@ from etl.errors import DataError
 @click.option("--retune", is_flag=True,
               help="Train nothing: tune the decoding thresholds of the folder (--out, default spans.model_dir) "
                    "again on the dev data (CMeIE dev split; --dev-notes for the notes' own) and re-measure it.")
+@click.option("--knowledge", "knowledge_only", is_flag=True,
+              help="Train nothing: write the folder's knowledge.tsv (which disease the training triples give "
+                   "each finding to; a note's attribution) from the CMeIE train split and --notes.")
 @note_options
 @click.pass_obj
 def train_spans(app, encoder_checkpoint, from_scratch, out, epochs, with_cmeee, cmeee_ratio, negatives,
-                max_train, init_model, retune, notes_file, dev_notes_file, with_notes) -> None:
+                max_train, init_model, retune, knowledge_only, notes_file, dev_notes_file, with_notes) -> None:
     """Span extractor (ELECTRA MRC, start/end pointers, multi-turn subject -> object questions).
 
     Trains on the train part of data.cmeie_labeled (optionally plus CMeEE entity questions) and,
@@ -58,6 +61,14 @@ def train_spans(app, encoder_checkpoint, from_scratch, out, epochs, with_cmeee, 
                        spans__cmeee_ratio=cmeee_ratio, spans__negatives_per_text=negatives,
                        spans__init_model=init_model)
     settings = note_choice(settings, "spans", notes_file, dev_notes_file, with_notes)
+    if knowledge_only:
+        if retune or any((encoder_checkpoint, from_scratch, epochs, with_cmeee is not None, cmeee_ratio, negatives,
+                          max_train, init_model, dev_notes_file)):
+            raise click.UsageError("--knowledge trains nothing: give only --out and --notes with it")
+        from etl.models.spans.training import write_knowledge
+
+        write_knowledge(settings, out or settings.spans.model_dir, log=click.echo)
+        return
     if retune:
         if any((encoder_checkpoint, from_scratch, epochs, with_cmeee is not None, cmeee_ratio, negatives,
                 max_train, init_model, notes_file)):

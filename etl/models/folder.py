@@ -33,10 +33,11 @@ REQUIRED = ("encoder_config.json", "vocab.txt", "weights.h5", "labels.json", "ve
 
 
 # Per model kind, the files besides weights.h5 that change its output, hashed after the weights:
-# the relation model's bigram features and decision thresholds, the span model's lexicon and its
+# the relation model's bigram features and decision thresholds, the span model's lexicon, knowledge and its
 # labels.json (questions, decoding thresholds), the assertion model's labels.json (its decision);
 # a loaded assertion (span) model's version also carries a hash of its rules (conditions) code.
-VERSIONED_EXTRAS = {"relation": ("bigrams.txt", "thresholds.json", "note_thresholds.json"), "spans": ("lexicon.tsv", "labels.json"),
+VERSIONED_EXTRAS = {"relation": ("bigrams.txt", "thresholds.json", "note_thresholds.json"),
+                    "spans": ("lexicon.tsv", "labels.json", "knowledge.tsv"),
                     "assertion": ("labels.json", "context_rules.tsv"),
                     "normalizer": ("labels.json", "scorer.json", "names.tsv", "aliases.tsv", "name_vectors.npy",
                                    "alias_vectors.npy")}

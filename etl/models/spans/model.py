@@ -34,6 +34,7 @@ import numpy as np
 
 from etl.compat import keras, tf
 from etl.models.folder import check_folder, read_json, read_version, source_fingerprint
+from etl.models.spans.knowledge import FILE as KNOWLEDGE_FILE, FindingKnowledge
 from etl.models.spans.lexicon import Lexicon
 from etl.models.spans.pointers import PointerSpan, barrier_token_ids, decode_pointers
 from etl.models.spans.data import Encoded, QuestionEncoder, make_batch, model_inputs
@@ -120,8 +121,10 @@ class SpanExtractor:
 
     def __init__(self, model, tokenizer, labels: Mapping, *, buckets: Sequence[int], batch_size: int = 32,
                  start_threshold: float = 0.5, end_threshold: float = 0.5, max_span_len: int = 40,
-                 version: str = "", folder: Path | None = None, lexicon=None, note_threshold: float | None = None):
+                 version: str = "", folder: Path | None = None, lexicon=None, note_threshold: float | None = None,
+                 knowledge: FindingKnowledge | None = None):
         self.model, self.tokenizer, self.labels, self.lexicon = model, tokenizer, labels, lexicon
+        self.knowledge = knowledge  # the training triples' subjects, for a note's attribution (etl/attribution.py)
         self.buckets, self.batch_size = tuple(buckets), batch_size
         self.start_threshold, self.end_threshold, self.max_span_len = start_threshold, end_threshold, max_span_len
         self.note_threshold = note_threshold  # start = end threshold for the notes' passages (None: the same)
@@ -145,6 +148,7 @@ class SpanExtractor:
         folder = check_folder(folder, KIND)
         labels, settings = read_json(folder / "labels.json"), read_json(folder / "settings.json")
         lexicon = Lexicon.load(folder / "lexicon.tsv") if (folder / "lexicon.tsv").is_file() else None
+        knowledge = FindingKnowledge.load(folder / KNOWLEDGE_FILE) if (folder / KNOWLEDGE_FILE).is_file() else None
         model = build_model(folder / "encoder_config.json",
                             lexicon_features=lexicon.features if lexicon is not None else 0)
         model.load_weights(str(folder / "weights.h5"))
@@ -161,7 +165,7 @@ class SpanExtractor:
         if (labels.get("main_condition") or {}).get("query"):
             version += "@" + source_fingerprint(CONDITION_MODULES)  # the code that picks the main condition
         return cls(model, load_tokenizer(str(folder / "vocab.txt")), labels,
-                   version=version, folder=folder, lexicon=lexicon, **options)
+                   version=version, folder=folder, lexicon=lexicon, knowledge=knowledge, **options)
 
     @property
     def predicates(self) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from typing import Callable
 from etl.compat import keras, tf
 from etl.models import folder as model_folder
 from etl.models.encoder import stage_encoder
+from etl.models.spans.knowledge import FILE as KNOWLEDGE_FILE, FindingKnowledge
 from etl.models.spans.lexicon import Lexicon
 from etl.models.spans.data import (QuestionEncoder, batches, cmeee_examples, drop_overlapping, model_inputs,
                                   negative_examples)
@@ -189,6 +190,9 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
     save_weights_f16(model, staging / "weights.h5")
     if lexicon is not None:
         lexicon.save(staging / "lexicon.tsv")
+    knowledge = FindingKnowledge.build(knowledge_triples(train_samples, notes.triples if notes is not None else ()))
+    knowledge.save(staging / KNOWLEDGE_FILE)
+    metrics["knowledge_triples"] = len(knowledge)
     model_folder.write_json(staging / "labels.json", labels)
     model_folder.write_json(staging / "settings.json",
                             {"spans": as_dict(settings)["spans"], "data": as_dict(settings)["data"]})
@@ -236,6 +240,31 @@ def tune_and_measure(extractor, dev, dev_samples, note_samples, grid, log) -> tu
                        "notes": extractor.note_threshold},
         "threshold_tuning": tuning, "threshold_tuning_notes": note_tuning,
     }
+
+
+def knowledge_triples(samples, note_triples=()) -> list[tuple[str, str, str]]:
+    """The (subject, predicate, object) triples of the training texts (CMeIE) and notes: the span
+    model's knowledge of which disease a finding belongs to (etl/models/spans/knowledge.py)."""
+    return [(t.subject, t.predicate, t.object) for s in samples for t in s.triples] + list(note_triples)
+
+
+def write_knowledge(settings, folder: str | Path, log: Callable[[str], None] = print) -> str:
+    """Write a trained folder's `knowledge.tsv` again from today's training data (the CMeIE train
+    split and data.emr_re_train) and re-version the folder (the notes' attribution changes); the
+    weights stay. Returns the new version."""
+    from etl.data.emr_re import read_notes
+    from etl.data.split import load_split
+
+    folder = model_folder.check_folder(folder, KIND)
+    notes = [t.key for note in read_notes(settings.data.emr_re_train) for t in note.triples]
+    knowledge = FindingKnowledge.build(knowledge_triples(load_split(settings)[0], notes))
+    knowledge.save(folder / KNOWLEDGE_FILE)
+    version = model_folder.folder_version(KIND, folder)
+    (folder / "version.txt").write_text(version + "\n", encoding="utf-8")
+    metrics = dict(model_folder.read_json(folder / "metrics.json"), knowledge_triples=len(knowledge), version=version)
+    model_folder.write_json(folder / "metrics.json", metrics)
+    log(f"wrote {folder / KNOWLEDGE_FILE} ({len(knowledge):,} subject-finding pairs), version {version}")
+    return version
 
 
 def retune_spans(settings, folder: str | Path, log: Callable[[str], None] = print) -> dict:
@@ -300,6 +329,7 @@ class _NoteData:
         if spans.note_entities:
             self.entity_questions = entity_examples(list(train_notes) + list(entity_notes), *size)
         self.lexicon_sources = lexicon_sources(train_notes)
+        self.triples = [t.key for note in train_notes for t in note.triples]  # the knowledge's share
         self.window_texts: dict[str, list[str]] = {}
         for p in train_passages:
             self.window_texts.setdefault(p.note.text, []).extend([p.window.text, p.sample.text])

@@ -271,8 +271,22 @@ def test_cli_train_predict_evaluate(tmp_path, vocab_path, cmeie_samples, shared_
     assert read_version(out) == folder_version("spans", out) == retuned["version"]
     bad = runner.invoke(cli, [*base, "train", "spans", "--retune", "--out", str(out), "--epochs", "2"])
     assert bad.exit_code == 1 and "trains nothing" in bad.output
+    # the knowledge: the training texts' and notes' triples (etl/models/spans/knowledge.py), versioned
+    note_triples = [json.loads(line)["spo_list"] for line in notes.read_text(encoding="utf-8").splitlines()]
+    some = note_triples[0][0]
+    assert loaded.knowledge is not None and metrics["knowledge_triples"] == len(loaded.knowledge) > 0
+    assert loaded.knowledge.score(some["subject"], some["predicate"], some["object"]) > 0
+    (out / "knowledge.tsv").write_text("#subject\tpredicate\tobject\tcount\n", encoding="utf-8")
+    assert folder_version("spans", out) != read_version(out)  # an edit is seen
+    result = runner.invoke(cli, [*base, "train", "spans", "--knowledge", "--out", str(out), "--notes", str(notes)])
+    assert result.exit_code == 0, result.output
+    assert "subject-finding pairs" in result.output and (out / "weights.h5").read_bytes() == weights
+    assert read_version(out) == folder_version("spans", out)
+    assert SpanExtractor.load(out).knowledge.score(some["subject"], some["predicate"], some["object"]) > 0
+    bad = runner.invoke(cli, [*base, "train", "spans", "--knowledge", "--retune", "--out", str(out)])
+    assert bad.exit_code == 1 and "trains nothing" in bad.output
     assert {p.name for p in out.iterdir()} >= {"encoder_config.json", "vocab.txt", "weights.h5", "labels.json",
-                                               "settings.json", "metrics.json", "version.txt"}
+                                               "settings.json", "metrics.json", "version.txt", "knowledge.tsv"}
     assert not (out / "lexicon.tsv").exists() and metrics["lexicon_entries"] == 0
 
     gold = tmp_path / "gold.jsonl"
