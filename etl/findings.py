@@ -55,16 +55,25 @@ EXAM_WORDS = re.compile(
 # (`起病急，病程短`, a mass's `表面光滑`, `双瞳孔正圆`, `触觉语颤`): no EMR-RE symptom is one, CMeIE's
 # textbook has `起病急` and `表面光滑` as 临床表现 (5 triples).
 AFTER_TREATMENT_PREDICATE = "治疗后症状"
+# A change word alone (`增多` of a film's `两肺纹理增粗、增多`) names no symptom either: none of the
+# EMR-RE symptoms is one.
 SYMPTOM_PREDICATES = frozenset(("临床表现", AFTER_TREATMENT_PREDICATE))
-NOT_SYMPTOMS = re.compile(r"^(?:起病|病程)|光滑$|正圆$|语颤$")
+NOT_SYMPTOMS = re.compile(r"^(?:起病|病程)|光滑$|正圆$|语颤$"
+                          r"|^(?:增多|增粗|增大|增厚|减低|减少|降低|升高|加重|减轻|好转)$")
+# Nursing steps are no operations (`术后给予留置尿管`): none is an EMR-RE or CMeIE 手术治疗 object.
+OPERATION_PREDICATE = "手术治疗"
+NOT_OPERATIONS = re.compile(r"^(?:留置|置入?)?(?:导?尿管|胃管)$|^(?:导尿|胃肠减压|换药|吸氧|吸痰)$")
 
 
 def exam_word(predicate: str, obj: str) -> bool:
-    """A test predicate's object that is a manoeuvre, sign or vital sign of the physical exam, or
-    a symptom predicate's that tells the course or an exam's description (notes only)."""
+    """A test predicate's object that is a manoeuvre, sign or vital sign of the physical exam, a
+    symptom predicate's that tells the course, an exam's description or a change word, or a nursing
+    step as an operation (notes only)."""
     obj = obj.strip()
     if predicate in SYMPTOM_PREDICATES:
         return bool(NOT_SYMPTOMS.search(obj))
+    if predicate == OPERATION_PREDICATE:
+        return bool(NOT_OPERATIONS.search(obj))
     return predicate in TEST_PREDICATES and bool(EXAM_WORDS.search(obj))
 
 

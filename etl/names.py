@@ -1,4 +1,4 @@
-"""A note's object names cut as the guideline writes them: rules applied when window triples become
+"""A note's object names cut (and a combination drug completed) as the guideline writes them: rules applied when window triples become
 document evidence (etl/pipeline.py, `merge_triples`), for the passages of notes only. Part of the
 span model's run-time version (CONDITION_MODULES).
 
@@ -27,6 +27,10 @@ LIST_TAIL = re.compile(r"等|为主")  # 呕吐等早孕反应 -> 呕吐; 咳嗽
 REGIMEN_CHEMO = re.compile(r"[A-Za-z0-9+\-）)]化疗$|方案化疗$")  # FOLFIRI化疗 -> FOLFIRI, XELOX方案化疗 -> XELOX方案
 CHEMO = "化疗"
 MIN_CHARS = 2
+# A combination drug is one name (`头孢哌酮舒巴坦钠`, `阿莫西林克拉维酸`): the model answers its first
+# part (`头孢哌酮`: 12 of the 17 asserted on the shared notes); the partner right after it joins.
+DRUG = "药物治疗"
+PARTNER = re.compile(r"(?:舒巴坦|他唑巴坦|克拉维酸)(?:钠|钾)?")
 
 
 def trim_object(text: str, start: int, end: int, predicate: str) -> tuple[int, int]:
@@ -47,6 +51,10 @@ def trim_object(text: str, start: int, end: int, predicate: str) -> tuple[int, i
         name = text[start:end]
     if predicate == CHEMO and REGIMEN_CHEMO.search(name) and len(name) - len(CHEMO) >= MIN_CHARS:
         end -= len(CHEMO)
+        name = text[start:end]
+    partner = PARTNER.match(text, end) if predicate == DRUG and not PARTNER.search(name) else None
+    if partner:
+        end = partner.end()
         name = text[start:end]
     if name[-1:].isdigit() and re.match(r"\.\d", text[end:end + 2]):  # CEA5|.28: a value's integer part
         digits = len(name) - len(name.rstrip("0123456789"))

@@ -75,6 +75,8 @@ def test_a_test_is_still_an_object():
     ("体格检查", "辅助检查"), ("神经系统检查", "辅助检查"), ("查体:T:37.2CP:92次/分", "辅助检查"),
     ("R2", "实验室检查"), ("T36", "辅助检查"), ("BP120", "辅助检查"),
     ("起病急", "临床表现"), ("病程短", "临床表现"), ("表面光滑", "临床表现"), ("正圆", "临床表现"), ("触觉语颤", "临床表现"),
+    ("增多", "临床表现"), ("增粗", "临床表现"), ("加重", "治疗后症状"),  # a change word alone
+    ("留置尿管", "手术治疗"), ("胃肠减压", "手术治疗"), ("吸氧", "手术治疗"),  # nursing steps
 ])
 def test_the_exams_manoeuvres_and_signs_are_no_tests(name, predicate):
     assert exam_word(predicate, name)
@@ -86,6 +88,7 @@ def test_the_exams_manoeuvres_and_signs_are_no_tests(name, predicate):
     ("TP", "实验室检查"),
     ("压痛", "临床表现"), ("脐上腹部压痛", "临床表现"),  # a sign is a finding, only not a test
     ("咳嗽", "临床表现"), ("发热", "治疗后症状"), ("心影增大", "临床表现"),
+    ("白细胞增多", "临床表现"), ("喘息加重", "临床表现"), ("尿道肉阜切除术", "手术治疗"), ("留置尿管", "辅助治疗"),
 ])
 def test_tests_and_findings_stay(name, predicate):
     assert not exam_word(predicate, name)

@@ -29,6 +29,11 @@ from etl.names import trim_object
     ("腹胀不适", "腹胀不适", "临床表现", "腹胀不适"),
     ("，查体：", "查体", "辅助检查", "查体"),  # a cut would leave one character
     ("FOLFIRI化疗", "FOLFIRI化疗", "药物治疗", "FOLFIRI化疗"),  # only a 化疗 object is a regimen
+    # a combination drug's partner joins it (a drug only)
+    ("给予静点头孢哌酮舒巴坦钠、炎琥宁", "头孢哌酮", "药物治疗", "头孢哌酮舒巴坦钠"),
+    ("予阿莫西林克拉维酸钾口服", "阿莫西林", "药物治疗", "阿莫西林克拉维酸钾"),
+    ("予头孢哌酮舒巴坦钠", "头孢哌酮舒巴坦钠", "药物治疗", "头孢哌酮舒巴坦钠"),
+    ("头孢哌酮舒巴坦钠皮试", "头孢哌酮", "实验室检查", "头孢哌酮"),
 ])
 def test_an_object_is_cut_as_the_guideline_names_it(text, found, predicate, name):
     start = text.index(found)
