@@ -50,6 +50,8 @@ STATEMENTS = (
     ("admission", re.compile(r"(?<![予给])以\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.5, 0.3),
     ("admission", re.compile(r'(?:门诊|急诊|病房|遂|故|今|现|拟)以([^，。；,;“”"\\\s]{2,30}?)(?:收|入院)'), 0.5, 0.3),
     ("diagnosis", re.compile(r"(?:诊断|诊为|考虑|拟诊|拟)[为是:：]?\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.3, 0.3),
+    # a numbered list without quotes, to the sentence's end (`诊断为：1.肠梗阻2.直肠癌麦氏术后3.胃癌。`)
+    ("diagnosis", re.compile(r"(?:诊断|诊为)[为是]?[:：]\s*(1\s*[.、．][^。]{2,120})"), 0.3, 0.3),
     # a tumour named by the pathology report (术后病理示X, 病理提示：X), by the note's own judgement
     # (考虑胆囊癌) or by its operation (行直肠癌根治术): oncology notes often have no admission statement
     ("pathology", re.compile(r"病理(?:诊断|结果|类型|报告)?[:：]?(?:示|提示|回报|诊断|为|考虑|结果为)?[为是:：]?\s*"

@@ -91,6 +91,9 @@ def test_a_text_that_already_carries_its_topic_gets_no_second_prefix_and_no_cond
     ("行胃癌姑息切除术后", [("胃癌", 0.25)]),
     ("诊断为“高血压、糖尿病等”", [("高血压", 0.6), ("糖尿病", 0.3)]),
     ("患者因“腹痛3天”入院", []),  # a complaint, not a diagnosis
+    ("入院后诊断为：1.肠梗阻2.直肠癌麦氏术后3.胃癌。给予禁食水", [("肠梗阻", 0.6), ("直肠癌麦氏", 0.3), ("胃癌", 0.3)]),
+    ("诊断：1、右侧胸部刀刺伤；2、2型糖尿病。", [("右侧胸部刀刺伤", 0.6), ("2型糖尿病", 0.3)]),  # to the sentence's end
+    ("诊断：急性胃肠炎。", []),  # no quotes, no numbered list
 ])
 def test_diagnosis_statements_list_their_names(text, names):
     assert [(text[a:b], round(bonus, 3)) for a, b, bonus in statement_items(text)] == names
