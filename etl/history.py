@@ -13,7 +13,9 @@ The rule: a subject named as past history (`PAST_AFTER` right after it: `病史`
 before it in its sentence, with no `诊断` between: `据既往病史，故诊断X` names a current
 diagnosis) relates only to objects inside its own sentence (`SENTENCE_END` bounds it).
 
-The same test keeps a past illness from being a note's main condition (etl/conditions.py).
+The same test keeps a past illness from being a note's main condition (etl/conditions.py), and
+the other way round an object in a past illness's sentence is that illness's (`past_owns_its_sentence`,
+a note's evidence as a whole, etl/pipeline.py `read_note`).
 Measured: on EMR-RE dev nothing changes (F1 and main condition); on the shared notes the asserted
 triples whose subject sits at a past-history mention go 147 -> 7, and 12 of 12 of them read were
 wrong (MODELS.md).
@@ -21,6 +23,11 @@ wrong (MODELS.md).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from etl.graph.records import Evidence
 
 SENTENCE_END = re.compile(r"[。；;！？!?\n]")
 PAST_AFTER = re.compile(r"[^，。；,;]{0,2}?(?:病史|史)")  # 冠心病史, 脑梗死病史3年, 糖尿病病史
@@ -56,3 +63,42 @@ def past_illness_elsewhere(text: str, subject: tuple[int, int], obj: tuple[int, 
     if begin <= obj[0] and obj[1] <= finish:
         return False
     return named_as_past(text, *subject)
+
+
+def past_owns_its_sentence(text: str, evidence: list[Evidence]) -> list[Evidence]:
+    """`evidence` with each object whose sentence names a past illness before it, one the models
+    found as a subject (`精神分裂症病史10年，口服氯氮平`), given to the nearest such illness, when its
+    subject lies outside that sentence (the main condition, told elsewhere). In the annotations, every present object
+    in a sentence that names a past illness (10 of EMR-RE's) is that illness's."""
+    past: list[tuple[int, int, Evidence]] = []  # (sentence start, end, an evidence of the illness)
+    seen = set()
+    for ev in evidence:
+        place = (ev.subject_start, ev.subject_end)
+        if ev.subject_start is None or place in seen:
+            continue
+        seen.add(place)
+        if named_as_past(text, *place):
+            past.append((*sentence_of(text, *place), ev))
+    if not past:
+        return evidence
+    out = []
+    for ev in evidence:
+        if ev.object_start is not None and ev.subject_start is not None:
+            owners = [owner for begin, end, owner in past if begin <= ev.object_start and ev.object_end <= end
+                      and owner.subject_end <= ev.object_start  # named before it in its sentence,
+                      and not _another_history(text, owner.subject_end, ev.object_start)]
+            if owners and not any(o.subject_start == ev.subject_start for o in owners):
+                begin, end = sentence_of(text, ev.object_start, ev.object_end)
+                if not (begin <= ev.subject_start and ev.subject_end <= end):
+                    owner = max(owners, key=lambda o: o.subject_end)  # the nearest
+                    ev = replace(ev, subject=owner.subject, subject_type=owner.subject_type,
+                                 subject_start=owner.subject_start, subject_end=owner.subject_end)
+        out.append(ev)
+    return out
+
+
+def _another_history(text: str, after_illness: int, before_object: int) -> bool:
+    """Another history is told between an illness (ending at `after_illness`) and an object
+    (`冠心病病史5年，…，高血压病病史5年，口服硝苯地平`: the drug is the second one's)."""
+    own = PAST_AFTER.match(text, after_illness)
+    return "史" in text[own.end() if own else after_illness:before_object]

@@ -49,7 +49,7 @@ from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passage
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
 from etl.findings import exam_word, states_normal, symptoms_after_treatment
-from etl.history import past_illness_elsewhere
+from etl.history import past_illness_elsewhere, past_owns_its_sentence
 from etl.lists import complete_lists
 from etl.names import trim_object, whole_subjects
 from etl.graph.records import PRESENT, Document, Evidence
@@ -162,13 +162,14 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
 
 
 def read_note(text: str, evidence: list[Evidence], knowledge=None) -> tuple[list[Evidence], int]:
-    """A note's merged evidence read as a whole: subjects given their whole names (etl/names.py)
-    and the diagnosis their reasoning concludes, one subject per object place (etl/attribution.py),
+    """A note's merged evidence read as a whole: subjects given their whole names (etl/names.py),
+    the diagnosis their reasoning concludes (etl/attribution.py) and the past illness their sentence
+    names (etl/history.py), one subject per object place (etl/attribution.py),
     symptoms told after a treatment as such (etl/findings.py), the other items of a found symptom's
     list (etl/lists.py), then each finding given to the note's disease the span model's knowledge
     (its training triples) gives it to (etl/attribution.py). Returns (evidence, items added from
     lists)."""
-    evidence = reasoned_subjects(text, whole_subjects(text, evidence))
+    evidence = past_owns_its_sentence(text, reasoned_subjects(text, whole_subjects(text, evidence)))
     evidence = one_subject_per_object(best_per_place(evidence))  # renamed subjects may share a place
     evidence = symptoms_after_treatment(text, evidence)
     completed = complete_lists(text, evidence)

@@ -47,3 +47,43 @@ def test_the_sentence_ends_at_a_full_stop_or_semicolon():
     text = "甲。乙丙；丁"
     assert sentence_of(text, 2, 3) == (2, 4)
     assert sentence_of(text, 5, 6) == (5, 6)
+
+
+def _ev(text, subject, obj, predicate="药物治疗", at=None):
+    from etl.graph.records import Evidence
+
+    s = text.index(subject) if at is None else at
+    o = text.index(obj)
+    return Evidence(doc_id="d", subject=subject, subject_type="疾病", predicate=predicate, object=obj,
+                    object_type="药物", score=0.9, subject_start=s, subject_end=s + len(subject),
+                    object_start=o, object_end=o + len(obj))
+
+
+def test_an_object_in_a_past_illness_sentence_is_that_illness():
+    from etl.history import past_owns_its_sentence
+
+    text = "门诊以“输尿管结石”收入。既往精神分裂症病史8年，口服氯氮平治疗。"
+    rows = [_ev(text, "输尿管结石", "氯氮平"), _ev(text, "精神分裂症", "氯氮平")]
+    assert [(e.subject, e.subject_start) for e in past_owns_its_sentence(text, rows)] == [
+        ("精神分裂症", text.index("精神分裂症")), ("精神分裂症", text.index("精神分裂症"))]
+
+
+@pytest.mark.parametrize("text", [
+    # another illness's history between them: the drug is the second one's, which the models did not find
+    "门诊以“脑梗死”收入。冠心病病史5年，口服单硝酸异山梨酯，高血压病史5年，口服硝苯地平治疗。",
+    # the illness after the object, or the subject in the same sentence
+    "门诊以“脑梗死”收入。口服硝苯地平治疗，冠心病病史5年。",
+])
+def test_an_object_told_apart_from_the_past_illness_keeps_its_subject(text):
+    from etl.history import past_owns_its_sentence
+
+    rows = [_ev(text, "脑梗死", "硝苯地平"), _ev(text, "冠心病", "单硝酸异山梨酯" if "单硝酸" in text else "硝苯地平")]
+    assert past_owns_its_sentence(text, rows)[0].subject == "脑梗死"
+
+
+def test_a_current_diagnosis_owns_its_sentence_itself():
+    from etl.history import past_owns_its_sentence
+
+    text = "既往冠心病病史5年，此次诊断为脑梗死，予阿司匹林口服。"
+    rows = [_ev(text, "脑梗死", "阿司匹林"), _ev(text, "冠心病", "阿司匹林")]
+    assert past_owns_its_sentence(text, rows)[0].subject == "脑梗死"  # its subject is in the sentence
