@@ -59,7 +59,7 @@ AFTER_TREATMENT_PREDICATE = "治疗后症状"
 # EMR-RE symptoms is one.
 SYMPTOM_PREDICATES = frozenset(("临床表现", AFTER_TREATMENT_PREDICATE))
 NOT_SYMPTOMS = re.compile(r"^(?:起病|病程)|光滑$|正圆$|语颤$"
-                          r"|^(?:增多|增粗|增大|增厚|减低|减少|降低|升高|加重|减轻|好转)$")
+                          r"|^(?:增多|增粗|增大|增厚|肿大|减低|减少|降低|升高|加重|减轻|好转)$")
 # Nursing steps are no operations (`术后给予留置尿管`): none is an EMR-RE or CMeIE 手术治疗 object.
 OPERATION_PREDICATE = "手术治疗"
 NOT_OPERATIONS = re.compile(r"^(?:留置|置入?)?(?:导?尿管|胃管)$|^(?:导尿|胃肠减压|换药|吸氧|吸痰)$")
@@ -96,7 +96,8 @@ def states_normal(text: str, predicate: str, obj: str, object_end: int, object_t
 # sentences telling a treatment's effects apart from a disease's features by words the notes use
 # otherwise. Told by (a) its clause before it: after a chemotherapy, radiotherapy, operation or
 # drug (`化疗后出现轻度`, `服药后`), in or after a course (`化疗过程中出现`), or an adverse event
-# named before it (`毒副反应：`), unless the clause says the treatment relieved it (`治疗后好转`),
+# named before it (`毒副反应：`), unless the clause says the treatment relieved it (`治疗后好转`)
+# or tells a follow-up's findings (`术后复查时，彩超：左肾中度积水`: a complication's sign),
 # tells years or months since (`直肠癌术后三年，腹痛两月`) or goes on in a numbered list (a diagnosis
 # list: `2.直肠癌术后3.胃癌4.腹水`); or
 # (b) a toxicity grade next to it (`1度腹泻`, `骨髓抑制II度`) in a note that tells a chemo- or
@@ -104,7 +105,7 @@ def states_normal(text: str, predicate: str, obj: str, object_end: int, object_t
 # On the gold annotations: 44 of EMR-RE train's 63 `治疗后症状` and 4 of its 1,470 `临床表现`
 # are so told (dev: 19 of 21, and 1 of 351).
 AFTER_TREATMENT = re.compile(
-    r"(?:化疗|放疗|放化疗|术|服药|用药)[^，,。；;]{0,4}后(?![^。；;]*好转)(?:(?!\d[.、．])[^。；;年月]){0,12}$"
+    r"(?:化疗|放疗|放化疗|术|服药|用药)[^，,。；;]{0,4}后(?![^。；;]*(?:好转|复查))(?:(?!\d[.、．])[^。；;年月]){0,12}$"
     r"|(?:化疗|放疗)[^。；;]{0,20}(?:出现|反应)[^。；;]{0,10}$"
     r"|(?:不良反应|毒副反应|副反应)[^。；;]{0,6}$")
 ADVERSE_AFTER = re.compile(r"^[^。；;，,]{0,6}(?:不良反应|毒副反应|副反应)")
@@ -131,3 +132,17 @@ def symptoms_after_treatment(text: str, evidence: list) -> list:
             if ev.predicate == "临床表现" and ev.object_start is not None
             and told_after_treatment(text, ev.object_start, ev.object_end) else ev
             for ev in evidence]
+
+
+
+# Words the models took as a note's diseases that name none (on the shared notes: `瘢痕` 16 asserted
+# triples, the exam's scar; `伤口`; `慢性` of `慢性咳嗽`; a grade `II级`; `破伤风` of `破伤风抗毒素皮试`,
+# a drug's test): no EMR-RE subject is one. Notes only (etl/pipeline.py, `merge_triples`).
+NOT_DISEASES = re.compile(r"^(?:瘢痕|伤口|切口|创面|[\u4e00-\u9fff]{1,2}性|[IⅠⅡⅢⅣV]+[级度期]|[A-Za-z])$")
+A_DRUG_AFTER = re.compile(r"抗毒素|类毒素|疫苗|免疫球蛋白")
+
+
+def names_no_disease(text: str, start: int, end: int) -> bool:
+    """The subject text[start:end] names no disease (NOT_DISEASES), or only the start of a drug's
+    name (`破伤风[抗毒素]`)."""
+    return bool(NOT_DISEASES.match(text[start:end].strip()) or A_DRUG_AFTER.match(text, end))

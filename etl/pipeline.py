@@ -48,7 +48,7 @@ from etl.attribution import (in_differential, known_subjects, one_subject_per_ob
 from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition,
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
-from etl.findings import exam_word, states_normal, symptoms_after_treatment
+from etl.findings import exam_word, names_no_disease, states_normal, symptoms_after_treatment
 from etl.history import past_illness_elsewhere, past_owns_its_sentence
 from etl.lists import complete_lists
 from etl.names import trim_object, whole_subjects
@@ -112,7 +112,7 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
     """Passage-level span triples -> document-level evidence, one per place (best score wins) and
     one predicate per pair of places (`one_predicate_per_pair`), and only for (subject type,
     predicate, object type) the schema allows, names that are not empty once normalised (a span
-    of invisible characters), objects that are findings, not normal states (etl/findings.py), and
+    of invisible characters), in a note a subject that names a disease (etl/findings.py), objects that are findings, not normal states (etl/findings.py), and
     for a past illness only objects of its own sentence (etl/history.py); in a note (passages read
     after its main condition), objects cut as the guideline names them (etl/names.py), a site only
     where its sentence names the disease and no symptom of a differential diagnosis
@@ -134,7 +134,8 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
             object_place = passage.place(t.object_start, t.object_end)
             if not schema.allows(t.subject_type, t.predicate, t.object_type) or \
                     not normalize_name(t.subject) or not normalize_name(t.object) or \
-                    subject_place is None or object_place is None or subject_place == object_place:
+                    subject_place is None or object_place is None or subject_place == object_place or \
+                    (passage.of_a_note and names_no_disease(passage.text, t.subject_start, t.subject_end)):
                 dropped += 1
                 continue
             if states_normal(passage.text, t.predicate, t.object, t.object_end, t.object_type) or \

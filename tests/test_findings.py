@@ -75,7 +75,7 @@ def test_a_test_is_still_an_object():
     ("体格检查", "辅助检查"), ("神经系统检查", "辅助检查"), ("查体:T:37.2CP:92次/分", "辅助检查"),
     ("R2", "实验室检查"), ("T36", "辅助检查"), ("BP120", "辅助检查"),
     ("起病急", "临床表现"), ("病程短", "临床表现"), ("表面光滑", "临床表现"), ("正圆", "临床表现"), ("触觉语颤", "临床表现"),
-    ("增多", "临床表现"), ("增粗", "临床表现"), ("加重", "治疗后症状"),  # a change word alone
+    ("增多", "临床表现"), ("增粗", "临床表现"), ("加重", "治疗后症状"), ("肿大", "临床表现"),  # a change word alone
     ("留置尿管", "手术治疗"), ("胃肠减压", "手术治疗"), ("吸氧", "手术治疗"),  # nursing steps
 ])
 def test_the_exams_manoeuvres_and_signs_are_no_tests(name, predicate):
@@ -136,3 +136,25 @@ def test_symptoms_after_treatment_relabels_clinical_features_only():
 def test_a_symptom_years_after_or_in_a_list_after_a_treatment_is_not_its(text, name):
     start = text.index(name)
     assert not told_after_treatment(text, start, start + len(name))
+
+
+@pytest.mark.parametrize("text, name, none", [
+    ("查体：腹部可见一长约10cm瘢痕，愈合良好。", "瘢痕", True),
+    ("予破伤风抗毒素皮试阴性。", "破伤风", True),  # the start of a drug's name
+    ("反复咳嗽、咳痰，慢性病程。", "慢性", True),
+    ("高血压病II级。", "II级", True),
+    ("瘢痕子宫，孕39周。", "瘢痕子宫", False),
+    ("诊断为破伤风。", "破伤风", False),
+    ("诊断为慢性胃炎。", "慢性胃炎", False),
+])
+def test_a_subject_that_names_no_disease(text, name, none):
+    from etl.findings import names_no_disease
+
+    start = text.index(name)
+    assert names_no_disease(text, start, start + len(name)) is none
+
+
+def test_a_follow_ups_finding_after_an_operation_is_no_post_treatment_symptom():
+    text = "行左侧输尿管再植术后复查时，行彩超检查回报：左肾中度积水。"
+    start = text.index("左肾中度积水")
+    assert not told_after_treatment(text, start, start + 6)

@@ -141,3 +141,26 @@ def test_a_note_gives_an_object_place_one_subject_and_a_cmeie_text_every_subject
     assert [(e.subject, e.object) for e in read_note(text, merged)[0]] == [("胃炎", "奥美拉唑")]  # etl/attribution.py
     plain = merge_triples("d", [window], [[triple("胃炎", 0, 0.7), triple("高血压", 3, 0.5)]], {}, "r", load_schema())[0]
     assert sorted(e.subject for e in plain) == ["胃炎", "高血压"]
+
+
+def test_a_note_drops_a_subject_that_names_no_disease_and_a_cmeie_text_keeps_it():
+    from etl.conditions import MainCondition, Passage
+    from etl.models.spans.model import SpanTriple
+    from etl.pipeline import merge_triples
+    from etl.schema import load_schema
+
+    text = "胃炎，腹部瘢痕，行腹部CT。"
+    ct = text.index("腹部CT")
+
+    def triple(subject, at, offset=0):
+        return SpanTriple(subject, "影像学检查", "腹部CT", at + offset, at + offset + len(subject), ct + offset,
+                          ct + offset + 4, 0.9, 0.9, 0.8, "疾病", "检查")
+
+    window = Window(0, len(text), text)
+    note = Passage(window, MainCondition("胃炎", 0, 2, 0.9))
+    width = len(note.prefix)
+    merged, dropped = merge_triples("d", [note], [[triple("瘢痕", text.index("瘢痕"), width)]], {}, "r",
+                                    load_schema())[:2]
+    assert merged == [] and dropped == 1  # etl/findings.py: names_no_disease
+    plain = merge_triples("d", [window], [[triple("瘢痕", text.index("瘢痕"))]], {}, "r", load_schema())[0]
+    assert [e.subject for e in plain] == ["瘢痕"]
