@@ -79,7 +79,8 @@ def site_told_apart(text: str, subject: str, predicate: str, object_start: int, 
 # 4、…为主症…故诊断：热性惊厥。`, the paediatric treatment notes): each conclusion owns the findings
 # of the reasoning before it. The models, reading `<main condition>@<window>`, gave them to the main
 # condition or to the neighbouring diagnosis: 14 of the 23 wrong triples of an 80-triple reading.
-CONCLUSION = re.compile(r"(?:故|可|遂|因此)?(?:诊断|诊为)(?:为)?[:：]?\s*([^。；;，,：:\s]{2,30}?)(?:明确|成立)?(?=[\s。；;]|$)"
+CONCLUSION = re.compile(r"(?:故|可|遂|因此)?(?:诊断|诊为)(?:为)?[:：]?\s*([^。；;，,：:\s（(]{2,30}?)(?:明确|成立)?"
+                        r"(?=[\s。；;]|[（(][^）)]{1,6}[）)][，,。；;]|$)"
                         r"|故([^，。；,;：:\s故]{2,20}?)可诊断")
 REASONING = re.compile(r"依据|为主症")  # the note reasons its diagnoses (诊断依据, 依据患儿..., 患儿以发热为主症)
 NOT_A_CONCLUSION = re.compile(r"[不未非无]|排除|待")

@@ -9,7 +9,8 @@ subject had a past illness as subject (MODELS.md). The guideline attaches a find
 the note says it belongs to; for a past illness the note says so in the sentence that names it
 (`高血压病史10年，口服硝苯地平控制`).
 
-The rule: a subject named as past history (`PAST_AFTER` right after it: `病史`, `史`; or `既往`
+The rule: a subject named as past history (`PAST_AFTER` right after it: `病史`, `史`, or a duration
+in years, `高血压30年`, `糖尿病20余年`; or `既往`
 before it in its sentence, with no `诊断` between: `据既往病史，故诊断X` names a current
 diagnosis) relates only to objects inside its own sentence (`SENTENCE_END` bounds it).
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from etl.graph.records import Evidence
 
 SENTENCE_END = re.compile(r"[。；;！？!?\n]")
-PAST_AFTER = re.compile(r"[^，。；,;]{0,2}?(?:病史|史)")  # 冠心病史, 脑梗死病史3年, 糖尿病病史
+PAST_AFTER = re.compile(r"[^，。；,;]{0,2}?(?:病史|史)|\d+\+?余?年")  # 冠心病史, 脑梗死病史3年, 糖尿病病史, 高血压30年
 PAST_BEFORE = "既往"
 CURRENT = "诊断"  # 据患者既往病史，故诊断高血压病: the diagnosis is the note's, not a past one
 

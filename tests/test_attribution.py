@@ -181,3 +181,12 @@ def test_a_finding_told_with_its_subject_stays_and_a_labelled_name_is_no_candida
     text = text.replace("胸片:", "胸片示")  # 肺部感染 without a label is a disease of the note
     rows = [_finding(text, "冠心病", "咳痰"), _finding(text, "肺部感染", "胸片")]
     assert known_subjects(text, rows, knowledge)[0].subject == "肺部感染"
+
+
+def test_a_conclusion_may_carry_a_qualifier_in_brackets():
+    from etl.attribution import conclusions
+
+    text = ("2、以鼻塞，头晕为主症。故诊断为：急性上呼吸道感染。结合肝脏彩超，补充诊断：脂肪肝（轻度），"
+            "暂不考虑药物治疗。")
+    assert [text[a:b] for a, b in conclusions(text)] == ["急性上呼吸道感染", "脂肪肝"]
+    assert conclusions(text.replace("（轻度）", "（轻度，建议定期复查肝功能）")) == []  # more than a qualifier

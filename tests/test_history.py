@@ -17,6 +17,8 @@ def place(text, name, nth=0):
     ("冠心病史3年。", "冠心病"),
     ("2、脑梗死病史3年，遗留右侧肢体活动障碍。", "脑梗死"),
     ("既往脑梗死、高血压、高血压性心脏病。", "高血压"),
+    ("2.既往7年前患左肾结石。高血压30年，最高180/100mmHg。", "高血压"),  # a duration in years
+    ("高血压病、糖尿病20余年。", "糖尿病"),
 ])
 def test_a_past_illness_is_named_as_past(text, name):
     assert named_as_past(text, *place(text, name))
