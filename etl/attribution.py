@@ -24,7 +24,7 @@ errors read on the shared notes (MODELS.md).
   paediatric treatment notes), none of EMR-RE's; read there (MODELS.md).
 - A note admitted for several diseases gives each finding to the disease the training annotations
   give it to (`known_subjects`, etl/models/spans/knowledge.py): `咳痰` to 肺部感染, not to the
-  main condition 冠心病. On EMR-RE dev strict F1 0.482 -> 0.50 (MODELS.md).
+  main condition 冠心病. On EMR-RE dev strict F1 0.482 -> 0.506 (MODELS.md).
 """
 from __future__ import annotations
 
@@ -128,14 +128,14 @@ def reasoned_subjects(text: str, evidence: list[Evidence]) -> list[Evidence]:
 # Names inside one another (结肠癌, 乙状结肠癌) are one disease told twice: no move; nor where the
 # object's sentence names its subject (`腹部彩超：1.脂肪肝`: the note ties them), nor in a note that
 # reasons its diagnoses one by one (`conclusions`): it says itself whose findings they are.
-# The margin, on EMR-RE dev (the models' unseen notes): 0.5 -> strict F1 0.507, 1 -> 0.504,
-# 2 -> 0.490 (from 0.482); on the train notes, with each note's own triples left out of the
+# The margin, on EMR-RE dev (the models' unseen notes, before the sentence test): 0.5 -> strict F1
+# 0.507, 1 -> 0.504, 2 -> 0.490 (from 0.482); on the train notes, with each note's own triples left out of the
 # knowledge (the models learned their subjects there): 0.5 -> +0.002, 1 -> +0.007.
 KNOWN_MARGIN = 1.0
 DISEASE = "疾病"
 NOT_BY_KNOWLEDGE = frozenset(("治疗后症状", "同义词"))  # told by the treatment; a name's own
-STATED_KINDS = ("admission", "diagnosis")
-LABELLED = re.compile(r"[:：]")  # not a pathology's or an operation's name (腺癌, 胃癌根治术)
+STATED_KINDS = ("admission", "diagnosis")  # not a pathology's or an operation's name (腺癌, 胃癌根治术)
+LABELLED = re.compile(r"[:：]")  # a name with a report's label is no candidate
 
 
 def told_together(text: str, ev: Evidence) -> bool:

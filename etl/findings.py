@@ -18,11 +18,20 @@ disease, took them: on the 1,198 shared notes a quarter of the asserted triples 
 Measured on the annotations: none of the 4,965 EMR-RE triples is dropped by these rules, and 10
 of CMeIE's 8,899 (textbook descriptions list normal states as a disease's features:
 `智能发育正常`, `呼吸平稳`).
+
+For notes only, further down: the exam's words that are no tests or symptoms and nursing steps
+that are no operations (`exam_word`), the subjects that name no disease (`names_no_disease`), and
+the symptoms a note tells after a treatment, its `治疗后症状` (`symptoms_after_treatment`, a note's
+evidence as a whole: etl/pipeline.py, `read_note`).
 """
 from __future__ import annotations
 
 import dataclasses
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from etl.graph.records import Evidence
 
 SITE_PREDICATES = frozenset(("发病部位", "转移部位", "外侵部位"))
 SYMPTOM_TYPE = "症状"
@@ -54,10 +63,10 @@ EXAM_WORDS = re.compile(
 # ... and a note's words about the illness's course or the exam's descriptions, taken as symptoms
 # (`起病急，病程短`, a mass's `表面光滑`, `双瞳孔正圆`, `触觉语颤`): no EMR-RE symptom is one, CMeIE's
 # textbook has `起病急` and `表面光滑` as 临床表现 (5 triples).
-AFTER_TREATMENT_PREDICATE = "治疗后症状"
+CLINICAL_FEATURE, AFTER_TREATMENT_PREDICATE = "临床表现", "治疗后症状"
 # A change word alone (`增多` of a film's `两肺纹理增粗、增多`) names no symptom either: none of the
 # EMR-RE symptoms is one.
-SYMPTOM_PREDICATES = frozenset(("临床表现", AFTER_TREATMENT_PREDICATE))
+SYMPTOM_PREDICATES = frozenset((CLINICAL_FEATURE, AFTER_TREATMENT_PREDICATE))
 NOT_SYMPTOMS = re.compile(r"^(?:起病|病程)|光滑$|正圆$|语颤$"
                           r"|^(?:增多|增粗|增大|增厚|肿大|减低|减少|降低|升高|加重|减轻|好转)$")
 # Nursing steps are no operations (`术后给予留置尿管`): none is an EMR-RE or CMeIE 手术治疗 object.
@@ -126,13 +135,12 @@ def told_after_treatment(text: str, start: int, end: int) -> bool:
     return bool(graded and TREATMENT.search(text[max(0, start - TREATMENT_SCOPE):start]))
 
 
-def symptoms_after_treatment(text: str, evidence: list) -> list:
+def symptoms_after_treatment(text: str, evidence: list[Evidence]) -> list[Evidence]:
     """A note's evidence with its `临床表现` told after a treatment made `治疗后症状`."""
     return [dataclasses.replace(ev, predicate=AFTER_TREATMENT_PREDICATE)
-            if ev.predicate == "临床表现" and ev.object_start is not None
+            if ev.predicate == CLINICAL_FEATURE and ev.object_start is not None
             and told_after_treatment(text, ev.object_start, ev.object_end) else ev
             for ev in evidence]
-
 
 
 # Words the models took as a note's diseases that name none (on the shared notes: `瘢痕` 16 asserted
