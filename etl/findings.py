@@ -39,13 +39,14 @@ SITE_SCOPE = 14  # characters after a site that can hold its clause's statement
 _CLAUSE_END = re.compile(r"[，。；;,\n（(”\"：:]")
 SITE_NORMAL = re.compile(r"无(?!明显诱因)|未见|未触及|未闻及|未(?!排除|除外)|没有|不大|正常|居中|对称|光滑|良好|清晰|清$"
                          r"|等大|等圆|灵敏|清音|浊音界|动度")
+DEPARTMENT = re.compile(r"[外内]?科")
 NORMAL_ENDINGS = re.compile(r"(?<![欠不差未])(?:正常|齐|尚可|可|好|良好|清|清晰|平稳|无异常|未见异常|佳|稳定|等圆|正大|灵敏)$")
 
 
 # Words of a note's exam that name no entity of any kind: the exam itself (查体：...) and the vital
 # signs' letters (T 36.5℃, P 80次/分, R 18次/分, BP): read on the shared notes as 辅助检查 /
 # 实验室检查 objects. None is an object in EMR-RE; CMeIE has 查体 once.
-NO_ENTITY = frozenset(("查体", "入院查体", "专科查体", "T", "P", "R", "BP", "HR"))
+NO_ENTITY = frozenset(("查体", "入院查体", "专科查体", "T", "P", "R", "BP", "HR", "CP"))
 
 
 # The physical exam's manoeuvres, signs and vital signs, which a note's exam names in every clause
@@ -57,7 +58,7 @@ TEST_PREDICATES = frozenset(("实验室检查", "辅助检查", "影像学检查
 EXAM_WORDS = re.compile(
     r"反射$|(?:直腿抬高|抬腿|拾物|4字|四字|旋转|牵拉|叩顶|扣顶|叩颈|曲颈|屈颈|挤压|Valsalva|浮髌|抽屉|研磨|托马斯|Thomas"
     r"|Lasegue|霍夫曼|Hoffmann|巴氏|巴宾斯基|克氏|布氏|Murphy|墨菲)(?:试验|征)$"
-    r"|^(?:叩|听|触)(?:诊|音|鼓音|心界|击痛|痛)$|叩鼓音$|叩击痛$|浊音界?$|语颤$|肠鸣音$|肌力$|肌张力$|心音$|心率$|脉搏$"
+    r"|^(?:叩|听|触)(?:诊|音|鼓音|心界|击痛|痛)$|叩鼓音$|叩击痛$|浊音界?$|语颤$|肠鸣音$|肌力$|肌张力$|心音$|呼吸音$|心率$|脉搏$"
     r"|^血压$|心影$|压痛$|反跳痛$|触痛$|^(?:体格|神经系统|专科|全身)?检查$|^查体"
     r"|^(?:T|P|R|BP|HR|CP)\d")  # a vital sign's letter and its value's first digits (R20次/分 -> R2)
 # ... and a note's words about the illness's course or the exam's descriptions, taken as symptoms
@@ -94,6 +95,8 @@ def states_normal(text: str, predicate: str, obj: str, object_end: int, object_t
     if object_type == SYMPTOM_TYPE and NORMAL_ENDINGS.search(obj):
         return True
     if predicate in SITE_PREDICATES:
+        if DEPARTMENT.match(text, object_end):
+            return True  # 胃肠[外科]: a department's name, no site
         rest = text[object_end:object_end + SITE_SCOPE]
         cut = _CLAUSE_END.search(rest)
         return bool(SITE_NORMAL.search(rest[:cut.start()] if cut else rest))

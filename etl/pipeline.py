@@ -112,7 +112,7 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
     """Passage-level span triples -> document-level evidence, one per place (best score wins) and
     one predicate per pair of places (`one_predicate_per_pair`), and only for (subject type,
     predicate, object type) the schema allows, names that are not empty once normalised (a span
-    of invisible characters), in a note a subject that names a disease (etl/findings.py), objects that are findings, not normal states (etl/findings.py), and
+    of invisible characters), objects that are findings, not normal states (etl/findings.py), and
     for a past illness only objects of its own sentence (etl/history.py); in a note (passages read
     after its main condition), objects cut as the guideline names them (etl/names.py), a site only
     where its sentence names the disease and no symptom of a differential diagnosis
@@ -134,8 +134,7 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
             object_place = passage.place(t.object_start, t.object_end)
             if not schema.allows(t.subject_type, t.predicate, t.object_type) or \
                     not normalize_name(t.subject) or not normalize_name(t.object) or \
-                    subject_place is None or object_place is None or subject_place == object_place or \
-                    (passage.of_a_note and names_no_disease(passage.text, t.subject_start, t.subject_end)):
+                    subject_place is None or object_place is None or subject_place == object_place:
                 dropped += 1
                 continue
             if states_normal(passage.text, t.predicate, t.object, t.object_end, t.object_type) or \
@@ -162,19 +161,24 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
     return one_predicate_per_pair(best_per_place(found)), dropped, normal, past, apart
 
 
-def read_note(text: str, evidence: list[Evidence], knowledge=None) -> tuple[list[Evidence], int]:
+def read_note(text: str, evidence: list[Evidence], knowledge=None) -> tuple[list[Evidence], int, int]:
     """A note's merged evidence read as a whole: subjects given their whole names (etl/names.py),
     the diagnosis their reasoning concludes (etl/attribution.py) and the past illness their sentence
     names (etl/history.py), one subject per object place (etl/attribution.py),
     symptoms told after a treatment as such (etl/findings.py), the other items of a found symptom's
     list (etl/lists.py), then each finding given to the note's disease the span model's knowledge
-    (its training triples) gives it to (etl/attribution.py). Returns (evidence, items added from
-    lists)."""
-    evidence = past_owns_its_sentence(text, reasoned_subjects(text, whole_subjects(text, evidence)))
+    (its training triples) gives it to (etl/attribution.py). A subject that names no disease
+    (`瘢痕`, `破伤风` of `破伤风抗毒素皮试`: etl/findings.py) is left out first, read in the note (a
+    window may end right after it). Returns (evidence, items added from lists, evidence left out
+    for a subject that names no disease)."""
+    named = [ev for ev in evidence
+             if ev.subject_start is None or not names_no_disease(text, ev.subject_start, ev.subject_end)]
+    not_diseases = len(evidence) - len(named)
+    evidence = past_owns_its_sentence(text, reasoned_subjects(text, whole_subjects(text, named)))
     evidence = one_subject_per_object(best_per_place(evidence))  # renamed subjects may share a place
     evidence = symptoms_after_treatment(text, evidence)
     completed = complete_lists(text, evidence)
-    return known_subjects(text, completed, knowledge), len(completed) - len(evidence)
+    return known_subjects(text, completed, knowledge), len(completed) - len(evidence), not_diseases
 
 
 def one_predicate_per_pair(evidence: list[Evidence]) -> list[Evidence]:
@@ -475,8 +479,9 @@ class Pipeline:
             self.report.triples_dropped_as_past_history += past
             self.report.triples_dropped_as_site_apart += apart
             if item.condition is not None and not item.condition.stated:  # a note (not a CMeIE-style text)
-                evidence, listed = read_note(item.source.text, evidence, self.spans.knowledge)
+                evidence, listed, not_diseases = read_note(item.source.text, evidence, self.spans.knowledge)
                 self.report.triples_from_lists += listed
+                self.report.triples_dropped_as_no_disease += not_diseases
             document = Document(item.source.doc_id, item.source.source, item.source.content_hash,
                                 item.source.metadata, self.versions)
             out.append((document, evidence, item.source.text))

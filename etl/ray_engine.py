@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 # Counts the actors add up and the driver merges into its report (the driver counts the rest).
 ACTOR_COUNTS = ("windows", "main_conditions", "span_queries", "triples_dropped_by_schema", "triples_dropped_as_normal",
                 "triples_dropped_as_past_history", "triples_dropped_as_site_apart", "triples_from_lists",
-                "assertion_mentions")
+                "triples_dropped_as_no_disease", "assertion_mentions")
 
 
 class ExtractActor:

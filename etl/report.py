@@ -23,6 +23,8 @@ RULE_COUNTS = (
     ("triples_from_lists", "symptoms added as the other items of a found one's list (伴反酸、嗳气: etl/lists.py)"),
     ("triples_dropped_as_site_apart", "sites whose sentence does not name their disease and symptoms of a "
                                       "differential diagnosis left out (etl/attribution.py)"),
+    ("triples_dropped_as_no_disease", "triples whose subject names no disease left out (瘢痕, 破伤风 of 破伤风抗毒素: "
+                                      "etl/findings.py)"),
 )
 
 
@@ -57,6 +59,7 @@ class RunReport:
     triples_dropped_as_site_apart: int = 0  # sites whose sentence does not name their disease, symptoms of a
     # differential diagnosis (etl/attribution.py)
     triples_from_lists: int = 0  # symptoms added as the other items of a found symptom's list (etl/lists.py)
+    triples_dropped_as_no_disease: int = 0  # a note's subject that names no disease (瘢痕: etl/findings.py)
     triples_by_predicate: dict[str, int] = field(default_factory=dict)
     normalization: dict = field(default_factory=dict)  # entities (re-)linked to concepts after the writes (etl/normalize.py)
     stage_seconds: dict[str, float] = field(default_factory=dict)

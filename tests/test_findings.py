@@ -158,3 +158,11 @@ def test_a_follow_ups_finding_after_an_operation_is_no_post_treatment_symptom():
     text = "行左侧输尿管再植术后复查时，行彩超检查回报：左肾中度积水。"
     start = text.index("左肾中度积水")
     assert not told_after_treatment(text, start, start + 6)
+
+
+def test_a_departments_name_is_no_site_and_breath_sounds_or_the_pulse_no_test():
+    text = "入院胃肠外科后诊断为急性胃肠炎。"
+    assert site(text, "胃肠")
+    assert not site("胃肠道多发息肉。", "胃肠道")
+    assert exam_word("实验室检查", "呼吸音") and exam_word("辅助检查", "双肺呼吸音")
+    assert states_normal("CP", "实验室检查", "CP", 2, "检查")

@@ -143,24 +143,27 @@ def test_a_note_gives_an_object_place_one_subject_and_a_cmeie_text_every_subject
     assert sorted(e.subject for e in plain) == ["胃炎", "高血压"]
 
 
-def test_a_note_drops_a_subject_that_names_no_disease_and_a_cmeie_text_keeps_it():
+def test_a_note_leaves_out_a_subject_that_names_no_disease_read_in_the_whole_note():
     from etl.conditions import MainCondition, Passage
     from etl.models.spans.model import SpanTriple
-    from etl.pipeline import merge_triples
+    from etl.pipeline import merge_triples, read_note
     from etl.schema import load_schema
 
-    text = "胃炎，腹部瘢痕，行腹部CT。"
-    ct = text.index("腹部CT")
+    text = "胃炎，腹部瘢痕，行腹部CT，头晕。做破伤风抗毒素皮试。"
+    ct, dizzy = text.index("腹部CT"), text.index("头晕")
 
-    def triple(subject, at, offset=0):
-        return SpanTriple(subject, "影像学检查", "腹部CT", at + offset, at + offset + len(subject), ct + offset,
-                          ct + offset + 4, 0.9, 0.9, 0.8, "疾病", "检查")
+    def triple(subject, at, obj, where, predicate, kind, offset):
+        return SpanTriple(subject, predicate, obj, at + offset, at + offset + len(subject), where + offset,
+                          where + offset + len(obj), 0.9, 0.9, 0.8, "疾病", kind)
 
-    window = Window(0, len(text), text)
+    tetanus = text.index("破伤风")
+    window = Window(0, tetanus + 3, text[:tetanus + 3])  # the window ends right after 破伤风
     note = Passage(window, MainCondition("胃炎", 0, 2, 0.9))
     width = len(note.prefix)
-    merged, dropped = merge_triples("d", [note], [[triple("瘢痕", text.index("瘢痕"), width)]], {}, "r",
-                                    load_schema())[:2]
-    assert merged == [] and dropped == 1  # etl/findings.py: names_no_disease
-    plain = merge_triples("d", [window], [[triple("瘢痕", text.index("瘢痕"))]], {}, "r", load_schema())[0]
-    assert [e.subject for e in plain] == ["瘢痕"]
+    merged = merge_triples("d", [note], [[triple("瘢痕", text.index("瘢痕"), "腹部CT", ct, "影像学检查", "检查", width),
+                                          triple("破伤风", tetanus, "头晕", dizzy, "临床表现", "症状", width),
+                                          triple("胃炎", 0, "头晕", dizzy, "临床表现", "症状", width)]],
+                           {}, "r", load_schema())[0]
+    assert len(merged) == 3  # the window alone cannot tell
+    kept, listed, not_diseases = read_note(text, merged)
+    assert [(e.subject, e.object) for e in kept] == [("胃炎", "头晕")] and (listed, not_diseases) == (0, 2)

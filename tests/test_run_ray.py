@@ -21,7 +21,7 @@ COUNTS = ("rows_read", "documents_extracted", "documents_skipped", "documents_qu
           "quarantine_by_reason", "windows", "main_conditions", "span_queries", "triples", "triples_asserted",
           "assertions", "assertion_mentions", "triples_dropped_by_schema", "triples_dropped_as_normal",
           "triples_dropped_as_past_history", "triples_dropped_as_site_apart", "triples_from_lists",
-          "triples_by_predicate", "model_versions", "exit_code")
+          "triples_dropped_as_no_disease", "triples_by_predicate", "model_versions", "exit_code")
 # Two actors of one CPU each (the cluster's two), small batches: several batches per actor.
 RAY = ("--set", "ray.actors=2", "--set", "ray.batch_rows=8")
 
