@@ -190,3 +190,23 @@ def test_a_conclusion_may_carry_a_qualifier_in_brackets():
             "暂不考虑药物治疗。")
     assert [text[a:b] for a, b in conclusions(text)] == ["急性上呼吸道感染", "脂肪肝"]
     assert conclusions(text.replace("（轻度）", "（轻度，建议定期复查肝功能）")) == []  # more than a qualifier
+
+
+def test_a_note_that_reasons_by_its_findings_then_treats_them_all():
+    """`据…故诊断X成立，据…故诊断Y成立。` reasons too; the treatment after its last conclusion is
+    not told by the reasoning, so the knowledge gives each drug its disease."""
+    from etl.attribution import conclusions
+    from etl.models.spans.knowledge import FindingKnowledge
+
+    text = ("据患者胆固醇高，故诊断混合型高脂血症成立，据患者胃镜，故诊断慢性胃炎成立。"
+            "治疗上给予阿托伐他汀调脂，泮托拉唑保护胃黏膜。")
+    assert [text[a:b] for a, b in conclusions(text)] == ["混合型高脂血症", "慢性胃炎"]
+    knowledge = FindingKnowledge.build([("高脂血症", "药物治疗", "阿托伐他汀")] * 3 + [("胃炎", "药物治疗", "泮托拉唑")] * 3
+                                       + [("胃炎", "实验室检查", "胆固醇")] * 3)
+    rows = [_finding(text, "慢性胃炎", "阿托伐他汀", predicate="药物治疗"),
+            _finding(text, "混合型高脂血症", "胆固醇", predicate="实验室检查")]
+    moved = known_subjects(text, rows, knowledge)
+    assert [e.subject for e in moved] == ["混合型高脂血症",  # the treatment: by the knowledge
+                                          "混合型高脂血症"]  # inside a reasoning block: as the note reasons
+    assert (moved[0].subject_start, moved[0].subject_end) == (text.index("混合型高脂血症"),
+                                                              text.index("混合型高脂血症") + 7)
