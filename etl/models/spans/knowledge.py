@@ -10,9 +10,10 @@ the CMeIE train split and of the annotated notes (`etl train spans` writes them 
 
 A candidate disease's score for (predicate, object): over the known triples of that predicate
 whose object equals it (weight 1) or holds it or lies in it (weight 1/2, two characters at least),
-the similarity of the known subject to the candidate (Jaccard of characters and bigrams: `肺部感染`
-~ `肺感染`, `慢支炎急性发作` ~ `慢性支气管炎急性发作`) times its count, at most COUNT_CAP (a frequent
-pair says no more than a few). Objects are matched by substring because notes word a finding
+the similarity of the known subject to the candidate (1 when the candidate's name holds it, three
+characters at least: `高血压病3级极高危组` holds `高血压病`; else the Jaccard of characters and
+bigrams: `肺部感染` ~ `肺感染`, `慢支炎急性发作` ~ `慢性支气管炎急性发作`) times its count, at most
+COUNT_CAP (a frequent pair says no more than a few). Objects are matched by substring because notes word a finding
 freely (`剑突下疼痛` holds `疼痛`).
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ HEADER = "#subject\tpredicate\tobject\tcount"
 COUNT_CAP = 3
 MIN_PART = 2  # an object held in another counts from two characters on
 PART_WEIGHT = 0.5
+HELD_CHARS = 3  # a known subject held in a candidate's name counts whole from three characters (胃炎 is in too many)
 
 
 def _grams(name: str) -> frozenset[str]:
@@ -100,4 +102,6 @@ class FindingKnowledge:
 
     def score(self, disease: str, predicate: str, obj: str) -> float:
         """How strongly the annotations give (predicate, obj) to `disease` (0: nothing known)."""
-        return sum(weight * similarity(disease, subject) for subject, weight in self._related(predicate, obj))
+        return sum(weight * (1.0 if len(subject) >= HELD_CHARS and subject in disease
+                             else similarity(disease, subject))
+                   for subject, weight in self._related(predicate, obj))

@@ -53,3 +53,9 @@ def test_a_bad_file_is_an_error_naming_it_and_its_line(tmp_path, content, where)
     path.write_text(content, encoding="utf-8")
     with pytest.raises(DataError, match=where):
         FindingKnowledge.load(path)
+
+
+def test_a_known_subject_inside_the_candidates_name_counts_whole():
+    knowledge = FindingKnowledge.build([("高血压病", "药物治疗", "非洛地平")] * 2 + [("胃炎", "药物治疗", "奥美拉唑")] * 2)
+    assert knowledge.score("高血压病3级极高危组", "药物治疗", "非洛地平") == 2  # holds 高血压病
+    assert knowledge.score("慢性胃炎", "药物治疗", "奥美拉唑") == 2 * similarity("慢性胃炎", "胃炎") < 2  # two characters
