@@ -43,10 +43,11 @@ from etl.models.tokens import group_by_bucket, load_tokenizer
 KIND = "spans"
 # A model trained with the main-condition question runs etl/conditions.py's code too (its ranking
 # rules decide which disease every window is read about), and its triples pass etl/findings.py's
-# rules: a loaded model's version is `spans-<weights + lexicon + labels>@<that code's fingerprint>`,
-# so editing the rules re-extracts every document, as a new model would.
+# rules and the knowledge's scoring: a loaded model's version is `spans-<weights + lexicon + labels +
+# knowledge>@<that code's fingerprint>`, so editing the rules re-extracts every document, as a new
+# model would.
 CONDITION_MODULES = ("etl.conditions", "etl.findings", "etl.history", "etl.attribution", "etl.lists",
-                     "etl.names")
+                     "etl.names", "etl.models.spans.knowledge")
 POINTER_PRIOR_LOGIT = -4.0  # sigmoid(-4) = 1.8%
 log = logging.getLogger(__name__)
 

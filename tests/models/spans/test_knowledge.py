@@ -59,3 +59,14 @@ def test_a_known_subject_inside_the_candidates_name_counts_whole():
     knowledge = FindingKnowledge.build([("高血压病", "药物治疗", "非洛地平")] * 2 + [("胃炎", "药物治疗", "奥美拉唑")] * 2)
     assert knowledge.score("高血压病3级极高危组", "药物治疗", "非洛地平") == 2  # holds 高血压病
     assert knowledge.score("慢性胃炎", "药物治疗", "奥美拉唑") == 2 * similarity("慢性胃炎", "胃炎") < 2  # two characters
+
+
+def test_the_scoring_code_is_part_of_the_span_models_run_time_version():
+    from etl.models.folder import module_source, source_fingerprint
+    from etl.models.spans.model import CONDITION_MODULES
+
+    code = module_source("etl.models.spans.knowledge")
+    changed = code.replace(b"COUNT_CAP = 3", b"COUNT_CAP = 4")
+    assert changed != code
+    assert source_fingerprint(CONDITION_MODULES, lambda name: changed if name == "etl.models.spans.knowledge"
+                              else module_source(name)) != source_fingerprint(CONDITION_MODULES)
