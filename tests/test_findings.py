@@ -166,3 +166,9 @@ def test_a_departments_name_is_no_site_and_breath_sounds_or_the_pulse_no_test():
     assert not site("胃肠道多发息肉。", "胃肠道")
     assert exam_word("实验室检查", "呼吸音") and exam_word("辅助检查", "双肺呼吸音")
     assert states_normal("CP", "实验室检查", "CP", 2, "检查")
+
+
+def test_a_negative_sign_a_patent_canal_and_supportive_care_are_no_findings_or_operations():
+    assert symptom("移动性浊音阴性")
+    assert site("外耳道通畅，无异常分泌物。", "外耳道")
+    assert exam_word("手术治疗", "补液") and exam_word("手术治疗", "对症治疗") and not exam_word("辅助治疗", "补液")
