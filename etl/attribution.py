@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from etl.conditions import statement_items
 from etl.findings import SYMPTOM_PREDICATES
-from etl.history import sentence_of
+from etl.history import named_as_past, sentence_of
 
 if TYPE_CHECKING:
     from etl.graph.records import Evidence
@@ -79,7 +79,7 @@ def site_told_apart(text: str, subject: str, predicate: str, object_start: int, 
 # 4、…为主症…故诊断：热性惊厥。`, the paediatric treatment notes): each conclusion owns the findings
 # of the reasoning before it. The models, reading `<main condition>@<window>`, gave them to the main
 # condition or to the neighbouring diagnosis: 14 of the 23 wrong triples of an 80-triple reading.
-CONCLUSION = re.compile(r"(?:故|可|遂|因此)?(?:诊断|诊为)(?:为)?[:：]?\s*([^。；;，,：:\s（(]{2,30}?)"
+CONCLUSION = re.compile(r"(?<!鉴别)(?:故|可|遂|因此)?(?:诊断|诊为)(?:为)?[:：]?\s*([^。；;，,：:\s（(]{2,30}?)"
                         r"(?:(?:明确|成立)(?=[\s。；;，,]|$)|(?=[\s。；;]|[（(][^）)]{1,6}[）)][，,。；;]|$))"
                         r"|故([^，。；,;：:\s故]{2,20}?)可诊断")
 REASONING = re.compile(r"依据|为主症|据[^。；;]{1,40}故诊断")  # the note reasons its diagnoses (诊断依据, 依据患儿...,
@@ -150,6 +150,15 @@ def told_together(text: str, ev: Evidence) -> bool:
     return ev.subject in text[begin:end]
 
 
+DENIAL = re.compile(r"(?:否认|无|未)[^，。；,;：:]{0,12}$")
+
+
+def denied(text: str, start: int) -> bool:
+    """A denial opens the clause before text[start:] (`否认高血压、[冠心病]`)."""
+    begin, _ = sentence_of(text, start, start, re.compile(r"[，。；,;：:\n]"))
+    return bool(DENIAL.search(text[begin:start]))
+
+
 def known_subjects(text: str, evidence: list[Evidence], knowledge: FindingKnowledge | None) -> list[Evidence]:
     """`evidence` with each finding given to the disease of the note the knowledge gives it to,
     when that one scores KNOWN_MARGIN above its subject (at that disease's place: a subject's
@@ -164,6 +173,10 @@ def known_subjects(text: str, evidence: list[Evidence], knowledge: FindingKnowle
             places.setdefault(ev.subject, (ev.subject_start, ev.subject_end))
     for start, end, _ in statement_items(text, STATED_KINDS):
         places.setdefault(text[start:end], (start, end))
+    # a past illness (既往冠心病病史5年) owns only its own sentence's objects (etl/history.py); a
+    # denied one (否认高血压、冠心病) none
+    places = {name: place for name, place in places.items()
+              if not named_as_past(text, *place) and not denied(text, place[0])}
     if len(places) < 2:
         return evidence
     out = []
@@ -174,8 +187,10 @@ def known_subjects(text: str, evidence: list[Evidence], knowledge: FindingKnowle
             best = max(places, key=scores.__getitem__)
             own = scores.get(ev.subject)
             own = knowledge.score(ev.subject, ev.predicate, ev.object) if own is None else own
-            if best not in ev.subject and ev.subject not in best and scores[best] > own + KNOWN_MARGIN:
-                start, end = places[best]
+            start, end = places[best]
+            on_object = ev.object_start is not None and start < ev.object_end and ev.object_start < end
+            if best not in ev.subject and ev.subject not in best and scores[best] > own + KNOWN_MARGIN \
+                    and not on_object and best != ev.object:  # never a disease of itself
                 ev = replace(ev, subject=best, subject_start=start, subject_end=end)
         out.append(ev)
     return out

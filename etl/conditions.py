@@ -45,13 +45,16 @@ MIN_SCORE = 0.1
 # Diagnosis statements: (kind, pattern whose group 1 is the statement's list of names, bonus of a
 # candidate inside it, extra bonus of its first item). Quotes may be written “”, "" or \"\".
 _OPEN, _CLOSE = r'\\?[“"]', r'\\?[”"]'
+_NUMBERED_ITEM = r"\d{1,2}\s*[.、．]\s*[^。；;，,\n？?]{2,30}?(?=\d{1,2}\s*[.、．]|[。；;，,\n？?]|$)"
 STATEMENTS = (
     # 以“X”收入 (not 予以“X”: a drug given, `予以“坎地沙坦酯片 每次4mg”`)
     ("admission", re.compile(r"(?<![予给])以\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.5, 0.3),
     ("admission", re.compile(r'(?:门诊|急诊|病房|遂|故|今|现|拟)以([^，。；,;“”"\\\s]{2,30}?)(?:收|入院)'), 0.5, 0.3),
     ("diagnosis", re.compile(r"(?:诊断|诊为|考虑|拟诊|拟)[为是:：]?\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.3, 0.3),
-    # a numbered list without quotes, to the sentence's end (`诊断为：1.肠梗阻2.直肠癌麦氏术后3.胃癌。`)
-    ("diagnosis", re.compile(r"(?:诊断|诊为)[为是]?[:：]\s*(1\s*[.、．][^。]{2,120})"), 0.3, 0.3),
+    # a numbered list without quotes, its numbered items only (`诊断为：1.肠梗阻2.直肠癌麦氏术后3.胃癌。`):
+    # it ends where an item is not followed by the next number (`热性惊厥？静点氨曲南`, a new line)
+    ("diagnosis", re.compile(r"(?<!鉴别)(?:诊断|诊为)[为是]?[:：]\s*((?:" + _NUMBERED_ITEM + r"[？?]?[；;，,、\s]*)+)"),
+     0.3, 0.3),
     # a tumour named by the pathology report (术后病理示X, 病理提示：X), by the note's own judgement
     # (考虑胆囊癌) or by its operation (行直肠癌根治术): oncology notes often have no admission statement
     ("pathology", re.compile(r"病理(?:诊断|结果|类型|报告)?[:：]?(?:示|提示|回报|诊断|为|考虑|结果为)?[为是:：]?\s*"
@@ -62,7 +65,7 @@ STATEMENTS = (
 ITEM_SCORE = 0.3  # the least model score a statement item counts with (answered weakly, or not at all)
 _ITEM_SEPARATOR = re.compile(r"[，、；;,：:\s]+|\d{1,2}\s*[、.．)）]")
 _PENDING = "待查"  # 头晕待查: a symptom under investigation
-_NOT_A_NAME = re.compile(r"[未非无不]|支持|结果|提示")
+_NOT_A_NAME = re.compile(r"[未非无不]|否认|支持|结果|提示")
 _TRAILING = ("术后", "？", "?", "等")  # a hedge, an "and so on" or 术后 (肝癌术后: the disease) closing an item is not part of the name
 
 

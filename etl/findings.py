@@ -131,10 +131,14 @@ TREATMENT_SCOPE = 300
 _SENTENCE_END = "。；;"
 
 
+PLANNED = re.compile(r"(?:拟|为行|准备|计划)[^。；;，,]{0,8}(?:化疗|放疗|术)")  # 为行第3周期化疗入院: not given yet
+
+
 def told_after_treatment(text: str, start: int, end: int) -> bool:
     """The symptom text[start:end] is told as a treatment's effect (a note's `治疗后症状`)."""
     begin = max(text.rfind(mark, 0, start) for mark in _SENTENCE_END) + 1
-    if AFTER_TREATMENT.search(text[begin:start]) or ADVERSE_AFTER.search(text[end:end + 14]):
+    clause = text[begin:start]
+    if (AFTER_TREATMENT.search(clause) and not PLANNED.search(clause)) or ADVERSE_AFTER.search(text[end:end + 14]):
         return True
     graded = GRADE_AFTER.search(text[end:end + 5]) or GRADE_BEFORE.search(text[max(0, start - 3):start])
     return bool(graded and TREATMENT.search(text[max(0, start - TREATMENT_SCOPE):start]))

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 SENTENCE_END = re.compile(r"[。；;！？!?\n]")
 PAST_AFTER = re.compile(r"[^，。；,;]{0,2}?(?:病史|史)|\d+\+?余?年")  # 冠心病史, 脑梗死病史3年, 糖尿病病史, 高血压30年
 PAST_BEFORE = "既往"
+SYNONYM = "同义词"  # a name's own: it moves with no illness
 CURRENT = "诊断"  # 据患者既往病史，故诊断高血压病: the diagnosis is the note's, not a past one
 
 
@@ -84,8 +85,9 @@ def past_owns_its_sentence(text: str, evidence: list[Evidence]) -> list[Evidence
         return evidence
     out = []
     for ev in evidence:
-        if ev.object_start is not None and ev.subject_start is not None:
+        if ev.object_start is not None and ev.subject_start is not None and ev.predicate != SYNONYM:
             owners = [owner for begin, end, owner in past if begin <= ev.object_start and ev.object_end <= end
+                      and owner.subject_type == ev.subject_type  # the schema line stays the same
                       and owner.subject_end <= ev.object_start  # named before it in its sentence,
                       and not _another_history(text, owner.subject_end, ev.object_start)]
             if owners and not any(o.subject_start == ev.subject_start for o in owners):

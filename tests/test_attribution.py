@@ -144,11 +144,12 @@ def test_no_move_without_knowledge_a_second_disease_or_the_margin():
 def test_names_inside_one_another_are_one_disease_and_post_treatment_symptoms_stay():
     from etl.models.spans.knowledge import FindingKnowledge
 
-    knowledge = FindingKnowledge.build(KNOWN + [("结肠癌", "临床表现", "便血")] * 3
+    knowledge = FindingKnowledge.build(KNOWN + [("乙状结肠癌", "临床表现", "便血")] * 3
                                        + [("肺部感染", "治疗后症状", "咳痰")] * 3)
-    text = "诊断为“乙状结肠癌、结肠癌”。便血。化疗后咳痰。"
-    rows = [_finding(text, "乙状结肠癌", "便血")]
-    assert known_subjects(text, rows, knowledge) == rows
+    text = "诊断为“结肠癌、乙状结肠癌”。便血。化疗后咳痰。"
+    rows = [_finding(text, "结肠癌", "便血")]
+    assert knowledge.score("乙状结肠癌", "临床表现", "便血") > knowledge.score("结肠癌", "临床表现", "便血") + 1
+    assert known_subjects(text, rows, knowledge) == rows  # one disease told twice
     text = "以“冠心病、肺部感染”收入。化疗后咳痰。"
     rows = [_finding(text, "冠心病", "咳痰", predicate="治疗后症状")]
     assert known_subjects(text, rows, knowledge) == rows
@@ -210,3 +211,23 @@ def test_a_note_that_reasons_by_its_findings_then_treats_them_all():
                                           "混合型高脂血症"]  # inside a reasoning block: as the note reasons
     assert (moved[0].subject_start, moved[0].subject_end) == (text.index("混合型高脂血症"),
                                                               text.index("混合型高脂血症") + 7)
+
+
+def test_a_past_or_denied_illness_is_no_candidate_and_no_disease_of_itself():
+    from etl.models.spans.knowledge import FindingKnowledge
+
+    knowledge = FindingKnowledge.build([("冠心病", "临床表现", "心悸")] * 3 + [("冠心病", "并发症", "糖尿病肾病")] * 3
+                                       + [("糖尿病肾病", "并发症", "糖尿病肾病")] * 3)
+    text = "既往冠心病病史5年，口服阿司匹林。3天前出现心悸。门诊以“肺部感染”收入。"
+    rows = [_finding(text, "肺部感染", "心悸"), _finding(text, "冠心病", "阿司匹林", predicate="药物治疗")]
+    assert known_subjects(text, rows, knowledge) == rows  # 冠心病 is past history here
+    text = "3天前出现心悸。门诊以“肺部感染”收入。另：否认高血压、冠心病，服用阿司匹林。"
+    rows = [_finding(text, "肺部感染", "心悸"), _finding(text, "冠心病", "阿司匹林", predicate="药物治疗")]
+    assert known_subjects(text, rows, knowledge) == rows  # nor a denied one
+    told = text.replace("否认高血压、", "患有高血压、")
+    assert known_subjects(told, [_finding(told, "肺部感染", "心悸"),
+                                 _finding(told, "冠心病", "阿司匹林", predicate="药物治疗")],
+                          knowledge)[0].subject == "冠心病"  # the same note with 冠心病 stated
+    text = "患者冠心病。门诊以“糖尿病肾病、高血压”收入。"
+    rows = [_finding(text, "冠心病", "糖尿病肾病", predicate="并发症")]
+    assert known_subjects(text, rows, knowledge) == rows  # the object's own place is no subject

@@ -94,6 +94,10 @@ def test_a_text_that_already_carries_its_topic_gets_no_second_prefix_and_no_cond
     ("入院后诊断为：1.肠梗阻2.直肠癌麦氏术后3.胃癌。给予禁食水", [("肠梗阻", 0.6), ("直肠癌麦氏", 0.3), ("胃癌", 0.3)]),
     ("诊断：1、右侧胸部刀刺伤；2、2型糖尿病。", [("右侧胸部刀刺伤", 0.6), ("2型糖尿病", 0.3)]),  # to the sentence's end
     ("诊断：急性胃肠炎。", []),  # no quotes, no numbered list
+    ("入院诊断：1.高血压病3级 2.2型糖尿病\n诊疗计划：予以降压、降糖治疗", [("高血压病3级", 0.6), ("2型糖尿病", 0.3)]),
+    ("诊断为：1.上呼吸道感染2.热性惊厥？静点氨曲南抗感染，炎琥宁抗感染", [("上呼吸道感染", 0.6), ("热性惊厥", 0.3)]),
+    ("鉴别诊断：1.胃溃疡 2.胃癌", []),  # diagnoses set aside
+    ("门诊以“肺部感染、否认冠心病”收入", [("肺部感染", 0.8)]),  # a denial names no diagnosis
 ])
 def test_diagnosis_statements_list_their_names(text, names):
     assert [(text[a:b], round(bonus, 3)) for a, b, bonus in statement_items(text)] == names

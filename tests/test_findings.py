@@ -108,6 +108,8 @@ def test_tests_and_findings_stay(name, predicate):
     ("心电图示II度房室传导阻滞，伴头晕。", "头晕", False),
     ("患者2度烧伤，伴疼痛。", "疼痛", False),
     ("心电图：I度房室传导阻滞，头晕。", "房室传导阻滞", False),  # a grade without a chemo- or radiotherapy
+    ("为行第3周期化疗入院，入院前1天出现咳嗽。", "咳嗽", False),  # a planned chemotherapy
+    ("拟行化疗，昨日出现发热。", "发热", False),
 ])
 def test_a_symptom_told_after_a_treatment(text, name, told):
     start = text.index(name)

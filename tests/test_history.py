@@ -89,3 +89,11 @@ def test_a_current_diagnosis_owns_its_sentence_itself():
     text = "既往冠心病病史5年，此次诊断为脑梗死，予阿司匹林口服。"
     rows = [_ev(text, "脑梗死", "阿司匹林"), _ev(text, "冠心病", "阿司匹林")]
     assert past_owns_its_sentence(text, rows)[0].subject == "脑梗死"  # its subject is in the sentence
+
+
+def test_a_synonym_stays_with_its_name():
+    from etl.history import past_owns_its_sentence
+
+    text = "门诊以“脑梗死”收入。既往冠心病病史5年，即冠状动脉粥样硬化性心脏病。"
+    rows = [_ev(text, "脑梗死", "冠状动脉粥样硬化性心脏病", predicate="同义词"), _ev(text, "冠心病", "冠心病")]
+    assert past_owns_its_sentence(text, rows)[0].subject == "脑梗死"

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from etl.errors import ConfigError
+from etl.errors import ConfigError, DataError
 
 REQUIRED = ("encoder_config.json", "vocab.txt", "weights.h5", "labels.json", "version.txt")
 
@@ -140,6 +140,13 @@ def validate_folder(folder: str | Path, kind: str, check_version: bool = True) -
             wrong = [k for k, v in thresholds.items() if not isinstance(v, (int, float)) or not 0 <= v <= 1]
             if wrong:
                 raise bad(name, f"must map labels to numbers from 0 to 1 (not: {', '.join(wrong[:3])})")
+    if kind == "spans" and (folder / "knowledge.tsv").is_file():
+        from etl.models.spans.knowledge import FindingKnowledge
+
+        try:
+            FindingKnowledge.load(folder / "knowledge.tsv")
+        except (DataError, OSError, UnicodeDecodeError) as error:
+            raise bad("knowledge.tsv", f"is not a knowledge file ({error})") from None
     try:
         lines = vocab_lines(folder)
     except (OSError, UnicodeDecodeError) as error:

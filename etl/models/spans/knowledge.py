@@ -18,6 +18,7 @@ freely (`剑突下疼痛` holds `疼痛`).
 """
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from functools import lru_cache
 from pathlib import Path
@@ -33,10 +34,19 @@ PART_WEIGHT = 0.5
 HELD_CHARS = 3  # a known subject held in a candidate's name counts whole from three characters (胃炎 is in too many)
 
 
+UNSAFE = re.compile(r"[\t\r\n]")  # a name with these would not read back line by line
+COUNT = re.compile(r"[0-9]+")
+
+
+def _clean(name: str) -> str:
+    return name.replace("\ufeff", "").strip()  # a byte-order mark inside an annotated name
+
+
 def _grams(name: str) -> frozenset[str]:
     return frozenset(name) | frozenset(name[i:i + 2] for i in range(len(name) - 1))
 
 
+@lru_cache(maxsize=1 << 16)  # a note's candidates meet the same known subjects for each finding
 def similarity(a: str, b: str) -> float:
     """Jaccard similarity of the characters and character bigrams of two names."""
     ga, gb = _grams(a), _grams(b)
@@ -61,8 +71,8 @@ class FindingKnowledge:
         """From (subject, predicate, object) triples; blank names are left out."""
         counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
         for subject, predicate, obj in triples:
-            subject, obj = subject.strip(), obj.strip()
-            if subject and obj and "\t" not in subject + obj + predicate:
+            subject, obj = _clean(subject), _clean(obj)
+            if subject and obj and not UNSAFE.search(subject + obj + predicate):
                 counts[(predicate, obj)][subject] += 1
         return cls({key: dict(found) for key, found in counts.items()})
 
@@ -81,9 +91,10 @@ class FindingKnowledge:
         counts: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         for number, line in enumerate(lines[1:], 2):
             parts = line.split("\t")
-            if len(parts) != 4 or not all(parts[:3]) or not parts[3].isdigit():
+            if len(parts) != 4 or not all(parts[:3]) or not COUNT.fullmatch(parts[3]):
                 raise DataError(f"{path}:{number}: bad knowledge line {line!r}")
-            counts[(parts[1], parts[2])][parts[0]] = int(parts[3])
+            found = counts[(parts[1], parts[2])]
+            found[parts[0]] = found.get(parts[0], 0) + int(parts[3])  # a line written twice adds up
         return cls(dict(counts))
 
     def _related_uncached(self, predicate: str, obj: str) -> tuple[tuple[str, float], ...]:

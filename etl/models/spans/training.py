@@ -250,13 +250,14 @@ def knowledge_triples(samples, note_triples=()) -> list[tuple[str, str, str]]:
 
 def write_knowledge(settings, folder: str | Path, log: Callable[[str], None] = print) -> str:
     """Write a trained folder's `knowledge.tsv` again from today's training data (the CMeIE train
-    split and data.emr_re_train) and re-version the folder (the notes' attribution changes); the
+    split and, with spans.notes, data.emr_re_train) and re-version the folder (the notes' attribution changes); the
     weights stay. Returns the new version."""
     from etl.data.emr_re import read_notes
     from etl.data.split import load_split
 
     folder = model_folder.check_folder(folder, KIND)
-    notes = [t.key for note in read_notes(settings.data.emr_re_train) for t in note.triples]
+    notes = [t.key for note in read_notes(settings.data.emr_re_train) for t in note.triples] \
+        if settings.spans.notes else []  # as training takes them (--without-notes: CMeIE only)
     knowledge = FindingKnowledge.build(knowledge_triples(load_split(settings)[0], notes))
     knowledge.save(folder / KNOWLEDGE_FILE)
     version = model_folder.folder_version(KIND, folder)

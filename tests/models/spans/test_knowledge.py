@@ -70,3 +70,27 @@ def test_the_scoring_code_is_part_of_the_span_models_run_time_version():
     assert changed != code
     assert source_fingerprint(CONDITION_MODULES, lambda name: changed if name == "etl.models.spans.knowledge"
                               else module_source(name)) != source_fingerprint(CONDITION_MODULES)
+
+
+def test_odd_names_are_cleaned_or_left_out_and_a_line_written_twice_adds_up(tmp_path):
+    knowledge = FindingKnowledge.build([("\ufeff胃炎", "临床表现", "反酸"), ("胃\n炎", "临床表现", "反酸")])
+    assert knowledge.counts == {("临床表现", "反酸"): {"胃炎": 1}}  # a BOM stripped, a line break left out
+    path = tmp_path / "knowledge.tsv"
+    path.write_text("#subject\tpredicate\tobject\tcount\n胃炎\t临床表现\t反酸\t2\n胃炎\t临床表现\t反酸\t1\n", encoding="utf-8")
+    assert FindingKnowledge.load(path).counts == {("临床表现", "反酸"): {"胃炎": 3}}
+    path.write_text("#subject\tpredicate\tobject\tcount\n胃炎\t临床表现\t反酸\t²\n", encoding="utf-8")
+    with pytest.raises(DataError, match=":2: bad knowledge line"):
+        FindingKnowledge.load(path)
+
+
+def test_a_bad_knowledge_file_is_named_by_the_folder_check(tmp_path):
+    import shutil
+
+    from etl.errors import ConfigError
+    from etl.models.folder import validate_folder
+
+    folder = tmp_path / "spans"
+    shutil.copytree("models/spans", folder)
+    (folder / "knowledge.tsv").write_text("not a knowledge file\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="knowledge.tsv is not a knowledge file"):
+        validate_folder(folder, "spans", check_version=False)
