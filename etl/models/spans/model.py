@@ -43,11 +43,13 @@ from etl.models.tokens import group_by_bucket, load_tokenizer
 KIND = "spans"
 # A model trained with the main-condition question runs etl/conditions.py's code too (its ranking
 # rules decide which disease every window is read about), and its triples pass etl/findings.py's
-# rules and the knowledge's scoring: a loaded model's version is `spans-<weights + lexicon + labels +
-# knowledge>@<that code's fingerprint>`, so editing the rules re-extracts every document, as a new
-# model would.
+# rules and the knowledge's scoring, in the order etl/pipeline.py's `merge_triples` and `read_note`
+# apply them: a loaded model's version is `spans-<weights + lexicon + labels + knowledge>@<that
+# code's fingerprint>`, so editing the rules or their order re-extracts every document, as a new
+# model would. (etl.pipeline is whole here: an edit of its plumbing re-extracts too; moving the
+# merge and the note's reading into their own module, issue 29, would narrow that.)
 CONDITION_MODULES = ("etl.conditions", "etl.findings", "etl.history", "etl.attribution", "etl.lists",
-                     "etl.names", "etl.models.spans.knowledge")
+                     "etl.names", "etl.models.spans.knowledge", "etl.pipeline")
 POINTER_PRIOR_LOGIT = -4.0  # sigmoid(-4) = 1.8%
 log = logging.getLogger(__name__)
 
