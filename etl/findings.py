@@ -40,6 +40,8 @@ _CLAUSE_END = re.compile(r"[，。；;,\n（(”\"：:]")
 SITE_NORMAL = re.compile(r"无(?!明显诱因)|未见|未触及|未闻及|未(?!排除|除外)|没有|不大|正常|居中|对称|光滑|良好|清晰|清$|通畅"
                          r"|等大|等圆|灵敏|清音|浊音界|动度")
 DEPARTMENT = re.compile(r"[外内]?科")
+DRUG_PREDICATE = "药物治疗"
+LAB_TAIL = re.compile(r"三[酯脂]")
 NORMAL_ENDINGS = re.compile(r"(?<![欠不差未])(?:正常|齐|尚可|可|好|良好|清|清晰|平稳|无异常|未见异常|佳|稳定|等圆|正大|灵敏"
                             r"|阴性)$")  # 移动性浊音阴性: a sign's negative result
 
@@ -61,7 +63,8 @@ EXAM_WORDS = re.compile(
     r"|Lasegue|霍夫曼|Hoffmann|巴氏|巴宾斯基|克氏|布氏|Murphy|墨菲)(?:试验|征)$"
     r"|^(?:叩|听|触)(?:诊|音|鼓音|心界|击痛|痛)$|叩鼓音$|叩击痛$|浊音界?$|语颤$|肠鸣音$|肌力$|肌张力$|心音$|呼吸音$|心率$|脉搏$"
     r"|^血压$|心影$|压痛$|反跳痛$|触痛$|^(?:体格|神经系统|专科|全身)?检查$|^查体"
-    r"|^(?:T|P|R|BP|HR|CP)\d")  # a vital sign's letter and its value's first digits (R20次/分 -> R2)
+    r"|^(?:T|P|R|BP|HR|CP)\d"  # a vital sign's letter and its value's first digits (R20次/分 -> R2)
+    r"|心律$")  # an ECG's result (起搏心律, 窦性心律), not a test
 # ... and a note's words about the illness's course or the exam's descriptions, taken as symptoms
 # (`起病急，病程短`, a mass's `表面光滑`, `双瞳孔正圆`, `触觉语颤`): no EMR-RE symptom is one, CMeIE's
 # textbook has `起病急` and `表面光滑` as 临床表现 (5 triples).
@@ -70,7 +73,8 @@ CLINICAL_FEATURE, AFTER_TREATMENT_PREDICATE = "临床表现", "治疗后症状"
 # EMR-RE symptoms is one.
 SYMPTOM_PREDICATES = frozenset((CLINICAL_FEATURE, AFTER_TREATMENT_PREDICATE))
 NOT_SYMPTOMS = re.compile(r"^(?:起病|病程)|光滑$|正圆$|语颤$"
-                          r"|^(?:增多|增粗|增大|增厚|肿大|减低|减少|降低|升高|加重|减轻|好转)$")
+                          r"|^(?:增多|增粗|增大|增厚|肿大|减低|减少|降低|升高|加重|减轻|好转)$"
+                          r"|^(?:边缘|边界)|^测|为$")  # a lesion's description (边缘模糊), a measuring phrase (测血压为)
 # Nursing steps and supportive care are no operations (`术后给予留置尿管`, `补液`, `对症治疗`): none
 # is an EMR-RE or CMeIE 手术治疗 object.
 OPERATION_PREDICATE = "手术治疗"
@@ -96,6 +100,8 @@ def states_normal(text: str, predicate: str, obj: str, object_end: int, object_t
         return True
     if object_type == SYMPTOM_TYPE and NORMAL_ENDINGS.search(obj):
         return True
+    if predicate == DRUG_PREDICATE and LAB_TAIL.match(text, object_end):
+        return True  # 甘油[三酯]: the start of a lab test's name, no drug
     if predicate in SITE_PREDICATES:
         if DEPARTMENT.match(text, object_end):
             return True  # 胃肠[外科]: a department's name, no site

@@ -174,3 +174,13 @@ def test_a_negative_sign_a_patent_canal_and_supportive_care_are_no_findings_or_o
     assert symptom("移动性浊音阴性")
     assert site("外耳道通畅，无异常分泌物。", "外耳道")
     assert exam_word("手术治疗", "补液") and exam_word("手术治疗", "对症治疗") and not exam_word("辅助治疗", "补液")
+
+
+def test_descriptions_measuring_phrases_ecg_results_and_a_lab_tests_start_are_no_entities():
+    assert exam_word("临床表现", "边缘模糊") and exam_word("临床表现", "测血压为")
+    assert exam_word("辅助检查", "起搏心律") and not exam_word("辅助检查", "心电图")
+    text = "血脂：甘油三酯2.1mmol/L；予甘油灌肠剂通便。"
+    end = text.index("甘油") + 2
+    assert states_normal(text, "药物治疗", "甘油", end, "药物")
+    second = text.index("甘油", end) + 2
+    assert not states_normal(text, "药物治疗", "甘油", second, "药物")
