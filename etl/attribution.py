@@ -102,11 +102,12 @@ def conclusions(text: str) -> list[tuple[int, int]]:
     return found if len({text[a:b] for a, b in found}) >= 2 else []
 
 
-def reasoned_subjects(text: str, evidence: list[Evidence]) -> list[Evidence]:
+def reasoned_subjects(text: str, evidence: list[Evidence],
+                      ends: list[tuple[int, int]] | None = None) -> list[Evidence]:
     """`evidence` with the subject of each object that lies in a reasoning block set to the
     diagnosis the block concludes (at its place in the note); objects after the last conclusion
-    (the treatment) keep theirs."""
-    ends = conclusions(text)
+    (the treatment) keep theirs. `ends`: the note's `conclusions`, when the caller has them."""
+    ends = conclusions(text) if ends is None else ends
     if not ends:
         return evidence
     out = []
@@ -151,21 +152,23 @@ def told_together(text: str, ev: Evidence) -> bool:
 
 
 DENIAL = re.compile(r"(?:否认|无|未)[^，。；,;：:]{0,12}$")
+CLAUSE_END = re.compile(r"[，。；,;：:\n]")
 
 
 def denied(text: str, start: int) -> bool:
     """A denial opens the clause before text[start:] (`否认高血压、[冠心病]`)."""
-    begin, _ = sentence_of(text, start, start, re.compile(r"[，。；,;：:\n]"))
+    begin, _ = sentence_of(text, start, start, CLAUSE_END)
     return bool(DENIAL.search(text[begin:start]))
 
 
-def known_subjects(text: str, evidence: list[Evidence], knowledge: FindingKnowledge | None) -> list[Evidence]:
+def known_subjects(text: str, evidence: list[Evidence], knowledge: FindingKnowledge | None,
+                   reasoned: list[tuple[int, int]] | None = None) -> list[Evidence]:
     """`evidence` with each finding given to the disease of the note the knowledge gives it to,
     when that one scores KNOWN_MARGIN above its subject (at that disease's place: a subject's
-    first, else its statement's)."""
+    first, else its statement's). `reasoned`: the note's `conclusions`, when the caller has them."""
     if knowledge is None or not evidence:
         return evidence
-    reasoned = conclusions(text)  # a note that reasons its diagnoses tells whose findings they are
+    reasoned = conclusions(text) if reasoned is None else reasoned  # the note says whose findings they are
     told_until = reasoned[-1][1] if reasoned else 0  # (reasoned_subjects); the treatment after is not told
     places: dict[str, tuple[int, int]] = {text[a:b]: (a, b) for a, b in reasoned}
     for ev in evidence:  # not a name with a report's label (`左肩正位片:左锁骨远端骨折`)

@@ -30,6 +30,8 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING
 
+from etl.history import sentence_of
+
 if TYPE_CHECKING:
     from etl.graph.records import Evidence
 
@@ -134,15 +136,13 @@ GRADE_AFTER = re.compile(r"^\s*%s+[°度级]" % GRADE)
 GRADE_BEFORE = re.compile(r"%s[°度级]$" % GRADE)
 TREATMENT = re.compile(r"化疗|放疗")
 TREATMENT_SCOPE = 300
-_SENTENCE_END = "。；;"
-
-
 PLANNED = re.compile(r"(?:拟|为行|准备|计划)[^。；;，,]{0,8}(?:化疗|放疗|术)")  # 为行第3周期化疗入院: not given yet
+TOLD_SENTENCE_END = re.compile(r"[。；;]")  # its clause runs on over commas (化疗后出现轻度恶心、呕吐，伴脱发)
 
 
 def told_after_treatment(text: str, start: int, end: int) -> bool:
     """The symptom text[start:end] is told as a treatment's effect (a note's `治疗后症状`)."""
-    begin = max(text.rfind(mark, 0, start) for mark in _SENTENCE_END) + 1
+    begin, _ = sentence_of(text, start, end, TOLD_SENTENCE_END)
     clause = text[begin:start]
     if (AFTER_TREATMENT.search(clause) and not PLANNED.search(clause)) or ADVERSE_AFTER.search(text[end:end + 14]):
         return True

@@ -43,8 +43,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
-from etl.attribution import (in_differential, known_subjects, one_subject_per_object, reasoned_subjects,
-                             site_told_apart)
+from etl.attribution import (conclusions, in_differential, known_subjects, one_subject_per_object,
+                             reasoned_subjects, site_told_apart)
 from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition,
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
@@ -174,11 +174,12 @@ def read_note(text: str, evidence: list[Evidence], knowledge=None) -> tuple[list
     named = [ev for ev in evidence
              if ev.subject_start is None or not names_no_disease(text, ev.subject_start, ev.subject_end)]
     not_diseases = len(evidence) - len(named)
-    evidence = past_owns_its_sentence(text, reasoned_subjects(text, whole_subjects(text, named)))
+    reasoned = conclusions(text)  # once for both steps that read the note's reasoning
+    evidence = past_owns_its_sentence(text, reasoned_subjects(text, whole_subjects(text, named), reasoned))
     evidence = one_subject_per_object(best_per_place(evidence))  # renamed subjects may share a place
     evidence = symptoms_after_treatment(text, evidence)
     completed = complete_lists(text, evidence)
-    return known_subjects(text, completed, knowledge), len(completed) - len(evidence), not_diseases
+    return known_subjects(text, completed, knowledge, reasoned), len(completed) - len(evidence), not_diseases
 
 
 def one_predicate_per_pair(evidence: list[Evidence]) -> list[Evidence]:

@@ -190,7 +190,7 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
     save_weights_f16(model, staging / "weights.h5")
     if lexicon is not None:
         lexicon.save(staging / "lexicon.tsv")
-    knowledge = FindingKnowledge.build(knowledge_triples(train_samples, notes.triples if notes is not None else ()))
+    knowledge = FindingKnowledge.build(knowledge_triples(train_samples, notes.train_notes if notes else ()))
     knowledge.save(staging / KNOWLEDGE_FILE)
     metrics["knowledge_triples"] = len(knowledge)
     model_folder.write_json(staging / "labels.json", labels)
@@ -242,10 +242,11 @@ def tune_and_measure(extractor, dev, dev_samples, note_samples, grid, log) -> tu
     }
 
 
-def knowledge_triples(samples, note_triples=()) -> list[tuple[str, str, str]]:
+def knowledge_triples(samples, notes=()) -> list[tuple[str, str, str]]:
     """The (subject, predicate, object) triples of the training texts (CMeIE) and notes: the span
     model's knowledge of which disease a finding belongs to (etl/models/spans/knowledge.py)."""
-    return [(t.subject, t.predicate, t.object) for s in samples for t in s.triples] + list(note_triples)
+    return [(t.subject, t.predicate, t.object) for s in samples for t in s.triples] + \
+        [t.key for note in notes for t in note.triples]
 
 
 def write_knowledge(settings, folder: str | Path, log: Callable[[str], None] = print) -> str:
@@ -256,8 +257,7 @@ def write_knowledge(settings, folder: str | Path, log: Callable[[str], None] = p
     from etl.data.split import load_split
 
     folder = model_folder.check_folder(folder, KIND)
-    notes = [t.key for note in read_notes(settings.data.emr_re_train) for t in note.triples] \
-        if settings.spans.notes else []  # as training takes them (--without-notes: CMeIE only)
+    notes = read_notes(settings.data.emr_re_train) if settings.spans.notes else ()  # as training takes them
     knowledge = FindingKnowledge.build(knowledge_triples(load_split(settings)[0], notes))
     knowledge.save(folder / KNOWLEDGE_FILE)
     version = model_folder.folder_version(KIND, folder)
@@ -330,7 +330,7 @@ class _NoteData:
         if spans.note_entities:
             self.entity_questions = entity_examples(list(train_notes) + list(entity_notes), *size)
         self.lexicon_sources = lexicon_sources(train_notes)
-        self.triples = [t.key for note in train_notes for t in note.triples]  # the knowledge's share
+        self.train_notes = list(train_notes)  # the knowledge's share (knowledge_triples)
         self.window_texts: dict[str, list[str]] = {}
         for p in train_passages:
             self.window_texts.setdefault(p.note.text, []).extend([p.window.text, p.sample.text])
