@@ -32,7 +32,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from etl.conditions import statement_items
+from etl.conditions import seen_on_exam, statement_items
 from etl.findings import SYMPTOM_PREDICATES
 from etl.history import named_as_past, sentence_of
 
@@ -73,6 +73,20 @@ def site_told_apart(text: str, subject: str, predicate: str, object_start: int, 
         return False
     begin, end = sentence_of(text, object_start, object_end)
     return subject not in text[max(begin, floor):end]
+
+
+# A lesion the physical exam finds (`左面部可见一4X3cm皮肤挫伤`: etl/conditions.py, `seen_on_exam`)
+# is described where it is seen: the span model, asked about every disease a window names, gave it
+# the note's history and workup (`皮肤挫伤 -影像学检查-> 胸部CT`, `-临床表现-> 咳嗽`): 47 `皮肤挫伤`
+# and 30 `挫伤` asserted triples on the shared notes. Such a subject relates only to objects of its
+# own sentence, as a past illness does (etl/history.py). No EMR-RE subject is named so.
+def exam_lesion_elsewhere(text: str, subject: tuple[int, int], obj: tuple[int, int]) -> bool:
+    """The subject (start, end in `text`) is a lesion the exam finds and the object lies outside
+    its sentence: the note does not state this relation."""
+    begin, finish = sentence_of(text, *subject)
+    if begin <= obj[0] and obj[1] <= finish:
+        return False
+    return seen_on_exam(text, *subject)
 
 
 # A note that reasons its diagnoses one by one (`依据…以咳嗽、发热为主症…故诊断为：急性支气管炎。

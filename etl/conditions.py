@@ -49,7 +49,10 @@ _NUMBERED_ITEM = r"\d{1,2}\s*[.、．]\s*[^。；;，,\n？?]{2,30}?(?=\d{1,2}\s
 STATEMENTS = (
     # 以“X”收入 (not 予以“X”: a drug given, `予以“坎地沙坦酯片 每次4mg”`)
     ("admission", re.compile(r"(?<![予给])以\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.5, 0.3),
-    ("admission", re.compile(r'(?:门诊|急诊|病房|遂|故|今|现|拟)以([^，。；,;“”"\\\s]{2,30}?)(?:收|入院)'), 0.5, 0.3),
+    # unquoted: after a department or a word that opens the clause, or right after its punctuation or
+    # time (`急诊未做特殊处理，以骨盆骨折收入院`, `于2017年1月2日11：27以肠系膜淋巴结炎收入院`)
+    ("admission", re.compile(r'(?:门诊|急诊|病房|遂|故|今|现|拟|[，,。；;\d:：]|^)以([^，。；,;“”"\\\s]{2,30}?)'
+                             r'(?:介绍)?(?:收|入院)'), 0.5, 0.3),
     ("diagnosis", re.compile(r"(?:诊断|诊为|考虑|拟诊|拟)[为是:：]?\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.3, 0.3),
     # a numbered list without quotes, its numbered items only (`诊断为：1.肠梗阻2.直肠癌麦氏术后3.胃癌。`):
     # it ends where an item is not followed by the next number (`热性惊厥？静点氨曲南`, a new line)
@@ -90,6 +93,13 @@ class Passage:
         """Read as a note's passage (decoded at the notes' threshold): a main condition was found;
         a text that states its own topic (`X@...`) is a CMeIE text."""
         return self.condition is not None and not self.condition.stated
+
+    @property
+    def read_as_note(self) -> bool:
+        """Its findings go through the notes' rules (etl/pipeline.py, `merge_triples`): any text but a
+        CMeIE-style one that states its own topic, with or without a main condition (a note's
+        physical exam or treatment course names no diagnosis, and says `心影`, `叩清音` all the same)."""
+        return self.condition is None or not self.condition.stated
 
     @property
     def prefix(self) -> str:
@@ -169,8 +179,8 @@ def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[
         for span in spans:
             start, end = window.start + span.start, window.start + span.end
             name = text[start:end]
-            if not _a_name(name) or named_as_past(text, start, end):
-                continue  # a past illness (既往糖尿病7年, 冠心病史) is not what the note is about
+            if not _a_name(name) or named_as_past(text, start, end) or seen_on_exam(text, start, end):
+                continue  # a past illness (既往糖尿病7年, 冠心病史) or the exam's bruise is not what the note is about
             best = scores.get(name)
             if best is None or span.score > best[0] or (span.score == best[0] and start < best[1]):
                 scores[name] = (float(span.score), start, end)
@@ -184,6 +194,21 @@ def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[
         return None
     name, (score, start, end) = min(totals.items(), key=lambda kv: (-kv[1][0], kv[1][1]))
     return MainCondition(name, start, end, round(score, 6)) if score >= MIN_SCORE else None
+
+
+# A lesion the physical exam finds where it looks (`左面部可见一4X3cm皮肤挫伤`, `右肘部有一处挫伤`,
+# `双膝散在挫伤痕`) is no diagnosis of the note: it is described, not diagnosed, and owns nothing
+# beyond its own sentence (etl/attribution.py, `exam_lesion_elsewhere`).
+SEEN_ON_EXAM = re.compile(r"(?:可见|有一处|散在)[^，。；;,：:\n]{0,14}$")
+_CLAUSE_END = re.compile(r"[，。；;,：:\n]")
+
+
+def seen_on_exam(text: str, start: int, end: int) -> bool:
+    """text[start:end] is a lesion the exam sees: SEEN_ON_EXAM in its clause before it."""
+    clause = 0
+    for match in _CLAUSE_END.finditer(text, 0, start):
+        clause = match.end()
+    return bool(SEEN_ON_EXAM.search(text, clause, start))
 
 
 def _strip_trailing(part: str) -> str:

@@ -45,7 +45,7 @@ DEPARTMENT = re.compile(r"[外内]?科")
 DRUG_PREDICATE = "药物治疗"
 LAB_TAIL = re.compile(r"三[酯脂]")
 NORMAL_ENDINGS = re.compile(r"(?<![欠不差未])(?:正常|齐|尚可|可|好|良好|清|清晰|平稳|无异常|未见异常|佳|稳定|等圆|正大|灵敏"
-                            r"|阴性)$")  # 移动性浊音阴性: a sign's negative result
+                            r"|阴性|对称)$")  # 移动性浊音阴性: a sign's negative result; 两侧阴囊对称 (不对称 is a finding)
 
 
 # Words of a note's exam that name no entity of any kind: the exam itself (查体：...) and the vital
@@ -63,7 +63,7 @@ TEST_PREDICATES = frozenset(("实验室检查", "辅助检查", "影像学检查
 EXAM_WORDS = re.compile(
     r"反射$|(?:直腿抬高|抬腿|拾物|4字|四字|旋转|牵拉|叩顶|扣顶|叩颈|曲颈|屈颈|挤压|Valsalva|浮髌|抽屉|研磨|托马斯|Thomas"
     r"|Lasegue|霍夫曼|Hoffmann|巴氏|巴宾斯基|克氏|布氏|Murphy|墨菲)(?:试验|征)$"
-    r"|^(?:叩|听|触)(?:诊|音|鼓音|心界|击痛|痛)$|叩鼓音$|叩击痛$|浊音界?$|语颤$|肠鸣音$|肌力$|肌张力$|心音$|呼吸音$|心率$|脉搏$"
+    r"|^(?:叩|听|触)(?:诊|音|鼓音|心界|击痛|痛)$|叩鼓音$|叩击痛$|浊音界?$|清音$|语颤$|肠鸣音$|肌力$|肌张力$|心音$|呼吸音$|心率$|脉搏$"
     r"|^血压$|心影$|压痛$|反跳痛$|触痛$|^(?:体格|神经系统|专科|全身)?检查$|^查体"
     r"|^(?:T|P|R|BP|HR|CP)\d"  # a vital sign's letter and its value's first digits (R20次/分 -> R2)
     r"|心律$")  # an ECG's result (起搏心律, 窦性心律), not a test
@@ -161,11 +161,12 @@ def symptoms_after_treatment(text: str, evidence: list[Evidence]) -> list[Eviden
 # Words the models took as a note's diseases that name none (on the shared notes: `瘢痕` 16 asserted
 # triples, the exam's scar; `伤口`; `慢性` of `慢性咳嗽`; a grade `II级`; `破伤风` of `破伤风抗毒素皮试`,
 # a drug's test): no EMR-RE subject is one. Notes only (etl/pipeline.py, `merge_triples`).
-NOT_DISEASES = re.compile(r"^(?:瘢痕|伤口|切口|创面|[\u4e00-\u9fff]{1,2}性|[IⅠⅡⅢⅣV]+[级度期]|[A-Za-z])$")
+NOT_DISEASES = re.compile(r"^(?:瘢痕|伤口|切口|创面|[\u4e00-\u9fff]{1,2}性|[IⅠⅡⅢⅣV]+[级度期]|[A-Za-z])$"
+                          r"|可见")  # an exam's description taken whole (左肘部可见2.0cm皮肤挫伤)
 A_DRUG_AFTER = re.compile(r"抗毒素|类毒素|疫苗|免疫球蛋白")
 
 
 def names_no_disease(text: str, start: int, end: int) -> bool:
     """The subject text[start:end] names no disease (NOT_DISEASES), or only the start of a drug's
     name (`破伤风[抗毒素]`)."""
-    return bool(NOT_DISEASES.match(text[start:end].strip()) or A_DRUG_AFTER.match(text, end))
+    return bool(NOT_DISEASES.search(text[start:end].strip()) or A_DRUG_AFTER.match(text, end))

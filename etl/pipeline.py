@@ -43,8 +43,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
-from etl.attribution import (conclusions, in_differential, known_subjects, one_subject_per_object,
-                             reasoned_subjects, site_told_apart)
+from etl.attribution import (conclusions, exam_lesion_elsewhere, in_differential, known_subjects,
+                             one_subject_per_object, reasoned_subjects, site_told_apart)
 from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition,
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
@@ -126,7 +126,7 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
         passage = passage if isinstance(passage, Passage) else Passage(passage)
         window = passage.window
         for t in triples:
-            if passage.of_a_note:  # 患者咳嗽 -> 咳嗽, FOLFIRI化疗 -> FOLFIRI: etl/names.py
+            if passage.read_as_note:  # 患者咳嗽 -> 咳嗽, FOLFIRI化疗 -> FOLFIRI: etl/names.py
                 start, end = trim_object(passage.text, t.object_start, t.object_end, t.predicate)
                 if (start, end) != (t.object_start, t.object_end):
                     t = dataclasses.replace(t, object=passage.text[start:end], object_start=start, object_end=end)
@@ -138,17 +138,19 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
                 dropped += 1
                 continue
             if states_normal(passage.text, t.predicate, t.object, t.object_end, t.object_type) or \
-                    (passage.of_a_note and exam_word(t.predicate, t.object)):
+                    (passage.read_as_note and exam_word(t.predicate, t.object)):
                 normal += 1  # a normal state (律齐, 气管居中) or an exam word (膝腱反射) is no finding: etl/findings.py
                 continue
             if past_illness_elsewhere(passage.text, (t.subject_start, t.subject_end), (t.object_start, t.object_end)):
                 past += 1  # 既往糖尿病7年 does not own the admission's findings: etl/history.py
                 continue
-            if passage.of_a_note and (site_told_apart(passage.text, t.subject, t.predicate, t.object_start,
+            if passage.read_as_note and (site_told_apart(passage.text, t.subject, t.predicate, t.object_start,
                                                       t.object_end, len(passage.prefix))
-                                      or in_differential(passage.text, t.predicate, t.object_start, t.object_end)):
-                apart += 1  # 阑尾炎 -发病部位-> the exam's 阴茎, a differential diagnosis's 咳嗽: etl/attribution.py
-                continue
+                                      or in_differential(passage.text, t.predicate, t.object_start, t.object_end)
+                                      or exam_lesion_elsewhere(passage.text, (t.subject_start, t.subject_end),
+                                                               (t.object_start, t.object_end))):
+                apart += 1  # 阑尾炎 -发病部位-> the exam's 阴茎, a differential diagnosis's 咳嗽, the CT of the exam's
+                continue  # 皮肤挫伤: etl/attribution.py
             evidence = Evidence(
                 doc_id=doc_id, subject=t.subject, subject_type=t.subject_type, predicate=t.predicate,
                 object=t.object, object_type=t.object_type, score=round(float(t.score), 6),
@@ -161,7 +163,8 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
     return one_predicate_per_pair(best_per_place(found)), dropped, normal, past, apart
 
 
-def read_note(text: str, evidence: list[Evidence], knowledge=None) -> tuple[list[Evidence], int, int]:
+def read_note(text: str, evidence: list[Evidence], knowledge=None, whole: bool = True
+              ) -> tuple[list[Evidence], int, int]:
     """A note's merged evidence read as a whole: subjects given their whole names (etl/names.py),
     the diagnosis their reasoning concludes (etl/attribution.py) and the past illness their sentence
     names (etl/history.py), one subject per object place (etl/attribution.py),
@@ -170,10 +173,14 @@ def read_note(text: str, evidence: list[Evidence], knowledge=None) -> tuple[list
     (its training triples) gives it to (etl/attribution.py). A subject that names no disease
     (`瘢痕`, `破伤风` of `破伤风抗毒素皮试`: etl/findings.py) is left out first, read in the note (a
     window may end right after it). Returns (evidence, items added from lists, evidence left out
-    for a subject that names no disease)."""
+    for a subject that names no disease). A section with no main condition (`whole` false: a
+    physical exam, a treatment course) is read for its subjects only: the other steps weigh its
+    findings against a diagnosis it does not name."""
     named = [ev for ev in evidence
              if ev.subject_start is None or not names_no_disease(text, ev.subject_start, ev.subject_end)]
     not_diseases = len(evidence) - len(named)
+    if not whole:
+        return named, 0, not_diseases
     reasoned = conclusions(text)  # once for both steps that read the note's reasoning
     evidence = past_owns_its_sentence(text, reasoned_subjects(text, whole_subjects(text, named), reasoned))
     evidence = one_subject_per_object(best_per_place(evidence))  # renamed subjects may share a place
@@ -479,8 +486,9 @@ class Pipeline:
             self.report.triples_dropped_as_normal += normal
             self.report.triples_dropped_as_past_history += past
             self.report.triples_dropped_as_site_apart += apart
-            if item.condition is not None and not item.condition.stated:  # a note (not a CMeIE-style text)
-                evidence, listed, not_diseases = read_note(item.source.text, evidence, self.spans.knowledge)
+            if item.condition is None or not item.condition.stated:  # a note (not a CMeIE-style text)
+                evidence, listed, not_diseases = read_note(item.source.text, evidence, self.spans.knowledge,
+                                                           whole=item.condition is not None)
                 self.report.triples_from_lists += listed
                 self.report.triples_dropped_as_no_disease += not_diseases
             document = Document(item.source.doc_id, item.source.source, item.source.content_hash,

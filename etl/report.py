@@ -21,8 +21,9 @@ RULE_COUNTS = (
     ("triples_dropped_as_past_history", "triples of a past illness outside its own sentence left out (既往糖尿病7年: "
                                         "etl/history.py)"),
     ("triples_from_lists", "symptoms added as the other items of a found one's list (伴反酸、嗳气: etl/lists.py)"),
-    ("triples_dropped_as_site_apart", "sites whose sentence does not name their disease and symptoms of a "
-                                      "differential diagnosis left out (etl/attribution.py)"),
+    ("triples_dropped_as_site_apart", "sites whose sentence does not name their disease, symptoms of a "
+                                      "differential diagnosis and the exam's lesion's findings elsewhere "
+                                      "left out (etl/attribution.py)"),
     ("triples_dropped_as_no_disease", "triples whose subject names no disease left out (瘢痕, 破伤风 of 破伤风抗毒素: "
                                       "etl/findings.py)"),
 )
@@ -57,7 +58,7 @@ class RunReport:
     triples_dropped_as_normal: int = 0  # objects that state a normal state, not a finding (etl/findings.py)
     triples_dropped_as_past_history: int = 0  # a past illness's triples outside its sentence (etl/history.py)
     triples_dropped_as_site_apart: int = 0  # sites whose sentence does not name their disease, symptoms of a
-    # differential diagnosis (etl/attribution.py)
+    # differential diagnosis, findings outside the sentence of the exam's lesion (etl/attribution.py)
     triples_from_lists: int = 0  # symptoms added as the other items of a found symptom's list (etl/lists.py)
     triples_dropped_as_no_disease: int = 0  # a note's subject that names no disease (瘢痕: etl/findings.py)
     triples_by_predicate: dict[str, int] = field(default_factory=dict)

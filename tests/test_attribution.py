@@ -93,6 +93,20 @@ def test_a_symptom_of_a_differential_diagnosis_is_not_the_patients(text, symptom
     assert in_differential(text, predicate, start, start + len(symptom)) is apart
 
 
+@pytest.mark.parametrize("text, subject, obj, apart", [
+    ("查体：左面部可见一4X3cm皮肤挫伤，结痂。复查胸部CT回报：双肺间质性改变。", "皮肤挫伤", "胸部CT", True),
+    ("伤后咳嗽。右肘部有一处挫伤，大小约4.0*2.0㎝。", "挫伤", "咳嗽", True),
+    ("查体：左面部可见一4X3cm皮肤挫伤，位于左面部。", "皮肤挫伤", "左面部", False),  # its own sentence
+    ("以皮肤挫伤收入。复查胸部CT未见异常。", "皮肤挫伤", "胸部CT", False),  # a diagnosis, not the exam's
+    ("肠镜见息肉。予以活检。", "息肉", "活检", False),  # a test's finding, not the exam's
+])
+def test_a_lesion_the_exam_finds_owns_only_its_own_sentence(text, subject, obj, apart):
+    from etl.attribution import exam_lesion_elsewhere
+
+    at, start = text.index(subject), text.rindex(obj)
+    assert exam_lesion_elsewhere(text, (at, at + len(subject)), (start, start + len(obj))) is apart
+
+
 def test_a_note_reasoning_by_its_main_symptoms_has_conclusions_too():
     from etl.attribution import conclusions
 

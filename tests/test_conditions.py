@@ -76,6 +76,11 @@ def test_a_text_that_already_carries_its_topic_gets_no_second_prefix_and_no_cond
                                                                 ("高血压病", 0.5)]),  # the note's own \"
     ("诊断为“胃炎 冠心病”，予对症治疗", [("胃炎", 0.6), ("冠心病", 0.3)]),
     ("遂以高血压病收入我科", [("高血压病", 0.8)]),
+    ("急诊未做特殊处理，以骨盆骨折收入院", [("骨盆骨折", 0.8)]),  # unquoted, after the clause's comma
+    ("于2017年1月2日11：27以肠系膜淋巴结炎收入院。", [("肠系膜淋巴结炎", 0.8)]),  # after the time
+    ("门诊以狭窄性腱鞘炎介绍入院", [("狭窄性腱鞘炎", 0.8)]),  # 介绍 (referred) is no part of the name
+    ("于2016年12月18日10:29以1、急性化脓性扁桃体炎2、急性支气管炎收入院",
+     [("急性化脓性扁桃体炎", 0.8), ("急性支气管炎", 0.5)]),
     ("急诊拟“消化道出血、失血性贫血”收入", [("消化道出血", 0.6), ("失血性贫血", 0.3)]),
     ("予以抗感染治疗后症状好转", []),  # 以 that states nothing
     ("予以“坎地沙坦酯片 每次4mg”控制血压，以“头晕待查”收入", [("头晕待查", 0.8)]),  # 予以“X”: a drug given
@@ -145,6 +150,12 @@ def test_a_weak_best_answer_is_no_main_condition():
 def test_a_cmeie_style_text_states_its_own_topic(text, topic):
     found = stated_topic(text)
     assert (found.name, found.start, found.end, found.stated) == (*topic, True) if topic else found is None
+
+
+def test_a_lesion_the_exam_finds_is_no_main_condition():
+    text = "伤后胸痛。查体：左面部可见一4X3cm皮肤挫伤，胸廓挤压痛。"
+    at = text.index("皮肤挫伤")
+    assert pick_main_condition(text, [Window(0, len(text), text)], [[span(at, at + 4, 0.9)]]) is None
 
 
 def test_a_past_illness_the_model_answers_is_no_main_condition():

@@ -51,7 +51,7 @@ def test_only_site_predicates_are_judged_by_their_clause():
     ("律齐", True), ("肌张力正常", True), ("精神可", True), ("饮食睡眠尚可", True), ("呼吸平稳", True),
     ("食欲欠佳", False), ("意识不清", False), ("口齿不清", False), ("全身酸软", False), ("腹痛", False),
     ("大便次数稍增多", False), ("正大等圆", True), ("瞳孔正大", True), ("对光反射灵敏", True),
-    ("对光反射迟钝", False),
+    ("对光反射迟钝", False), ("两侧阴囊对称", True), ("胸廓不对称", False),
 ])
 def test_a_symptom_that_names_a_normal_state(name, normal):
     assert symptom(name) is normal
@@ -73,7 +73,7 @@ def test_a_test_is_still_an_object():
     ("对光反射", "辅助检查"), ("叩鼓音", "辅助检查"), ("叩心界", "辅助检查"), ("听诊", "辅助检查"), ("肠鸣音", "实验室检查"),
     ("双侧肢体肌力", "辅助检查"), ("心影", "影像学检查"), ("血压", "辅助检查"), ("双侧Valsalva试验", "实验室检查"),
     ("体格检查", "辅助检查"), ("神经系统检查", "辅助检查"), ("查体:T:37.2CP:92次/分", "辅助检查"),
-    ("R2", "实验室检查"), ("T36", "辅助检查"), ("BP120", "辅助检查"),
+    ("R2", "实验室检查"), ("T36", "辅助检查"), ("BP120", "辅助检查"), ("叩清音", "辅助检查"),
     ("起病急", "临床表现"), ("病程短", "临床表现"), ("表面光滑", "临床表现"), ("正圆", "临床表现"), ("触觉语颤", "临床表现"),
     ("增多", "临床表现"), ("增粗", "临床表现"), ("加重", "治疗后症状"), ("肿大", "临床表现"),  # a change word alone
     ("留置尿管", "手术治疗"), ("胃肠减压", "手术治疗"), ("吸氧", "手术治疗"),  # nursing steps
@@ -142,6 +142,7 @@ def test_symptoms_after_treatment_relabels_clinical_features_only():
     ("瘢痕子宫，孕39周。", "瘢痕子宫", False),
     ("诊断为破伤风。", "破伤风", False),
     ("诊断为慢性胃炎。", "慢性胃炎", False),
+    ("左肘部可见2.0cm皮肤挫伤，已结痂。", "左肘部可见2.0cm皮肤挫伤", True),  # the exam's description taken whole
 ])
 def test_a_subject_that_names_no_disease(text, name, none):
     from etl.findings import names_no_disease

@@ -167,3 +167,31 @@ def test_a_note_leaves_out_a_subject_that_names_no_disease_read_in_the_whole_not
     assert len(merged) == 3  # the window alone cannot tell
     kept, listed, not_diseases = read_note(text, merged)
     assert [(e.subject, e.object) for e in kept] == [("胃炎", "头晕")] and (listed, not_diseases) == (0, 2)
+
+
+def test_a_section_without_a_main_condition_is_read_by_the_notes_rules_but_a_cmeie_text_is_not():
+    from etl.conditions import Passage, stated_topic
+    from etl.models.spans.model import SpanTriple
+    from etl.pipeline import merge_triples, read_note
+    from etl.schema import load_schema
+
+    text = "胸片示心影增大。头部瘢痕，胃炎，高血压，予奥美拉唑。"
+    heart, drug = text.index("心影"), text.index("奥美拉唑")
+
+    def triple(subject, obj, where, predicate, kind, offset=0):
+        at = text.index(subject)
+        return SpanTriple(subject, predicate, obj, at + offset, at + offset + len(subject), where + offset,
+                          where + offset + len(obj), 0.9, 0.9, 0.8, "疾病", kind)
+
+    found = [triple("胃炎", "心影", heart, "影像学检查", "检查"), triple("瘢痕", "奥美拉唑", drug, "药物治疗", "药物"),
+             triple("胃炎", "奥美拉唑", drug, "药物治疗", "药物"), triple("高血压", "奥美拉唑", drug, "药物治疗", "药物")]
+    section = Passage(Window(0, len(text), text), None)  # a physical exam or a course: no diagnosis named
+    merged = merge_triples("d", [section], [found], {}, "r", load_schema())[0]
+    assert [(e.subject, e.object) for e in merged] == [("瘢痕", "奥美拉唑"), ("胃炎", "奥美拉唑"), ("高血压", "奥美拉唑")]
+    kept, listed, not_diseases = read_note(text, merged, whole=False)  # its subjects only: no main condition
+    assert [(e.subject, e.object) for e in kept] == [("胃炎", "奥美拉唑"), ("高血压", "奥美拉唑")]
+    assert (listed, not_diseases) == (0, 1)
+    topic = "胃炎@"  # a CMeIE text states its topic and keeps its textbook words
+    cmeie = Passage(Window(0, len(topic + text), topic + text), stated_topic(topic + text))
+    shifted = [triple("胃炎", "心影", heart, "影像学检查", "检查", len(topic))]
+    assert [e.object for e in merge_triples("d", [cmeie], [shifted], {}, "r", load_schema())[0]] == ["心影"]
