@@ -77,6 +77,8 @@ def test_a_test_is_still_an_object():
     ("起病急", "临床表现"), ("病程短", "临床表现"), ("表面光滑", "临床表现"), ("正圆", "临床表现"), ("触觉语颤", "临床表现"),
     ("增多", "临床表现"), ("增粗", "临床表现"), ("加重", "治疗后症状"), ("肿大", "临床表现"),  # a change word alone
     ("留置尿管", "手术治疗"), ("胃肠减压", "手术治疗"), ("吸氧", "手术治疗"),  # nursing steps
+    ("体检", "组织学检查"), ("肛门指诊", "组织学检查"), ("CT检查", "组织学检查"),  # no tissue examined
+    ("双膝正侧位片", "药物治疗"), ("右膝DR片", "药物治疗"), ("腹部平片", "药物治疗"),  # a film, no drug
 ])
 def test_the_exams_manoeuvres_and_signs_are_no_tests(name, predicate):
     assert exam_word(predicate, name)
@@ -89,6 +91,8 @@ def test_the_exams_manoeuvres_and_signs_are_no_tests(name, predicate):
     ("压痛", "临床表现"), ("脐上腹部压痛", "临床表现"),  # a sign is a finding, only not a test
     ("咳嗽", "临床表现"), ("发热", "治疗后症状"), ("心影增大", "临床表现"),
     ("白细胞增多", "临床表现"), ("喘息加重", "临床表现"), ("尿道肉阜切除术", "手术治疗"), ("留置尿管", "辅助治疗"),
+    ("活检", "组织学检查"), ("免疫组化", "组织学检查"), ("经直肠前列腺穿刺活检术", "组织学检查"), ("IHC", "组织学检查"),
+    ("非那雄胺片", "药物治疗"), ("阿司匹林肠溶片", "药物治疗"), ("宫炎平片", "药物治疗"),
 ])
 def test_tests_and_findings_stay(name, predicate):
     assert not exam_word(predicate, name)
