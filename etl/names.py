@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from etl.graph.records import Evidence
 
-LEADING = re.compile(r"^(?:患者|查(?!体)|反复|间断|诉|以|据患者有|据)+")  # 以发热为主症, 据患者有慢性咳嗽
+LEADING = re.compile(r"^(?:患者|查(?!体)|反复|间断|诉|以|据患者有|据|注射液)+")  # 以发热为主症, 据患者有慢性咳嗽,
+# a drug's dosage form before its purpose (头孢替唑[注射液抗感染])
 LABEL = re.compile(r".*[：:]")  # 辅助检查：2016-08-03我院：腰椎正侧位片 -> 腰椎正侧位片 (no EMR-RE object holds a colon)
 NAME = re.compile(r"[\u4e00-\u9fffA-Za-z0-9+\-/]+")  # what a label's cut must leave: a name, not a value's tail
 LIST_TAIL = re.compile(r"等|为主")  # 呕吐等早孕反应 -> 呕吐; 咳嗽等不适 -> 咳嗽; 发热为主症 -> 发热
@@ -31,6 +32,7 @@ MIN_CHARS = 2
 # part (`头孢哌酮`: 12 of the 17 asserted on the shared notes); the partner right after it joins.
 DRUG = "药物治疗"
 PARTNER = re.compile(r"(?:舒巴坦|他唑巴坦|克拉维酸)(?:钠|钾)?")
+FIRST_PART = re.compile(r"(?:头孢哌酮|哌拉西林|阿莫西林|氨苄西林|替卡西林)$")  # ... or the partner alone (`舒巴坦钠`)
 
 
 def trim_object(text: str, start: int, end: int, predicate: str) -> tuple[int, int]:
@@ -55,6 +57,11 @@ def trim_object(text: str, start: int, end: int, predicate: str) -> tuple[int, i
     partner = PARTNER.match(text, end) if predicate == DRUG and not PARTNER.search(name) else None
     if partner:
         end = partner.end()
+        name = text[start:end]
+    alone = PARTNER.match(text, start) if predicate == DRUG else None
+    first = FIRST_PART.search(text, 0, start) if alone else None
+    if first:
+        start, end = first.start(), max(end, alone.end())
         name = text[start:end]
     if name[-1:].isdigit() and re.match(r"\.\d", text[end:end + 2]):  # CEA5|.28: a value's integer part
         digits = len(name) - len(name.rstrip("0123456789"))
