@@ -49,10 +49,12 @@ _NUMBERED_ITEM = r"\d{1,2}\s*[.、．]\s*[^。；;，,\n？?]{2,30}?(?=\d{1,2}\s
 STATEMENTS = (
     # 以“X”收入 (not 予以“X”: a drug given, `予以“坎地沙坦酯片 每次4mg”`)
     ("admission", re.compile(r"(?<![予给])以\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.5, 0.3),
-    # unquoted: after a department or a word that opens the clause, or right after its punctuation or
-    # time (`急诊未做特殊处理，以骨盆骨折收入院`, `于2017年1月2日11：27以肠系膜淋巴结炎收入院`)
-    ("admission", re.compile(r'(?:门诊|急诊|病房|遂|故|今|现|拟|[，,。；;\d:：]|^)以([^，。；,;“”"\\\s]{2,30}?)'
-                             r'(?:介绍)?(?:收|入院)'), 0.5, 0.3),
+    # unquoted: after a department or a word that opens the clause, right after its punctuation or
+    # time (`急诊未做特殊处理，以骨盆骨折收入院`, `于2017年1月2日11：27以肠系膜淋巴结炎收入院`), or after
+    # what led to it (`门诊检查后以1、不全性肠梗阻2、直肠癌术后收入`); a numbered list may stop at 。
+    # between its items (`即以1.头皮裂伤。2.头皮血肿。3.腔隙性脑梗死收住入院`)
+    ("admission", re.compile(r'(?:门诊|急诊|病房|遂|故|今|现|拟|后|即|[，,。；;\d:：]|^)以(?![后前上下及来便免])'
+                             r'((?:[^，。；,;“”"\\\s]|。(?=\d{1,2}\s*[.、．])){2,40}?)(?:介绍)?(?:收|入院)'), 0.5, 0.3),
     ("diagnosis", re.compile(r"(?:诊断|诊为|考虑|拟诊|拟)[为是:：]?\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.3, 0.3),
     # a numbered list without quotes, its numbered items only (`诊断为：1.肠梗阻2.直肠癌麦氏术后3.胃癌。`):
     # it ends where an item is not followed by the next number (`热性惊厥？静点氨曲南`, a new line)
@@ -66,9 +68,9 @@ STATEMENTS = (
     ("operation", re.compile(r"行([^，。；,;：:（(\s+“”\"]{1,20}?癌)(?:扩大|姑息|联合)?(?:根治|切除)"), 0.25, 0.0),
 )
 ITEM_SCORE = 0.3  # the least model score a statement item counts with (answered weakly, or not at all)
-_ITEM_SEPARATOR = re.compile(r"[，、；;,：:\s]+|\d{1,2}\s*[、.．)）]")
+_ITEM_SEPARATOR = re.compile(r"[，、；;,：:。\s]+|\d{1,2}\s*[、.．)）]")
 _PENDING = "待查"  # 头晕待查: a symptom under investigation
-_NOT_A_NAME = re.compile(r"[未非无不]|否认|支持|结果|提示")
+_NOT_A_NAME = re.compile(r"[未非无]|不(?!全|完全|稳定|规则|典型|明)|否认|支持|结果|提示")  # not 不全性肠梗阻
 _TRAILING = ("术后", "？", "?", "等")  # a hedge, an "and so on" or 术后 (肝癌术后: the disease) closing an item is not part of the name
 
 
@@ -185,13 +187,20 @@ def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[
             if best is None or span.score > best[0] or (span.score == best[0] and start < best[1]):
                 scores[name] = (float(span.score), start, end)
     totals = dict(scores)
+    stated = set()
     for start, end, bonus in statement_items(text):
         name = text[start:end]
+        stated.add(name)
         score = max(scores[name][0], ITEM_SCORE) if name in scores else ITEM_SCORE
         if name not in totals or score + bonus > totals[name][0]:
             totals[name] = (score + bonus, start, end)
     if not totals:
         return None
+    # a complaint under investigation (`门诊以腹痛待查收住`) yields to the diagnosis a statement of the
+    # same note names once found (`门诊以胆囊结石伴急性胆囊炎收住院`)
+    found = {name for name in stated if not name.endswith(_PENDING)}
+    if found and min(totals.items(), key=lambda kv: (-kv[1][0], kv[1][1]))[0].endswith(_PENDING):
+        totals = {name: total for name, total in totals.items() if name in found}
     name, (score, start, end) = min(totals.items(), key=lambda kv: (-kv[1][0], kv[1][1]))
     return MainCondition(name, start, end, round(score, 6)) if score >= MIN_SCORE else None
 

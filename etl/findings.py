@@ -40,7 +40,7 @@ SYMPTOM_TYPE = "症状"
 SITE_SCOPE = 14  # characters after a site that can hold its clause's statement
 _CLAUSE_END = re.compile(r"[，。；;,\n（(”\"：:]")
 SITE_NORMAL = re.compile(r"无(?!明显诱因)|未见|未触及|未闻及|未(?!排除|除外)|没有|不大|正常|居中|对称|光滑|良好|清晰|清$|通畅"
-                         r"|等大|等圆|灵敏|清音|浊音界|动度")
+                         r"|等大|等圆|灵敏|清音|浊音界|动度|活动尚?可|自如")  # 右膝关节活动可
 DEPARTMENT = re.compile(r"[外内]?科")
 DRUG_PREDICATE = "药物治疗"
 LAB_TAIL = re.compile(r"三[酯脂]")

@@ -24,7 +24,8 @@ LEADING = re.compile(r"^(?:患者|查(?!体)|反复|间断|诉|以|据患者有|
 # a drug's dosage form before its purpose (头孢替唑[注射液抗感染])
 LABEL = re.compile(r".*[：:]")  # 辅助检查：2016-08-03我院：腰椎正侧位片 -> 腰椎正侧位片 (no EMR-RE object holds a colon)
 NAME = re.compile(r"[\u4e00-\u9fffA-Za-z0-9+\-/]+")  # what a label's cut must leave: a name, not a value's tail
-LIST_TAIL = re.compile(r"等|为主")  # 呕吐等早孕反应 -> 呕吐; 咳嗽等不适 -> 咳嗽; 发热为主症 -> 发热
+LIST_TAIL = re.compile(r"等|为主|症状(?:有所|明显|稍|略|均)?(?:加重|缓解|好转|减轻|消失)")  # 呕吐等早孕反应 -> 呕吐;
+# 咳嗽等不适 -> 咳嗽; 发热为主症 -> 发热; 头痛症状有所加重 -> 头痛 (no EMR-RE object holds 症状)
 REGIMEN_CHEMO = re.compile(r"[A-Za-z0-9+\-）)]化疗$|方案化疗$")  # FOLFIRI化疗 -> FOLFIRI, XELOX方案化疗 -> XELOX方案
 CHEMO = "化疗"
 MIN_CHARS = 2

@@ -79,6 +79,10 @@ def test_a_text_that_already_carries_its_topic_gets_no_second_prefix_and_no_cond
     ("急诊未做特殊处理，以骨盆骨折收入院", [("骨盆骨折", 0.8)]),  # unquoted, after the clause's comma
     ("于2017年1月2日11：27以肠系膜淋巴结炎收入院。", [("肠系膜淋巴结炎", 0.8)]),  # after the time
     ("门诊以狭窄性腱鞘炎介绍入院", [("狭窄性腱鞘炎", 0.8)]),  # 介绍 (referred) is no part of the name
+    ("门诊检查后以1、不全性肠梗阻2、直肠癌术后收入我科。", [("不全性肠梗阻", 0.8), ("直肠癌", 0.5)]),  # 不全 is no denial
+    ("即以1.头皮裂伤。2.头皮血肿。3.腔隙性脑梗死收住入院。", [("头皮裂伤", 0.8), ("头皮血肿", 0.5), ("腔隙性脑梗死", 0.5)]),
+    ("以后再说，收入", []),  # 以后 is a word
+    ("诊断为“不除外胃癌”", []),
     ("于2016年12月18日10:29以1、急性化脓性扁桃体炎2、急性支气管炎收入院",
      [("急性化脓性扁桃体炎", 0.8), ("急性支气管炎", 0.5)]),
     ("急诊拟“消化道出血、失血性贫血”收入", [("消化道出血", 0.6), ("失血性贫血", 0.3)]),
@@ -150,6 +154,14 @@ def test_a_weak_best_answer_is_no_main_condition():
 def test_a_cmeie_style_text_states_its_own_topic(text, topic):
     found = stated_topic(text)
     assert (found.name, found.start, found.end, found.stated) == (*topic, True) if topic else found is None
+
+
+def test_a_complaint_under_investigation_yields_to_the_diagnosis_the_note_names_later():
+    text = "门诊以腹痛待查收住我科，给予抗感染。后门诊以胆囊结石伴急性胆囊炎收住院。"
+    window = Window(0, len(text), text)
+    assert pick_main_condition(text, [window], [[]]).name == "胆囊结石伴急性胆囊炎"
+    alone = "门诊以腹痛待查收住我科，给予抗感染。"
+    assert pick_main_condition(alone, [Window(0, len(alone), alone)], [[]]).name == "腹痛待查"
 
 
 def test_a_lesion_the_exam_finds_is_no_main_condition():

@@ -15,6 +15,7 @@ from etl.names import trim_object
     ("依据患者有慢性咳嗽、咳痰", "据患者有慢性咳嗽", "临床表现", "慢性咳嗽"),
     ("有恶心、呕吐等早孕反应。", "呕吐等早孕反应", "临床表现", "呕吐"),
     ("流涕、发热为主症。", "发热为主症", "临床表现", "发热"),
+    ("近两天来头晕、头痛症状有所加重。", "头痛症状有所加重", "临床表现", "头痛"),  # the course after it
     ("予FOLFIRI化疗3周期", "FOLFIRI化疗", "化疗", "FOLFIRI"),
     ("行XELOX方案化疗", "XELOX方案化疗", "化疗", "XELOX方案"),
     ("（CEA5.28NG/ML）", "CEA5", "实验室检查", "CEA"),
@@ -27,6 +28,7 @@ from etl.names import trim_object
     ("行腹腔热灌注化疗", "腹腔热灌注化疗", "化疗", "腹腔热灌注化疗"),  # a Chinese name of a treatment
     ("，活动后心累，", "活动后心累", "临床表现", "活动后心累"),
     ("腹胀不适", "腹胀不适", "临床表现", "腹胀不适"),
+    ("消化道症状", "消化道症状", "临床表现", "消化道症状"),  # a name of symptoms, not the course
     ("，查体：", "查体", "辅助检查", "查体"),  # a cut would leave one character
     ("FOLFIRI化疗", "FOLFIRI化疗", "药物治疗", "FOLFIRI化疗"),  # only a 化疗 object is a regimen
     # a combination drug's partner joins it (a drug only)
