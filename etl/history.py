@@ -24,7 +24,7 @@ wrong (MODELS.md).
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ SENTENCE_END = re.compile(r"[。；;！？!?\n]")
 PAST_AFTER = re.compile(r"[^，。；,;]{0,2}?(?:病史|史)|\d+\+?余?年")  # 冠心病史, 脑梗死病史3年, 糖尿病病史, 高血压30年
 PAST_BEFORE = "既往"
 SYNONYM = "同义词"  # a name's own: it moves with no illness
+DISEASE = "疾病"
 CURRENT = "诊断"  # 据患者既往病史，故诊断高血压病: the diagnosis is the note's, not a past one
 
 
@@ -67,12 +68,55 @@ def past_illness_elsewhere(text: str, subject: tuple[int, int], obj: tuple[int, 
     return named_as_past(text, *subject)
 
 
+# A past illness the note names with its history (`高血压病病史5年`, `既往有脑出血症病史5年`), read from
+# the text when the models did not find it as a subject: the clause's words before 史, after its
+# last lead-in (既往有, 患, a list number), the 病 of 病史 left out (not the 病 of 冠心病史). A history
+# of no illness (手术史, 过敏史, 否认…史), of a complaint (多年反复咳嗽病史) or the note's own words
+# (现病史, 依据病史) names none.
+HISTORY = "史"
+HISTORY_CLAUSE = re.compile(r"[，。；;,：:、\s（(）)]")
+HISTORY_LEAD = re.compile(r"(?:\d{1,2}\s*[.、．]|既往|曾|有|患|诊断为?|发现|确诊为?)+")
+NOT_AN_ILLNESS = re.compile(r"手术|外伤|输血|过敏|吸烟|饮酒|烟酒|家族|个人|婚育|月经|预防|接种|疫|接触|冶游|传染|否认|[无未不]"
+                            r"|体健|用药|服药|^[^\u4e00-\u9fff]*$|据|^现病$|者|入院|岁"
+                            r"|多年|反复|间断|长期|经常|偶有")
+BING_OF_THE_NAME_AFTER = "心尿脏"  # 冠心病史, 糖尿病史, 心脏病史: the 病 is the name's
+NAME_CHARS = (2, 15)
+
+
+@dataclass(frozen=True)
+class NamedHistory:
+    """A past illness named in the text (the fields an owner needs, as an Evidence has them)."""
+    subject: str
+    subject_start: int
+    subject_end: int
+    subject_type: str = DISEASE
+
+
+def named_histories(text: str) -> list[NamedHistory]:
+    """The past illnesses `text` names with their history (HISTORY_LEAD … [病]史)."""
+    found = []
+    for at in (i for i, ch in enumerate(text) if ch == HISTORY):
+        start = 0
+        for match in HISTORY_CLAUSE.finditer(text, 0, at):
+            start = match.end()
+        for lead in HISTORY_LEAD.finditer(text, start, at):  # after the last lead-in (男45岁2患精神分裂症)
+            start = lead.end()
+        words, end = text[start:at], at
+        if words.endswith("病病") or (words.endswith("病") and len(words) > 3 and words[-2] not in BING_OF_THE_NAME_AFTER):
+            end -= 1  # the 病 of 病史
+        name = text[start:end]
+        if NAME_CHARS[0] <= len(name) <= NAME_CHARS[1] and not NOT_AN_ILLNESS.search(name):
+            found.append(NamedHistory(name, start, end))
+    return found
+
+
 def past_owns_its_sentence(text: str, evidence: list[Evidence]) -> list[Evidence]:
     """`evidence` with each object whose sentence names a past illness before it, one the models
-    found as a subject (`精神分裂症病史10年，口服氯氮平`), given to the nearest such illness, when its
-    subject lies outside that sentence (the main condition, told elsewhere). In the annotations, every present object
+    found as a subject or the text names with its history (`精神分裂症病史10年，口服氯氮平`,
+    `高血压病病史5年，规律口服硝苯地平`), given to the nearest such illness, when its subject lies
+    outside that sentence (the main condition, told elsewhere). In the annotations, every present object
     in a sentence that names a past illness (10 of EMR-RE's) is that illness's."""
-    past: list[tuple[int, int, Evidence]] = []  # (sentence start, end, an evidence of the illness)
+    past: list[tuple[int, int, Evidence | NamedHistory]] = []  # (sentence start, end, the illness)
     seen = set()
     for ev in evidence:
         place = (ev.subject_start, ev.subject_end)
@@ -81,6 +125,9 @@ def past_owns_its_sentence(text: str, evidence: list[Evidence]) -> list[Evidence
         seen.add(place)
         if named_as_past(text, *place):
             past.append((*sentence_of(text, *place), ev))
+    if evidence:
+        past += [(*sentence_of(text, h.subject_start, h.subject_end), h) for h in named_histories(text)
+                 if not any(h.subject_start < e and s < h.subject_end for s, e in seen if s is not None)]
     if not past:
         return evidence
     out = []

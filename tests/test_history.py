@@ -70,17 +70,43 @@ def test_an_object_in_a_past_illness_sentence_is_that_illness():
         ("精神分裂症", text.index("精神分裂症")), ("精神分裂症", text.index("精神分裂症"))]
 
 
-@pytest.mark.parametrize("text", [
-    # another illness's history between them: the drug is the second one's, which the models did not find
-    "门诊以“脑梗死”收入。冠心病病史5年，口服单硝酸异山梨酯，高血压病史5年，口服硝苯地平治疗。",
+@pytest.mark.parametrize("text, owner", [
+    # another illness's history between them: the drug is the second one's, which the models did not
+    # find but the text names with its history
+    ("门诊以“脑梗死”收入。冠心病病史5年，口服单硝酸异山梨酯，高血压病史5年，口服硝苯地平治疗。", "高血压"),
+    ("门诊以“脑梗死”收入。冠心病病史5年，口服单硝酸异山梨酯，否认糖尿病史，口服硝苯地平治疗。", "脑梗死"),
     # the illness after the object, or the subject in the same sentence
-    "门诊以“脑梗死”收入。口服硝苯地平治疗，冠心病病史5年。",
+    ("门诊以“脑梗死”收入。口服硝苯地平治疗，冠心病病史5年。", "脑梗死"),
 ])
-def test_an_object_told_apart_from_the_past_illness_keeps_its_subject(text):
+def test_an_object_told_apart_from_the_past_illness_keeps_its_subject(text, owner):
     from etl.history import past_owns_its_sentence
 
     rows = [_ev(text, "脑梗死", "硝苯地平"), _ev(text, "冠心病", "单硝酸异山梨酯" if "单硝酸" in text else "硝苯地平")]
-    assert past_owns_its_sentence(text, rows)[0].subject == "脑梗死"
+    assert past_owns_its_sentence(text, rows)[0].subject == owner
+
+
+@pytest.mark.parametrize("text, names", [
+    ("2.既往高血压病病史5年，规律口服硝苯地平缓释片，冠心病史3年。", ["高血压病", "冠心病"]),
+    ("既往有脑出血症病史5年，遗留右侧肢体活动不灵。", ["脑出血症"]),
+    ("患者男45岁2患精神分裂症病史8年，口服氯氮平。", ["精神分裂症"]),  # after the last lead-in
+    ("既往2型糖尿病病史5年。", ["2型糖尿病"]),
+    ("否认高血压病史，无手术史、过敏史。", []),  # denied, or no illness
+    ("3、现病史：患者", []), ("入院后依据患者病史、症状", []), ("既往有多年反复咳嗽病史", []),  # a complaint's
+])
+def test_the_text_names_past_illnesses_with_their_history(text, names):
+    from etl.history import named_histories
+
+    assert [h.subject for h in named_histories(text)] == names
+
+
+def test_a_past_illness_the_models_did_not_find_owns_its_sentence():
+    from etl.history import past_owns_its_sentence
+
+    text = "门诊以“脑梗死”收入。既往有脑出血症病史5年，遗留右侧肢体活动不灵。"
+    rows = [_ev(text, "脑梗死", "右侧肢体活动不灵", predicate="临床表现")]
+    moved = past_owns_its_sentence(text, rows)[0]
+    assert (moved.subject, moved.subject_start) == ("脑出血症", text.index("脑出血症"))
+    assert past_owns_its_sentence("既往有脑出血症病史5年。", []) == []  # nothing to give
 
 
 def test_a_current_diagnosis_owns_its_sentence_itself():
