@@ -35,6 +35,7 @@ PAST_AFTER = re.compile(r"[^，。；,;]{0,2}?(?:病史|史)|\d+\+?余?年")  # 
 PAST_BEFORE = "既往"
 SYNONYM = "同义词"  # a name's own: it moves with no illness
 DISEASE = "疾病"
+OPERATION = "术"  # an operation told in a history's sentence is an event of its own (双侧膝关节置换术后7年)
 CURRENT = "诊断"  # 据患者既往病史，故诊断高血压病: the diagnosis is the note's, not a past one
 
 
@@ -135,6 +136,7 @@ def past_owns_its_sentence(text: str, evidence: list[Evidence]) -> list[Evidence
         if ev.object_start is not None and ev.subject_start is not None and ev.predicate != SYNONYM:
             owners = [owner for begin, end, owner in past if begin <= ev.object_start and ev.object_end <= end
                       and owner.subject_type == ev.subject_type  # the schema line stays the same
+                      and not (isinstance(owner, NamedHistory) and ev.object.endswith(OPERATION))
                       and owner.subject_end <= ev.object_start  # named before it in its sentence,
                       and not _another_history(text, owner.subject_end, ev.object_start)]
             if owners and not any(o.subject_start == ev.subject_start for o in owners):
