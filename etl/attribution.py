@@ -211,3 +211,40 @@ def known_subjects(text: str, evidence: list[Evidence], knowledge: FindingKnowle
                 ev = replace(ev, subject=best, subject_start=start, subject_end=end)
         out.append(ev)
     return out
+
+
+# A treatment the note gives for a named disease (`非那雄胺片5mg口服1/日，治疗前列腺增生`) is that
+# disease's, whatever the models or the knowledge chose: the note says so. The purpose follows the
+# treatment in its clause run, after its dose, route and the list's other drugs, with no new order
+# or list item between (`给予抗生素、降糖、治疗冠心病`: 抗生素 is not for 冠心病). The disease is
+# one the note names as a subject or in a statement (`前列腺增生` of `前列腺增生症`), else a name
+# with a disease's ending (DISEASE_ENDING: `治疗精神分裂症`, not `治疗后好转`), at its place after 治疗.
+TREATMENTS = frozenset(("药物治疗", "辅助治疗", "手术治疗", "化疗", "放射治疗"))
+PURPOSE = re.compile(r"(?:(?!给予|予以|、)[^。；;\n]){0,40}?(?:治疗|控制)([^，。；;,、\s（(等]{2,20})")
+PURPOSE_NAME_CHARS = 3  # a purpose's name must match a disease's first characters at least this far
+DISEASE_ENDING = re.compile(r"(?:病|症|炎|癌|瘤|增生|结石|骨折|感染|梗死|梗塞|出血|衰竭|综合征|损伤|疝|痔|溃疡|息肉|囊肿"
+                            r"|硬化|积液|贫血|高血压|失常|不全|梗阻|狭窄|穿孔|脱垂|突出|血肿)$")
+
+
+def stated_purposes(text: str, evidence: list[Evidence]) -> list[Evidence]:
+    """`evidence` with each treatment followed by `治疗X` (PURPOSE) given to the disease X."""
+    places: dict[str, tuple[int, int]] = {}
+    for ev in evidence:
+        if ev.subject_type == DISEASE and ev.subject_start is not None:
+            places.setdefault(ev.subject, (ev.subject_start, ev.subject_end))
+    for start, end, _ in statement_items(text):
+        places.setdefault(text[start:end], (start, end))
+    out = []
+    for ev in evidence:
+        purpose = PURPOSE.match(text, ev.object_end) if ev.predicate in TREATMENTS and ev.object_end else None
+        if purpose and ev.subject_type == DISEASE:
+            named = purpose.group(1)
+            owners = {name: place for name, place in places.items() if len(name) >= PURPOSE_NAME_CHARS
+                      and (named.startswith(name) or (len(named) >= PURPOSE_NAME_CHARS and name.startswith(named)))}
+            if not owners and DISEASE_ENDING.search(named):
+                owners = {named: purpose.span(1)}
+            if owners and ev.subject not in owners:
+                best = max(owners, key=len)
+                ev = replace(ev, subject=best, subject_start=owners[best][0], subject_end=owners[best][1])
+        out.append(ev)
+    return out

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
 from etl.attribution import (conclusions, exam_lesion_elsewhere, in_differential, known_subjects,
-                             one_subject_per_object, reasoned_subjects, site_told_apart)
+                             one_subject_per_object, reasoned_subjects, site_told_apart, stated_purposes)
 from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition,
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
@@ -170,7 +170,8 @@ def read_note(text: str, evidence: list[Evidence], knowledge=None, whole: bool =
     names (etl/history.py), one subject per object place (etl/attribution.py),
     symptoms told after a treatment as such (etl/findings.py), the other items of a found symptom's
     list (etl/lists.py), then each finding given to the note's disease the span model's knowledge
-    (its training triples) gives it to (etl/attribution.py). A subject that names no disease
+    (its training triples) gives it to, and each treatment to the disease its stated purpose names
+    (`…，治疗前列腺增生`: etl/attribution.py). A subject that names no disease
     (`瘢痕`, `破伤风` of `破伤风抗毒素皮试`: etl/findings.py) is left out first, read in the note (a
     window may end right after it). Returns (evidence, items added from lists, evidence left out
     for a subject that names no disease). A section with no main condition (`whole` false: a
@@ -186,7 +187,8 @@ def read_note(text: str, evidence: list[Evidence], knowledge=None, whole: bool =
     evidence = one_subject_per_object(best_per_place(evidence))  # renamed subjects may share a place
     evidence = symptoms_after_treatment(text, evidence)
     completed = complete_lists(text, evidence)
-    return known_subjects(text, completed, knowledge, reasoned), len(completed) - len(evidence), not_diseases
+    known = known_subjects(text, completed, knowledge, reasoned)
+    return stated_purposes(text, known), len(completed) - len(evidence), not_diseases
 
 
 def one_predicate_per_pair(evidence: list[Evidence]) -> list[Evidence]:

@@ -245,3 +245,24 @@ def test_a_past_or_denied_illness_is_no_candidate_and_no_disease_of_itself():
     text = "患者冠心病。门诊以“糖尿病肾病、高血压”收入。"
     rows = [_finding(text, "冠心病", "糖尿病肾病", predicate="并发症")]
     assert known_subjects(text, rows, knowledge) == rows  # the object's own place is no subject
+
+
+@pytest.mark.parametrize("text, drug, owner", [
+    # the purpose names a disease the models did not find: it becomes the subject, at its place
+    ("给予前列癃闭通片0.9g口服1/日，非那雄胺片5mg口服1/日，治疗前列腺增生；给予利培酮片2mg口服，治疗精神分裂症。",
+     "非那雄胺片", "前列腺增生"),
+    ("给予前列癃闭通片0.9g口服1/日，非那雄胺片5mg口服1/日，治疗前列腺增生；给予利培酮片2mg口服，治疗精神分裂症。",
+     "利培酮片", "精神分裂症"),
+    ("以“前列腺增生症”收入。予非那雄胺片口服，治疗前列腺增生。", "非那雄胺片", "前列腺增生症"),  # the note's name
+    ("给予抗生素、降糖、治疗冠心病等。", "抗生素", "精神分裂症"),  # a list's other item's purpose
+    ("予非那雄胺片口服，治疗后好转。", "非那雄胺片", "精神分裂症"),  # no disease named
+])
+def test_a_treatment_goes_to_the_disease_its_stated_purpose_names(text, drug, owner):
+    from etl.attribution import stated_purposes
+
+    at = text.index(drug)
+    ev = replace(_evidence("精神分裂症", 0, drug, at, 0.9), subject_start=None, subject_end=None)
+    moved = stated_purposes(text, [ev])[0]
+    assert moved.subject == owner
+    if owner != "精神分裂症":
+        assert text[moved.subject_start:moved.subject_end] == owner
