@@ -26,6 +26,10 @@ LABEL = re.compile(r".*[：:]")  # 辅助检查：2016-08-03我院：腰椎正�
 NAME = re.compile(r"[\u4e00-\u9fffA-Za-z0-9+\-/]+")  # what a label's cut must leave: a name, not a value's tail
 LIST_TAIL = re.compile(r"等|为主|症状(?:有所|明显|稍|略|均)?(?:加重|缓解|好转|减轻|消失)")  # 呕吐等早孕反应 -> 呕吐;
 # 咳嗽等不适 -> 咳嗽; 发热为主症 -> 发热; 头痛症状有所加重 -> 头痛 (no EMR-RE object holds 症状)
+# Two tests offered as alternatives are two names (`胸片或CT` -> 胸片); a symptom keeps its 或
+# (`白色或黄色粘液痰`, the one EMR-RE object that holds it)
+ALTERNATIVE = re.compile(r"或")
+TESTS = frozenset(("实验室检查", "辅助检查", "影像学检查", "组织学检查", "内窥镜检查"))
 REGIMEN_CHEMO = re.compile(r"[A-Za-z0-9+\-）)]化疗$|方案化疗$")  # FOLFIRI化疗 -> FOLFIRI, XELOX方案化疗 -> XELOX方案
 CHEMO = "化疗"
 MIN_CHARS = 2
@@ -48,7 +52,7 @@ def trim_object(text: str, start: int, end: int, predicate: str) -> tuple[int, i
     if lead and len(name) - lead.end() >= MIN_CHARS:
         start += lead.end()
         name = text[start:end]
-    tail = LIST_TAIL.search(name)
+    tail = LIST_TAIL.search(name) or (ALTERNATIVE.search(name) if predicate in TESTS else None)
     if tail and tail.start() >= MIN_CHARS:
         end = start + tail.start()
         name = text[start:end]

@@ -16,6 +16,8 @@ from etl.names import trim_object
     ("有恶心、呕吐等早孕反应。", "呕吐等早孕反应", "临床表现", "呕吐"),
     ("流涕、发热为主症。", "发热为主症", "临床表现", "发热"),
     ("近两天来头晕、头痛症状有所加重。", "头痛症状有所加重", "临床表现", "头痛"),  # the course after it
+    ("必要时行胸片或CT检查", "胸片或CT", "影像学检查", "胸片"),  # alternatives: the first test
+    ("咳白色或黄色粘液痰", "白色或黄色粘液痰", "临床表现", "白色或黄色粘液痰"),  # a symptom keeps its 或
     ("予FOLFIRI化疗3周期", "FOLFIRI化疗", "化疗", "FOLFIRI"),
     ("行XELOX方案化疗", "XELOX方案化疗", "化疗", "XELOX方案"),
     ("（CEA5.28NG/ML）", "CEA5", "实验室检查", "CEA"),
