@@ -413,6 +413,10 @@ def test_errors_before_work_starts_exit_1(tmp_path, models, notes):
     assert report["exit_code"] == EXIT_USAGE and "missing column(s) body" in report["error"]
     no_model = etl(config, "run", "--input", str(source), "--relation-model", str(tmp_path / "none"))
     assert no_model.exit_code == EXIT_USAGE and "relation model folder not found" in no_model.output
+    no_surgery = etl(config, "--set", f"normalizer.surgery.model_dir={tmp_path / 'none'}", "run", "--input", str(source))
+    assert no_surgery.exit_code == EXIT_USAGE and "normalizer model folder not found" in no_surgery.output
+    assert "normalizer.surgery.model_dir, labels Surgery: build it with `etl train normalizer --surgery`" in \
+        no_surgery.output
     assert not (tmp_path / "graph").exists()  # nothing was started or written
 
     # issue 17: an output folder that is a file (or read-only, or full: tests/test_run_faults.py)
