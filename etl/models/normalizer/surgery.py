@@ -45,7 +45,7 @@ def fold_of(count: int, folds: int, seed: int) -> np.ndarray:
 
 
 class SurgeryBuild:
-    """The towers of one build: each a fresh copy of the base tower, fine-tuned on some rows."""
+    """The towers of one build: the base folder's tower, reset to its weights before each fine-tuning."""
 
     def __init__(self, settings, codes: Sequence[str], names: Sequence[str], system: str, say: Log):
         self.s, self.n, self.system, self.say = settings.normalizer.surgery, settings.normalizer, system, say
