@@ -55,6 +55,7 @@ class DataSettings:
     cdn_train: Path = Path("../shared/data/cdn/chip_cdn_train.jsonl")  # diagnosis -> ICD-10 names (normaliser)
     cdn_dev: Path = Path("../shared/data/cdn/chip_cdn_dev.jsonl")  # the same, held out (etl evaluate normalize)
     icd10: Path = Path("../shared/data/cdn/icd10_beijing_clinical_v601.tsv")  # code<TAB>name: the concepts
+    surgery_terms: Path = Path("../shared/data/cdn/surgery_terms_2500.tsv")  # raw<TAB>code<TAB>ICD-9-CM-3 name
     pairs: Path = Path("../shared/data/pairs")  # CBLUE text pairs (the siamese encoder's first task)
     dev_size: int = 500
     split_seed: int = 20201118
@@ -189,6 +190,23 @@ class AssertionSettings:
 
 
 @dataclass(frozen=True)
+class SurgeryNormalizerSettings:
+    """Surgery entities -> ICD-9-CM-3 concepts: a second normaliser folder (the same model code,
+    etl/models/normalizer/surgery.py builds it) with its own labels and link threshold."""
+    enabled: bool = True  # false: only normalizer.labels are normalised
+    model_dir: Path = Path("models/normalizer-surgery")
+    labels: tuple[str, ...] = ("Surgery",)  # entity labels this folder normalises (none of normalizer.labels)
+    min_score: float = 0.5  # a graph link needs this scorer probability (MODELS.md: held-out precision)
+    base_dir: Path = Path("models/normalizer")  # the normaliser folder whose tower the surgery folder starts from
+    held_out: int = 500  # data.surgery_terms rows held out for the figures (a seeded shuffle)
+    split_seed: int = 28
+    folds: int = 5  # the decision is fitted on the training rows, each fold's aliases from the other folds
+    epochs: int = 3  # fine-tuning of the tower on the training rows (0: the disease tower as it is; MODELS.md)
+    learning_rate: float = 1e-4
+    seed: int = 42
+
+
+@dataclass(frozen=True)
 class NormalizerSettings:
     """Disease entities -> ICD-10 concepts (etl/models/normalizer; etl/normalize.py after the writes)."""
     enabled: bool = True  # false: no Concept nodes are written (no normaliser loaded)
@@ -207,6 +225,7 @@ class NormalizerSettings:
     scale: float = 20.0  # cosine -> logit scale of the CHIP-CDN softmax
     scorer_records: int = 1000  # CHIP-CDN training records held out from the encoder, to fit the decision on
     seed: int = 42
+    surgery: SurgeryNormalizerSettings = field(default_factory=SurgeryNormalizerSettings)
 
 
 @dataclass(frozen=True)
@@ -622,6 +641,15 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"normalizer.min_score must be from 0 to 1, got {settings.normalizer.min_score!r}")
     if settings.normalizer.pair_epochs < 0 or settings.normalizer.hard_negatives < 0:
         raise ConfigError("normalizer.pair_epochs and normalizer.hard_negatives must be >= 0")
+    surgery = settings.normalizer.surgery
+    if not 0.0 <= surgery.min_score <= 1.0:
+        raise ConfigError(f"normalizer.surgery.min_score must be from 0 to 1, got {surgery.min_score!r}")
+    if surgery.held_out <= 0 or surgery.folds < 2 or surgery.epochs < 0 or surgery.learning_rate <= 0:
+        raise ConfigError("normalizer.surgery: held_out and learning_rate must be positive, folds >= 2, epochs >= 0")
+    shared = set(surgery.labels) & set(settings.normalizer.labels)
+    if surgery.enabled and shared:  # an entity carries one normaliser's version: two would relink it for ever
+        raise ConfigError(f"normalizer.labels and normalizer.surgery.labels share {sorted(shared)}: each label "
+                          f"is normalised by one folder")
     for name, value in vars(settings.runtime.batch_size).items():
         if value <= 0:
             raise ConfigError(f"runtime.batch_size.{name} must be positive")

@@ -84,8 +84,11 @@ def run_checks(load_settings: Callable, input_path: str | Path | None = None,
     checks += check_model("spans", settings.spans.model_dir)
     if settings.assertion.enabled:
         checks += check_model("assertion", settings.assertion.model_dir)
-    if settings.normalizer.enabled:
-        checks += check_model("normalizer", settings.normalizer.model_dir)
+    from etl.normalize import targets
+
+    for target in targets(settings):  # the disease folder, then the surgery folder
+        checks += check_model("normalizer", target.model_dir, name=target.name.replace("_", " "),
+                              setting=target.setting, build=target.build)
     checks.append(check_gpu(settings.runtime.device))
     checks += check_graph(settings.graph)
     checks += check_input(settings, input_path)
@@ -180,13 +183,18 @@ def _load_model(kind: str, folder: Path):
     return SpanExtractor.load(folder)
 
 
-def check_model(kind: str, folder: Path) -> list[Check]:
-    """Files present, vocabulary matches the encoder, version matches the weights, and it loads."""
+def check_model(kind: str, folder: Path, name: str | None = None, setting: str | None = None,
+                build: str | None = None) -> list[Check]:
+    """Files present, vocabulary matches the encoder, version matches the weights, and it loads.
+    `name`, `setting`, `build`: a second folder of the same kind (the surgery normaliser)."""
     from etl.models.folder import changed_since_training, check_folder
 
-    train_hint = (f"train one with `etl train {kind}` (see README: training your own models), or point "
-                  f"{kind}.model_dir (ETL_{kind.upper()}_MODEL_DIR) at a trained folder")
-    name = f"{kind} model"
+    setting = setting or f"{kind}.model_dir"
+    build = build or f"etl train {kind}"
+    train_hint = (f"train one with `{build}` (see README: training your own models), or point "
+                  f"{setting} (ETL_{setting.replace('.', '_').upper()}) at a trained folder")
+    label = name or kind
+    name = f"{label} model"
     try:
         folder = check_folder(folder, kind)
     except ConfigError as error:
@@ -195,13 +203,13 @@ def check_model(kind: str, folder: Path) -> list[Check]:
     def vocab() -> Check:
         lines, size = vocab_size_of(folder)
         if lines != size:
-            return Check(f"{kind} vocab", FAIL,
+            return Check(f"{label} vocab", FAIL,
                          f"vocab.txt has {lines} lines but encoder_config.json says vocab_size {size}",
                          "the folder mixes files from different trainings: retrain, or restore the "
                          "vocab.txt that was trained with these weights")
-        return Check(f"{kind} vocab", OK, f"{lines} tokens = encoder vocab_size")
+        return Check(f"{label} vocab", OK, f"{lines} tokens = encoder vocab_size")
 
-    checks = _guarded(f"{kind} vocab", "retrain the model folder", vocab)
+    checks = _guarded(f"{label} vocab", "retrain the model folder", vocab)
     if checks[0].status == FAIL:
         return [Check(name, FAIL, f"not loaded: {folder} has a vocabulary problem", train_hint), *checks]
 
@@ -212,7 +220,7 @@ def check_model(kind: str, folder: Path) -> list[Check]:
             rules_edit = "; after a rules edit: `etl train assertion --remeasure WHY`" if kind == "assertion" else ""
             return Check(name, FAIL, f"version.txt says {version} but {files} hash to {actual}",
                          f"{files} changed by hand: triples would carry a wrong model version; "
-                         f"retrain with `etl train {kind}` or restore the folder as trained{rules_edit}")
+                         f"retrain with `{build}` or restore the folder as trained{rules_edit}")
         started = time.perf_counter()
         model = _load_model(kind, folder)
         seconds = time.perf_counter() - started

@@ -92,6 +92,19 @@ def test_missing_model_folder_exits_1_with_a_training_hint(setup):
     assert "not found" in checks["spans model"]["detail"]
 
 
+def test_a_missing_surgery_normaliser_is_its_own_failure(setup):
+    """The second normaliser folder is checked under its own name, its hint naming its setting and
+    the command that builds it; turned off, it is not checked."""
+    code, checks = doctor(setup, env={"ETL_NORMALIZER_SURGERY_MODEL_DIR": str(setup / "models" / "nope")})
+    assert code == 1
+    _assert_only_failure(checks, "normalizer surgery model", "etl train normalizer --surgery")
+    assert "normalizer.surgery.model_dir" in checks["normalizer surgery model"]["hint"]
+    assert checks["normalizer model"]["status"] == "ok"
+    code, checks = doctor(setup, env={"ETL_NORMALIZER_SURGERY_MODEL_DIR": str(setup / "models" / "nope"),
+                                      "ETL_NORMALIZER_SURGERY_ENABLED": "false"})
+    assert code == 0 and "normalizer surgery model" not in checks
+
+
 def test_unreachable_neo4j_exits_1_with_a_hint(setup):
     env = {"ETL_GRAPH_SINK": "neo4j", "ETL_GRAPH_NEO4J_URI": f"bolt://127.0.0.1:{_closed_port()}",
            "NEO4J_PASSWORD": "unused"}

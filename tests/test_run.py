@@ -140,12 +140,25 @@ def test_run_fills_the_graph_matching_the_triples_file_then_skips_everything(tmp
     # Writes gathered to graph.write_triples (3 here) evidence rows: each write but the last holds
     # at least that many (tests/test_pipeline.py checks the gathering row by row).
     assert 1 <= report["graph_writes"] <= report["triples"] // 3 + 1
-    # Then every Disease entity was normalised once (etl/normalize.py), most given a concept.
-    diseases = {json.loads(e)["p"]["name"] for e in graph["entities"] if "Disease" in json.loads(e)["labels"]}
-    assert report["normalization"]["entities"] == len(diseases) > 0
-    assert {json.loads(c)["e"] for c in graph["concepts"]} <= diseases
-    assert report["normalization"]["linked"] == len({json.loads(c)["e"] for c in graph["concepts"]}) > len(diseases) / 2
-    assert {json.loads(c)["r"]["model"] for c in graph["concepts"]} == {report["model_versions"]["normalizer"]}
+    # Then every Disease entity was normalised once (etl/normalize.py), most given a concept, and
+    # every Surgery entity by the surgery folder (ICD-9-CM-3).
+    def named(label):
+        return {json.loads(e)["p"]["name"] for e in graph["entities"] if label in json.loads(e)["labels"]}
+
+    diseases, operations = named("Disease"), named("Surgery")
+    links = [json.loads(c) for c in graph["concepts"]]
+    by_label = report["normalization"]["by_label"]
+    assert by_label["Disease"]["entities"] == len(diseases) > 0
+    assert report["normalization"]["entities"] == len(diseases) + len(operations)
+    assert {c["e"] for c in links} <= diseases | operations
+    disease_links = [c for c in links if c["e"] in diseases]
+    assert by_label["Disease"]["linked"] == len({c["e"] for c in disease_links}) > len(diseases) / 2
+    assert {c["r"]["model"] for c in disease_links} == {report["model_versions"]["normalizer"]}
+    assert {c["k"]["system"] for c in disease_links} <= {"ICD-10-BJ-6.01", "CHIP-CDN"}
+    surgery_links = [c for c in links if c["e"] in operations]
+    assert by_label.get("Surgery", {"linked": 0})["linked"] == len({c["e"] for c in surgery_links})
+    assert {(c["r"]["model"], c["k"]["system"]) for c in surgery_links} <= {
+        (report["model_versions"]["normalizer_surgery"], "ICD-9-CM-3")}
 
     second = etl(config, "run", "--input", str(source))
     assert second.exit_code == EXIT_OK, second.output
@@ -400,6 +413,10 @@ def test_errors_before_work_starts_exit_1(tmp_path, models, notes):
     assert report["exit_code"] == EXIT_USAGE and "missing column(s) body" in report["error"]
     no_model = etl(config, "run", "--input", str(source), "--relation-model", str(tmp_path / "none"))
     assert no_model.exit_code == EXIT_USAGE and "relation model folder not found" in no_model.output
+    no_surgery = etl(config, "--set", f"normalizer.surgery.model_dir={tmp_path / 'none'}", "run", "--input", str(source))
+    assert no_surgery.exit_code == EXIT_USAGE and "normalizer model folder not found" in no_surgery.output
+    assert "normalizer.surgery.model_dir, labels Surgery: build it with `etl train normalizer --surgery`" in \
+        no_surgery.output
     assert not (tmp_path / "graph").exists()  # nothing was started or written
 
     # issue 17: an output folder that is a file (or read-only, or full: tests/test_run_faults.py)

@@ -97,8 +97,11 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
         validate_folder(settings.spans.model_dir, "spans")
         if settings.assertion.enabled:
             validate_folder(settings.assertion.model_dir, "assertion")
-        if settings.normalizer.enabled and settings.graph.sink != "none":
-            validate_folder(settings.normalizer.model_dir, "normalizer")
+        if settings.graph.sink != "none":
+            from etl.normalize import targets, validate_target
+
+            for target in targets(settings):
+                validate_target(target)
         from etl.runtime import configure
 
         runtime = configure(settings.runtime)  # device choice fails here (exit 1), before the lock
@@ -218,23 +221,27 @@ def load_models(settings, runtime):
     return relations, spans, assertions
 
 
-def load_normalizer(settings):
-    """The diagnosis normaliser of `settings.normalizer.model_dir`, checked as the other folders."""
+def load_normalizers(settings) -> list[tuple]:
+    """(target, loaded normaliser) of each normaliser folder (etl.normalize.targets), checked as the
+    other folders."""
     from etl.models.folder import load_checked
     from etl.models.normalizer.model import Normalizer
+    from etl.normalize import targets
 
-    normalizer = load_checked("normalizer", settings.normalizer.model_dir,
-                              lambda: Normalizer.load(settings.normalizer.model_dir))
-    normalizer.normalize(["预热"])  # trace now, like the other models
-    return normalizer
+    loaded = []
+    for target in targets(settings):
+        normalizer = load_checked("normalizer", target.model_dir, lambda t=target: Normalizer.load(t.model_dir))
+        normalizer.normalize(["预热"])  # trace now, like the other models
+        loaded.append((target, normalizer))
+    return loaded
 
 
-def _normalize(sink, normalizer, settings, report) -> None:
+def _normalize(sink, normalizers, settings, report) -> None:
     """Entities the documents named -> concepts (etl/normalize.py), after every write of the run."""
-    from etl.normalize import normalize_entities
+    from etl.normalize import normalize_all
 
-    stats = normalize_entities(sink, normalizer, settings.normalizer.labels, settings.normalizer.page,
-                               settings.normalizer.min_score, progress=lambda line: click.echo(line, err=True))
+    stats = normalize_all(sink, [(normalizer, target.labels, target.min_score) for target, normalizer in normalizers],
+                          settings.normalizer.page, progress=lambda line: click.echo(line, err=True))
     report.normalization = stats.as_dict()
     report.stage_seconds["normalize"] = stats.seconds
 
@@ -253,10 +260,11 @@ def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit
     if assertions is not None:
         report.model_versions["assertion"] = assertions.version
     load_seconds = time.monotonic() - tick
-    normalizer = load_normalizer(settings) if settings.normalizer.enabled and settings.graph.sink != "none" else None
+    normalizers = load_normalizers(settings) if settings.graph.sink != "none" else []
     load_times = {"load_models": load_seconds}
-    if normalizer is not None:
-        report.model_versions["normalizer"] = normalizer.version
+    for target, normalizer in normalizers:
+        report.model_versions[target.name] = normalizer.version
+    if normalizers:
         load_times["load_normalizer"] = time.monotonic() - tick - load_seconds
     schema = load_schema()
     options = pipeline_options(settings, limit=limit, full=full)
@@ -277,8 +285,8 @@ def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit
                 run_on_ray(pipeline, inputs, settings)
             else:
                 pipeline.run(inputs)
-            if normalizer is not None:
-                _normalize(sink, normalizer, settings, report)
+            if normalizers:
+                _normalize(sink, normalizers, settings, report)
         except BaseException as error:
             record.status = "failed"
             record.info["error"] = _describe(error)[0][:500]

@@ -75,3 +75,57 @@ def replace_version(normalizer, version: str):
     other = copy.copy(normalizer)
     other.version = version
     return other
+
+
+SURGERY = Path(__file__).resolve().parents[2] / "models" / "normalizer-surgery"
+
+
+@pytest.fixture(scope="module")
+def surgery_normalizer():
+    from etl.models.normalizer.model import Normalizer
+
+    return Normalizer.load(SURGERY)
+
+
+def linked(sink, label: str) -> list[tuple]:
+    return sorted((r["e"], r["k"], r["code"], r["system"], r["model"]) for r in sink.query(
+        f"MATCH (e:{label})-[r:NORMALIZED_TO]->(k:Concept) "
+        "RETURN e.name AS e, k.name AS k, k.code AS code, k.system AS system, r.model AS model"))
+
+
+def test_surgery_entities_get_icd9_concepts_from_their_own_folder(store, normalizer, surgery_normalizer):
+    """Each label by its own folder (etl.normalize.targets): operations -> ICD-9-CM-3 concepts, diagnoses
+    still -> ICD-10; a rerun does nothing; a new surgery version re-links only the Surgery entities."""
+    from etl.normalize import normalize_all
+
+    sink = store.make()
+    sink.write_documents([doc("s1")], [
+        ev("s1", "胆囊结石", "手术治疗", "腹腔镜胆囊切除术", 0.9, 0),
+        ev("s1", "肺恶性肿瘤", "手术治疗", "右上肺楔形切除术", 0.9, 20),
+        ev("s1", "胆囊结石", "手术治疗", "今天天气很好我们去公园", 0.9, 40),  # names no operation
+    ], run_id="r1")
+    jobs = [(normalizer, ["Disease"], 0.5), (surgery_normalizer, ["Surgery"], 0.5)]
+    first = normalize_all(sink, jobs, page=2, progress=lambda line: None)
+    assert first.by_label["Surgery"]["entities"] == 3 and first.by_label["Disease"]["entities"] == 2
+    assert first.by_label["Surgery"]["model"] == surgery_normalizer.version
+    operations, diagnoses = linked(sink, "Surgery"), linked(sink, "Disease")
+    assert {e for e, *_ in operations} == {"腹腔镜胆囊切除术", "右上肺楔形切除术"}
+    assert {("腹腔镜胆囊切除术", "腹腔镜下胆囊切除术", "51.2300"), ("右上肺楔形切除术", "肺楔形切除术", "32.2904")} <= \
+        {(e, k, code) for e, k, code, *_ in operations}
+    assert all(system == "ICD-9-CM-3" and code and model == surgery_normalizer.version
+               for _, _, code, system, model in operations)
+    assert diagnoses and all(system == "ICD-10-BJ-6.01" and model == normalizer.version
+                             for *_, system, model in diagnoses)
+    nodes = sink.stats()["Concept"]
+
+    again = normalize_all(sink, jobs, page=2, progress=lambda line: None)
+    assert again.entities == 0 and linked(sink, "Surgery") == operations and sink.stats()["Concept"] == nodes
+
+    newer = replace_version(surgery_normalizer, "normalizer-111111111111")
+    relinked = normalize_all(sink, [(normalizer, ["Disease"], 0.5), (newer, ["Surgery"], 0.5)], page=10,
+                             progress=lambda line: None)
+    assert relinked.by_label == {
+        "Disease": {"entities": 0, "linked": 0, "model": normalizer.version, "min_score": 0.5},
+        "Surgery": {"entities": 3, "linked": 2, "model": "normalizer-111111111111", "min_score": 0.5}}
+    assert linked(sink, "Disease") == diagnoses
+    assert {model for *_, model in linked(sink, "Surgery")} == {"normalizer-111111111111"}

@@ -1,4 +1,8 @@
-"""The diagnosis normaliser: raw diagnosis strings -> ICD-10 Beijing 6.01 standard names (concepts).
+"""The normaliser: raw strings -> the standard names (concepts) of one code system per folder.
+
+The disease folder (models/normalizer) maps diagnoses to ICD-10 Beijing 6.01 names, the surgery
+folder (models/normalizer-surgery, surgery.py) operations to ICD-9-CM-3 names; the code is the
+same, labels.json's `system` says which system a folder's codes belong to (ConceptMatch.system).
 
     text ─┬─ siamese tower ─> vector ─┬─ cosine to every standard name (name_vectors.npy)
           │                           └─ cosine to the nearest aliases (CHIP-CDN training texts;
@@ -26,7 +30,7 @@ All of them are in the version (VERSIONED_EXTRAS), so a new vocabulary re-normal
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -41,7 +45,9 @@ from etl.models.normalizer.lexical import parts
 from etl.models.tokens import load_tokenizer
 
 KIND = "normalizer"
-SYSTEM = "ICD-10-BJ-6.01"  # the concepts' code system (the CHIP-CDN vocabulary)
+# The code system of a folder whose labels.json predates its `system` key (the disease folders
+# trained before the surgery one): the CHIP-CDN vocabulary.
+SYSTEM = "ICD-10-BJ-6.01"
 OUTSIDE_SYSTEM = "CHIP-CDN"  # a name the annotators used that the vocabulary lacks (no code)
 NAMES_FILE, NAME_VECTORS = "names.tsv", "name_vectors.npy"
 ALIASES_FILE, ALIAS_VECTORS = "aliases.tsv", "alias_vectors.npy"
@@ -70,10 +76,7 @@ class ConceptMatch:
     code: str  # "" for a name outside the vocabulary
     name: str
     score: float
-
-    @property
-    def system(self) -> str:
-        return SYSTEM if self.code else OUTSIDE_SYSTEM
+    system: str = SYSTEM  # the folder's code system (labels.json), OUTSIDE_SYSTEM for a name without code
 
     def as_json(self) -> dict:
         return {"code": self.code, "name": self.name, "score": round(self.score, 4)}
@@ -136,13 +139,13 @@ class Normalizer:
 
     def __init__(self, tower, tokenizer, codes: Sequence[str], names: Sequence[str], name_vectors: np.ndarray,
                  alias_targets: Sequence[Sequence[int]], alias_vectors: np.ndarray, decision: Decision,
-                 scorer: Scorer | None = None, version: str = "normalizer-unsaved"):
+                 scorer: Scorer | None = None, version: str = "normalizer-unsaved", system: str = SYSTEM):
         self.tower, self.tokenizer = tower, tokenizer
         self.codes, self.names = list(codes), list(names)
         self.name_vectors = np.asarray(name_vectors, dtype=np.float32)
         self.alias_targets = [list(t) for t in alias_targets]
         self.alias_vectors = np.asarray(alias_vectors, dtype=np.float32)
-        self.decision, self.scorer, self.version = decision, scorer, version
+        self.decision, self.scorer, self.version, self.system = decision, scorer, version, system
 
     @classmethod
     def load(cls, folder: str | Path, with_scorer: bool = True) -> "Normalizer":
@@ -158,8 +161,12 @@ class Normalizer:
             if with_scorer else None
         tower = build_tower(folder / "encoder_config.json")
         tower.load_weights(str(folder / "weights.h5"))
+        system = labels.get("system", SYSTEM)
+        if not isinstance(system, str) or not system.strip():
+            raise ConfigError(f"{KIND} model folder {folder}: labels.json's system must be a code system name "
+                              f"(e.g. {SYSTEM!r}), got {system!r}")
         return cls(tower, load_tokenizer(folder / "vocab.txt"), codes, names, name_vectors, alias_targets,
-                   alias_vectors, Decision.from_labels(labels), scorer, model_folder.read_version(folder))
+                   alias_vectors, Decision.from_labels(labels), scorer, model_folder.read_version(folder), system)
 
     # ------------------------------------------------------------------ candidates and features
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
@@ -239,8 +246,19 @@ class Normalizer:
         d = decision or self.decision
         p = self.scorer(candidates.features) if probabilities is None else probabilities
         order = np.argsort(-p, kind="stable")[:d.max_concepts]
-        return [ConceptMatch(self.codes[int(candidates.names[j])], self.names[int(candidates.names[j])], float(p[j]))
-                for j in order if p[j] >= d.threshold]
+        matches = []
+        for j in order:
+            if p[j] >= d.threshold:
+                code, name = self.codes[int(candidates.names[j])], self.names[int(candidates.names[j])]
+                matches.append(ConceptMatch(code, name, float(p[j]), self.system if code else OUTSIDE_SYSTEM))
+        return matches
+
+    def top_concepts(self, texts: Sequence[str]) -> list[ConceptMatch | None]:
+        """Each text's candidate the scorer ranks first, whatever its probability (top-1 accuracy)."""
+        if self.scorer is None:
+            raise ConfigError(f"{KIND} model has no {SCORER_FILE}: fit it with `etl train {KIND} --retune`")
+        return [(self.decide(c, replace(self.decision, threshold=0.0)) or [None])[0]
+                for c in self.candidates([t.strip() or "-" for t in texts])]
 
     def normalize(self, texts: Sequence[str]) -> list[list[ConceptMatch]]:
         """The concepts of each text, best first (possibly none)."""

@@ -179,11 +179,12 @@ def siamese_only(normalizer, choose_on: Sequence[CdnRecord], report_on: Sequence
     return dict(cdn_counts(report_on, predict(report_tops, *best)).as_dict(), threshold=best[0], margin=best[1])
 
 
-def fit_scorer(normalizer, records: Sequence[CdnRecord], seed: int):
-    """The scorer (model.Scorer) fitted on the candidates of `records`: is the candidate gold?"""
+def fit_scorer(normalizer, records: Sequence[CdnRecord], seed: int, found=None):
+    """The scorer (model.Scorer) fitted on the candidates of `records`: is the candidate gold?
+    `found`: their candidates already computed (the surgery folder's cross-fitted ones)."""
     from etl.models.normalizer.model import Scorer
 
-    found = normalizer.candidates([r.text for r in records])
+    found = normalizer.candidates([r.text for r in records]) if found is None else found
     x = np.concatenate([c.features for c in found])
     y = np.concatenate([[1.0 if normalizer.names[int(n)] in r.names else 0.0 for n in c.names]
                         for r, c in zip(records, found)]).astype(np.float32)
@@ -230,11 +231,12 @@ def fit_decision(normalizer, held_out: Sequence[CdnRecord], dev: Sequence[CdnRec
                                                                          "from the encoder and the aliases")}
 
 
-def write_decision(folder, decision, scorer) -> None:
+def write_decision(folder, decision, scorer, system: str | None = None) -> None:
+    """labels.json (the decision and the folder's code system) and scorer.json."""
     from etl.models import folder as model_folder
     from etl.models.normalizer.model import SCORER_FILE, SYSTEM
 
-    model_folder.write_json(folder / "labels.json", dict(vars(decision), system=SYSTEM))
+    model_folder.write_json(folder / "labels.json", dict(vars(decision), system=system or SYSTEM))
     model_folder.write_json(folder / SCORER_FILE, scorer.as_json())
 
 
@@ -246,11 +248,15 @@ def retune_folder(settings, folder, say: Log = log.info) -> str:
     from pathlib import Path
 
     from etl.data.cdn import read_cdn, read_vocabulary
+    from etl.errors import ConfigError
     from etl.models import folder as model_folder
     from etl.models.normalizer.model import KIND, Normalizer
 
     folder = Path(folder)
     record = model_folder.read_json(folder / "settings.json")
+    if "surgery" in record:  # its decision is cross-fitted on the surgery rows, not CHIP-CDN's
+        raise ConfigError(f"{folder} is a surgery normaliser: build it again with `etl train normalizer --surgery "
+                          f"--out {folder}` (no encoder training, a few minutes)")
     trained = record["normalizer"]
     train = read_cdn(settings.data.cdn_train)
     if record.get("max_train"):
@@ -263,7 +269,7 @@ def retune_folder(settings, folder, say: Log = log.info) -> str:
     normalizer = Normalizer.load(staging, with_scorer=False)
     decision, scorer, measured = fit_decision(normalizer, held_out, read_cdn(settings.data.cdn_dev),
                                               read_vocabulary(settings.data.icd10), int(trained["seed"]), say)
-    write_decision(staging, decision, scorer)
+    write_decision(staging, decision, scorer, normalizer.system)
     old = model_folder.read_json(staging / "metrics.json")
     metrics = {**{k: v for k, v in old.items() if k in ("training",)}, **measured}
     version = model_folder.finish_folder(KIND, staging, record, metrics)
@@ -352,7 +358,8 @@ def train_normalizer(settings, out, say: Log = log.info, max_train: int | None =
         "pair_losses": pair_losses, "cdn_losses": cdn_losses, "seconds": round(train_seconds),
         "encoder_records": len(train), "held_out_records": len(held_out), "pairs": len(pairs), "names": len(names),
         "aliases": len(aliases)}}
-    record = {"normalizer": {k: str(v) if isinstance(v, Path) else v for k, v in vars(n).items()},
+    record = {"normalizer": {k: str(v) if isinstance(v, Path) else v for k, v in vars(n).items()
+                             if k != "surgery"},  # the surgery folder records its own (surgery.py)
               "data": {k: str(getattr(data, k)) for k in ("cdn_train", "cdn_dev", "icd10", "pairs")},
               "max_train": max_train}
     version = model_folder.finish_folder(normalizer_model.KIND, staging, record, metrics)
