@@ -45,7 +45,7 @@ DEPARTMENT = re.compile(r"[外内]?科")
 DRUG_PREDICATE = "药物治疗"
 LAB_TAIL = re.compile(r"三[酯脂]")
 NORMAL_ENDINGS = re.compile(r"(?<![欠不差未])(?:正常|齐|尚可|可|好|良好|清|清晰|平稳|无异常|未见异常|佳|稳定|等圆|正大|灵敏"
-                            r"|阴性|对称)$")  # 移动性浊音阴性: a sign's negative result; 两侧阴囊对称 (不对称 is a finding)
+                            r"|阴性|对称|清楚)$")  # 移动性浊音阴性: a sign's negative result; 两侧阴囊对称 (不对称 is a finding)
 
 
 # Words of a note's exam that name no entity of any kind: the exam itself (查体：...) and the vital
@@ -76,11 +76,15 @@ CLINICAL_FEATURE, AFTER_TREATMENT_PREDICATE = "临床表现", "治疗后症状"
 SYMPTOM_PREDICATES = frozenset((CLINICAL_FEATURE, AFTER_TREATMENT_PREDICATE))
 NOT_SYMPTOMS = re.compile(r"^(?:起病|病程)|光滑$|正圆$|语颤$"
                           r"|^(?:增多|增粗|增大|增厚|肿大|减低|减少|降低|升高|加重|减轻|好转)$"
-                          r"|^(?:边缘|边界)|^测|为$")  # a lesion's description (边缘模糊), a measuring phrase (测血压为)
+                          r"|^(?:边缘|边界)|^测|为$"  # a lesion's description (边缘模糊), a measuring phrase (测血压为)
+                          r"|^(?:白色|黄色|黄白色|灰白色)?(?:粘稠|黏稠|稀薄)$")  # a sputum's look (痰量少，白色粘稠)
 # Nursing steps and supportive care are no operations (`术后给予留置尿管`, `补液`, `对症治疗`): none
 # is an EMR-RE or CMeIE 手术治疗 object.
 OPERATION_PREDICATE = "手术治疗"
 NOT_OPERATIONS = re.compile(r"^(?:留置|置入?)?(?:导?尿管|胃管)$|^(?:导尿|胃肠减压|换药|吸氧|吸痰|补液|对症治疗|对症处理)$")
+# ... and a nursing order is no supportive treatment (`二级护理`, `外科护理常规`): no EMR-RE 辅助治疗 is one
+AUXILIARY_PREDICATE = "辅助治疗"
+NOT_AUXILIARY = re.compile(r"护理(?:常规)?$")
 
 
 # A histological test names the tissue's examination (`活检`, `免疫组化`, `穿刺`, `病理检查`: every
@@ -96,13 +100,15 @@ FILM = re.compile(r"(?:位|光|DR|CR|线|[部胸腹盆颅]平)片$", re.I)  # no
 def exam_word(predicate: str, obj: str) -> bool:
     """A test predicate's object that is a manoeuvre, sign or vital sign of the physical exam (or,
     for a histological test, no tissue's examination), a symptom predicate's that tells the course,
-    an exam's description or a change word, a nursing step as an operation, or a film as a drug
-    (notes only)."""
+    an exam's description or a change word, a nursing step as an operation or a nursing order as a
+    supportive treatment, or a film as a drug (notes only)."""
     obj = obj.strip()
     if predicate in SYMPTOM_PREDICATES:
         return bool(NOT_SYMPTOMS.search(obj))
     if predicate == OPERATION_PREDICATE:
         return bool(NOT_OPERATIONS.search(obj))
+    if predicate == AUXILIARY_PREDICATE:
+        return bool(NOT_AUXILIARY.search(obj))
     if predicate == DRUG_PREDICATE:
         return bool(FILM.search(obj))
     if predicate == HISTOLOGY_PREDICATE and not HISTOLOGY.search(obj):

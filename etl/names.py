@@ -36,6 +36,11 @@ MIN_CHARS = 2
 # A combination drug is one name (`头孢哌酮舒巴坦钠`, `阿莫西林克拉维酸`): the model answers its first
 # part (`头孢哌酮`: 12 of the 17 asserted on the shared notes); the partner right after it joins.
 DRUG = "药物治疗"
+# A supportive treatment is told by its purpose, with its verb (`改善循环`, `减轻心脏负荷`, `纠正贫血`:
+# EMR-RE's 辅助治疗 objects); the model answered the condition alone (`气道高敏反应`)
+AUXILIARY = "辅助治疗"
+PURPOSE_VERB = re.compile(r"(?:减轻|改善|纠正|缓解|预防)$")
+PURPOSE_VERB_INSIDE = re.compile(r"减轻|改善|纠正|缓解|预防")
 PARTNER = re.compile(r"(?:舒巴坦|他唑巴坦|克拉维酸)(?:钠|钾)?")
 FIRST_PART = re.compile(r"(?:头孢哌酮|哌拉西林|阿莫西林|氨苄西林|替卡西林)$")  # ... or the partner alone (`舒巴坦钠`)
 
@@ -62,6 +67,14 @@ def trim_object(text: str, start: int, end: int, predicate: str) -> tuple[int, i
     partner = PARTNER.match(text, end) if predicate == DRUG and not PARTNER.search(name) else None
     if partner:
         end = partner.end()
+        name = text[start:end]
+    purpose = PURPOSE_VERB.search(text, max(0, start - 2), start) if predicate == AUXILIARY else None
+    if purpose:  # 雾化吸入减轻[气道高敏反应]: the treatment is its purpose, told with its verb
+        start = purpose.start()
+        name = text[start:end]
+    inside = PURPOSE_VERB_INSIDE.search(name, MIN_CHARS) if predicate == AUXILIARY else None
+    if inside:  # [雾化吸入减轻气道高敏反应]: a drug's route run into its purpose
+        start += inside.start()
         name = text[start:end]
     alone = PARTNER.match(text, start) if predicate == DRUG else None
     first = FIRST_PART.search(text, 0, start) if alone else None

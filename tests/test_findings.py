@@ -52,7 +52,7 @@ def test_only_site_predicates_are_judged_by_their_clause():
     ("律齐", True), ("肌张力正常", True), ("精神可", True), ("饮食睡眠尚可", True), ("呼吸平稳", True),
     ("食欲欠佳", False), ("意识不清", False), ("口齿不清", False), ("全身酸软", False), ("腹痛", False),
     ("大便次数稍增多", False), ("正大等圆", True), ("瞳孔正大", True), ("对光反射灵敏", True),
-    ("对光反射迟钝", False), ("两侧阴囊对称", True), ("胸廓不对称", False),
+    ("对光反射迟钝", False), ("两侧阴囊对称", True), ("胸廓不对称", False), ("神志清楚", True), ("意识不清楚", False),
 ])
 def test_a_symptom_that_names_a_normal_state(name, normal):
     assert symptom(name) is normal
@@ -80,6 +80,8 @@ def test_a_test_is_still_an_object():
     ("留置尿管", "手术治疗"), ("胃肠减压", "手术治疗"), ("吸氧", "手术治疗"),  # nursing steps
     ("体检", "组织学检查"), ("肛门指诊", "组织学检查"), ("CT检查", "组织学检查"),  # no tissue examined
     ("双膝正侧位片", "药物治疗"), ("右膝DR片", "药物治疗"), ("腹部平片", "药物治疗"),  # a film, no drug
+    ("二级护理", "辅助治疗"), ("外科护理常规", "辅助治疗"),  # a nursing order
+    ("白色粘稠", "临床表现"), ("黏稠", "临床表现"),  # a sputum's look
 ])
 def test_the_exams_manoeuvres_and_signs_are_no_tests(name, predicate):
     assert exam_word(predicate, name)
