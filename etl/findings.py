@@ -81,10 +81,12 @@ NOT_SYMPTOMS = re.compile(r"^(?:起病|病程)|光滑$|正圆$|语颤$"
 # Nursing steps and supportive care are no operations (`术后给予留置尿管`, `补液`, `对症治疗`): none
 # is an EMR-RE or CMeIE 手术治疗 object.
 OPERATION_PREDICATE = "手术治疗"
-NOT_OPERATIONS = re.compile(r"^(?:留置|置入?)?(?:导?尿管|胃管)$|^(?:导尿|胃肠减压|换药|吸氧|吸痰|补液|对症治疗|对症处理)$")
-# ... and a nursing order is no supportive treatment (`二级护理`, `外科护理常规`): no EMR-RE 辅助治疗 is one
+NOT_OPERATIONS = re.compile(r"^(?:留置|置入?)?(?:导?尿管|胃管)$|^(?:导尿|胃肠减压|换药|吸氧|吸痰|补液|对症治疗|对症处理"
+                            r"|禁食水?|禁饮食)$")
+# ... and a nursing order is no supportive treatment (`二级护理`, `外科护理常规`), nor an operation
+# named by the word alone (`行手术治疗`: a 手术治疗 of no name): no EMR-RE 辅助治疗 is one
 AUXILIARY_PREDICATE = "辅助治疗"
-NOT_AUXILIARY = re.compile(r"护理(?:常规)?$")
+NOT_AUXILIARY = re.compile(r"护理(?:常规)?$|^手术$")
 
 
 # A histological test names the tissue's examination (`活检`, `免疫组化`, `穿刺`, `病理检查`: every

@@ -41,6 +41,7 @@ DRUG = "药物治疗"
 AUXILIARY = "辅助治疗"
 PURPOSE_VERB = re.compile(r"(?:减轻|改善|纠正|缓解|预防)$")
 PURPOSE_VERB_INSIDE = re.compile(r"减轻|改善|纠正|缓解|预防")
+DRUG_CLASS = re.compile(r"药物")  # a drug's class and purpose before its name (no EMR-RE drug holds 药物 and more)
 PARTNER = re.compile(r"(?:舒巴坦|他唑巴坦|克拉维酸)(?:钠|钾)?")
 FIRST_PART = re.compile(r"(?:头孢哌酮|哌拉西林|阿莫西林|氨苄西林|替卡西林)$")  # ... or the partner alone (`舒巴坦钠`)
 
@@ -75,6 +76,10 @@ def trim_object(text: str, start: int, end: int, predicate: str) -> tuple[int, i
     inside = PURPOSE_VERB_INSIDE.search(name, MIN_CHARS) if predicate == AUXILIARY else None
     if inside:  # [雾化吸入减轻气道高敏反应]: a drug's route run into its purpose
         start += inside.start()
+        name = text[start:end]
+    kind = DRUG_CLASS.search(name) if predicate == DRUG else None
+    if kind and len(name) - kind.end() >= MIN_CHARS:  # 缓解肌肉紧张药物[复方氯唑沙宗片]: the drug after its class
+        start += kind.end()
         name = text[start:end]
     alone = PARTNER.match(text, start) if predicate == DRUG else None
     first = FIRST_PART.search(text, 0, start) if alone else None
