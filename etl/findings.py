@@ -44,6 +44,7 @@ SITE_NORMAL = re.compile(r"无(?!明显诱因)|未见|未触及|未闻及|未(?!
 DEPARTMENT = re.compile(r"[外内]?科")
 DRUG_PREDICATE = "药物治疗"
 LAB_TAIL = re.compile(r"三[酯脂]")
+ALLERGY = re.compile(r"[^，。；,;、抗]{0,6}过敏")  # no EMR-RE drug is followed by it (抗过敏 is a purpose)
 NORMAL_ENDINGS = re.compile(r"(?<![欠不差未])(?:正常|齐|尚可|可|好|良好|清|清晰|平稳|无异常|未见异常|佳|稳定|等圆|正大|灵敏"
                             r"|阴性|对称|清楚)$")  # 移动性浊音阴性: a sign's negative result; 两侧阴囊对称 (不对称 is a finding)
 
@@ -125,8 +126,8 @@ def states_normal(text: str, predicate: str, obj: str, object_end: int, object_t
         return True
     if object_type == SYMPTOM_TYPE and NORMAL_ENDINGS.search(obj):
         return True
-    if predicate == DRUG_PREDICATE and LAB_TAIL.match(text, object_end):
-        return True  # 甘油[三酯]: the start of a lab test's name, no drug
+    if predicate == DRUG_PREDICATE and (LAB_TAIL.match(text, object_end) or ALLERGY.match(text, object_end)):
+        return True  # 甘油[三酯]: the start of a lab test's name; 青、链霉素类药物过敏: an allergy, no treatment
     if predicate in SITE_PREDICATES:
         if DEPARTMENT.match(text, object_end):
             return True  # 胃肠[外科]: a department's name, no site

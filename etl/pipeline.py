@@ -49,7 +49,7 @@ from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passage
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
 from etl.findings import exam_word, names_no_disease, states_normal, symptoms_after_treatment
-from etl.history import past_illness_elsewhere, past_owns_its_sentence
+from etl.history import past_event_of_another, past_illness_elsewhere, past_owns_its_sentence
 from etl.lists import complete_lists
 from etl.names import trim_object, whole_subjects
 from etl.graph.records import PRESENT, Document, Evidence
@@ -544,7 +544,9 @@ class Pipeline:
                     subject_experiencer=judged[s].experiencer, object_experiencer=judged[o].experiencer,
                     subject_historical=judged[s].historical, object_historical=judged[o].historical,
                     assertion_model=self.assertions.version))
-            out.append((document, best_per_place(rows)))
+            kept = [row for row in rows if not past_event_of_another(text, row)]  # etl/history.py
+            self.report.triples_dropped_as_past_history += len(rows) - len(kept)
+            out.append((document, best_per_place(kept)))
         return out
 
     def _write(self, q_write: queue.Queue) -> None:

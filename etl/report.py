@@ -18,7 +18,8 @@ from pathlib import Path
 RULE_COUNTS = (
     ("triples_dropped_as_normal", "extracted objects left out as normal states or exam words (律齐, 气管居中, 膝腱反射: "
                                   "etl/findings.py)"),
-    ("triples_dropped_as_past_history", "triples of a past illness outside its own sentence left out (既往糖尿病7年: "
+    ("triples_dropped_as_past_history", "triples of a past illness outside its own sentence and past operations "
+                                        "given to a current disease left out (既往糖尿病7年, 既往行剖宫产手术: "
                                         "etl/history.py)"),
     ("triples_from_lists", "symptoms added as the other items of a found one's list (伴反酸、嗳气: etl/lists.py)"),
     ("triples_dropped_as_site_apart", "sites whose sentence does not name their disease, symptoms of a "
@@ -56,7 +57,8 @@ class RunReport:
     assertion_mentions: int = 0  # distinct subject/object places judged by the assertion stage
     triples_dropped_by_schema: int = 0
     triples_dropped_as_normal: int = 0  # objects that state a normal state, not a finding (etl/findings.py)
-    triples_dropped_as_past_history: int = 0  # a past illness's triples outside its sentence (etl/history.py)
+    triples_dropped_as_past_history: int = 0  # a past illness's triples outside its sentence, a past operation
+    # given to a current disease (etl/history.py)
     triples_dropped_as_site_apart: int = 0  # sites whose sentence does not name their disease, symptoms of a
     # differential diagnosis, findings outside the sentence of the exam's lesion (etl/attribution.py)
     triples_from_lists: int = 0  # symptoms added as the other items of a found symptom's list (etl/lists.py)

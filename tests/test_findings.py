@@ -65,6 +65,16 @@ def test_an_exam_word_that_names_no_entity_is_no_object(name, predicate, kind):
     assert states_normal(name, predicate, name, len(name), kind)
 
 
+@pytest.mark.parametrize("text, drug, allergy", [
+    ("既往有青、链霉素类药物过敏史。", "链霉素", True),
+    ("否认青霉素过敏史。", "青霉素", True),
+    ("予氯雷他定片抗过敏。", "氯雷他定片", False),  # a purpose, no allergy
+])
+def test_a_drug_the_patient_is_allergic_to_is_no_treatment(text, drug, allergy):
+    end = text.index(drug) + len(drug)
+    assert states_normal(text, "药物治疗", drug, end, "药物") is allergy
+
+
 def test_a_test_is_still_an_object():
     assert not states_normal("血常规", "实验室检查", "血常规", 3, "检查")
 

@@ -125,3 +125,24 @@ def test_a_synonym_stays_with_its_name():
     text = "门诊以“脑梗死”收入。既往冠心病病史5年，即冠状动脉粥样硬化性心脏病。"
     rows = [_ev(text, "脑梗死", "冠状动脉粥样硬化性心脏病", predicate="同义词"), _ev(text, "冠心病", "冠心病")]
     assert past_owns_its_sentence(text, rows)[0].subject == "脑梗死"
+
+
+@pytest.mark.parametrize("text, predicate, obj, subject_historical, left_out", [
+    # an operation of the history given to the admission's disease: another event
+    ("以“急性阑尾炎”收入。既往16年前行剖宫产手术。", "手术治疗", "剖宫产", False, True),
+    # the past illness's own operation, or one whose sentence names the disease
+    ("既往因急性阑尾炎在我院行阑尾切除术。", "手术治疗", "阑尾切除术", True, False),
+    ("以“直肠癌”收入。2年前于我院行直肠癌根治术。", "手术治疗", "直肠癌根治术", False, False),
+    # a chronic disease's earlier drug stays its own
+    ("以“糖尿病”收入。入院前20年发现血糖高，曾服用糖脉康。", "药物治疗", "糖脉康", False, False),
+])
+def test_a_past_event_given_to_a_current_disease_its_sentence_does_not_name(text, predicate, obj, subject_historical,
+                                                                            left_out):
+    from dataclasses import replace
+
+    from etl.history import past_event_of_another
+
+    subject = text[text.index("“") + 1:text.index("”")] if "“" in text else "急性阑尾炎"
+    ev = replace(_ev(text, subject, obj, predicate=predicate), object_historical=True,
+                 subject_historical=subject_historical)
+    assert past_event_of_another(text, ev) is left_out

@@ -1,5 +1,6 @@
 """The pipeline's merge steps: window triples -> document evidence, and the assertion stage's trims
 (the threads themselves are exercised end to end by test_run.py)."""
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -51,6 +52,17 @@ def test_a_trimmed_cue_that_lands_on_another_span_makes_one_evidence(assertion_p
     assert [(e.object, e.object_start, e.object_assertion, e.score) for e in judged] == [
         ("恶心", start + 1, ABSENT, 0.8), ("腹痛", text.index("腹痛"), PRESENT, 0.9)]
     assert all(e.subject_assertion == PRESENT for e in judged)
+
+
+def test_an_operation_of_the_history_is_no_treatment_of_the_admissions_disease(assertion_pipeline):
+    text = "胃炎，腹痛3天。既往16年前行剖宫产手术。"
+    operation = text.index("剖宫产")
+    rows = [replace(_evidence("剖宫产", operation, 0.8, predicate="手术治疗"), object_type="手术治疗"),
+            _evidence("腹痛", text.index("腹痛"), 0.9)]
+    before = assertion_pipeline.report.triples_dropped_as_past_history
+    [(_, judged)] = assertion_pipeline._assert([(Document(doc_id="d", source_file="-", content_hash="h"), rows, text)])
+    assert [e.object for e in judged] == ["腹痛"]  # etl/history.py, past_event_of_another
+    assert assertion_pipeline.report.triples_dropped_as_past_history == before + 1
 
 
 def _finished(doc_id: str, triples: int) -> tuple[Document, list[Evidence]]:
