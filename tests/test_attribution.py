@@ -29,6 +29,7 @@ def test_one_subject_per_object_place_keeps_the_best_scoring_in_order():
     ("门诊以阑尾炎收入。查体：阴茎为成人型，尿道外口无红肿。", "阑尾炎", "阴茎", True),  # the exam's
     ("诊断为皮肤挫伤。双肺叩音清，肺肝相对浊音界位于右侧锁骨中线第5肋间。", "皮肤挫伤", "右侧锁骨", True),
     ("行胃镜示：胃窦溃疡；胃癌根治术后。", "胃癌", "胃窦", True),  # ；ends the site's sentence
+    ("双扁桃体肿大，故诊断急性化脓性扁桃体炎。", "急性化脓性扁桃体炎", "扁桃体", True),  # its name holds it
 ])
 def test_a_site_is_told_in_a_sentence_that_names_its_disease(text, subject, site, apart):
     start = text.index(site)

@@ -27,6 +27,7 @@ def symptom(name):
     ("双肺扣音清，肺肝相对浊音界位于右锁骨中线第五肋间。", "肺肝"),
     ("两侧呼吸动度一致。", "两侧"),
     ("右膝部可见挫伤，右膝关节活动可。", "右膝关节"), ("双上肢活动自如。", "双上肢"),
+    ("查体：咽部充血，咽峡部无疱疹。", "咽部"), ("双扁桃体Ⅰ度肿大。", "双扁桃体"), ("双肺呼吸音粗。", "双肺"),  # a sign's
 ])
 def test_a_site_its_clause_states_normal_is_no_site_of_disease(text, name):
     assert site(text, name)
