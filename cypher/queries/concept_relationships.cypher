@@ -1,5 +1,5 @@
 // The typed relationships of every entity of a concept: `symptoms of K63.5` gathers those of 结肠癌, 乙状结肠腺癌, ...
-// Parameters: $concept (string) ICD-10 code (K63.5) or standard name (结肠恶性肿瘤); $rel_type (string, default all) one relationship type (HAS_SYMPTOM) or all; $limit (integer, default 100) rows at most
+// Parameters: $concept (string) code (ICD-10 K63.5, ICD-9-CM-3 51.2300) or standard name (结肠恶性肿瘤); $rel_type (string, default all) one relationship type (HAS_SYMPTOM) or all; $limit (integer, default 100) rows at most
 // :params {concept: '结肠恶性肿瘤', rel_type: 'HAS_SYMPTOM', limit: 100}
 // :param limit => 100
 // evidence and documents are summed over the concept's entities (asserted evidence, as on the typed relationships).

@@ -251,7 +251,8 @@ def test_concept_surface_forms(graph):
     assert [(r["entity"], r["type"], r["documents"], r["score"]) for r in rows] == [
         ("糖尿病", "Disease", 5, 0.98), ("消渴", "Disease", 2, 0.91)]
     assert run(graph, "concept_surface_forms", concept="糖尿病") == rows  # by name as by code
-    assert {r["concept"] for r in rows} == {"糖尿病"} and run(graph, "concept_surface_forms", concept="E14") == []
+    assert {(r["concept"], r["system"]) for r in rows} == {("糖尿病", "ICD-10-BJ-6.01")}
+    assert run(graph, "concept_surface_forms", concept="E14") == []
 
 
 def test_concept_relationships_gather_every_entity_of_the_concept(graph):
@@ -265,8 +266,8 @@ def test_concept_relationships_gather_every_entity_of_the_concept(graph):
 
 
 def test_concepts_by_code_prefix(graph):
-    assert [(r["code"], r["concept"], r["entities"], r["documents"]) for r in
-            run(graph, "concepts_by_code", prefix="E14")] == [("E14.900", "糖尿病", 2, 5)]
+    assert [(r["code"], r["concept"], r["system"], r["entities"], r["documents"]) for r in
+            run(graph, "concepts_by_code", prefix="E14")] == [("E14.900", "糖尿病", "ICD-10-BJ-6.01", 2, 5)]
     assert [r["code"] for r in run(graph, "concepts_by_code", prefix="")] == ["E14.900", "I10.x00"]
 
 
