@@ -21,7 +21,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from etl.findings import SYMPTOM_PREDICATES
+from etl.findings import SYMPTOM_PREDICATES, exam_word, states_normal
 from etl.history import sentence_of
 from etl.names import trim_object
 
@@ -67,8 +67,8 @@ def list_siblings(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def complete_lists(text: str, evidence: list[Evidence]) -> list[Evidence]:
     """`evidence` plus, for each symptom in it, the other items of its list (same subject,
-    predicate and score), cut as etl/names.py cuts the models' objects, at places no evidence
-    holds yet."""
+    predicate and score), cut as etl/names.py cuts the models' objects and left out as
+    etl/findings.py leaves them out (a normal state, a change word), at places no evidence holds yet."""
     taken = [(e.object_start, e.object_end) for e in evidence]
     added: list[Evidence] = []
     for ev in evidence:
@@ -78,6 +78,9 @@ def complete_lists(text: str, evidence: list[Evidence]) -> list[Evidence]:
             start, end = trim_object(text, start, end, ev.predicate)  # cut as the models' objects are
             if any(a < end and start < b for a, b in taken):
                 continue
+            name = text[start:end]
+            if exam_word(ev.predicate, name) or states_normal(text, ev.predicate, name, end, ev.object_type):
+                continue  # filtered as the models' objects are: 两肺纹理增粗、[增多], 肝脾未及、[神志清楚]
             taken.append((start, end))
             added.append(replace(ev, object=text[start:end], object_start=start, object_end=end))
     return evidence + added

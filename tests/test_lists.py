@@ -50,3 +50,11 @@ def test_complete_lists_adds_items_at_free_places_with_the_found_ones_subject_an
     assert completed[:len(found)] == found
     assert [(e.object, e.object_start, e.subject, e.predicate, e.score) for e in added] == [
         ("嗳气", text.index("嗳气"), "胃炎", "临床表现", 0.6)]  # 烧心's place is taken already
+
+
+@pytest.mark.parametrize("text, found", [
+    ("胸部正位片示：两肺纹理增粗、增多，模糊。", "两肺纹理增粗"),  # a change word alone
+    ("精神差、神志清楚，查体合作。", "精神差"),  # a normal state
+])
+def test_an_added_item_is_left_out_as_the_models_objects_are(text, found):
+    assert complete_lists(text, [_symptom(text, found)])[1:] == []
