@@ -83,7 +83,8 @@ SYMPTOM_PREDICATES = frozenset((CLINICAL_FEATURE, AFTER_TREATMENT_PREDICATE))
 NOT_SYMPTOMS = re.compile(r"^(?:起病|病程)|光滑$|正圆$|语颤$"
                           r"|^(?:增多|增粗|增大|增厚|肿大|减低|减少|降低|升高|加重|减轻|好转)$"
                           r"|^(?:边缘|边界)|^测|为$"  # a lesion's description (边缘模糊), a measuring phrase (测血压为)
-                          r"|^(?:白色|黄色|黄白色|灰白色)?(?:粘稠|黏稠|稀薄)$")  # a sputum's look (痰量少，白色粘稠)
+                          r"|^(?:白色|黄色|黄白色|灰白色)?(?:粘稠|黏稠|稀薄)$"  # a sputum's look (痰量少，白色粘稠)
+                          r"|^(?:排气|排便|大便|小便|进食|饮食|睡眠)$")  # a function named alone (停止排气、[排便], 偶有[排气])
 # Nursing steps and supportive care are no operations (`术后给予留置尿管`, `补液`, `对症治疗`): none
 # is an EMR-RE or CMeIE 手术治疗 object.
 OPERATION_PREDICATE = "手术治疗"
