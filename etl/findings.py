@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from typing import TYPE_CHECKING
 
 from etl.history import sentence_of
@@ -111,7 +112,7 @@ def exam_word(predicate: str, obj: str) -> bool:
     for a histological test, no tissue's examination), a symptom predicate's that tells the course,
     an exam's description or a change word, a nursing step as an operation or a nursing order as a
     supportive treatment, or a film as a drug (notes only)."""
-    obj = obj.strip()
+    obj = unicodedata.normalize("NFKC", obj).strip()  # a full-width vital sign (ＢＰ１５０/１００) too
     if predicate in SYMPTOM_PREDICATES:
         return bool(NOT_SYMPTOMS.search(obj))
     if predicate == OPERATION_PREDICATE:
@@ -128,7 +129,7 @@ def exam_word(predicate: str, obj: str) -> bool:
 def states_normal(text: str, predicate: str, obj: str, object_end: int, object_type: str) -> bool:
     """The object (`obj`, ending at `object_end` in `text`) is a normal state, not a finding, or
     a word of the exam that names no entity (NO_ENTITY)."""
-    if obj.strip().upper() in NO_ENTITY:
+    if unicodedata.normalize("NFKC", obj).strip().upper() in NO_ENTITY:
         return True
     if object_type == SYMPTOM_TYPE and NORMAL_ENDINGS.search(obj):
         return True
