@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from etl.conditions import seen_on_exam, statement_items
 from etl.findings import SYMPTOM_PREDICATES
-from etl.history import named_as_past, sentence_of
+from etl.history import named_as_past, named_histories, sentence_of
 
 if TYPE_CHECKING:
     from etl.graph.records import Evidence
@@ -229,25 +229,65 @@ DISEASE_ENDING = re.compile(r"(?:病|症|炎|癌|瘤|增生|结石|骨折|感染
                             r"|硬化|积液|贫血|高血压|失常|不全|梗阻|狭窄|穿孔|脱垂|突出|血肿)$")
 
 
-def stated_purposes(text: str, evidence: list[Evidence]) -> list[Evidence]:
-    """`evidence` with each treatment followed by `治疗X` (PURPOSE) given to the disease X."""
+# A drug told with a purpose word that names its disease's kind (`非洛地平降压`, `控制血糖`,
+# `普罗帕酮…抗心律失常`) goes to the note's disease of that kind, when the note names one (a subject,
+# a statement's name, a past illness named with its history): the readings found
+# `非洛地平降压` given to 脑梗死 and to 支气管扩张症. Rules as data: (purpose, the names it points to).
+PURPOSE_KINDS = (
+    (re.compile(r"降压|调压|降血压|控制血压"), re.compile(r"高血压|血压高")),
+    (re.compile(r"降糖|降血糖|控制血糖"), re.compile(r"糖尿病|血糖高")),
+    (re.compile(r"调脂|降脂|调节血脂"), re.compile(r"脂血症|血脂|胆固醇")),
+    (re.compile(r"抗心律失常"), re.compile(r"心律失常|早搏|房颤|心房纤颤|心动过速")),
+)
+PURPOSE_WORD = re.compile(r"[^。；;，,、\n]{0,12}?(降压|调压|降血压|控制血压|降糖|降血糖|控制血糖|调脂|降脂|调节血脂"
+                          r"|抗心律失常)")  # in the drug's own clause (非洛地平，坎地沙坦调压: 调压 is 坎地沙坦's)
+KIND_PREDICATES = frozenset(("药物治疗", "辅助治疗"))
+
+
+def _disease_places(text: str, evidence: list[Evidence]) -> dict[str, tuple[int, int]]:
+    """The note's disease names with a place each: its subjects, then its statements' names."""
     places: dict[str, tuple[int, int]] = {}
     for ev in evidence:
         if ev.subject_type == DISEASE and ev.subject_start is not None:
             places.setdefault(ev.subject, (ev.subject_start, ev.subject_end))
     for start, end, _ in statement_items(text):
         places.setdefault(text[start:end], (start, end))
+    return places
+
+
+def _purpose_of_kind(text: str, ev: Evidence, places: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """The note's diseases of the kind `ev`'s purpose word names (PURPOSE_KINDS), if any."""
+    word = PURPOSE_WORD.match(text, ev.object_end) if ev.predicate in KIND_PREDICATES else None
+    if word is None:
+        return {}
+    kind = next(names for purpose, names in PURPOSE_KINDS if purpose.fullmatch(word.group(1)))
+    return {name: place for name, place in places.items() if kind.search(name)}
+
+
+def stated_purposes(text: str, evidence: list[Evidence]) -> list[Evidence]:
+    """`evidence` with each treatment followed by `治疗X` (PURPOSE) given to the disease X, and each
+    drug told with a purpose word given to the note's disease of that kind (PURPOSE_KINDS)."""
+    places = _disease_places(text, evidence)
+    if evidence:
+        for history in named_histories(text):
+            places.setdefault(history.subject, (history.subject_start, history.subject_end))
     out = []
     for ev in evidence:
-        purpose = PURPOSE.match(text, ev.object_end) if ev.predicate in TREATMENTS and ev.object_end else None
-        if purpose and ev.subject_type == DISEASE:
+        if ev.subject_type != DISEASE or not ev.object_end:
+            out.append(ev)
+            continue
+        purpose = PURPOSE.match(text, ev.object_end) if ev.predicate in TREATMENTS else None
+        owners: dict[str, tuple[int, int]] = {}
+        if purpose:
             named = purpose.group(1)
             owners = {name: place for name, place in places.items() if len(name) >= PURPOSE_NAME_CHARS
                       and (named.startswith(name) or (len(named) >= PURPOSE_NAME_CHARS and name.startswith(named)))}
             if not owners and DISEASE_ENDING.search(named):
                 owners = {named: purpose.span(1)}
-            if owners and ev.subject not in owners:
-                best = max(owners, key=len)
-                ev = replace(ev, subject=best, subject_start=owners[best][0], subject_end=owners[best][1])
+        else:
+            owners = _purpose_of_kind(text, ev, places)
+        if owners and ev.subject not in owners:
+            best = max(owners, key=len)
+            ev = replace(ev, subject=best, subject_start=owners[best][0], subject_end=owners[best][1])
         out.append(ev)
     return out

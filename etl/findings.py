@@ -43,6 +43,7 @@ _CLAUSE_END = re.compile(r"[，。；;,\n（(”\"：:]")
 SITE_NORMAL = re.compile(r"无(?!明显诱因)|未见|未触及|未闻及|未(?!排除|除外)|没有|不大|正常|居中|对称|光滑|良好|清晰|清$|通畅"
                          r"|等大|等圆|灵敏|清音|浊音界|动度|活动尚?可|自如")  # 右膝关节活动可
 DEPARTMENT = re.compile(r"[外内]?科")
+DIFFERENTIAL_PREDICATE, DIFFERENTIAL_WORD = "鉴别诊断", "鉴别"
 # A body part the exam tells a sign of (`咽部充血`, `双扁桃体Ⅰ度肿大`, `双肺呼吸音粗`, `左踝部肿胀`) is
 # where the sign is, not the disease's site: 16 of the 44 asserted 发病部位 of the shared notes; none
 # of EMR-RE's 147 发病部位 is followed by one (a metastasis's 淋巴结肿大 is, so 转移部位 keeps it).
@@ -50,7 +51,8 @@ DISEASE_SITE = "发病部位"
 SITE_SIGN = re.compile(r"充血|[IⅠⅡⅢ1-3一二三]+度|肿大|呼吸音|纹理|压痛|触痛|红肿|肿胀")
 DRUG_PREDICATE = "药物治疗"
 LAB_TAIL = re.compile(r"三[酯脂]")
-ALLERGY = re.compile(r"[^，。；,;、抗]{0,6}过敏")  # no EMR-RE drug is followed by it (抗过敏 is a purpose)
+ALLERGY = re.compile(r"[^，。；,;、抗]{0,6}过敏|皮试")  # no EMR-RE drug is followed by either (抗过敏 is a
+# purpose; 破伤风抗毒素皮试 tests the drug, gives none)
 NORMAL_ENDINGS = re.compile(r"(?<![欠不差未])(?:正常|齐|尚可|可|好|良好|清|清晰|平稳|无异常|未见异常|佳|稳定|等圆|正大|灵敏"
                             r"|阴性|对称|清楚)$")  # 移动性浊音阴性: a sign's negative result; 两侧阴囊对称 (不对称 is a finding)
 
@@ -85,7 +87,8 @@ NOT_SYMPTOMS = re.compile(r"^(?:起病|病程)|光滑$|正圆$|语颤$"
                           r"|^(?:增多|增粗|增大|增厚|肿大|减低|减少|降低|升高|加重|减轻|好转)$"
                           r"|^(?:边缘|边界)|^测|为$"  # a lesion's description (边缘模糊), a measuring phrase (测血压为)
                           r"|^(?:白色|黄色|黄白色|灰白色)?(?:粘稠|黏稠|稀薄)$"  # a sputum's look (痰量少，白色粘稠)
-                          r"|^(?:排气|排便|大便|小便|进食|饮食|睡眠)$")  # a function named alone (停止排气、[排便], 偶有[排气])
+                          r"|^(?:排气|排便|大便|小便|进食|饮食|睡眠)$"  # a function named alone (停止排气、[排便], 偶有[排气])
+                          r"|纹理|^质[软硬韧中]$")  # a film's or a mass's description (两肺纹理增粗, 质软)
 # Nursing steps and supportive care are no operations (`术后给予留置尿管`, `补液`, `对症治疗`): none
 # is an EMR-RE or CMeIE 手术治疗 object.
 OPERATION_PREDICATE = "手术治疗"
@@ -135,6 +138,9 @@ def states_normal(text: str, predicate: str, obj: str, object_end: int, object_t
         return True
     if predicate == DRUG_PREDICATE and (LAB_TAIL.match(text, object_end) or ALLERGY.match(text, object_end)):
         return True  # 甘油[三酯]: the start of a lab test's name; 青、链霉素类药物过敏: an allergy, no treatment
+    if predicate == DIFFERENTIAL_PREDICATE and DIFFERENTIAL_WORD not in text[
+            max(text.rfind("。", 0, object_end), 0):object_end + SITE_SCOPE]:
+        return True  # two diagnoses listed side by side are no differential (2 of EMR-RE's 3 say 鉴别)
     if predicate in SITE_PREDICATES:
         if DEPARTMENT.match(text, object_end):
             return True  # 胃肠[外科]: a department's name, no site

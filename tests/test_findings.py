@@ -70,10 +70,20 @@ def test_an_exam_word_that_names_no_entity_is_no_object(name, predicate, kind):
     ("既往有青、链霉素类药物过敏史。", "链霉素", True),
     ("否认青霉素过敏史。", "青霉素", True),
     ("予氯雷他定片抗过敏。", "氯雷他定片", False),  # a purpose, no allergy
+    ("做破伤风抗毒素皮试为阳性。", "破伤风抗毒素", True),  # a skin test gives no drug
 ])
 def test_a_drug_the_patient_is_allergic_to_is_no_treatment(text, drug, allergy):
     end = text.index(drug) + len(drug)
     assert states_normal(text, "药物治疗", drug, end, "药物") is allergy
+
+
+@pytest.mark.parametrize("text, obj, listed", [
+    ("以1、前列腺增生症合并尿潴留2、高血压收入。", "高血压", True),  # listed side by side
+    ("需与肺结核相鉴别。", "肺结核", False),
+])
+def test_a_differential_needs_the_note_to_say_so(text, obj, listed):
+    end = text.index(obj) + len(obj)
+    assert states_normal(text, "鉴别诊断", obj, end, "疾病") is listed
 
 
 def test_a_test_is_still_an_object():
@@ -96,6 +106,7 @@ def test_a_test_is_still_an_object():
     ("禁食水", "手术治疗"),
     ("白色粘稠", "临床表现"), ("黏稠", "临床表现"),  # a sputum's look
     ("排便", "临床表现"), ("排气", "临床表现"),  # a function alone
+    ("两肺纹理增粗", "临床表现"), ("质软", "临床表现"),  # a film's, a mass's description
 ])
 def test_the_exams_manoeuvres_and_signs_are_no_tests(name, predicate):
     assert exam_word(predicate, name)
@@ -107,6 +118,7 @@ def test_the_exams_manoeuvres_and_signs_are_no_tests(name, predicate):
     ("TP", "实验室检查"),
     ("压痛", "临床表现"), ("脐上腹部压痛", "临床表现"),  # a sign is a finding, only not a test
     ("咳嗽", "临床表现"), ("发热", "治疗后症状"), ("心影增大", "临床表现"), ("排便困难", "临床表现"), ("停止排便", "临床表现"),
+    ("质硬结节", "临床表现"),
     ("白细胞增多", "临床表现"), ("喘息加重", "临床表现"), ("尿道肉阜切除术", "手术治疗"), ("留置尿管", "辅助治疗"),
     ("禁食水", "辅助治疗"), ("活检", "组织学检查"), ("免疫组化", "组织学检查"), ("经直肠前列腺穿刺活检术", "组织学检查"), ("IHC", "组织学检查"),
     ("非那雄胺片", "药物治疗"), ("阿司匹林肠溶片", "药物治疗"), ("宫炎平片", "药物治疗"),
