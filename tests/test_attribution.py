@@ -267,3 +267,20 @@ def test_a_treatment_goes_to_the_disease_its_stated_purpose_names(text, drug, ow
     assert moved.subject == owner
     if owner != "精神分裂症":
         assert text[moved.subject_start:moved.subject_end] == owner
+
+
+@pytest.mark.parametrize("text, drug, owner", [
+    ("故诊断高血压病3级成立。治疗上给予非洛地平降压，茶碱平喘。", "非洛地平", "高血压病3级"),
+    ("故诊断高血压病3级成立。给予非洛地平，坎地沙坦调压。", "非洛地平", "支气管扩张症"),  # another drug's clause
+    ("既往2型糖尿病病史5年。给予阿卡波糖降糖。", "阿卡波糖", "2型糖尿病"),  # a past illness named by the text
+    ("给予阿卡波糖降糖。", "阿卡波糖", "支气管扩张症"),  # the note names no disease of that kind
+])
+def test_a_drug_goes_to_the_disease_its_purpose_word_names(text, drug, owner):
+    from etl.attribution import stated_purposes
+
+    rows = [_evidence("支气管扩张症", 0, drug, text.index(drug), 0.9)]
+    if "高血压病3级" in text:
+        at = text.index("高血压病3级")
+        rows.append(replace(_evidence("高血压病3级", at, "茶碱", text.index("茶碱") if "茶碱" in text else 0, 0.5),
+                            predicate="药物治疗"))
+    assert stated_purposes(text, rows)[0].subject == owner
