@@ -129,6 +129,16 @@ def exam_word(predicate: str, obj: str) -> bool:
     return predicate in TEST_PREDICATES and bool(EXAM_WORDS.search(obj))
 
 
+def listed_not_differential(text: str, predicate: str, object_end: int) -> bool:
+    """A note's 鉴别诊断 whose sentence does not say 鉴别: two diagnoses listed side by side
+    (`以1、前列腺增生症合并尿潴留2、高血压收入`), no differential (2 of EMR-RE's 3 say it; CMeIE's
+    textbook differentials are told otherwise, so notes only)."""
+    if predicate != DIFFERENTIAL_PREDICATE:
+        return False
+    begin = text.rfind("。", 0, object_end) + 1
+    return DIFFERENTIAL_WORD not in text[begin:object_end + SITE_SCOPE]
+
+
 def states_normal(text: str, predicate: str, obj: str, object_end: int, object_type: str) -> bool:
     """The object (`obj`, ending at `object_end` in `text`) is a normal state, not a finding, or
     a word of the exam that names no entity (NO_ENTITY)."""
@@ -138,9 +148,6 @@ def states_normal(text: str, predicate: str, obj: str, object_end: int, object_t
         return True
     if predicate == DRUG_PREDICATE and (LAB_TAIL.match(text, object_end) or ALLERGY.match(text, object_end)):
         return True  # 甘油[三酯]: the start of a lab test's name; 青、链霉素类药物过敏: an allergy, no treatment
-    if predicate == DIFFERENTIAL_PREDICATE and DIFFERENTIAL_WORD not in text[
-            max(text.rfind("。", 0, object_end), 0):object_end + SITE_SCOPE]:
-        return True  # two diagnoses listed side by side are no differential (2 of EMR-RE's 3 say 鉴别)
     if predicate in SITE_PREDICATES:
         if DEPARTMENT.match(text, object_end):
             return True  # 胃肠[外科]: a department's name, no site

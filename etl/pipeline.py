@@ -48,7 +48,7 @@ from etl.attribution import (conclusions, exam_lesion_elsewhere, in_differential
 from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition,
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
-from etl.findings import exam_word, names_no_disease, states_normal, symptoms_after_treatment
+from etl.findings import exam_word, listed_not_differential, names_no_disease, states_normal, symptoms_after_treatment
 from etl.history import past_event_of_another, past_illness_elsewhere, past_owns_its_sentence
 from etl.lists import complete_lists
 from etl.names import trim_object, whole_subjects
@@ -138,7 +138,8 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
                 dropped += 1
                 continue
             if states_normal(passage.text, t.predicate, t.object, t.object_end, t.object_type) or \
-                    (passage.read_as_note and exam_word(t.predicate, t.object)):
+                    (passage.read_as_note and exam_word(t.predicate, t.object)) or \
+                    (passage.of_a_note and listed_not_differential(passage.text, t.predicate, t.object_end)):
                 normal += 1  # a normal state (律齐, 气管居中) or an exam word (膝腱反射) is no finding: etl/findings.py
                 continue
             if past_illness_elsewhere(passage.text, (t.subject_start, t.subject_end), (t.object_start, t.object_end)):

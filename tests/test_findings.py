@@ -82,8 +82,11 @@ def test_a_drug_the_patient_is_allergic_to_is_no_treatment(text, drug, allergy):
     ("需与肺结核相鉴别。", "肺结核", False),
 ])
 def test_a_differential_needs_the_note_to_say_so(text, obj, listed):
+    from etl.findings import listed_not_differential
+
     end = text.index(obj) + len(obj)
-    assert states_normal(text, "鉴别诊断", obj, end, "疾病") is listed
+    assert listed_not_differential(text, "鉴别诊断", end) is listed
+    assert not listed_not_differential(text, "临床表现", end)
 
 
 def test_a_test_is_still_an_object():
