@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from etl.conditions import seen_on_exam, statement_items
 from etl.findings import SYMPTOM_PREDICATES
-from etl.history import named_as_past, named_histories, sentence_of
+from etl.history import named_as_past, named_histories, outside_its_sentence, sentence_of
 
 if TYPE_CHECKING:
     from etl.graph.records import Evidence
@@ -86,10 +86,7 @@ def site_told_apart(text: str, subject: str, predicate: str, object_start: int, 
 def exam_lesion_elsewhere(text: str, subject: tuple[int, int], obj: tuple[int, int]) -> bool:
     """The subject (start, end in `text`) is a lesion the exam finds and the object lies outside
     its sentence: the note does not state this relation."""
-    begin, finish = sentence_of(text, *subject)
-    if begin <= obj[0] and obj[1] <= finish:
-        return False
-    return seen_on_exam(text, *subject)
+    return outside_its_sentence(text, subject, obj) and seen_on_exam(text, *subject)
 
 
 # A note that reasons its diagnoses one by one (`依据…以咳嗽、发热为主症…故诊断为：急性支气管炎。

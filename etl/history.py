@@ -60,13 +60,16 @@ def named_as_past(text: str, start: int, end: int) -> bool:
     return at >= 0 and CURRENT not in before[at:]
 
 
+def outside_its_sentence(text: str, subject: tuple[int, int], obj: tuple[int, int]) -> bool:
+    """The object (start, end in `text`) lies outside the subject's sentence."""
+    begin, finish = sentence_of(text, *subject)
+    return not (begin <= obj[0] and obj[1] <= finish)
+
+
 def past_illness_elsewhere(text: str, subject: tuple[int, int], obj: tuple[int, int]) -> bool:
     """The subject (start, end in `text`) is named as a past illness and the object lies outside
     that sentence: the note does not state this relation."""
-    begin, finish = sentence_of(text, *subject)
-    if begin <= obj[0] and obj[1] <= finish:
-        return False
-    return named_as_past(text, *subject)
+    return outside_its_sentence(text, subject, obj) and named_as_past(text, *subject)
 
 
 # A past illness the note names with its history (`高血压病病史5年`, `既往有脑出血症病史5年`), read from
