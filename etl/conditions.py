@@ -175,7 +175,9 @@ def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[
     a name inside a diagnosis statement (`statement_items`) gets that statement's bonus on top of
     its answer's score or ITEM_SCORE, whichever is higher (the model may answer a name weakly in a
     window that does not show the statement). The best total wins (ties:
-    the earliest place); its place is the statement's when it has one, else its best answer's."""
+    the earliest place); its place is the statement's when it has one, else its best answer's. A
+    past illness or a lesion the exam finds is no candidate, and a `待查` complaint yields to a
+    statement's diagnosis."""
     scores: dict[str, tuple[float, int, int]] = {}  # name -> (score, start, end)
     for window, spans in zip(windows, answers):
         for span in spans:
