@@ -227,17 +227,23 @@ DISEASE_ENDING = re.compile(r"(?:病|症|炎|癌|瘤|增生|结石|骨折|感染
 
 
 # A drug told with a purpose word that names its disease's kind (`非洛地平降压`, `控制血糖`,
-# `普罗帕酮…抗心律失常`) goes to the note's disease of that kind, when the note names one (a subject,
-# a statement's name, a past illness named with its history): the readings found
-# `非洛地平降压` given to 脑梗死 and to 支气管扩张症. Rules as data: (purpose, the names it points to).
+# `普罗帕酮…抗心律失常`), or a supportive treatment that is such a purpose (`平喘`), goes to the
+# note's disease of that kind, when the note names one (a subject, a statement's name, a past
+# illness named with its history) and its subject is none: the readings found `非洛地平降压` given to
+# 脑梗死 and to 支气管扩张症, `阿司匹林抗血小板聚集` to 慢性胃炎, `地西泮镇静` to 支气管肺炎, not to the
+# 热性惊厥 beside it. Rules as data: (purpose, the names it points to).
 PURPOSE_KINDS = (
     (re.compile(r"降压|调压|降血压|控制血压"), re.compile(r"高血压|血压高")),
     (re.compile(r"降糖|降血糖|控制血糖"), re.compile(r"糖尿病|血糖高")),
     (re.compile(r"调脂|降脂|调节血脂"), re.compile(r"脂血症|血脂|胆固醇")),
     (re.compile(r"抗心律失常"), re.compile(r"心律失常|早搏|房颤|心房纤颤|心动过速")),
+    (re.compile(r"抗血小板聚集|稳定斑块"), re.compile(r"脑梗|冠心病|心绞痛|心肌梗|动脉硬化|脑缺血|缺血性")),
+    (re.compile(r"减轻心脏负荷|强心"), re.compile(r"心衰|心力衰竭|心功能不全|心脏病|心肌病")),
+    (re.compile(r"镇静|止惊|止痉|防止抽搐"), re.compile(r"惊厥|抽搐|癫痫")),
+    (re.compile(r"平喘|缓解气道痉挛|解除气道痉挛|扩张气道|减轻气道高敏?反应"),
+     re.compile(r"哮喘|喘息|慢性阻塞性肺|慢阻肺|支气管|肺气肿|肺炎")),
 )
-PURPOSE_WORD = re.compile(r"[^。；;，,、\n]{0,12}?(降压|调压|降血压|控制血压|降糖|降血糖|控制血糖|调脂|降脂|调节血脂"
-                          r"|抗心律失常)")  # in the drug's own clause (非洛地平，坎地沙坦调压: 调压 is 坎地沙坦's)
+PURPOSE_WORD = re.compile(r"[^。；;，,、\n]{0,12}?(" + "|".join(purpose.pattern for purpose, _ in PURPOSE_KINDS) + ")")
 KIND_PREDICATES = frozenset(("药物治疗", "辅助治疗"))
 
 
@@ -253,11 +259,15 @@ def _disease_places(text: str, evidence: list[Evidence]) -> dict[str, tuple[int,
 
 
 def _purpose_of_kind(text: str, ev: Evidence, places: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
-    """The note's diseases of the kind `ev`'s purpose word names (PURPOSE_KINDS), if any."""
-    word = PURPOSE_WORD.match(text, ev.object_end) if ev.predicate in KIND_PREDICATES else None
-    if word is None:
+    """The note's diseases of the kind `ev`'s purpose word names (PURPOSE_KINDS), if any: the word
+    after a drug in its clause, or a supportive treatment's own (`平喘`, `抗血小板聚集`)."""
+    if ev.predicate not in KIND_PREDICATES:
         return {}
-    kind = next(names for purpose, names in PURPOSE_KINDS if purpose.fullmatch(word.group(1)))
+    word = PURPOSE_WORD.match(text, ev.object_end)
+    told = word.group(1) if word else ev.object
+    kind = next((names for purpose, names in PURPOSE_KINDS if purpose.fullmatch(told)), None)
+    if kind is None:
+        return {}
     return {name: place for name, place in places.items() if kind.search(name)}
 
 

@@ -274,6 +274,9 @@ def test_a_treatment_goes_to_the_disease_its_stated_purpose_names(text, drug, ow
     ("故诊断高血压病3级成立。给予非洛地平，坎地沙坦调压。", "非洛地平", "支气管扩张症"),  # another drug's clause
     ("既往2型糖尿病病史5年。给予阿卡波糖降糖。", "阿卡波糖", "2型糖尿病"),  # a past illness named by the text
     ("给予阿卡波糖降糖。", "阿卡波糖", "支气管扩张症"),  # the note names no disease of that kind
+    ("诊断为“热性惊厥”。给予口服地西泮防止抽搐。", "地西泮", "热性惊厥"),
+    ("诊断为“慢性阻塞性肺疾病急性加重期”。给予多索茶碱平喘。", "多索茶碱", "支气管扩张症"),  # its subject is of
+    # that kind already (支气管…): it stays
 ])
 def test_a_drug_goes_to_the_disease_its_purpose_word_names(text, drug, owner):
     from etl.attribution import stated_purposes
@@ -284,3 +287,13 @@ def test_a_drug_goes_to_the_disease_its_purpose_word_names(text, drug, owner):
         rows.append(replace(_evidence("高血压病3级", at, "茶碱", text.index("茶碱") if "茶碱" in text else 0, 0.5),
                             predicate="药物治疗"))
     assert stated_purposes(text, rows)[0].subject == owner
+
+
+def test_a_supportive_treatment_that_is_a_purpose_goes_to_the_disease_of_its_kind():
+    from etl.attribution import stated_purposes
+
+    text = "诊断为：1、高血压病3级2、脑梗死后遗症。依据病情予以阿司匹林抗血小板聚集。"
+    at = text.index("抗血小板聚集")
+    row = replace(_evidence("高血压病3级", text.index("高血压病3级"), "抗血小板聚集", at, 0.9), predicate="辅助治疗")
+    moved = stated_purposes(text, [row])[0]
+    assert (moved.subject, text[moved.subject_start:moved.subject_end]) == ("脑梗死后遗症", "脑梗死后遗症")
