@@ -271,11 +271,16 @@ def _purpose_of_kind(text: str, ev: Evidence, places: dict[str, tuple[int, int]]
     return {name: place for name, place in places.items() if kind.search(name)}
 
 
-def stated_purposes(text: str, evidence: list[Evidence]) -> list[Evidence]:
+def stated_purposes(text: str, evidence: list[Evidence], reasoned: list[tuple[int, int]] | None = None
+                    ) -> list[Evidence]:
     """`evidence` with each treatment followed by `治疗X` (PURPOSE) given to the disease X, and each
-    drug told with a purpose word given to the note's disease of that kind (PURPOSE_KINDS)."""
+    drug told with a purpose word given to the note's disease of that kind (PURPOSE_KINDS). The
+    note's diseases include its reasoning's conclusions (`reasoned`, `conclusions`: `故诊断高血压病3级
+    极高危组成立。…非洛地平降压`) and the past illnesses it names with their history."""
     places = _disease_places(text, evidence)
     if evidence:
+        for start, end in conclusions(text) if reasoned is None else reasoned:
+            places.setdefault(text[start:end], (start, end))
         for history in named_histories(text):
             places.setdefault(history.subject, (history.subject_start, history.subject_end))
     out = []

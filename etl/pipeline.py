@@ -189,7 +189,7 @@ def read_note(text: str, evidence: list[Evidence], knowledge=None, whole: bool =
     evidence = symptoms_after_treatment(text, evidence)
     completed = complete_lists(text, evidence)
     known = known_subjects(text, completed, knowledge, reasoned)
-    return stated_purposes(text, known), len(completed) - len(evidence), not_diseases
+    return stated_purposes(text, known, reasoned), len(completed) - len(evidence), not_diseases
 
 
 def one_predicate_per_pair(evidence: list[Evidence]) -> list[Evidence]:

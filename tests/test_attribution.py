@@ -297,3 +297,11 @@ def test_a_supportive_treatment_that_is_a_purpose_goes_to_the_disease_of_its_kin
     row = replace(_evidence("高血压病3级", text.index("高血压病3级"), "抗血小板聚集", at, 0.9), predicate="辅助治疗")
     moved = stated_purposes(text, [row])[0]
     assert (moved.subject, text[moved.subject_start:moved.subject_end]) == ("脑梗死后遗症", "脑梗死后遗症")
+
+
+def test_a_purpose_finds_the_disease_the_notes_reasoning_concludes():
+    from etl.attribution import stated_purposes
+
+    text = "据头颅CT故诊断脑梗死成立。据患者既往病史，故诊断高血压病3级极高危组成立。给予非洛地平降压，阿托伐他汀稳定斑块。"
+    row = _evidence("脑梗死", text.index("脑梗死"), "非洛地平", text.index("非洛地平"), 0.9)
+    assert stated_purposes(text, [row])[0].subject == "高血压病3级极高危组"
