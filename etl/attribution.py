@@ -303,3 +303,21 @@ def stated_purposes(text: str, evidence: list[Evidence], reasoned: list[tuple[in
             ev = replace(ev, subject=best, subject_start=owners[best][0], subject_end=owners[best][1])
         out.append(ev)
     return out
+
+
+# An earlier event the note tells in its history (`既往16年前于…行剖宫产手术`, `既往慢性咽炎10余年`,
+# `青、链霉素类药物过敏`): the assertion stage flags the object historical (etl/models/assertion,
+# 既往 / 曾 / …史 in its scope). Given to a current disease (one not flagged historical) that its
+# sentence does not name, it is another illness's treatment or no relation at all: 14 asserted
+# triples of the shared notes, the operations and complications all wrong when read (EMR-RE dev:
+# none). Symptoms, tests and drugs are not judged so: a note's 既往体健 scope runs on into the
+# present illness (`既往体健3 患者缘于7小时前…出现脐周疼痛`), a test done before admission is the
+# current disease's workup, and a chronic disease's earlier drug is its own (`发现血糖高，曾服用“糖脉康”`).
+PAST_EVENTS = frozenset(("手术治疗", "辅助治疗", "化疗", "放射治疗", "并发症", "病理分型", "阶段", "风险评估因素"))
+
+
+def past_event_of_another(text: str, ev: Evidence) -> bool:
+    """`ev`'s object is a past event (its historical flag) of a current disease its sentence does
+    not name: left out (see PAST_EVENTS)."""
+    return bool(ev.object_historical) and not ev.subject_historical and ev.predicate in PAST_EVENTS \
+        and not told_together(text, ev)

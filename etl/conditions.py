@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from etl.history import named_as_past
+from etl.history import named_as_past, sentence_of
 from etl.windows import Window
 
 TOPIC_MARK = "@"  # CMeIE's topic separator: `急性胰腺炎@...`
@@ -216,9 +216,7 @@ _CLAUSE_END = re.compile(r"[，。；;,：:\n]")
 
 def seen_on_exam(text: str, start: int, end: int) -> bool:
     """text[start:end] is a lesion the exam sees: SEEN_ON_EXAM in its clause before it."""
-    clause = 0
-    for match in _CLAUSE_END.finditer(text, 0, start):
-        clause = match.end()
+    clause, _ = sentence_of(text, start, end, _CLAUSE_END)
     return bool(SEEN_ON_EXAM.search(text, clause, start))
 
 

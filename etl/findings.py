@@ -75,7 +75,8 @@ EXAM_WORDS = re.compile(
     r"|^(?:叩|听|触)(?:诊|音|鼓音|心界|击痛|痛)$|叩鼓音$|叩击痛$|浊音界?$|清音$|语颤$|肠鸣音$|肌力$|肌张力$|心音$|呼吸音$|心率$|脉搏$"
     r"|^血压$|心影$|压痛$|反跳痛$|触痛$|^(?:体格|神经系统|专科|全身)?检查$|^查体"
     r"|^(?:T|P|R|BP|HR|CP)\d"  # a vital sign's letter and its value's first digits (R20次/分 -> R2)
-    r"|心律$")  # an ECG's result (起搏心律, 窦性心律), not a test
+    r"|心律$"  # an ECG's result (起搏心律, 窦性心律), not a test
+    r"|次/分|mmHg")  # a vital sign's value and unit (R：[20次/分BP]:135/70mmHg); no EMR-RE object holds one
 # ... and a note's words about the illness's course or the exam's descriptions, taken as symptoms
 # (`起病急，病程短`, a mass's `表面光滑`, `双瞳孔正圆`, `触觉语颤`): no EMR-RE symptom is one, CMeIE's
 # textbook has `起病急` and `表面光滑` as 临床表现 (5 triples).
@@ -210,9 +211,11 @@ def symptoms_after_treatment(text: str, evidence: list[Evidence]) -> list[Eviden
 NOT_DISEASES = re.compile(r"^(?:瘢痕|伤口|切口|创面|[\u4e00-\u9fff]{1,2}性|[IⅠⅡⅢⅣV]+[级度期]|[A-Za-z])$"
                           r"|可见")  # an exam's description taken whole (左肘部可见2.0cm皮肤挫伤)
 A_DRUG_AFTER = re.compile(r"抗毒素|类毒素|疫苗|免疫球蛋白")
+GIVEN_BEFORE = re.compile(r"(?:肌注|静点|静滴|口服|注射)$")  # 肌注[破伤风]: a drug given, no disease (none in EMR-RE)
 
 
 def names_no_disease(text: str, start: int, end: int) -> bool:
-    """The subject text[start:end] names no disease (NOT_DISEASES), or only the start of a drug's
-    name (`破伤风[抗毒素]`)."""
-    return bool(NOT_DISEASES.search(text[start:end].strip()) or A_DRUG_AFTER.match(text, end))
+    """The subject text[start:end] names no disease (NOT_DISEASES), only the start of a drug's
+    name (`破伤风[抗毒素]`), or a drug given (`肌注破伤风`)."""
+    return bool(NOT_DISEASES.search(text[start:end].strip()) or A_DRUG_AFTER.match(text, end)
+                or GIVEN_BEFORE.search(text, max(0, start - 2), start))

@@ -100,9 +100,7 @@ def named_histories(text: str) -> list[NamedHistory]:
     """The past illnesses `text` names with their history (HISTORY_LEAD … [病]史)."""
     found = []
     for at in (i for i, ch in enumerate(text) if ch == HISTORY):
-        start = 0
-        for match in HISTORY_CLAUSE.finditer(text, 0, at):
-            start = match.end()
+        start, _ = sentence_of(text, at, at, HISTORY_CLAUSE)
         for lead in HISTORY_LEAD.finditer(text, start, at):  # after the last lead-in (男45岁2患精神分裂症)
             start = lead.end()
         words, end = text[start:at], at
@@ -157,24 +155,3 @@ def _another_history(text: str, after_illness: int, before_object: int) -> bool:
     (`冠心病病史5年，…，高血压病病史5年，口服硝苯地平`: the drug is the second one's)."""
     own = PAST_AFTER.match(text, after_illness)
     return "史" in text[own.end() if own else after_illness:before_object]
-
-
-# An earlier event the note tells in its history (`既往16年前于…行剖宫产手术`, `既往慢性咽炎10余年`,
-# `青、链霉素类药物过敏`): the assertion stage flags the object historical (etl/models/assertion,
-# 既往 / 曾 / …史 in its scope). Given to a current disease (one not flagged historical) that its
-# sentence does not name, it is another illness's treatment or no relation at all: 14 asserted
-# triples of the shared notes, the operations and complications all wrong when read (EMR-RE dev:
-# none). Symptoms, tests and drugs are not judged so: a note's 既往体健 scope runs on into the
-# present illness (`既往体健3 患者缘于7小时前…出现脐周疼痛`), a test done before admission is the
-# current disease's workup, and a chronic disease's earlier drug is its own (`发现血糖高，曾服用“糖脉康”`).
-PAST_EVENTS = frozenset(("手术治疗", "辅助治疗", "化疗", "放射治疗", "并发症", "病理分型", "阶段", "风险评估因素"))
-
-
-def past_event_of_another(text: str, ev: Evidence) -> bool:
-    """`ev`'s object is a past event (its historical flag) of a current disease its sentence does
-    not name: left out (see PAST_EVENTS)."""
-    if not ev.object_historical or ev.subject_historical or ev.predicate not in PAST_EVENTS \
-            or ev.object_start is None:
-        return False
-    begin, end = sentence_of(text, ev.object_start, ev.object_end)
-    return ev.subject not in text[begin:end]

@@ -39,8 +39,8 @@ DRUG = "药物治疗"
 # A supportive treatment is told by its purpose, with its verb (`改善循环`, `减轻心脏负荷`, `纠正贫血`:
 # EMR-RE's 辅助治疗 objects); the model answered the condition alone (`气道高敏反应`)
 AUXILIARY = "辅助治疗"
-PURPOSE_VERB = re.compile(r"(?:减轻|改善|纠正|缓解|预防)$")
 PURPOSE_VERB_INSIDE = re.compile(r"减轻|改善|纠正|缓解|预防")
+PURPOSE_VERB = re.compile(f"(?:{PURPOSE_VERB_INSIDE.pattern})$")
 DRUG_CLASS = re.compile(r"药物")  # a drug's class and purpose before its name (no EMR-RE drug holds 药物 and more)
 PARTNER = re.compile(r"(?:舒巴坦|他唑巴坦|克拉维酸)(?:钠|钾)?")
 FIRST_PART = re.compile(r"(?:头孢哌酮|哌拉西林|阿莫西林|氨苄西林|替卡西林)$")  # ... or the partner alone (`舒巴坦钠`)

@@ -44,12 +44,13 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
 from etl.attribution import (conclusions, exam_lesion_elsewhere, in_differential, known_subjects,
-                             one_subject_per_object, reasoned_subjects, site_told_apart, stated_purposes)
+                             one_subject_per_object, past_event_of_another, reasoned_subjects, site_told_apart,
+                             stated_purposes)
 from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition,
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
 from etl.findings import exam_word, listed_not_differential, names_no_disease, states_normal, symptoms_after_treatment
-from etl.history import past_event_of_another, past_illness_elsewhere, past_owns_its_sentence
+from etl.history import past_illness_elsewhere, past_owns_its_sentence
 from etl.lists import complete_lists
 from etl.names import trim_object, whole_subjects
 from etl.graph.records import PRESENT, Document, Evidence
@@ -545,7 +546,7 @@ class Pipeline:
                     subject_experiencer=judged[s].experiencer, object_experiencer=judged[o].experiencer,
                     subject_historical=judged[s].historical, object_historical=judged[o].historical,
                     assertion_model=self.assertions.version))
-            kept = [row for row in rows if not past_event_of_another(text, row)]  # etl/history.py
+            kept = [row for row in rows if not past_event_of_another(text, row)]  # etl/attribution.py
             self.report.triples_dropped_as_past_history += len(rows) - len(kept)
             out.append((document, best_per_place(kept)))
         return out

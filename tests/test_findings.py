@@ -100,6 +100,7 @@ def test_a_test_is_still_an_object():
     ("体格检查", "辅助检查"), ("神经系统检查", "辅助检查"), ("查体:T:37.2CP:92次/分", "辅助检查"),
     ("R2", "实验室检查"), ("T36", "辅助检查"), ("BP120", "辅助检查"), ("叩清音", "辅助检查"),
     ("ＢＰ１５０/１００", "影像学检查"),  # full-width
+    ("20次/分BP", "辅助检查"),  # a vital sign's value
     ("起病急", "临床表现"), ("病程短", "临床表现"), ("表面光滑", "临床表现"), ("正圆", "临床表现"), ("触觉语颤", "临床表现"),
     ("增多", "临床表现"), ("增粗", "临床表现"), ("加重", "治疗后症状"), ("肿大", "临床表现"),  # a change word alone
     ("留置尿管", "手术治疗"), ("胃肠减压", "手术治疗"), ("吸氧", "手术治疗"),  # nursing steps
@@ -173,6 +174,7 @@ def test_symptoms_after_treatment_relabels_clinical_features_only():
 @pytest.mark.parametrize("text, name, none", [
     ("查体：腹部可见一长约10cm瘢痕，愈合良好。", "瘢痕", True),
     ("予破伤风抗毒素皮试阴性。", "破伤风", True),  # the start of a drug's name
+    ("应用抗生素预防感染，肌注破伤风。", "破伤风", True),  # a drug given
     ("反复咳嗽、咳痰，慢性病程。", "慢性", True),
     ("高血压病II级。", "II级", True),
     ("瘢痕子宫，孕39周。", "瘢痕子宫", False),

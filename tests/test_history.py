@@ -140,7 +140,7 @@ def test_a_past_event_given_to_a_current_disease_its_sentence_does_not_name(text
                                                                             left_out):
     from dataclasses import replace
 
-    from etl.history import past_event_of_another
+    from etl.attribution import past_event_of_another
 
     subject = text[text.index("“") + 1:text.index("”")] if "“" in text else "急性阑尾炎"
     ev = replace(_ev(text, subject, obj, predicate=predicate), object_historical=True,
