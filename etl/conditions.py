@@ -54,7 +54,7 @@ STATEMENTS = (
     # what led to it (`门诊检查后以1、不全性肠梗阻2、直肠癌术后收入`); a numbered list may stop at 。
     # between its items (`即以1.头皮裂伤。2.头皮血肿。3.腔隙性脑梗死收住入院`)
     ("admission", re.compile(r'(?:门诊|急诊|病房|遂|故|今|现|拟|后|即|[，,。；;\d:：]|^)以(?![后前上下及来便免])'
-                             r'((?:[^，。；,;“”"\\\s]|。(?=\d{1,2}\s*[.、．])){2,40}?)(?:介绍)?(?:收|入院)'), 0.5, 0.3),
+                             r'((?:[^，。；,;“”"\\\s]|。(?=\d{1,2}\s*[.、．])){2,60}?)。?(?:介绍)?(?:收|入院)'), 0.5, 0.3),
     ("diagnosis", re.compile(r"(?:诊断|诊为|考虑|拟诊|拟)[为是:：]?\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.3, 0.3),
     # a numbered list without quotes, its numbered items only (`诊断为：1.肠梗阻2.直肠癌麦氏术后3.胃癌。`):
     # it ends where an item is not followed by the next number (`热性惊厥？静点氨曲南`, a new line)
@@ -176,15 +176,15 @@ def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[
     its answer's score or ITEM_SCORE, whichever is higher (the model may answer a name weakly in a
     window that does not show the statement). The best total wins (ties:
     the earliest place); its place is the statement's when it has one, else its best answer's. A
-    past illness or a lesion the exam finds is no candidate, and a `待查` complaint yields to a
+    past illness or a name told in passing (`told_in_passing`) is no candidate, and a `待查` complaint yields to a
     statement's diagnosis."""
     scores: dict[str, tuple[float, int, int]] = {}  # name -> (score, start, end)
     for window, spans in zip(windows, answers):
         for span in spans:
             start, end = window.start + span.start, window.start + span.end
             name = text[start:end]
-            if not _a_name(name) or named_as_past(text, start, end) or seen_on_exam(text, start, end):
-                continue  # a past illness (既往糖尿病7年, 冠心病史) or the exam's bruise is not what the note is about
+            if not _a_name(name) or named_as_past(text, start, end) or told_in_passing(text, start, end):
+                continue  # a past illness (既往糖尿病7年, 冠心病史), the exam's bruise, an ECG's reading is not what the note is about
             best = scores.get(name)
             if best is None or span.score > best[0] or (span.score == best[0] and start < best[1]):
                 scores[name] = (float(span.score), start, end)
@@ -209,8 +209,14 @@ def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[
 
 # A lesion the physical exam finds where it looks (`左面部可见一4X3cm皮肤挫伤`, `右肘部有一处挫伤`,
 # `双膝散在挫伤痕`) is no diagnosis of the note: it is described, not diagnosed, and owns nothing
-# beyond its own sentence (etl/attribution.py, `exam_lesion_elsewhere`).
+# beyond its own sentence (etl/attribution.py, `passing_mention_elsewhere`). Nor is what a tracing
+# reads (`4、患者入院前门诊检查心电图示：窦性心动过速，肢导低电压倾向`): readings of the shared notes
+# found a treatment section's routine workup and its cervical traction given to such names
+# (`窦性心动过速 -实验室检查-> 血脂`, `频发房性早搏 -药物治疗-> 中药`). A statement of the note naming
+# it (`以心房纤颤收入`) still makes it a candidate (`pick_main_condition`).
 SEEN_ON_EXAM = re.compile(r"(?:可见|有一处|散在)[^，。；;,：:\n]{0,14}$")
+READ_ON_ECG = re.compile(r"心电图[^。；;，,\n]{0,8}?(?:示|提示|回报|报告|结果|显示|[:：])"
+                         r"(?:(?!CT|MR|超|片|镜|示|回报)[^。；;\n]){0,30}$")  # not a CT's finding told after it
 _CLAUSE_END = re.compile(r"[，。；;,：:\n]")
 
 
@@ -218,6 +224,15 @@ def seen_on_exam(text: str, start: int, end: int) -> bool:
     """text[start:end] is a lesion the exam sees: SEEN_ON_EXAM in its clause before it."""
     clause, _ = sentence_of(text, start, end, _CLAUSE_END)
     return bool(SEEN_ON_EXAM.search(text, clause, start))
+
+
+def told_in_passing(text: str, start: int, end: int) -> bool:
+    """text[start:end] is a lesion the exam sees or what an ECG reads (READ_ON_ECG in its
+    sentence before it)."""
+    if seen_on_exam(text, start, end):
+        return True
+    sentence, _ = sentence_of(text, start, end)
+    return bool(READ_ON_ECG.search(text, sentence, start))
 
 
 def _strip_trailing(part: str) -> str:

@@ -43,9 +43,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
-from etl.attribution import (conclusions, exam_lesion_elsewhere, in_differential, known_subjects,
+from etl.attribution import (conclusions, in_differential, known_subjects, passing_mention_elsewhere,
                              one_subject_per_object, past_event_of_another, reasoned_subjects, site_told_apart,
-                             stated_purposes)
+                             stated_purposes, told_before_found)
 from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition,
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
@@ -126,6 +126,7 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
     for passage, triples in zip(windows, window_triples):
         passage = passage if isinstance(passage, Passage) else Passage(passage)
         window = passage.window
+        main = passage.condition.name if passage.condition is not None else None  # stated somewhere: not in passing
         for t in triples:
             if passage.read_as_note:  # 患者咳嗽 -> 咳嗽, FOLFIRI化疗 -> FOLFIRI: etl/names.py
                 start, end = trim_object(passage.text, t.object_start, t.object_end, t.predicate)
@@ -149,10 +150,10 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
             if passage.read_as_note and (site_told_apart(passage.text, t.subject, t.predicate, t.object_start,
                                                       t.object_end, len(passage.prefix))
                                       or in_differential(passage.text, t.predicate, t.object_start, t.object_end)
-                                      or exam_lesion_elsewhere(passage.text, (t.subject_start, t.subject_end),
-                                                               (t.object_start, t.object_end))):
+                                      or (t.subject != main and passing_mention_elsewhere(
+                                          passage.text, (t.subject_start, t.subject_end), (t.object_start, t.object_end)))):
                 apart += 1  # 阑尾炎 -发病部位-> the exam's 阴茎, a differential diagnosis's 咳嗽, the CT of the exam's
-                continue  # 皮肤挫伤: etl/attribution.py
+                continue  # 皮肤挫伤 or the workup of an ECG's 窦性心动过速: etl/attribution.py
             evidence = Evidence(
                 doc_id=doc_id, subject=t.subject, subject_type=t.subject_type, predicate=t.predicate,
                 object=t.object, object_type=t.object_type, score=round(float(t.score), 6),
@@ -493,6 +494,9 @@ class Pipeline:
             if item.condition is None or not item.condition.stated:  # a note (not a CMeIE-style text)
                 evidence, listed, not_diseases = read_note(item.source.text, evidence, self.spans.knowledge,
                                                            whole=item.condition is not None)
+                kept = [ev for ev in evidence if not told_before_found(item.source.text, ev)]  # etl/attribution.py
+                self.report.triples_dropped_as_site_apart += len(evidence) - len(kept)
+                evidence = kept
                 self.report.triples_from_lists += listed
                 self.report.triples_dropped_as_no_disease += not_diseases
             document = Document(item.source.doc_id, item.source.source, item.source.content_hash,

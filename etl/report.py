@@ -23,8 +23,9 @@ RULE_COUNTS = (
                                         "etl/history.py)"),
     ("triples_from_lists", "symptoms added as the other items of a found one's list (伴反酸、嗳气: etl/lists.py)"),
     ("triples_dropped_as_site_apart", "sites whose sentence does not name their disease, symptoms of a "
-                                      "differential diagnosis and the exam's lesion's findings elsewhere "
-                                      "left out (etl/attribution.py)"),
+                                      "differential diagnosis, findings outside the sentence of the exam's lesion "
+                                      "or an ECG's reading, and findings told before a supplementary diagnosis "
+                                      "given to it left out (etl/attribution.py)"),
     ("triples_dropped_as_no_disease", "triples whose subject names no disease left out (瘢痕, 破伤风 of 破伤风抗毒素: "
                                       "etl/findings.py)"),
 )
@@ -60,7 +61,8 @@ class RunReport:
     triples_dropped_as_past_history: int = 0  # a past illness's triples outside its sentence, a past operation
     # given to a current disease (etl/history.py)
     triples_dropped_as_site_apart: int = 0  # sites whose sentence does not name their disease, symptoms of a
-    # differential diagnosis, findings outside the sentence of the exam's lesion (etl/attribution.py)
+    # differential diagnosis, findings outside the sentence of the exam's lesion or an ECG's reading, findings
+    # told before a supplementary diagnosis given to it (etl/attribution.py)
     triples_from_lists: int = 0  # symptoms added as the other items of a found symptom's list (etl/lists.py)
     triples_dropped_as_no_disease: int = 0  # a note's subject that names no disease (瘢痕: etl/findings.py)
     triples_by_predicate: dict[str, int] = field(default_factory=dict)

@@ -100,12 +100,39 @@ def test_a_symptom_of_a_differential_diagnosis_is_not_the_patients(text, symptom
     ("查体：左面部可见一4X3cm皮肤挫伤，位于左面部。", "皮肤挫伤", "左面部", False),  # its own sentence
     ("以皮肤挫伤收入。复查胸部CT未见异常。", "皮肤挫伤", "胸部CT", False),  # a diagnosis, not the exam's
     ("肠镜见息肉。予以活检。", "息肉", "活检", False),  # a test's finding, not the exam's
+    # what an ECG reads, and a supplementary diagnosis (shared notes, treatment-223, -12, -238)
+    ("1、入院后给予患者血常规、血脂等检查。4、门诊检查心电图示：窦性心动过速，肢导低电压倾向。",
+     "窦性心动过速", "血脂", True),
+    ("心电图示：窦性心动过缓，频发房性早搏偶成连发。给与患者0.9%氯化钠250ml静点。", "频发房性早搏", "氯化钠", True),
+    ("查心电图示：窦性心动过速，给予美托洛尔口服。", "窦性心动过速", "美托洛尔", False),  # its own sentence
+    ("心电图未见异常，头颅CT示：脑梗死。给予阿司匹林。", "脑梗死", "阿司匹林", False),  # the CT's, not the ECG's
+    ("以心房纤颤收入。心电图示：心房纤颤。给予胺碘酮。", "心房纤颤", "胺碘酮", False),  # the statement's place
 ])
-def test_a_lesion_the_exam_finds_owns_only_its_own_sentence(text, subject, obj, apart):
-    from etl.attribution import exam_lesion_elsewhere
+def test_a_name_told_in_passing_owns_only_its_own_sentence(text, subject, obj, apart):
+    from etl.attribution import passing_mention_elsewhere
 
     at, start = text.index(subject), text.rindex(obj)
-    assert exam_lesion_elsewhere(text, (at, at + len(subject)), (start, start + len(obj))) is apart
+    assert passing_mention_elsewhere(text, (at, at + len(subject)), (start, start + len(obj))) is apart
+
+
+@pytest.mark.parametrize("text, subject, obj, before", [
+    ("给予应用抗炎、活血化瘀等药物对症治疗。后患者诉腰痛。补充诊断：腰椎间盘突出症。给予患处蜡疗。", "腰椎间盘突出症", "抗炎", True),
+    ("给予口服活血止痛药物及物理治疗；化验结果示血脂异常，补充诊断：高胆固醇血症，给予调节血脂药物。",
+     "高胆固醇血症", "物理治疗", True),
+    ("给予应用抗炎。补充诊断：腰椎间盘突出症。给予患处蜡疗。", "腰椎间盘突出症", "蜡疗", False),  # after it
+    ("给予抗炎。结合血脂检查，补充诊断：高胆固醇血症，给予调节血脂药物。", "高胆固醇血症", "调节血脂药物", False),
+    ("给予应用抗炎。诊断：腰椎间盘突出症。", "腰椎间盘突出症", "抗炎", False),  # not supplementary
+])
+def test_a_treatment_given_before_a_supplementary_diagnosis_is_not_its(text, subject, obj, before):
+    from etl.attribution import told_before_found
+
+    at, start = text.index(subject), text.index(obj)
+    ev = Evidence(doc_id="d", subject=subject, subject_type="疾病", predicate="辅助治疗", object=obj,
+                  object_type="其他治疗", score=0.9, subject_start=at, subject_end=at + len(subject),
+                  object_start=start, object_end=start + len(obj))
+    assert told_before_found(text, ev) is before
+    # what led to it (腰痛, the CT) is told before it and stays
+    assert not told_before_found(text, replace(ev, predicate="临床表现", object_type="症状"))
 
 
 def test_a_note_reasoning_by_its_main_symptoms_has_conclusions_too():

@@ -81,6 +81,8 @@ def test_a_text_that_already_carries_its_topic_gets_no_second_prefix_and_no_cond
     ("门诊以狭窄性腱鞘炎介绍入院", [("狭窄性腱鞘炎", 0.8)]),  # 介绍 (referred) is no part of the name
     ("门诊检查后以1、不全性肠梗阻2、直肠癌术后收入我科。", [("不全性肠梗阻", 0.8), ("直肠癌", 0.5)]),  # 不全 is no denial
     ("即以1.头皮裂伤。2.头皮血肿。3.腔隙性脑梗死收住入院。", [("头皮裂伤", 0.8), ("头皮血肿", 0.5), ("腔隙性脑梗死", 0.5)]),
+    ("以1.多处软组织损伤。2.头外伤后神经反应。3.左侧基底节区腔隙性脑梗死。4.高血压病。收住入院。",  # 。 before 收
+     [("多处软组织损伤", 0.8), ("头外伤后神经反应", 0.5), ("左侧基底节区腔隙性脑梗死", 0.5), ("高血压病", 0.5)]),
     ("以后再说，收入", []),  # 以后 is a word
     ("诊断为“不除外胃癌”", []),
     ("于2016年12月18日10:29以1、急性化脓性扁桃体炎2、急性支气管炎收入院",
@@ -164,10 +166,20 @@ def test_a_complaint_under_investigation_yields_to_the_diagnosis_the_note_names_
     assert pick_main_condition(alone, [Window(0, len(alone), alone)], [[]]).name == "腹痛待查"
 
 
-def test_a_lesion_the_exam_finds_is_no_main_condition():
-    text = "伤后胸痛。查体：左面部可见一4X3cm皮肤挫伤，胸廓挤压痛。"
-    at = text.index("皮肤挫伤")
-    assert pick_main_condition(text, [Window(0, len(text), text)], [[span(at, at + 4, 0.9)]]) is None
+@pytest.mark.parametrize("text, name", [
+    ("伤后胸痛。查体：左面部可见一4X3cm皮肤挫伤，胸廓挤压痛。", "皮肤挫伤"),
+    ("给予腰椎牵引。4、患者入院前门诊检查心电图示：窦性心动过速，肢导低电压倾向。", "窦性心动过速"),  # an ECG's reading
+])
+def test_a_name_told_in_passing_is_no_main_condition(text, name):
+    at = text.index(name)
+    assert pick_main_condition(text, [Window(0, len(text), text)], [[span(at, at + len(name), 0.9)]]) is None
+
+
+def test_an_ecg_reading_the_note_states_as_its_diagnosis_stays_a_candidate():
+    text = "心电图示：心房纤颤。门诊以心房纤颤收入。"
+    at = text.index("心房纤颤")
+    main = pick_main_condition(text, [Window(0, len(text), text)], [[span(at, at + 4, 0.9)]])
+    assert (main.name, main.start) == ("心房纤颤", text.rindex("心房纤颤"))
 
 
 def test_a_past_illness_the_model_answers_is_no_main_condition():
