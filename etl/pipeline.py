@@ -49,7 +49,8 @@ from etl.attribution import (conclusions, in_differential, known_subjects, passi
 from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition,
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
-from etl.findings import exam_word, listed_not_differential, names_no_disease, states_normal, symptoms_after_treatment
+from etl.findings import (exam_word, listed_not_differential, names_no_disease, states_normal, symptoms_after_treatment,
+                          test_kind)
 from etl.history import past_illness_elsewhere, past_owns_its_sentence
 from etl.lists import complete_lists
 from etl.names import trim_object, whole_subjects
@@ -132,6 +133,9 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
                 start, end = trim_object(passage.text, t.object_start, t.object_end, t.predicate)
                 if (start, end) != (t.object_start, t.object_end):
                     t = dataclasses.replace(t, object=passage.text[start:end], object_start=start, object_end=end)
+                kind = test_kind(t.predicate, t.object)  # 腹平片 is 影像学检查: etl/findings.py
+                if kind != t.predicate:
+                    t = dataclasses.replace(t, predicate=kind)
             subject_place = passage.place(t.subject_start, t.subject_end, t.subject)
             object_place = passage.place(t.object_start, t.object_end)
             if not schema.allows(t.subject_type, t.predicate, t.object_type) or \

@@ -211,3 +211,22 @@ def test_descriptions_measuring_phrases_ecg_results_and_a_lab_tests_start_are_no
     assert states_normal(text, "药物治疗", "甘油", end, "药物")
     second = text.index("甘油", end) + 2
     assert not states_normal(text, "药物治疗", "甘油", second, "药物")
+
+
+@pytest.mark.parametrize("predicate, obj, kind", [
+    ("辅助检查", "腹平片", "影像学检查"),  # shared notes, history-241
+    ("辅助检查", "彩超检查", "影像学检查"),
+    ("实验室检查", "DR片", "影像学检查"),
+    ("影像学检查", "心电图", "辅助检查"),
+    ("实验室检查", "动态心电图", "辅助检查"),
+    ("影像学检查", "胃镜", "内窥镜检查"),
+    ("辅助检查", "超声肠镜", "内窥镜检查"),  # an endoscopy, though 超声
+    ("实验室检查", "TCT", "实验室检查"),  # a cytology test, no CT
+    ("实验室检查", "血常规", "实验室检查"),  # no kind by name: as answered
+    ("组织学检查", "CT检查", "组织学检查"),  # left to exam_word, which leaves it out
+    ("药物治疗", "非那雄胺片", "药物治疗"),  # not a test
+])
+def test_a_tests_kind_follows_its_name(predicate, obj, kind):
+    from etl.findings import test_kind
+
+    assert test_kind(predicate, obj) == kind
