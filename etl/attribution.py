@@ -296,10 +296,30 @@ def _purpose_of_kind(text: str, ev: Evidence, places: dict[str, tuple[int, int]]
     return {name: place for name, place in places.items() if kind.search(name)}
 
 
+# An operation named after its disease (`脂肪瘤切除术`, `混合痔切除术`) is that disease's when the
+# note names it and the subject does not hold the name (`诊断为：1.混合痔2.左臀部脂肪瘤…行混合痔切除术、
+# 脂肪瘤切除术`: the reading found the lipoma's excision given to 混合痔). In EMR-RE, 21 of the 23
+# operations whose name's disease part a note's disease holds are that disease's (the other two:
+# a valve replacement of 风湿性心脏病).
+OPERATION_PREDICATE = "手术治疗"
+OPERATION_STEM = re.compile(r"(.{2,10}?)(?:切除|摘除|修补|根治|剥除|结扎|切开|引流|复位|固定|置换|成形|松解)")
+
+
+def _named_by_operation(ev: Evidence, places: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """The note's diseases an operation's name names (OPERATION_STEM), when its subject is none."""
+    stem = OPERATION_STEM.match(ev.object) if ev.predicate == OPERATION_PREDICATE else None
+    if stem is None or stem.group(1) in ev.subject:
+        return {}
+    return {name: (start, end) for name, (start, end) in places.items() if stem.group(1) in name
+            and not (ev.object_start is not None and ev.object_start <= start and end <= ev.object_end)}  # not
+    # the name the operation's own words lend (`行乙状结肠癌根治术`: a statement, etl/conditions.py)
+
+
 def stated_purposes(text: str, evidence: list[Evidence], reasoned: list[tuple[int, int]] | None = None
                     ) -> list[Evidence]:
-    """`evidence` with each treatment followed by `治疗X` (PURPOSE) given to the disease X, and each
-    drug told with a purpose word given to the note's disease of that kind (PURPOSE_KINDS). The
+    """`evidence` with each treatment followed by `治疗X` (PURPOSE) given to the disease X, each
+    drug told with a purpose word given to the note's disease of that kind (PURPOSE_KINDS), and each
+    operation named after a disease of the note given to it (OPERATION_STEM). The
     note's diseases include its reasoning's conclusions (`reasoned`, `conclusions`: `故诊断高血压病3级
     极高危组成立。…非洛地平降压`) and the past illnesses it names with their history."""
     places = _disease_places(text, evidence)
@@ -322,7 +342,7 @@ def stated_purposes(text: str, evidence: list[Evidence], reasoned: list[tuple[in
             if not owners and DISEASE_ENDING.search(named):
                 owners = {named: purpose.span(1)}
         else:
-            owners = _purpose_of_kind(text, ev, places)
+            owners = _purpose_of_kind(text, ev, places) or _named_by_operation(ev, places)
         if owners and ev.subject not in owners:
             best = max(owners, key=len)
             ev = replace(ev, subject=best, subject_start=owners[best][0], subject_end=owners[best][1])

@@ -332,3 +332,17 @@ def test_a_purpose_finds_the_disease_the_notes_reasoning_concludes():
     text = "据头颅CT故诊断脑梗死成立。据患者既往病史，故诊断高血压病3级极高危组成立。给予非洛地平降压，阿托伐他汀稳定斑块。"
     row = _evidence("脑梗死", text.index("脑梗死"), "非洛地平", text.index("非洛地平"), 0.9)
     assert stated_purposes(text, [row])[0].subject == "高血压病3级极高危组"
+
+
+@pytest.mark.parametrize("text, operation, subject, owner", [
+    ("诊断为：1.混合痔2.左臀部脂肪瘤。于2016-9-18行混合痔切除术、脂肪瘤切除术。", "脂肪瘤切除术", "混合痔", "左臀部脂肪瘤"),
+    ("诊断为：1.混合痔2.左臀部脂肪瘤。于2016-9-18行混合痔切除术、脂肪瘤切除术。", "混合痔切除术", "混合痔", "混合痔"),
+    # the operation's own words lend a name (a statement of kind operation): no move
+    ("以“降结肠中分化腺癌”收入。于我院行乙状结肠癌根治术。", "乙状结肠癌根治术", "降结肠中分化腺癌", "降结肠中分化腺癌"),
+    ("诊断为：1.混合痔2.左臀部脂肪瘤。行痔切除术。", "痔切除术", "混合痔", "混合痔"),  # the subject holds it
+])
+def test_an_operation_named_after_a_disease_of_the_note_is_that_diseases(text, operation, subject, owner):
+    from etl.attribution import stated_purposes
+
+    row = replace(_evidence(subject, text.index(subject), operation, text.index(operation), 0.9), predicate="手术治疗")
+    assert stated_purposes(text, [row])[0].subject == owner
