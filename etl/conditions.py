@@ -71,7 +71,8 @@ ITEM_SCORE = 0.3  # the least model score a statement item counts with (answered
 _ITEM_SEPARATOR = re.compile(r"[，、；;,：:。\s]+|\d{1,2}\s*[、.．)）]")
 _PENDING = "待查"  # 头晕待查: a symptom under investigation
 _NOT_A_NAME = re.compile(r"[未非无]|不(?!全|完全|稳定|规则|典型|明)|否认|支持|结果|提示")  # not 不全性肠梗阻
-_TRAILING = ("术后", "？", "?", "等")  # a hedge, an "and so on" or 术后 (肝癌术后: the disease) closing an item is not part of the name
+_OPERATED = "术后"
+_TRAILING = (_OPERATED, "？", "?", "等")  # a hedge, an "and so on" or 术后 (肝癌术后: the disease) closing an item is not part of the name
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,12 @@ def statement_items(text: str, kinds: Iterable[str] | None = None) -> list[tuple
     """(start, end, bonus) of every name listed in a diagnosis statement of `text` (STATEMENTS, or
     those of `kinds`): the statement's list split at 、，；：, spaces and numbering (`1、`), a trailing
     ？ or 等 left out."""
-    items = []
+    return [item for listed in statement_lists(text, kinds) for item in listed]
+
+
+def statement_lists(text: str, kinds: Iterable[str] | None = None) -> list[list[tuple[int, int, float]]]:
+    """`statement_items`, one list per statement."""
+    lists = []
     for kind, pattern, bonus, first_bonus in STATEMENTS:
         if kinds is not None and kind not in kinds:
             continue
@@ -151,9 +157,9 @@ def statement_items(text: str, kinds: Iterable[str] | None = None) -> list[tuple
                     at = text.index(part, at) + len(part)
             # `腹痛待查：阑尾炎？`: the working diagnosis after a 待查 item is the note's
             first = 1 if len(listed) > 1 and text[listed[0][0]:listed[0][1]].endswith(_PENDING) else 0
-            items += [(start, end, bonus + (first_bonus if i == first else 0.0))
-                      for i, (start, end) in enumerate(listed)]
-    return items
+            lists.append([(start, end, bonus + (first_bonus if i == first else 0.0))
+                          for i, (start, end) in enumerate(listed)])
+    return lists
 
 
 _STATED_TOPIC = re.compile(r"([^@\s，。；,;]{2,40})" + TOPIC_MARK)
@@ -176,7 +182,8 @@ def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[
     its answer's score or ITEM_SCORE, whichever is higher (the model may answer a name weakly in a
     window that does not show the statement). The best total wins (ties:
     the earliest place); its place is the statement's when it has one, else its best answer's. A
-    past illness or a name told in passing (`told_in_passing`) is no candidate, and a `待查` complaint yields to a
+    past illness, a name told in passing (`told_in_passing`) or an operated disease listed beside
+    another (`2、直肠癌术后`) is no candidate, and a `待查` complaint yields to a
     statement's diagnosis."""
     scores: dict[str, tuple[float, int, int]] = {}  # name -> (score, start, end)
     for window, spans in zip(windows, answers):
@@ -188,9 +195,19 @@ def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[
             best = scores.get(name)
             if best is None or span.score > best[0] or (span.score == best[0] and start < best[1]):
                 scores[name] = (float(span.score), start, end)
+    # an operated disease a statement lists beside the admission's new problem (`以1、不全性肠梗阻2、
+    # 直肠癌术后收入`) is its history, not what the note is about: no candidate (no EMR-RE statement
+    # lists one so beside another)
+    operated = set()
+    for listed in statement_lists(text):
+        names = {text[start:end]: text.startswith(_OPERATED, end) for start, end, _ in listed}
+        if not all(names.values()):
+            operated |= {name for name, after in names.items() if after}
+    scores = {name: score for name, score in scores.items() if name not in operated}
+    items = [(start, end, bonus) for start, end, bonus in statement_items(text) if text[start:end] not in operated]
     totals = dict(scores)
     stated = set()
-    for start, end, bonus in statement_items(text):
+    for start, end, bonus in items:
         name = text[start:end]
         stated.add(name)
         score = max(scores[name][0], ITEM_SCORE) if name in scores else ITEM_SCORE

@@ -189,3 +189,15 @@ def test_a_past_illness_the_model_answers_is_no_main_condition():
     assert pick_main_condition(text, [window], [[span(at, at + 3, 0.9)]]) is None
     cough = text.index("咳嗽")  # a current finding's disease would be, had the model answered one
     assert pick_main_condition(text, [window], [[span(at, at + 3, 0.9), span(cough, cough + 2, 0.5)]]).name == "咳嗽"
+
+
+def test_an_operated_disease_listed_beside_the_new_problem_is_no_main_condition():
+    text = "查腹平片示：肠梗阻。门诊检查后以1、不全性肠梗阻2、直肠癌术后收入我科。"
+    window = Window(0, len(text), text)
+    at = text.index("直肠癌")
+    assert pick_main_condition(text, [window], [[span(at, at + 3, 0.9)]]).name == "不全性肠梗阻"
+    alone = "门诊以“直肠癌术后”收入。"  # alone it is the admission's name (a chemotherapy cycle)
+    at = alone.index("直肠癌")
+    assert pick_main_condition(alone, [Window(0, len(alone), alone)], [[span(at, at + 3, 0.9)]]).name == "直肠癌"
+    apart = "以“肝癌术后”收入院。CT示肝左后叶占位，考虑为肝癌。"  # two statements, one name each
+    assert pick_main_condition(apart, [Window(0, len(apart), apart)], [[]]).name == "肝癌"
