@@ -267,6 +267,9 @@ PURPOSE_KINDS = (
     (re.compile(r"镇静|止惊|止痉|防止抽搐"), re.compile(r"惊厥|抽搐|癫痫")),
     (re.compile(r"平喘|缓解气道痉挛|解除气道痉挛|扩张气道|减轻气道高敏?反应"),
      re.compile(r"哮喘|喘息|慢性阻塞性肺|慢阻肺|支气管|肺气肿|肺炎")),
+    (re.compile(r"止咳化痰|止咳|化痰|祛痰|止咳平喘|润肺化痰"),
+     re.compile(r"哮喘|喘息|慢性阻塞性肺|慢阻肺|支气管|慢支|肺气肿|肺炎|肺部感染|上呼吸道|气管炎|咽炎|扁桃体炎|喉炎")),
+    (re.compile(r"保护胃[黏粘]膜|护胃|抑酸"), re.compile(r"胃炎|胃溃疡|十二指肠球部溃疡|消化性溃疡|反流性食管炎")),
 )
 PURPOSE_WORD = re.compile(r"[^。；;，,、\n]{0,12}?(" + "|".join(purpose.pattern for purpose, _ in PURPOSE_KINDS) + ")")
 KIND_PREDICATES = frozenset(("药物治疗", "辅助治疗"))

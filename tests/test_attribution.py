@@ -346,3 +346,16 @@ def test_an_operation_named_after_a_disease_of_the_note_is_that_diseases(text, o
 
     row = replace(_evidence(subject, text.index(subject), operation, text.index(operation), 0.9), predicate="手术治疗")
     assert stated_purposes(text, [row])[0].subject == owner
+
+
+@pytest.mark.parametrize("text, subject, drug, owner", [
+    ("据胃镜故诊断慢性浅表性胃炎成立。据彩超故诊断脂肪肝成立。给予泮托拉唑保护胃黏膜。", "脂肪肝", "泮托拉唑", "慢性浅表性胃炎"),
+    ("依据胸片故诊断为：左肺肺炎。依据彩超故补充诊断：肠系膜淋巴结炎。口服氨溴索，复方鲜竹沥止咳化痰。", "肠系膜淋巴结炎", "复方鲜竹沥", "左肺肺炎"),
+    ("诊断为“肠系膜淋巴结炎”。口服复方鲜竹沥止咳化痰。", "肠系膜淋巴结炎", "复方鲜竹沥", "肠系膜淋巴结炎"),  # none of
+    # that kind in the note: it stays
+])
+def test_cough_medicine_and_gastric_protection_go_to_a_disease_of_their_kind(text, subject, drug, owner):
+    from etl.attribution import stated_purposes
+
+    row = _evidence(subject, text.index(subject), drug, text.index(drug), 0.9)
+    assert stated_purposes(text, [row])[0].subject == owner
