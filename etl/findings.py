@@ -51,6 +51,8 @@ DISEASE_SITE = "发病部位"
 SITE_SIGN = re.compile(r"充血|[IⅠⅡⅢ1-3一二三]+度|肿大|呼吸音|纹理|压痛|触痛|红肿|肿胀")
 DRUG_PREDICATE = "药物治疗"
 LAB_TAIL = re.compile(r"三[酯脂]")
+VERTEBRA_BEFORE = re.compile(r"[LTSC腰胸颈骶]\d{1,2}\s*[-－~至]\s*$")  # L5-[S1]: a vertebral level, not the drug S1
+# (替吉奥, an EMR-RE drug 3 times, never after one)
 ALLERGY = re.compile(r"[^，。；,;、抗]{0,6}过敏|皮试")  # no EMR-RE drug is followed by either (抗过敏 is a
 # purpose; 破伤风抗毒素皮试 tests the drug, gives none)
 NORMAL_ENDINGS = re.compile(r"(?<![欠不差未])(?:正常|齐|尚可|可|好|良好|清|清晰|平稳|无异常|未见异常|佳|稳定|等圆|正大|灵敏"
@@ -89,7 +91,8 @@ NOT_SYMPTOMS = re.compile(r"^(?:起病|病程)|光滑$|正圆$|语颤$"
                           r"|^(?:边缘|边界)|^测|为$"  # a lesion's description (边缘模糊), a measuring phrase (测血压为)
                           r"|^(?:白色|黄色|黄白色|灰白色)?(?:粘稠|黏稠|稀薄)$"  # a sputum's look (痰量少，白色粘稠)
                           r"|^(?:排气|排便|大便|小便|进食|饮食|睡眠)$"  # a function named alone (停止排气、[排便], 偶有[排气])
-                          r"|纹理|^质[软硬韧中]$")  # a film's or a mass's description (两肺纹理增粗, 质软)
+                          r"|纹理|^质[软硬韧中]$"  # a film's or a mass's description (两肺纹理增粗, 质软)
+                          r"|^表情痛苦$")  # the exam's general appearance (神志清楚、表情痛苦): no EMR-RE symptom
 # Nursing steps and supportive care are no operations (`术后给予留置尿管`, `补液`, `对症治疗`): none
 # is an EMR-RE or CMeIE 手术治疗 object.
 OPERATION_PREDICATE = "手术治疗"
@@ -170,8 +173,9 @@ def states_normal(text: str, predicate: str, obj: str, object_end: int, object_t
         return True
     if object_type == SYMPTOM_TYPE and NORMAL_ENDINGS.search(obj):
         return True
-    if predicate == DRUG_PREDICATE and (LAB_TAIL.match(text, object_end) or ALLERGY.match(text, object_end)):
-        return True  # 甘油[三酯]: the start of a lab test's name; 青、链霉素类药物过敏: an allergy, no treatment
+    if predicate == DRUG_PREDICATE and (LAB_TAIL.match(text, object_end) or ALLERGY.match(text, object_end)
+                                        or VERTEBRA_BEFORE.search(text, 0, object_end - len(obj))):
+        return True  # 甘油[三酯]: the start of a lab test's name; 青、链霉素类药物过敏: an allergy; L5-[S1]: a level
     if predicate in SITE_PREDICATES:
         if DEPARTMENT.match(text, object_end):
             return True  # 胃肠[外科]: a department's name, no site

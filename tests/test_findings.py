@@ -230,3 +230,14 @@ def test_a_tests_kind_follows_its_name(predicate, obj, kind):
     from etl.findings import test_kind
 
     assert test_kind(predicate, obj) == kind
+
+
+def test_a_vertebral_level_is_no_drug_and_the_exams_appearance_no_symptom():
+    from etl.findings import exam_word, states_normal
+
+    text = "CT示：2.L5-S1椎间盘突出。"
+    end = text.index("S1") + 2
+    assert states_normal(text, "药物治疗", "S1", end, "药物")
+    drug = "给予替吉奥(S1)口服。"
+    assert not states_normal(drug, "药物治疗", "S1", drug.index("S1") + 2, "药物")  # the drug S-1
+    assert exam_word("临床表现", "表情痛苦") and not exam_word("临床表现", "腹痛")

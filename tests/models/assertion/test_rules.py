@@ -40,6 +40,12 @@ def test_a_list_after_a_negation_is_negated_as_a_whole(rules):
     assert status(rules, "无腹痛及腹泻", "腹泻") == "absent"
 
 
+def test_an_act_the_pain_forbids_is_not_had(rules):
+    text = "腰痛伴左下肢疼痛，不敢用力咳嗽及打喷嚏。"
+    assert status(rules, text, "咳嗽") == "absent"
+    assert status(rules, text, "腰痛") == "present"
+
+
 def test_punctuation_ends_a_scope(rules):
     text = "伴恶心，无呕吐"
     assert status(rules, text, "恶心") == "present"
