@@ -96,9 +96,16 @@ class NamedHistory:
     subject_type: str = DISEASE
 
 
+# ... or with its years after 既往 (`既往患糖尿病7年，自行皮下注射胰岛素治疗`: the reading found the
+# insulin given to the admission's fracture)
+PAST_YEARS = re.compile(r"既往(?:患有?|有|诊断为?)?([^，。；;,:：、\s\d史（(]{2,15}?)(?:\d+|[一二两三四五六七八九十数]+)[+余]?年")
+
+
 def named_histories(text: str) -> list[NamedHistory]:
-    """The past illnesses `text` names with their history (HISTORY_LEAD … [病]史)."""
-    found = []
+    """The past illnesses `text` names with their history (HISTORY_LEAD … [病]史) or their years
+    after 既往 (PAST_YEARS)."""
+    found = [NamedHistory(match.group(1), *match.span(1)) for match in PAST_YEARS.finditer(text)
+             if not NOT_AN_ILLNESS.search(match.group(1))]
     for at in (i for i, ch in enumerate(text) if ch == HISTORY):
         start, _ = sentence_of(text, at, at, HISTORY_CLAUSE)
         for lead in HISTORY_LEAD.finditer(text, start, at):  # after the last lead-in (男45岁2患精神分裂症)

@@ -92,6 +92,8 @@ def test_an_object_told_apart_from_the_past_illness_keeps_its_subject(text, owne
     ("既往2型糖尿病病史5年。", ["2型糖尿病"]),
     ("否认高血压病史，无手术史、过敏史。", []),  # denied, or no illness
     ("3、现病史：患者", []), ("入院后依据患者病史、症状", []), ("既往有多年反复咳嗽病史", []),  # a complaint's
+    ("2.既往患糖尿病7年，自行皮下注射胰岛素治疗。", ["糖尿病"]),  # its years after 既往
+    ("既往16年前于某院行剖宫产手术。", []), ("既往体健3年前", []),
 ])
 def test_the_text_names_past_illnesses_with_their_history(text, names):
     from etl.history import named_histories

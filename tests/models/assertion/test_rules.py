@@ -44,6 +44,7 @@ def test_an_act_the_pain_forbids_is_not_had(rules):
     text = "腰痛伴左下肢疼痛，不敢用力咳嗽及打喷嚏。"
     assert status(rules, text, "咳嗽") == "absent"
     assert status(rules, text, "腰痛") == "present"
+    assert status(rules, "头晕伴视物旋转，不敢睁眼。", "不敢睁眼") == "present"  # EMR-RE's symptom, itself
 
 
 def test_punctuation_ends_a_scope(rules):
