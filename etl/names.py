@@ -41,6 +41,11 @@ DRUG = "药物治疗"
 AUXILIARY = "辅助治疗"
 PURPOSE_VERB_INSIDE = re.compile(r"减轻|改善|纠正|缓解|预防")
 PURPOSE_VERB = re.compile(f"(?:{PURPOSE_VERB_INSIDE.pattern})$")
+# ... not by the drug and route run into it (`静点头孢哌酮抗感染`, `口服复方鲜竹沥止咳化痰`: no EMR-RE
+# object starts with a route): the purpose it ends with is the treatment
+ROUTE = re.compile(r"^(?:口服|静点|静滴|静推|肌注|给予|予以?)")
+SUPPORTIVE_END = re.compile(r"(?:抗感染|止咳化痰|止咳祛痰|止咳|化痰|祛痰|平喘|抑酸|护胃|补液|止痛|止血|抗炎|抗病毒|营养支持"
+                            r"|解痉|利尿|降压|降糖|调脂|活血化瘀|营养神经|对症治疗)$")
 DRUG_CLASS = re.compile(r"药物")  # a drug's class and purpose before its name (no EMR-RE drug holds 药物 and more)
 PARTNER = re.compile(r"(?:舒巴坦|他唑巴坦|克拉维酸)(?:钠|钾)?")
 FIRST_PART = re.compile(r"(?:头孢哌酮|哌拉西林|阿莫西林|氨苄西林|替卡西林)$")  # ... or the partner alone (`舒巴坦钠`)
@@ -76,6 +81,10 @@ def trim_object(text: str, start: int, end: int, predicate: str) -> tuple[int, i
     inside = PURPOSE_VERB_INSIDE.search(name, MIN_CHARS) if predicate == AUXILIARY else None
     if inside:  # [雾化吸入减轻气道高敏反应]: a drug's route run into its purpose
         start += inside.start()
+        name = text[start:end]
+    told = SUPPORTIVE_END.search(name) if predicate == AUXILIARY and ROUTE.match(name) else None
+    if told and told.start() > 0:  # [静点头孢哌酮抗感染] -> 抗感染
+        start += told.start()
         name = text[start:end]
     kind = DRUG_CLASS.search(name) if predicate == DRUG else None
     if kind and len(name) - kind.end() >= MIN_CHARS:  # 缓解肌肉紧张药物[复方氯唑沙宗片]: the drug after its class

@@ -242,3 +242,4 @@ def test_a_vertebral_level_is_no_drug_and_the_exams_appearance_no_symptom():
     assert not states_normal(drug, "药物治疗", "S1", drug.index("S1") + 2, "药物")  # the drug S-1
     assert exam_word("临床表现", "表情痛苦") and not exam_word("临床表现", "腹痛")
     assert exam_word("辅助治疗", "右膝关节置换术") and not exam_word("辅助治疗", "抗感染")  # an operation: 手术治疗
+    assert exam_word("辅助治疗", "口服蜜炼") and exam_word("辅助治疗", "静点软组织修复药物")  # a route and a drug
