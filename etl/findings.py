@@ -91,7 +91,9 @@ NOT_SYMPTOMS = re.compile(r"^(?:起病|病程)|光滑$|正圆$|语颤$"
                           r"|^(?:边缘|边界)|^测|为$"  # a lesion's description (边缘模糊), a measuring phrase (测血压为)
                           r"|^(?:白色|黄色|黄白色|灰白色)?(?:粘稠|黏稠|稀薄)$"  # a sputum's look (痰量少，白色粘稠)
                           r"|^(?:排气|排便|大便|小便|进食|饮食|睡眠)$"  # a function named alone (停止排气、[排便], 偶有[排气])
-                          r"|纹理|^质[软硬韧中]$"  # a film's or a mass's description (两肺纹理增粗, 质软)
+                          r"|纹理|^[质指][软硬韧中]$"  # a film's or a mass's description (两肺纹理增粗, 质软, 指韧)
+                          r"|最高达?$|居中$|^(?:双肺|两肺)?呼吸音$|^对光反射$|为重$|不明显$"  # a value's lead (体温最高达),
+                          # a normal sign (伸舌居中), an exam's word, where a pain is worst (左足大踇趾为重), a denial
                           r"|^表情痛苦$")  # the exam's general appearance (神志清楚、表情痛苦): no EMR-RE symptom
 # Nursing steps and supportive care are no operations (`术后给予留置尿管`, `补液`, `对症治疗`): none
 # is an EMR-RE or CMeIE 手术治疗 object.

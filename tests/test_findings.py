@@ -243,3 +243,6 @@ def test_a_vertebral_level_is_no_drug_and_the_exams_appearance_no_symptom():
     assert exam_word("临床表现", "表情痛苦") and not exam_word("临床表现", "腹痛")
     assert exam_word("辅助治疗", "右膝关节置换术") and not exam_word("辅助治疗", "抗感染")  # an operation: 手术治疗
     assert exam_word("辅助治疗", "口服蜜炼") and exam_word("辅助治疗", "静点软组织修复药物")  # a route and a drug
+    for words in ("体温最高达", "伸舌居中", "对光反射", "双肺呼吸音", "左足大踇趾为重", "压痛不明显", "指韧"):
+        assert exam_word("临床表现", words), words
+    assert not exam_word("临床表现", "不易咳出")  # an EMR-RE symptom
