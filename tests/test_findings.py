@@ -181,6 +181,10 @@ def test_symptoms_after_treatment_relabels_clinical_features_only():
     ("诊断为破伤风。", "破伤风", False),
     ("诊断为慢性胃炎。", "慢性胃炎", False),
     ("左肘部可见2.0cm皮肤挫伤，已结痂。", "左肘部可见2.0cm皮肤挫伤", True),  # the exam's description taken whole
+    ("术后给予抗生素防感染。", "感染", True),  # a treatment's aim
+    ("先予减轻神经根周围水肿药物20%甘露醇。", "水肿", True),
+    ("长期使用促红素纠正肾性贫血。", "肾性贫血", False),  # 纠正 treats a named disease (EMR-RE)
+    ("鼻部肿胀减轻后建议患者鼻骨骨折复位。", "鼻骨骨折", False),  # 减轻 of another clause
 ])
 def test_a_subject_that_names_no_disease(text, name, none):
     from etl.findings import names_no_disease
