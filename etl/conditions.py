@@ -44,22 +44,27 @@ MIN_SCORE = 0.1
 
 # Diagnosis statements: (kind, pattern whose group 1 is the statement's list of names, bonus of a
 # candidate inside it, extra bonus of its first item). Quotes may be written “”, "" or \"\".
+# The first item's extra bonus is 0.6 for admissions and numbered diagnosis lists (0.3 before): the
+# readings found a listed incidental finding the model answers strongly taking a trauma's or an
+# obstruction's note (`以1.头皮裂伤2.头皮血肿3.腔隙性脑梗死收入`, `诊断为：1.肠梗阻2.直肠癌麦氏术后3.胃癌`;
+# 17 asserted triples of the shared notes changed, most to the first item); EMR-RE dev unchanged,
+# train strict F1 0.6648 -> 0.6638 (lenient 0.6967 -> 0.6978).
 _OPEN, _CLOSE = r'\\?[“"]', r'\\?[”"]'
 _NUMBERED_ITEM = r"\d{1,2}\s*[.、．]\s*[^。；;，,\n？?]{2,30}?(?=\d{1,2}\s*[.、．]|[。；;，,\n？?]|$)"
 STATEMENTS = (
     # 以“X”收入 (not 予以“X”: a drug given, `予以“坎地沙坦酯片 每次4mg”`)
-    ("admission", re.compile(r"(?<![予给])以\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.5, 0.3),
+    ("admission", re.compile(r"(?<![予给])以\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.5, 0.6),
     # unquoted: after a department or a word that opens the clause, right after its punctuation or
     # time (`急诊未做特殊处理，以骨盆骨折收入院`, `于2017年1月2日11：27以肠系膜淋巴结炎收入院`), or after
     # what led to it (`门诊检查后以1、不全性肠梗阻2、直肠癌术后收入`); a numbered list may stop at 。
     # between its items (`即以1.头皮裂伤。2.头皮血肿。3.腔隙性脑梗死收住入院`)
     ("admission", re.compile(r'(?:门诊|急诊|病房|科|遂|故|今|现|拟|后|即|[，,。；;\d:：]|^)以(?![后前上下及来便免])'
-                             r'((?:[^，。；,;“”"\\\s]|。(?=\d{1,2}\s*[.、．])){2,60}?)。?(?:介绍)?(?:收|入院)'), 0.5, 0.3),
+                             r'((?:[^，。；,;“”"\\\s]|。(?=\d{1,2}\s*[.、．])){2,60}?)。?(?:介绍)?(?:收|入院)'), 0.5, 0.6),
     ("diagnosis", re.compile(r"(?:诊断|诊为|考虑|拟诊|拟)[为是:：]?\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.3, 0.3),
     # a numbered list without quotes, its numbered items only (`诊断为：1.肠梗阻2.直肠癌麦氏术后3.胃癌。`):
     # it ends where an item is not followed by the next number (`热性惊厥？静点氨曲南`, a new line)
     ("diagnosis", re.compile(r"(?<!鉴别)(?:诊断|诊为)[为是]?[:：]\s*((?:" + _NUMBERED_ITEM + r"[？?]?[；;，,、\s]*)+)"),
-     0.3, 0.3),
+     0.3, 0.6),
     # a tumour named by the pathology report (术后病理示X, 病理提示：X), by the note's own judgement
     # (考虑胆囊癌) or by its operation (行直肠癌根治术): oncology notes often have no admission statement
     ("pathology", re.compile(r"病理(?:诊断|结果|类型|报告)?[:：]?(?:示|提示|回报|诊断|为|考虑|结果为)?[为是:：]?\s*"

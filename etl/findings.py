@@ -243,6 +243,8 @@ def symptoms_after_treatment(text: str, evidence: list[Evidence]) -> list[Eviden
 NOT_DISEASES = re.compile(r"^(?:瘢痕|伤口|切口|创面|[\u4e00-\u9fff]{1,2}性|[IⅠⅡⅢⅣV]+[级度期]|[A-Za-z])$"
                           r"|可见")  # an exam's description taken whole (左肘部可见2.0cm皮肤挫伤)
 A_DRUG_AFTER = re.compile(r"抗毒素|类毒素|疫苗|免疫球蛋白")
+LETTERS = re.compile(r"[A-Za-z\-]{1,6}")  # a lab value's label (精液常规：J-[HD]50%): letters with a number after
+VALUE_AFTER = re.compile(r"\s*\d")  # them (EMR-RE's letter subjects, TIA and CRP, are followed by none)
 GIVEN_BEFORE = re.compile(r"(?:肌注|静点|静滴|口服|注射)$")  # 肌注[破伤风]: a drug given, no disease (none in EMR-RE)
 # a treatment's aim is no diagnosis (`减轻神经根周围[水肿]药物`, `抗生素防[感染]`): a bare 感染 or 水肿, or a
 # drug class's aim, after the aim's verb. No EMR-RE subject is after one (纠正[肾性贫血] is: 纠正 treats a named
@@ -254,8 +256,10 @@ A_CLASS_AFTER = re.compile(r"药物")
 
 def names_no_disease(text: str, start: int, end: int) -> bool:
     """The subject text[start:end] names no disease (NOT_DISEASES), only the start of a drug's
-    name (`破伤风[抗毒素]`), a drug given (`肌注破伤风`) or a treatment's aim (`防感染`)."""
+    name (`破伤风[抗毒素]`), a drug given (`肌注破伤风`), a treatment's aim (`防感染`) or a lab value's
+    label (`HD50%`)."""
     return bool(NOT_DISEASES.search(text[start:end].strip()) or A_DRUG_AFTER.match(text, end)
+                or (LETTERS.fullmatch(text[start:end]) is not None and VALUE_AFTER.match(text, end) is not None)
                 or GIVEN_BEFORE.search(text, max(0, start - 2), start)
                 or (AIM_BEFORE.search(text, max(0, start - 8), start) is not None
                     and (AIM.fullmatch(text[start:end]) is not None or A_CLASS_AFTER.match(text, end) is not None)))

@@ -186,6 +186,8 @@ def test_symptoms_after_treatment_relabels_clinical_features_only():
     ("长期使用促红素纠正肾性贫血。", "肾性贫血", False),  # 纠正 treats a named disease (EMR-RE)
     ("鼻部肿胀减轻后建议患者鼻骨骨折复位。", "鼻骨骨折", False),  # 减轻 of another clause
     ("10mg肌内注射可用于预防子痫发作。", "子痫", False),  # a textbook's disease prevented (CMeIE)
+    ("精液常规检查回报：J-HD50%,A+B35%。", "HD", True),  # a lab value's label
+    ("门诊以“TIA？”收入。", "TIA", False),
 ])
 def test_a_subject_that_names_no_disease(text, name, none):
     from etl.findings import names_no_disease
