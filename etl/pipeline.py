@@ -52,7 +52,7 @@ from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument,
 from etl.findings import (exam_word, listed_not_differential, names_no_disease, states_normal, symptoms_after_treatment,
                           test_kind)
 from etl.history import past_illness_elsewhere, past_owns_its_sentence
-from etl.lists import complete_lists
+from etl.lists import complete_lists, split_joined
 from etl.names import trim_object, whole_subjects
 from etl.graph.records import PRESENT, Document, Evidence
 from etl.report import Progress, RunReport
@@ -176,7 +176,7 @@ def read_note(text: str, evidence: list[Evidence], knowledge=None, whole: bool =
     the diagnosis their reasoning concludes (etl/attribution.py) and the past illness their sentence
     names (etl/history.py), one subject per object place (etl/attribution.py),
     symptoms told after a treatment as such (etl/findings.py), the other items of a found symptom's
-    list (etl/lists.py), then each finding given to the note's disease the span model's knowledge
+    list and two symptoms written as one split (etl/lists.py), then each finding given to the note's disease the span model's knowledge
     (its training triples) gives it to, and each treatment to the disease its stated purpose names
     (`…，治疗前列腺增生`: etl/attribution.py). A subject that names no disease
     (`瘢痕`, `破伤风` of `破伤风抗毒素皮试`: etl/findings.py) is left out first, read in the note (a
@@ -187,6 +187,7 @@ def read_note(text: str, evidence: list[Evidence], knowledge=None, whole: bool =
     named = [ev for ev in evidence
              if ev.subject_start is None or not names_no_disease(text, ev.subject_start, ev.subject_end)]
     not_diseases = len(evidence) - len(named)
+    named = best_per_place(split_joined(named))  # 头痛头晕 -> 头痛, 头晕: etl/lists.py
     if not whole:
         return named, 0, not_diseases
     reasoned = conclusions(text)  # once for both steps that read the note's reasoning

@@ -1,6 +1,8 @@
 """etl/lists.py: one item of a note's list gives the others, sentence by sentence."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from etl.graph.records import Evidence
@@ -58,3 +60,18 @@ def test_complete_lists_adds_items_at_free_places_with_the_found_ones_subject_an
 ])
 def test_an_added_item_is_left_out_as_the_models_objects_are(text, found):
     assert complete_lists(text, [_symptom(text, found)])[1:] == []
+
+
+def test_two_symptoms_written_as_one_are_two_objects():
+    from etl.graph.records import Evidence
+    from etl.lists import split_joined
+
+    text = "主因头痛头晕2天入院，腹部胀痛。"
+    at = text.index("头痛头晕")
+    ev = Evidence(doc_id="d", subject="上感", subject_type="疾病", predicate="临床表现", object="头痛头晕",
+                  object_type="症状", score=0.9, subject_start=0, subject_end=2, object_start=at, object_end=at + 4)
+    parts = split_joined([ev])
+    assert [(p.object, text[p.object_start:p.object_end]) for p in parts] == [("头痛", "头痛"), ("头晕", "头晕")]
+    other = text.index("腹部胀痛")  # not two symptom words: as it is
+    kept = dataclasses.replace(ev, object="腹部胀痛", object_start=other, object_end=other + 4)
+    assert split_joined([kept]) == [kept]
