@@ -51,6 +51,7 @@ DISEASE_SITE = "发病部位"
 SITE_SIGN = re.compile(r"充血|[IⅠⅡⅢ1-3一二三]+度|肿大|呼吸音|纹理|压痛|触痛|红肿|肿胀")
 DRUG_PREDICATE = "药物治疗"
 LAB_TAIL = re.compile(r"三[酯脂]")
+COLOUR = re.compile(r"青紫|鲜红|暗红|淡红|紫红|紫黑|暗紫|苍白|发白")
 VERTEBRA_BEFORE = re.compile(r"[LTSC腰胸颈骶]\d{1,2}\s*[-－~至]\s*$")  # L5-[S1]: a vertebral level, not the drug S1
 # (替吉奥, an EMR-RE drug 3 times, never after one)
 ALLERGY = re.compile(r"[^，。；,;、抗]{0,6}过敏|皮试")  # no EMR-RE drug is followed by either (抗过敏 is a
@@ -103,10 +104,11 @@ NOT_OPERATIONS = re.compile(r"^(?:留置|置入?)?(?:导?尿管|胃管)$|^(?:导
 # ... and a nursing order is no supportive treatment (`二级护理`, `外科护理常规`), nor an operation
 # named by the word alone (`行手术治疗`: a 手术治疗 of no name): no EMR-RE 辅助治疗 is one
 AUXILIARY_PREDICATE = "辅助治疗"
-NOT_AUXILIARY = re.compile(r"护理(?:常规)?$|^手术$|术$|^(?:口服|静点|静滴|静推|肌注)")  # ... nor an operation (右膝关节置换术): none of
+NOT_AUXILIARY = re.compile(r"护理(?:常规)?$|^手术$|术$|^(?:口服|静点|静滴|静推|肌注)|^雾化(?:吸入)?(?:治疗)?$")  # ... nor an operation (右膝关节置换术): none of
 # EMR-RE's 148 objects ending in 术 is 辅助治疗 (手术治疗, or 组织学检查 for 活检术); nor a route and a drug
 # whose purpose is not told (`口服蜜炼`, `静点软组织修复药物`: no EMR-RE object starts with a route; one that
-# ends with a purpose is cut to it first, etl/names.py)
+# ends with a purpose is cut to it first, etl/names.py), nor a drug's route alone (`布地奈德雾化吸入`: no EMR-RE
+# 辅助治疗 is 雾化)
 
 
 # A histological test names the tissue's examination (`活检`, `免疫组化`, `穿刺`, `病理检查`: every
@@ -128,7 +130,10 @@ FILM = re.compile(r"(?:位|光|DR|CR|线|[部胸腹盆颅]平)片$", re.I)  # no
 TEST_KINDS = (
     (re.compile(r"镜$"), "内窥镜检查"),
     (re.compile(r"心电图|脑电图|肺功能"), "辅助检查"),
-    (re.compile(r"(?<!T)CT|彩超|B超|超声|MRI|核磁|片$|造影|X线|PET|钡餐|透视", re.I), "影像学检查"),  # not TCT
+    (re.compile(r"(?<!T)CT(?!T)|彩超|B超|超声|MRI|核磁|片$|造影|X线|PET|钡餐|透视", re.I), "影像学检查"),  # not TCT, OCTT
+    # a lab test's name (`PSA检测` answered as 辅助检查): all 226 such EMR-RE tests are 实验室检查
+    (re.compile(r"PSA|CEA|AFP|CA\d|血常规|尿常规|便常规|肝功|肾功|血糖|血脂|电解质|C-?反应蛋白|CRP|凝血|血沉|肿瘤标志物",
+                re.I), "实验室检查"),
 )
 
 
@@ -178,6 +183,9 @@ def states_normal(text: str, predicate: str, obj: str, object_end: int, object_t
         return True
     if object_type == SYMPTOM_TYPE and NORMAL_ENDINGS.search(obj):
         return True
+    if object_type == SYMPTOM_TYPE and COLOUR.fullmatch(obj) and text[max(0, object_end - len(obj) - 1):
+                                                                      object_end - len(obj)] == "色":
+        return True  # 痔核…色[青紫]: a lesion's colour, a descriptor (ANNOTATION.md: 鲜红色), not the bruise 局部青紫
     if predicate == DRUG_PREDICATE and (LAB_TAIL.match(text, object_end) or ALLERGY.match(text, object_end)
                                         or VERTEBRA_BEFORE.search(text, 0, object_end - len(obj))):
         return True  # 甘油[三酯]: the start of a lab test's name; 青、链霉素类药物过敏: an allergy; L5-[S1]: a level

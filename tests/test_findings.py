@@ -231,6 +231,7 @@ def test_descriptions_measuring_phrases_ecg_results_and_a_lab_tests_start_are_no
     ("实验室检查", "TCT", "实验室检查"),  # a cytology test, no CT
     ("实验室检查", "血常规", "实验室检查"),  # no kind by name: as answered
     ("组织学检查", "CT检查", "组织学检查"),  # left to exam_word, which leaves it out
+    ("辅助检查", "PSA检测", "实验室检查"),  # a lab test's name
     ("药物治疗", "非那雄胺片", "药物治疗"),  # not a test
 ])
 def test_a_tests_kind_follows_its_name(predicate, obj, kind):
@@ -253,3 +254,8 @@ def test_a_vertebral_level_is_no_drug_and_the_exams_appearance_no_symptom():
     for words in ("体温最高达", "伸舌居中", "对光反射", "双肺呼吸音", "左足大踇趾为重", "压痛不明显", "指韧"):
         assert exam_word("临床表现", words), words
     assert not exam_word("临床表现", "不易咳出")  # an EMR-RE symptom
+    assert exam_word("辅助治疗", "雾化吸入")  # a drug's route
+    text = "3、5、7点有痔核，色青紫。局部青紫。"
+    first, second = text.index("青紫"), text.rindex("青紫")
+    assert states_normal(text, "临床表现", "青紫", first + 2, "症状")  # a lesion's colour
+    assert not states_normal(text, "临床表现", "青紫", second + 2, "症状")  # a bruise
