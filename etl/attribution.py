@@ -305,7 +305,7 @@ def _purpose_of_kind(text: str, ev: Evidence, places: dict[str, tuple[int, int]]
 # operations whose name's disease part a note's disease holds are that disease's (the other two:
 # a valve replacement of 风湿性心脏病).
 OPERATION_PREDICATE = "手术治疗"
-OPERATION_STEM = re.compile(r"(.{2,10}?)(?:切除|摘除|修补|根治|剥除|结扎|切开|引流|复位|固定|置换|成形|松解)")
+OPERATION_STEM = re.compile(r"(.{2,10}?)(?:切除|摘除|修补|根治|剥除|结扎|切开|环切|引流|复位|固定|置换|成形|松解)")
 
 
 def _named_by_operation(ev: Evidence, places: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:

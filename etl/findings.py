@@ -51,6 +51,8 @@ DISEASE_SITE = "发病部位"
 SITE_SIGN = re.compile(r"充血|[IⅠⅡⅢ1-3一二三]+度|肿大|呼吸音|纹理|压痛|触痛|红肿|肿胀")
 DRUG_PREDICATE = "药物治疗"
 LAB_TAIL = re.compile(r"三[酯脂]")
+STAGE = "阶段"
+TEMPERATURE = re.compile(r"T\d")  # a T stage is written T3, T3N0M0; a temperature T36.4 runs on in digits
 COLOUR = re.compile(r"青紫|鲜红|暗红|淡红|紫红|紫黑|暗紫|苍白|发白")
 VERTEBRA_BEFORE = re.compile(r"[LTSC腰胸颈骶]\d{1,2}\s*[-－~至]\s*$")  # L5-[S1]: a vertebral level, not the drug S1
 # (替吉奥, an EMR-RE drug 3 times, never after one)
@@ -183,6 +185,8 @@ def states_normal(text: str, predicate: str, obj: str, object_end: int, object_t
         return True
     if object_type == SYMPTOM_TYPE and NORMAL_ENDINGS.search(obj):
         return True
+    if predicate == STAGE and TEMPERATURE.fullmatch(obj) and re.match(r"[\d.]", text[object_end:object_end + 1]):
+        return True  # 查体；[T3]6.4 C: a temperature's first digits, no T stage
     if object_type == SYMPTOM_TYPE and COLOUR.fullmatch(obj) and text[max(0, object_end - len(obj) - 1):
                                                                       object_end - len(obj)] == "色":
         return True  # 痔核…色[青紫]: a lesion's colour, a descriptor (ANNOTATION.md: 鲜红色), not the bruise 局部青紫

@@ -33,6 +33,7 @@ TESTS = frozenset(("实验室检查", "辅助检查", "影像学检查", "组织
 REGIMEN_CHEMO = re.compile(r"[A-Za-z0-9+\-）)]化疗$|方案化疗$")  # FOLFIRI化疗 -> FOLFIRI, XELOX方案化疗 -> XELOX方案
 CHEMO = "化疗"
 MIN_CHARS = 2
+OPERATION_TWICE = "术术"  # an operation's 术 and the 术 of 术后 after it (no EMR-RE object ends so)
 # A combination drug is one name (`头孢哌酮舒巴坦钠`, `阿莫西林克拉维酸`): the model answers its first
 # part (`头孢哌酮`: 12 of the 17 asserted on the shared notes); the partner right after it joins.
 DRUG = "药物治疗"
@@ -94,6 +95,9 @@ def trim_object(text: str, start: int, end: int, predicate: str) -> tuple[int, i
     first = FIRST_PART.search(text, 0, start) if alone else None
     if first:
         start, end = first.start(), max(end, alone.end())
+        name = text[start:end]
+    if name.endswith(OPERATION_TWICE) and len(name) > len(OPERATION_TWICE):  # 包皮环切术[术]后: the 术 of 术后
+        end -= 1
         name = text[start:end]
     if name[-1:].isdigit() and re.match(r"\.\d", text[end:end + 2]):  # CEA5|.28: a value's integer part
         digits = len(name) - len(name.rstrip("0123456789"))

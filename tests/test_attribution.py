@@ -340,6 +340,7 @@ def test_a_purpose_finds_the_disease_the_notes_reasoning_concludes():
     # the operation's own words lend a name (a statement of kind operation): no move
     ("以“降结肠中分化腺癌”收入。于我院行乙状结肠癌根治术。", "乙状结肠癌根治术", "降结肠中分化腺癌", "降结肠中分化腺癌"),
     ("诊断为：1.混合痔2.左臀部脂肪瘤。行痔切除术。", "痔切除术", "混合痔", "混合痔"),  # the subject holds it
+    ("诊断为：1.右侧急性附睾炎；2.包皮过长。局麻下行包皮环切术。", "包皮环切术", "右侧急性附睾炎", "包皮过长"),
 ])
 def test_an_operation_named_after_a_disease_of_the_note_is_that_diseases(text, operation, subject, owner):
     from etl.attribution import stated_purposes

@@ -255,6 +255,9 @@ def test_a_vertebral_level_is_no_drug_and_the_exams_appearance_no_symptom():
         assert exam_word("临床表现", words), words
     assert not exam_word("临床表现", "不易咳出")  # an EMR-RE symptom
     assert exam_word("辅助治疗", "雾化吸入")  # a drug's route
+    vitals = "查体；T36.4 C；P78次/分。病理分期T3N0M0。"
+    assert states_normal(vitals, "阶段", "T3", vitals.index("T3") + 2, "其他")  # a temperature's first digits
+    assert not states_normal(vitals, "阶段", "T3", vitals.index("T3N") + 2, "其他")  # a T stage
     text = "3、5、7点有痔核，色青紫。局部青紫。"
     first, second = text.index("青紫"), text.rindex("青紫")
     assert states_normal(text, "临床表现", "青紫", first + 2, "症状")  # a lesion's colour

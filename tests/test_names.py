@@ -86,3 +86,10 @@ def test_a_route_and_drug_run_into_a_supportive_treatment_leave_its_purpose(text
     start = text.index(obj)
     a, b = trim_object(text, start, start + len(obj), "辅助治疗")
     assert text[a:b] == cut
+
+
+def test_an_operations_name_leaves_the_su_of_shuhou_after_it():
+    text = "于2016-09-03在局麻下行包皮环切术术后定期换药。"
+    start = text.index("包皮环切术术")
+    a, b = trim_object(text, start, start + 6, "手术治疗")
+    assert text[a:b] == "包皮环切术"
