@@ -203,13 +203,14 @@ def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[
     # an operated disease a statement lists beside the admission's new problem (`以1、不全性肠梗阻2、
     # 直肠癌术后收入`) is its history, not what the note is about: no candidate (no EMR-RE statement
     # lists one so beside another)
+    lists = statement_lists(text)
     operated = set()
-    for listed in statement_lists(text):
+    for listed in lists:
         names = {text[start:end]: text.startswith(_OPERATED, end) for start, end, _ in listed}
         if not all(names.values()):
             operated |= {name for name, after in names.items() if after}
     scores = {name: score for name, score in scores.items() if name not in operated}
-    items = [(start, end, bonus) for start, end, bonus in statement_items(text) if text[start:end] not in operated]
+    items = [item for listed in lists for item in listed if text[item[0]:item[1]] not in operated]
     totals = dict(scores)
     stated = set()
     for start, end, bonus in items:
