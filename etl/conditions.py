@@ -57,9 +57,11 @@ STATEMENTS = (
     # unquoted: after a department or a word that opens the clause, right after its punctuation or
     # time (`急诊未做特殊处理，以骨盆骨折收入院`, `于2017年1月2日11：27以肠系膜淋巴结炎收入院`), or after
     # what led to it (`门诊检查后以1、不全性肠梗阻2、直肠癌术后收入`); a numbered list may stop at 。
-    # between its items (`即以1.头皮裂伤。2.头皮血肿。3.腔隙性脑梗死收住入院`)
+    # or ； between its items (`即以1.头皮裂伤。2.头皮血肿。3.腔隙性脑梗死收住入院`); the admission's time
+    # may come before 收 (`以喘息性-支气管炎于2017年02月08日13:58收入院`)
     ("admission", re.compile(r'(?:门诊|急诊|病房|科|遂|故|今|现|拟|后|即|[，,。；;\d:：]|^)以(?![后前上下及来便免])'
-                             r'((?:[^，。；,;“”"\\\s]|。(?=\d{1,2}\s*[.、．])){2,60}?)。?(?:介绍)?(?:收|入院)'), 0.5, 0.6),
+                             r'((?:[^，。；,;“”"\\\s]|[。；;](?=\d{1,2}\s*[.、．])){2,60}?)。?(?:于[\d年月日\-\s:：.]+)?(?:介绍)?(?:收|入院)'),
+     0.5, 0.6),
     ("diagnosis", re.compile(r"(?:诊断|诊为|考虑|拟诊|拟)[为是:：]?\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.3, 0.3),
     # a numbered list without quotes, its numbered items only (`诊断为：1.肠梗阻2.直肠癌麦氏术后3.胃癌。`):
     # it ends where an item is not followed by the next number (`热性惊厥？静点氨曲南`, a new line)
