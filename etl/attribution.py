@@ -318,11 +318,31 @@ def _named_by_operation(ev: Evidence, places: dict[str, tuple[int, int]]) -> dic
     # the name the operation's own words lend (`行乙状结肠癌根治术`: a statement, etl/conditions.py)
 
 
+# A stage told right after a disease's name is that disease's (`诊断为：1、慢性阻塞性肺疾病急性加重期2、
+# 高血压病3级极高危组`: the `3级` is 高血压病's, the readings found it given to the COPD; EMR-RE: 26 of
+# the 27 stages told right after a disease of the note are its).
+STAGE = "阶段"
+
+
+def _named_right_before(text: str, ev: Evidence, places: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """The note's disease whose name ends right where the stage `ev`'s object begins, at that place
+    (a statement's item that holds the stage, `高血压病3级极高危组`, gives the name before it)."""
+    if ev.object_start is None:
+        return {}
+    owners = {name: (ev.object_start - len(name), ev.object_start) for name in places
+              if len(name) >= PURPOSE_NAME_CHARS and text.endswith(name, 0, ev.object_start)}
+    for start, end in places.values():
+        if start < ev.object_start < end and ev.object_start - start >= PURPOSE_NAME_CHARS:
+            owners.setdefault(text[start:ev.object_start], (start, ev.object_start))
+    return owners
+
+
 def stated_purposes(text: str, evidence: list[Evidence], reasoned: list[tuple[int, int]] | None = None
                     ) -> list[Evidence]:
     """`evidence` with each treatment followed by `治疗X` (PURPOSE) given to the disease X, each
     drug told with a purpose word given to the note's disease of that kind (PURPOSE_KINDS), and each
-    operation named after a disease of the note given to it (OPERATION_STEM). The
+    operation named after a disease of the note given to it (OPERATION_STEM), each stage told right
+    after a disease's name given to it (`高血压病3级`). The
     note's diseases include its reasoning's conclusions (`reasoned`, `conclusions`: `故诊断高血压病3级
     极高危组成立。…非洛地平降压`) and the past illnesses it names with their history."""
     places = _disease_places(text, evidence)
@@ -344,6 +364,8 @@ def stated_purposes(text: str, evidence: list[Evidence], reasoned: list[tuple[in
                       and (named.startswith(name) or (len(named) >= PURPOSE_NAME_CHARS and name.startswith(named)))}
             if not owners and DISEASE_ENDING.search(named):
                 owners = {named: purpose.span(1)}
+        elif ev.predicate == STAGE:
+            owners = _named_right_before(text, ev, places)
         else:
             owners = _purpose_of_kind(text, ev, places) or _named_by_operation(ev, places)
         if owners and ev.subject not in owners:

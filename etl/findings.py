@@ -53,6 +53,8 @@ DRUG_PREDICATE = "药物治疗"
 LAB_TAIL = re.compile(r"三[酯脂]")
 STAGE = "阶段"
 TEMPERATURE = re.compile(r"T\d")  # a T stage is written T3, T3N0M0; a temperature T36.4 runs on in digits
+NOT_STAGES = re.compile(r"岁$|^肌力")
+MUSCLE = "肌力"
 COLOUR = re.compile(r"青紫|鲜红|暗红|淡红|紫红|紫黑|暗紫|苍白|发白")
 VERTEBRA_BEFORE = re.compile(r"[LTSC腰胸颈骶]\d{1,2}\s*[-－~至]\s*$")  # L5-[S1]: a vertebral level, not the drug S1
 # (替吉奥, an EMR-RE drug 3 times, never after one)
@@ -187,6 +189,8 @@ def states_normal(text: str, predicate: str, obj: str, object_end: int, object_t
         return True
     if predicate == STAGE and TEMPERATURE.fullmatch(obj) and re.match(r"[\d.]", text[object_end:object_end + 1]):
         return True  # 查体；[T3]6.4 C: a temperature's first digits, no T stage
+    if predicate == STAGE and (NOT_STAGES.search(obj) or text.endswith(MUSCLE, 0, object_end - len(obj))):
+        return True  # 老年女性62岁, 肌力[Ⅳ级]: an age, a muscle's strength (no EMR-RE stage is one)
     if object_type == SYMPTOM_TYPE and COLOUR.fullmatch(obj) and text[max(0, object_end - len(obj) - 1):
                                                                       object_end - len(obj)] == "色":
         return True  # 痔核…色[青紫]: a lesion's colour, a descriptor (ANNOTATION.md: 鲜红色), not the bruise 局部青紫

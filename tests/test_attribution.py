@@ -360,3 +360,16 @@ def test_cough_medicine_and_gastric_protection_go_to_a_disease_of_their_kind(tex
 
     row = _evidence(subject, text.index(subject), drug, text.index(drug), 0.9)
     assert stated_purposes(text, [row])[0].subject == owner
+
+
+def test_a_stage_told_right_after_a_diseases_name_is_that_diseases():
+    from etl.attribution import stated_purposes
+
+    text = "诊断为：1、慢性阻塞性肺疾病急性加重期2、高血压病3级极高危组3、冠心病。"
+    row = replace(_evidence("慢性阻塞性肺疾病急性加重期", text.index("慢性"), "3级", text.index("3级"), 0.9),
+                  predicate="阶段")
+    moved = stated_purposes(text, [row])[0]
+    assert (moved.subject, text[moved.subject_start:moved.subject_end]) == ("高血压病", "高血压病")
+    alone = "诊断为：1、高血压病3级极高危组。"  # its own: stays
+    row = replace(_evidence("高血压病", alone.index("高血压病"), "3级", alone.index("3级"), 0.9), predicate="阶段")
+    assert stated_purposes(alone, [row])[0].subject == "高血压病"

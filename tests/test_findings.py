@@ -258,6 +258,9 @@ def test_a_vertebral_level_is_no_drug_and_the_exams_appearance_no_symptom():
     vitals = "查体；T36.4 C；P78次/分。病理分期T3N0M0。"
     assert states_normal(vitals, "阶段", "T3", vitals.index("T3") + 2, "其他")  # a temperature's first digits
     assert not states_normal(vitals, "阶段", "T3", vitals.index("T3N") + 2, "其他")  # a T stage
+    exam = "患者老年女性62岁。右侧上下肢肌力Ⅳ级。"
+    assert states_normal(exam, "阶段", "老年女性62岁", exam.index("岁") + 1, "其他")  # an age
+    assert states_normal(exam, "阶段", "Ⅳ级", exam.index("Ⅳ级") + 2, "其他")  # a muscle's strength
     text = "3、5、7点有痔核，色青紫。局部青紫。"
     first, second = text.index("青紫"), text.rindex("青紫")
     assert states_normal(text, "临床表现", "青紫", first + 2, "症状")  # a lesion's colour
