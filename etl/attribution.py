@@ -33,7 +33,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from etl.conditions import statement_items, told_in_passing
-from etl.findings import SYMPTOM_PREDICATES
+from etl.findings import OPERATION_PREDICATE, STAGE, SYMPTOM_PREDICATES
 from etl.history import named_as_past, named_histories, outside_its_sentence, sentence_of
 
 if TYPE_CHECKING:
@@ -304,7 +304,6 @@ def _purpose_of_kind(text: str, ev: Evidence, places: dict[str, tuple[int, int]]
 # 脂肪瘤切除术`: the reading found the lipoma's excision given to 混合痔). In EMR-RE, 21 of the 23
 # operations whose name's disease part a note's disease holds are that disease's (the other two:
 # a valve replacement of 风湿性心脏病).
-OPERATION_PREDICATE = "手术治疗"
 OPERATION_STEM = re.compile(r"(.{2,10}?)(?:切除|摘除|修补|根治|剥除|结扎|切开|环切|引流|复位|固定|置换|成形|松解)")
 
 
@@ -321,7 +320,6 @@ def _named_by_operation(ev: Evidence, places: dict[str, tuple[int, int]]) -> dic
 # A stage told right after a disease's name is that disease's (`诊断为：1、慢性阻塞性肺疾病急性加重期2、
 # 高血压病3级极高危组`: the `3级` is 高血压病's, the readings found it given to the COPD; EMR-RE: 26 of
 # the 27 stages told right after a disease of the note are its).
-STAGE = "阶段"
 
 
 def _named_right_before(text: str, ev: Evidence, places: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:

@@ -108,7 +108,8 @@ NOT_OPERATIONS = re.compile(r"^(?:留置|置入?)?(?:导?尿管|胃管)$|^(?:导
 # ... and a nursing order is no supportive treatment (`二级护理`, `外科护理常规`), nor an operation
 # named by the word alone (`行手术治疗`: a 手术治疗 of no name): no EMR-RE 辅助治疗 is one
 AUXILIARY_PREDICATE = "辅助治疗"
-NOT_AUXILIARY = re.compile(r"护理(?:常规)?$|^手术$|术$|^(?:口服|静点|静滴|静推|肌注)|^雾化(?:吸入)?(?:治疗)?$")  # ... nor an operation (右膝关节置换术): none of
+ROUTES = ("口服", "静点", "静滴", "静推", "肌注")  # how a drug is given (etl/names.py cuts them too)
+NOT_AUXILIARY = re.compile(r"护理(?:常规)?$|^手术$|术$|^(?:%s)|^雾化(?:吸入)?(?:治疗)?$" % "|".join(ROUTES))  # ... nor an operation (右膝关节置换术): none of
 # EMR-RE's 148 objects ending in 术 is 辅助治疗 (手术治疗, or 组织学检查 for 活检术); nor a route and a drug
 # whose purpose is not told (`口服蜜炼`, `静点软组织修复药物`: no EMR-RE object starts with a route; one that
 # ends with a purpose is cut to it first, etl/names.py), nor a drug's route alone (`布地奈德雾化吸入`: no EMR-RE

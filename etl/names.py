@@ -17,6 +17,8 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from etl.findings import ROUTES
+
 if TYPE_CHECKING:
     from etl.graph.records import Evidence
 
@@ -44,7 +46,7 @@ PURPOSE_VERB_INSIDE = re.compile(r"减轻|改善|纠正|缓解|预防")
 PURPOSE_VERB = re.compile(f"(?:{PURPOSE_VERB_INSIDE.pattern})$")
 # ... not by the drug and route run into it (`静点头孢哌酮抗感染`, `口服复方鲜竹沥止咳化痰`: no EMR-RE
 # object starts with a route): the purpose it ends with is the treatment
-ROUTE = re.compile(r"^(?:口服|静点|静滴|静推|肌注|给予|予以?)")
+ROUTE = re.compile(r"^(?:%s|给予|予以?)" % "|".join(ROUTES))
 SUPPORTIVE_END = re.compile(r"(?:抗感染|止咳化痰|止咳祛痰|止咳|化痰|祛痰|平喘|抑酸|护胃|补液|止痛|止血|抗炎|抗病毒|营养支持"
                             r"|解痉|利尿|降压|降糖|调脂|活血化瘀|营养神经|对症治疗)$")
 DRUG_CLASS = re.compile(r"药物")  # a drug's class and purpose before its name (no EMR-RE drug holds 药物 and more)
