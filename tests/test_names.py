@@ -64,6 +64,11 @@ def test_an_object_is_cut_as_the_guideline_names_it(text, found, predicate, name
     ("子宫内膜异位性囊肿", "囊肿", "囊肿"),
     ("诊断：慢性肺源性心脏病-心肺功能失代偿期", "心肺功能失代偿期", "心肺功能失代偿期"),  # a first part too long
     ("诊断为胃炎", "胃炎", "胃炎"),
+    # a phase told right after the name is part of it (EMR-RE keeps it in all 194 such subjects)
+    ("门诊以“慢性阻塞性肺疾病急性期”收入", "慢性阻塞性肺疾病", "慢性阻塞性肺疾病急性期"),
+    ("诊断为慢性支气管炎急性发作伴肺部感染", "慢性支气管炎", "慢性支气管炎急性发作"),
+    ("以慢阻肺急性加重期收入", "慢阻肺", "慢阻肺急性加重期"),
+    ("慢性支气管炎，急性发作时咳嗽", "慢性支气管炎", "慢性支气管炎"),  # told apart: not its phase
 ])
 def test_a_subject_found_without_its_modifier_gets_its_whole_name(text, head, name):
     from etl.graph.records import Evidence
