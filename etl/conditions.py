@@ -214,21 +214,24 @@ def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[
     scores = {name: score for name, score in scores.items() if name not in operated}
     items = [item for listed in lists for item in listed if text[item[0]:item[1]] not in operated]
     totals = dict(scores)
-    stated = set()
+    stated: dict[str, int] = {}  # name -> where a statement names it last
     for start, end, bonus in items:
         name = text[start:end]
-        stated.add(name)
+        stated[name] = max(start, stated.get(name, start))
         score = max(scores[name][0], ITEM_SCORE) if name in scores else ITEM_SCORE
         if name not in totals or score + bonus > totals[name][0]:
             totals[name] = (score + bonus, start, end)
     if not totals:
         return None
     # a complaint under investigation (`门诊以腹痛待查收住`) yields to the diagnosis a statement of the
-    # same note names once found (`门诊以胆囊结石伴急性胆囊炎收住院`)
-    found = {name for name in stated if not name.endswith(_PENDING)}
-    if found and min(totals.items(), key=lambda kv: (-kv[1][0], kv[1][1]))[0].endswith(_PENDING):
-        totals = {name: total for name, total in totals.items() if name in found}
+    # same note names after it, once found (`门诊以胆囊结石伴急性胆囊炎收住院`), not to one told before
+    # it that did not settle it (`卫生院…诊断为“1.慢性胃窦炎…”…门诊以“腹痛待查”收入`)
     name, (score, start, end) = min(totals.items(), key=lambda kv: (-kv[1][0], kv[1][1]))
+    if name.endswith(_PENDING):
+        found = {other for other, at in stated.items() if not other.endswith(_PENDING) and at > start}
+        if found:
+            totals = {other: total for other, total in totals.items() if other in found}
+            name, (score, start, end) = min(totals.items(), key=lambda kv: (-kv[1][0], kv[1][1]))
     return MainCondition(name, start, end, round(score, 6)) if score >= MIN_SCORE else None
 
 

@@ -170,6 +170,12 @@ def test_a_complaint_under_investigation_yields_to_the_diagnosis_the_note_names_
     assert pick_main_condition(alone, [Window(0, len(alone), alone)], [[]]).name == "腹痛待查"
 
 
+def test_a_complaint_under_investigation_keeps_the_note_when_a_diagnosis_told_before_did_not_settle_it():
+    text = ("在卫生院就诊，诊断为“1.慢性胃窦炎；2.急性支气管炎。”给予对症处理后腹部胀痛无缓解。"
+            "门诊以“腹痛待查”收入我科。")
+    assert pick_main_condition(text, [Window(0, len(text), text)], [[]]).name == "腹痛待查"
+
+
 @pytest.mark.parametrize("text, name", [
     ("伤后胸痛。查体：左面部可见一4X3cm皮肤挫伤，胸廓挤压痛。", "皮肤挫伤"),
     ("给予腰椎牵引。4、患者入院前门诊检查心电图示：窦性心动过速，肢导低电压倾向。", "窦性心动过速"),  # an ECG's reading
