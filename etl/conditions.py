@@ -79,6 +79,11 @@ _ITEM_SEPARATOR = re.compile(r"[，、；;,：:。\s]+|\d{1,2}\s*[、.．)）]")
 _PENDING = "待查"  # 头晕待查: a symptom under investigation
 _NOT_A_NAME = re.compile(r"[未非无]|不(?!全|完全|稳定|规则|典型|明)|否认|支持|结果|提示")  # not 不全性肠梗阻
 _OPERATED = "术后"
+# where a listed name ends though its item goes on: a hedge and its alternative (`脑梗死？TIA`), what
+# follows an operation (`宫颈癌术后化疗`), an accompanying problem (`胃癌伴转移`, `肺癌并两肺转移`; not
+# 合并), a remark in brackets (`瘢痕子宫（前次剖宫产）`), a stage or grade (`慢性肾脏病5期`,
+# `原发性高血压3级极高危`): no EMR-RE subject holds ？, 术后, a bracket, a stage or a grade
+_NAME_ENDS = re.compile(r"[？?（(]|术后|伴(?!有)|(?<!合)并|\d+期|[\dⅠⅡⅢⅣ]+级")
 _TRAILING = (_OPERATED, "？", "?", "等")  # a hedge, an "and so on" or 术后 (肝癌术后: the disease) closing an item is not part of the name
 
 
@@ -264,6 +269,9 @@ def told_in_passing(text: str, start: int, end: int) -> bool:
 
 
 def _strip_trailing(part: str) -> str:
+    cut = _NAME_ENDS.search(part, MIN_CHARS)
+    if cut:
+        part = part[:cut.start()]
     stripped = True
     while stripped:
         stripped = False
