@@ -47,6 +47,8 @@ from etl.names import trim_object
     ("静点头孢哌酮舒巴坦钠抗感染", "舒巴坦", "药物治疗", "头孢哌酮舒巴坦钠"),
     ("头孢替唑注射液抗感染", "注射液抗感染", "辅助治疗", "抗感染"),  # the dosage form is the drug's
     ("头孢哌酮舒巴坦钠皮试", "头孢哌酮", "实验室检查", "头孢哌酮"),
+    ("依据病情给予给予非洛地平", "依据病情给予给予非洛地平", "药物治疗", "非洛地平"),  # what leads to a drug given
+    ("予以吸氧", "予以吸氧", "辅助治疗", "吸氧"),
 ])
 def test_an_object_is_cut_as_the_guideline_names_it(text, found, predicate, name):
     start = text.index(found)
