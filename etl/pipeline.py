@@ -49,8 +49,8 @@ from etl.attribution import (conclusions, in_differential, known_subjects, passi
 from etl.conditions import (CANDIDATE_THRESHOLD, MainCondition, Passage, passages, pick_main_condition,
                             stated_topic)
 from etl.extract import InputSet, Quarantined, QuarantineWriter, SourceDocument, iter_rows, read_batches
-from etl.findings import (exam_word, listed_not_differential, names_no_disease, states_normal, symptoms_after_treatment,
-                          test_kind)
+from etl.findings import (exam_word, listed_not_differential, names_no_disease, regimens_over_bare_chemo, states_normal,
+                          symptoms_after_treatment, test_kind)
 from etl.history import past_illness_elsewhere, past_owns_its_sentence
 from etl.lists import complete_lists, split_joined
 from etl.names import trim_object, whole_subjects
@@ -178,7 +178,7 @@ def read_note(text: str, evidence: list[Evidence], knowledge=None, whole: bool =
     symptoms told after a treatment as such (etl/findings.py), the other items of a found symptom's
     list and two symptoms written as one split (etl/lists.py), then each finding given to the note's disease the span model's knowledge
     (its training triples) gives it to, and each treatment to the disease its stated purpose names
-    (`…，治疗前列腺增生`: etl/attribution.py). A subject that names no disease
+    (`…，治疗前列腺增生`: etl/attribution.py), and a bare 化疗 left out beside its regimen. A subject that names no disease
     (`瘢痕`, `破伤风` of `破伤风抗毒素皮试`: etl/findings.py) is left out first, read in the note (a
     window may end right after it). Returns (evidence, items added from lists, evidence left out
     for a subject that names no disease). A section with no main condition (`whole` false: a
@@ -196,7 +196,8 @@ def read_note(text: str, evidence: list[Evidence], knowledge=None, whole: bool =
     evidence = symptoms_after_treatment(text, evidence)
     completed = complete_lists(text, evidence)
     known = known_subjects(text, completed, knowledge, reasoned)
-    return stated_purposes(text, known, reasoned), len(completed) - len(evidence), not_diseases
+    return (regimens_over_bare_chemo(stated_purposes(text, known, reasoned)), len(completed) - len(evidence),
+            not_diseases)
 
 
 def one_predicate_per_pair(evidence: list[Evidence]) -> list[Evidence]:

@@ -171,6 +171,19 @@ def test_symptoms_after_treatment_relabels_clinical_features_only():
     assert [e.predicate for e in out] == ["治疗后症状", "临床表现", "药物治疗"]
 
 
+def test_a_bare_chemotherapy_beside_its_named_regimen_is_left_out():
+    from etl.findings import regimens_over_bare_chemo
+    from etl.graph.records import Evidence
+
+    def ev(subject, obj, predicate="化疗"):
+        return Evidence(doc_id="d", subject=subject, subject_type="疾病", predicate=predicate, object=obj,
+                        object_type="其他治疗", score=0.9)
+
+    evidence = [ev("胃癌", "化疗"), ev("胃癌", "XELOX方案"), ev("肺癌", "化疗"), ev("胃癌", "化疗", "治疗后症状")]
+    assert [(e.subject, e.object, e.predicate) for e in regimens_over_bare_chemo(evidence)] == [
+        ("胃癌", "XELOX方案", "化疗"), ("肺癌", "化疗", "化疗"), ("胃癌", "化疗", "治疗后症状")]
+
+
 @pytest.mark.parametrize("text, name, none", [
     ("查体：腹部可见一长约10cm瘢痕，愈合良好。", "瘢痕", True),
     ("予破伤风抗毒素皮试阴性。", "破伤风", True),  # the start of a drug's name
