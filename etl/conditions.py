@@ -68,11 +68,13 @@ STATEMENTS = (
     ("diagnosis", re.compile(r"(?<!鉴别)(?:诊断|诊为)[为是]?[:：]\s*((?:" + _NUMBERED_ITEM + r"[？?]?[；;，,、\s]*)+)"),
      0.3, 0.6),
     # a tumour named by the pathology report (术后病理示X, 病理提示：X), by the note's own judgement
-    # (考虑胆囊癌) or by its operation (行直肠癌根治术): oncology notes often have no admission statement
+    # (考虑胆囊癌) or by its operation (行直肠癌根治术; the operation's own words, 腹腔镜上 or 远端, left out):
+    # oncology notes often have no admission statement
     ("pathology", re.compile(r"病理(?:诊断|结果|类型|报告)?[:：]?(?:示|提示|回报|诊断|为|考虑|结果为)?[为是:：]?\s*"
                              r"(?![示提回为是])([^，。；,;：:（(\s见]{1,30}?(?:癌|瘤))(?![\u4e00-\u9fff]*术|栓)"), 0.2, 0.0),
     ("diagnosis", re.compile(r"考虑(?:为)?([^，。；,;：:（(\s“”\"]{1,20}?癌)(?![\u4e00-\u9fff]*术)"), 0.2, 0.0),
-    ("operation", re.compile(r"(?:行|[+＋])(?:远端|近端|全)?([^，。；,;：:（(\s+＋“”\"]{1,20}?癌)(?:扩大|姑息|联合)?(?:根治|切除)"),
+    ("operation", re.compile(r"(?:行|[+＋])(?:全麻[上下]|接受)?(?:[胸腹]腔镜[上下]?)?(?:远端|近端|全)?"
+                             r"([^，。；,;：:（(\s+＋“”\"]{1,20}?癌)(?:扩大|姑息|联合)?(?:根治|切除)"),
      0.25, 0.0),
 )
 ITEM_SCORE = 0.3  # the least model score a statement item counts with (answered weakly, or not at all)

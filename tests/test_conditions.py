@@ -104,7 +104,10 @@ def test_a_text_that_already_carries_its_topic_gets_no_second_prefix_and_no_cond
     ("考虑胆囊癌。", [("胆囊癌", 0.2)]),
     ("于我院行直肠癌根治术(距肛缘10CM)", [("直肠癌", 0.25)]),
     ("行胃癌姑息切除术后", [("胃癌", 0.25)]),
-    ("行剖腹探查术+远端胃癌根治术", [("胃癌", 0.25)]),  # the second of two operations; 远端 is the operation's
+    ("行剖腹探查术+远端胃癌根治术", [("胃癌", 0.25)]),
+    ("行腹腔镜上乙状结肠癌根治术", [("乙状结肠癌", 0.25)]),
+    ("我院行全麻上前列腺癌根治术", [("前列腺癌", 0.25)]),
+    ("在全麻上行接受肝癌切除+胆囊切除", [("肝癌", 0.25)]),  # the second of two operations; 远端 is the operation's
     ("术后病理：右附件卵巢组织内可见脉管癌栓；", []),  # a tumour thrombus seen is no diagnosis
     ("诊断为“高血压、糖尿病等”", [("高血压", 0.6), ("糖尿病", 0.3)]),
     ("患者因“腹痛3天”入院", []),  # a complaint, not a diagnosis
