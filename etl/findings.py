@@ -53,7 +53,8 @@ DRUG_PREDICATE = "药物治疗"
 LAB_TAIL = re.compile(r"三[酯脂]")
 STAGE = "阶段"
 TEMPERATURE = re.compile(r"T\d")  # a T stage is written T3, T3N0M0; a temperature T36.4 runs on in digits
-NOT_STAGES = re.compile(r"岁$|^肌力")
+NOT_STAGES = re.compile(r"岁$|^肌力|病|炎")  # an age, a muscle's strength, a disease's name with its grade (高血压病3级):
+# none of EMR-RE's 59 stages holds 病 or 炎
 MUSCLE = "肌力"
 COLOUR = re.compile(r"青紫|鲜红|暗红|淡红|紫红|紫黑|暗紫|苍白|发白")
 VERTEBRA_BEFORE = re.compile(r"[LTSC腰胸颈骶]\d{1,2}\s*[-－~至]\s*$")  # L5-[S1]: a vertebral level, not the drug S1

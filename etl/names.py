@@ -139,12 +139,17 @@ def whole_name_start(text: str, start: int) -> int:
 # `慢性支气管炎急性发作`, `慢阻肺急性加重期`): EMR-RE's annotators keep it in all 194 triples whose subject
 # is so named, and the models, which learned CMeIE's bare names, answer the name without it.
 PHASE = re.compile(r"急性(?:发作|加重)?期?")
+PHASE_END = re.compile(r"(?:急性|发作|加重)$")  # a phase found without its 期 (慢性阻塞性肺疾病急性加重[期])
+PERIOD = "期"
 
 
 def whole_name_end(text: str, end: int) -> int:
-    """Where the name found at text[:end] ends once a phase told right after it is joined (PHASE)."""
+    """Where the name found at text[:end] ends once a phase told right after it, or the 期 of its
+    own phase, is joined (PHASE)."""
     phase = PHASE.match(text, end)
-    return phase.end() if phase else end
+    if phase:
+        return phase.end()
+    return end + 1 if PHASE_END.search(text, max(0, end - 2), end) and text.startswith(PERIOD, end) else end
 
 
 def whole_subjects(text: str, evidence: list[Evidence]) -> list[Evidence]:

@@ -274,6 +274,9 @@ def test_a_vertebral_level_is_no_drug_and_the_exams_appearance_no_symptom():
     exam = "患者老年女性62岁。右侧上下肢肌力Ⅳ级。"
     assert states_normal(exam, "阶段", "老年女性62岁", exam.index("岁") + 1, "其他")  # an age
     assert states_normal(exam, "阶段", "Ⅳ级", exam.index("Ⅳ级") + 2, "其他")  # a muscle's strength
+    listed = "诊断为：1.慢性阻塞性肺疾病急性加重期2.高血压病3级。"
+    assert states_normal(listed, "阶段", "高血压病3级", listed.index("3级") + 2, "其他")  # a disease with its grade
+    assert not states_normal(listed, "阶段", "3级", listed.index("3级") + 2, "其他")  # the grade alone
     text = "3、5、7点有痔核，色青紫。局部青紫。"
     first, second = text.index("青紫"), text.rindex("青紫")
     assert states_normal(text, "临床表现", "青紫", first + 2, "症状")  # a lesion's colour

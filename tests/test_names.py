@@ -70,6 +70,8 @@ def test_an_object_is_cut_as_the_guideline_names_it(text, found, predicate, name
     ("门诊以“慢性阻塞性肺疾病急性期”收入", "慢性阻塞性肺疾病", "慢性阻塞性肺疾病急性期"),
     ("诊断为慢性支气管炎急性发作伴肺部感染", "慢性支气管炎", "慢性支气管炎急性发作"),
     ("以慢阻肺急性加重期收入", "慢阻肺", "慢阻肺急性加重期"),
+    ("诊断为：1.慢性阻塞性肺疾病急性加重期2.", "慢性阻塞性肺疾病急性加重", "慢性阻塞性肺疾病急性加重期"),
+    ("肺癌化疗后Ⅳ期", "肺癌", "肺癌"),  # a stage is no phase
     ("慢性支气管炎，急性发作时咳嗽", "慢性支气管炎", "慢性支气管炎"),  # told apart: not its phase
 ])
 def test_a_subject_found_without_its_modifier_gets_its_whole_name(text, head, name):
