@@ -104,8 +104,11 @@ NOT_SYMPTOMS = re.compile(r"^(?:起病|病程)|光滑$|正圆$|语颤$"
 # Nursing steps and supportive care are no operations (`术后给予留置尿管`, `补液`, `对症治疗`): none
 # is an EMR-RE or CMeIE 手术治疗 object.
 OPERATION_PREDICATE = "手术治疗"
+OPERATION_END = "术"
 NOT_OPERATIONS = re.compile(r"^(?:留置|置入?)?(?:导?尿管|胃管)$|^(?:导尿|胃肠减压|换药|吸氧|吸痰|补液|对症治疗|对症处理"
-                            r"|禁食水?|禁饮食)$")
+                            r"|禁食水?|禁饮食|抗炎|抗感染|手术(?:治疗)?)$")  # ... nor a drug's aim, nor an operation of no
+# name (`1年前患阑尾炎行手术治疗`: the guideline's 手术治疗 is a named operation, and no EMR-RE one is
+# bare; CMeIE's textbook files `可手术治疗` 4 times, 3 in texts without a topic, read as notes)
 # ... and a nursing order is no supportive treatment (`二级护理`, `外科护理常规`), nor an operation
 # named by the word alone (`行手术治疗`: a 手术治疗 of no name): no EMR-RE 辅助治疗 is one
 AUXILIARY_PREDICATE = "辅助治疗"
@@ -157,7 +160,7 @@ def exam_word(predicate: str, obj: str) -> bool:
     """A test predicate's object that is a manoeuvre, sign or vital sign of the physical exam (or,
     for a histological test, no tissue's examination), a symptom predicate's that tells the course,
     an exam's description or a change word, a nursing step as an operation or a nursing order as a
-    supportive treatment, or a film as a drug (notes only)."""
+    supportive treatment, or a film or an operation as a drug (notes only)."""
     obj = unicodedata.normalize("NFKC", obj).strip()  # a full-width vital sign (ＢＰ１５０/１００) too
     if predicate in SYMPTOM_PREDICATES:
         return bool(NOT_SYMPTOMS.search(obj))
@@ -165,8 +168,8 @@ def exam_word(predicate: str, obj: str) -> bool:
         return bool(NOT_OPERATIONS.search(obj))
     if predicate == AUXILIARY_PREDICATE:
         return bool(NOT_AUXILIARY.search(obj))
-    if predicate == DRUG_PREDICATE:
-        return bool(FILM.search(obj))
+    if predicate == DRUG_PREDICATE:  # a film, or an operation (左肘关节松懈术): no EMR-RE or CMeIE drug ends with 术
+        return bool(FILM.search(obj)) or obj.endswith(OPERATION_END)
     if predicate == HISTOLOGY_PREDICATE and not HISTOLOGY.search(obj):
         return True
     return predicate in TEST_PREDICATES and bool(EXAM_WORDS.search(obj))

@@ -221,6 +221,8 @@ def test_a_negative_sign_a_patent_canal_and_supportive_care_are_no_findings_or_o
     assert symptom("移动性浊音阴性")
     assert site("外耳道通畅，无异常分泌物。", "外耳道")
     assert exam_word("手术治疗", "补液") and exam_word("手术治疗", "对症治疗") and not exam_word("辅助治疗", "补液")
+    assert exam_word("手术治疗", "抗炎") and exam_word("手术治疗", "手术") and not exam_word("手术治疗", "阑尾切除术")
+    assert exam_word("药物治疗", "左肘关节松懈术") and not exam_word("药物治疗", "头孢哌酮舒巴坦钠")
 
 
 def test_descriptions_measuring_phrases_ecg_results_and_a_lab_tests_start_are_no_entities():
