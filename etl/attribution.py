@@ -33,7 +33,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from etl.conditions import statement_items, told_in_passing
-from etl.findings import OPERATION_PREDICATE, STAGE, SYMPTOM_PREDICATES
+from etl.findings import DRUG_PREDICATE, OPERATION_PREDICATE, STAGE, SYMPTOM_PREDICATES
 from etl.history import named_as_past, named_histories, outside_its_sentence, sentence_of
 
 if TYPE_CHECKING:
@@ -271,6 +271,11 @@ PURPOSE_KINDS = (
      re.compile(r"哮喘|喘息|慢性阻塞性肺|慢阻肺|支气管|慢支|肺气肿|肺炎|肺部感染|上呼吸道|气管炎|咽炎|扁桃体炎|喉炎")),
     (re.compile(r"保护胃[黏粘]膜|护胃|抑酸"), re.compile(r"胃炎|胃溃疡|十二指肠球部溃疡|消化性溃疡|反流性食管炎")),
 )
+# A drug whose class is its kind, with no purpose word told (`硝苯地平缓释片`, `厄贝沙坦`, `依那普利`:
+# antihypertensives; ANNOTATION.md: "an antihypertensive belongs to `高血压`"): EMR-RE gives all 12 such
+# drugs of a note that names a hypertension to it. Beta blockers (洛尔) also treat a heart's rhythm: not here.
+DRUG_KINDS = ((re.compile(r"(?:地平|沙坦|普利)(?:酯|钠|钾|钙|马来酸盐)?(?:片|胶囊|缓释片|控释片|分散片)?$"),
+               re.compile(r"高血压|血压高")),)
 PURPOSE_WORD = re.compile(r"[^。；;，,、\n]{0,12}?(" + "|".join(purpose.pattern for purpose, _ in PURPOSE_KINDS) + ")")
 KIND_PREDICATES = frozenset(("药物治疗", "辅助治疗"))
 
@@ -288,12 +293,15 @@ def _disease_places(text: str, evidence: list[Evidence]) -> dict[str, tuple[int,
 
 def _purpose_of_kind(text: str, ev: Evidence, places: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
     """The note's diseases of the kind `ev`'s purpose word names (PURPOSE_KINDS), if any: the word
-    after a drug in its clause, or a supportive treatment's own (`平喘`, `抗血小板聚集`)."""
+    after a drug in its clause, or a supportive treatment's own (`平喘`, `抗血小板聚集`); with no word,
+    the kind of the drug's class (DRUG_KINDS)."""
     if ev.predicate not in KIND_PREDICATES:
         return {}
     word = PURPOSE_WORD.match(text, ev.object_end)
     told = word.group(1) if word else ev.object
     kind = next((names for purpose, names in PURPOSE_KINDS if purpose.fullmatch(told)), None)
+    if kind is None and word is None and ev.predicate == DRUG_PREDICATE:
+        kind = next((names for drug, names in DRUG_KINDS if drug.search(ev.object)), None)
     if kind is None:
         return {}
     return {name: place for name, place in places.items() if kind.search(name)}

@@ -298,7 +298,11 @@ def test_a_treatment_goes_to_the_disease_its_stated_purpose_names(text, drug, ow
 
 @pytest.mark.parametrize("text, drug, owner", [
     ("故诊断高血压病3级成立。治疗上给予非洛地平降压，茶碱平喘。", "非洛地平", "高血压病3级"),
-    ("故诊断高血压病3级成立。给予非洛地平，坎地沙坦调压。", "非洛地平", "支气管扩张症"),  # another drug's clause
+    ("故诊断高血压病3级成立。给予茶碱，坎地沙坦调压。", "茶碱", "支气管扩张症"),  # another drug's clause
+    # no purpose word: an antihypertensive's class is its kind (ANNOTATION.md; EMR-RE 12 of 12)
+    ("故诊断高血压病3级成立。给予非洛地平，茶碱。", "非洛地平", "高血压病3级"),
+    ("故诊断高血压病3级成立。规律口服硝苯地平缓释片治疗。", "硝苯地平缓释片", "高血压病3级"),
+    ("故诊断高血压病3级成立。给予美托洛尔。", "美托洛尔", "支气管扩张症"),  # a beta blocker treats a rhythm too
     ("既往2型糖尿病病史5年。给予阿卡波糖降糖。", "阿卡波糖", "2型糖尿病"),  # a past illness named by the text
     ("给予阿卡波糖降糖。", "阿卡波糖", "支气管扩张症"),  # the note names no disease of that kind
     ("诊断为“热性惊厥”。给予口服地西泮防止抽搐。", "地西泮", "热性惊厥"),
