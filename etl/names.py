@@ -22,9 +22,9 @@ from etl.findings import ROUTES
 if TYPE_CHECKING:
     from etl.graph.records import Evidence
 
-LEADING = re.compile(r"^(?:患者|查(?!体)|反复|间断|诉|以|据患者有|(?:依|根)?据病情|据|注射液|给予|予以?)+")  # 以发热为主症, 据患者有慢性咳嗽,
-# 依据病情给予给予非洛地平,
-# a drug's dosage form before its purpose (头孢替唑[注射液抗感染])
+LEADING = re.compile(r"^(?:患者|查(?!体)|反复|间断|诉|以|据患者有|(?:依|根)?据病情|据|注射液|给予|予以?)+")
+# 以发热为主症, 据患者有慢性咳嗽, 依据病情给予给予非洛地平 (what leads to a treatment given), a drug's dosage
+# form before its purpose (头孢替唑[注射液抗感染])
 LABEL = re.compile(r".*[：:]")  # 辅助检查：2016-08-03我院：腰椎正侧位片 -> 腰椎正侧位片 (no EMR-RE object holds a colon)
 NAME = re.compile(r"[\u4e00-\u9fffA-Za-z0-9+\-/]+")  # what a label's cut must leave: a name, not a value's tail
 LIST_TAIL = re.compile(r"等|为主|症状(?:有所|明显|稍|略|均)?(?:加重|缓解|好转|减轻|消失)")  # 呕吐等早孕反应 -> 呕吐;

@@ -178,7 +178,8 @@ def read_note(text: str, evidence: list[Evidence], knowledge=None, whole: bool =
     symptoms told after a treatment as such (etl/findings.py), the other items of a found symptom's
     list and two symptoms written as one split (etl/lists.py), then each finding given to the note's disease the span model's knowledge
     (its training triples) gives it to, and each treatment to the disease its stated purpose names
-    (`…，治疗前列腺增生`: etl/attribution.py), and a bare 化疗 left out beside its regimen. A subject that names no disease
+    (`…，治疗前列腺增生`: etl/attribution.py), and a bare 化疗 left out beside its regimen
+    (etl/findings.py). A subject that names no disease
     (`瘢痕`, `破伤风` of `破伤风抗毒素皮试`: etl/findings.py) is left out first, read in the note (a
     window may end right after it). Returns (evidence, items added from lists, evidence left out
     for a subject that names no disease). A section with no main condition (`whole` false: a
