@@ -87,6 +87,9 @@ _OPERATED = "术后"
 # 合并), a remark in brackets (`瘢痕子宫（前次剖宫产）`), a stage or grade (`慢性肾脏病5期`,
 # `原发性高血压3级极高危`): no EMR-RE subject holds ？, 术后, a bracket, a stage or a grade
 _NAME_ENDS = re.compile(r"[？?（(]|术后|伴(?!有)|(?<!合)并|\d+期|[\dⅠⅡⅢⅣ]+级")
+# a pregnancy's description before the item's name (`妊娠38+2周孕3产0LO先兆临产` -> 先兆临产; alone,
+# `妊娠40+6周孕1产0LO`, no name): no EMR-RE subject holds one
+_PREGNANCY = re.compile(r"(?:妊娠|孕)\d+(?:\+\d+)?周(?:孕\d+产\d+)?(?:[LR][OS][APT]?)?")
 _TRAILING = (_OPERATED, "？", "?", "等")  # a hedge, an "and so on" or 术后 (肝癌术后: the disease) closing an item is not part of the name
 
 
@@ -164,9 +167,10 @@ def statement_lists(text: str, kinds: Iterable[str] | None = None) -> list[list[
         for match in pattern.finditer(text):
             at, listed = match.start(1), []
             for part in _ITEM_SEPARATOR.split(match.group(1)):
-                name = _strip_trailing(part)
+                lead = _PREGNANCY.match(part)
+                name = _strip_trailing(part[lead.end():] if lead else part)
                 if _a_statement_name(name):
-                    start = text.index(part, at)
+                    start = text.index(part, at) + (lead.end() if lead else 0)
                     listed.append((start, start + len(name)))
                 if part:
                     at = text.index(part, at) + len(part)
