@@ -101,6 +101,23 @@ def passing_mention_elsewhere(text: str, subject: tuple[int, int], obj: tuple[in
 SUPPLEMENTARY = re.compile(r"补充诊断[^。；;\n]{0,30}$")
 
 
+# ... and a treatment told after it in its sentence, with no purpose word of its own, is its
+# (`补充诊断心力衰竭 心功能Ⅳ级，并给予螺内酯，呋塞米利尿`: two readings found them given to the
+# admission's 肺炎 or 冠心病); one told with a purpose (`泮托拉唑抑酸`) goes by that (PURPOSE_KINDS).
+SUPPLEMENTARY_NAME = re.compile(r"补充诊断[为是]?[：:]?\s*([^，。；;,：:\s（(]{2,20})")
+
+
+def _found_in_its_sentence(text: str, ev: Evidence) -> dict[str, tuple[int, int]]:
+    """The supplementary diagnosis named before a treatment with no purpose word in its sentence."""
+    if ev.predicate not in TREATMENTS or ev.object_start is None or PURPOSE_WORD.match(text, ev.object_end):
+        return {}
+    begin, _ = sentence_of(text, ev.object_start, ev.object_end)
+    found = [m for m in SUPPLEMENTARY_NAME.finditer(text, begin, ev.object_start)]
+    if not found or not DISEASE_ENDING.search(found[-1].group(1)):
+        return {}
+    return {found[-1].group(1): found[-1].span(1)}
+
+
 def told_before_found(text: str, ev: Evidence) -> bool:
     """A treatment told before the sentence of its subject, which a supplementary diagnosis names
     (SUPPLEMENTARY in its sentence before it)."""
@@ -373,7 +390,8 @@ def stated_purposes(text: str, evidence: list[Evidence], reasoned: list[tuple[in
         elif ev.predicate == STAGE:
             owners = _named_right_before(text, ev, places)
         else:
-            owners = _purpose_of_kind(text, ev, places) or _named_by_operation(ev, places)
+            owners = (_purpose_of_kind(text, ev, places) or _named_by_operation(ev, places)
+                      or _found_in_its_sentence(text, ev))
         if owners and ev.subject not in owners:
             best = max(owners, key=len)
             ev = replace(ev, subject=best, subject_start=owners[best][0], subject_end=owners[best][1])

@@ -115,6 +115,20 @@ def test_a_name_told_in_passing_owns_only_its_own_sentence(text, subject, obj, a
     assert passing_mention_elsewhere(text, (at, at + len(subject)), (start, start + len(obj))) is apart
 
 
+@pytest.mark.parametrize("drug, owner", [
+    ("螺内酯", "心力衰竭"), ("呋塞米", "心力衰竭"),  # told after it in its sentence, no purpose word
+    ("泮托拉唑", "肺炎"),  # told with its own purpose (抑酸): not the supplementary diagnosis's
+    ("头孢曲松", "肺炎"),  # told before it
+])
+def test_a_treatment_told_after_a_supplementary_diagnosis_in_its_sentence_is_its(drug, owner):
+    from etl.attribution import stated_purposes
+
+    text = ("诊断为：1、肺炎2，冠心病。给予头孢曲松抗感染，并根据患者症状体征，补充诊断心力衰竭 心功能Ⅳ级，"
+            "并给予螺内酯，呋塞米利尿，泮托拉唑抑酸保护胃黏膜等药物治疗。")
+    ev = _evidence("肺炎", text.index("肺炎"), drug, text.index(drug), 0.9)
+    assert stated_purposes(text, [ev])[0].subject == owner
+
+
 @pytest.mark.parametrize("text, subject, obj, before", [
     ("给予应用抗炎、活血化瘀等药物对症治疗。后患者诉腰痛。补充诊断：腰椎间盘突出症。给予患处蜡疗。", "腰椎间盘突出症", "抗炎", True),
     ("给予口服活血止痛药物及物理治疗；化验结果示血脂异常，补充诊断：高胆固醇血症，给予调节血脂药物。",
