@@ -40,13 +40,17 @@ from etl.errors import DataError
 @click.option("--retune", is_flag=True,
               help="Train nothing: tune the decoding thresholds of the folder (--out, default spans.model_dir) "
                    "again on the dev data (CMeIE dev split; --dev-notes for the notes' own) and re-measure it.")
+@click.option("--average", "average", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Train nothing: write to --out the mean of the weights of these span model folders (give it "
+                   "twice or more; one shape, trained on from one start with --init-model), then tune and "
+                   "measure it as --retune does.")
 @click.option("--knowledge", "knowledge_only", is_flag=True,
               help="Train nothing: write the folder's knowledge.tsv (which disease the training triples give "
                    "each finding to; a note's attribution) from the CMeIE train split and --notes.")
 @note_options
 @click.pass_obj
 def train_spans(app, encoder_checkpoint, from_scratch, out, epochs, with_cmeee, cmeee_ratio, negatives,
-                max_train, init_model, retune, knowledge_only, notes_file, dev_notes_file, with_notes) -> None:
+                max_train, init_model, retune, average, knowledge_only, notes_file, dev_notes_file, with_notes) -> None:
     """Span extractor (ELECTRA MRC, start/end pointers, multi-turn subject -> object questions).
 
     Trains on the train part of data.cmeie_labeled (optionally plus CMeEE entity questions) and,
@@ -61,6 +65,14 @@ def train_spans(app, encoder_checkpoint, from_scratch, out, epochs, with_cmeee, 
                        spans__cmeee_ratio=cmeee_ratio, spans__negatives_per_text=negatives,
                        spans__init_model=init_model)
     settings = note_choice(settings, "spans", notes_file, dev_notes_file, with_notes)
+    if average:
+        if retune or knowledge_only or any((encoder_checkpoint, from_scratch, epochs, with_cmeee is not None,
+                                            cmeee_ratio, negatives, max_train, init_model, notes_file)):
+            raise click.UsageError("--average trains nothing: give only --out and --dev-notes with it")
+        from etl.models.spans.training import average_spans
+
+        average_spans(settings, average, out or settings.spans.model_dir, log=click.echo)
+        return
     if knowledge_only:
         if retune or any((encoder_checkpoint, from_scratch, epochs, with_cmeee is not None, cmeee_ratio, negatives,
                           max_train, init_model, dev_notes_file)):

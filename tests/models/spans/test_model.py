@@ -285,6 +285,36 @@ def test_cli_train_predict_evaluate(tmp_path, vocab_path, cmeie_samples, shared_
     assert SpanExtractor.load(out).knowledge.score(some["subject"], some["predicate"], some["object"]) > 0
     bad = runner.invoke(cli, [*base, "train", "spans", "--knowledge", "--retune", "--out", str(out)])
     assert bad.exit_code == 1 and "trains nothing" in bad.output
+    # --average: a "model soup", the mean of the weights of folders of one shape, tuned and measured
+    import shutil
+
+    import numpy as np
+
+    from etl.models.folder import save_weights_f16
+
+    other = tmp_path / "spans-other"
+    shutil.copytree(out, other)
+    model = SpanExtractor.load(other).model
+    model.set_weights([np.zeros_like(w) for w in model.get_weights()])
+    save_weights_f16(model, other / "weights.h5")
+    (other / "version.txt").write_text(folder_version("spans", other) + "\n", encoding="utf-8")
+    averaged = tmp_path / "spans-averaged"
+    result = runner.invoke(cli, [*base, "train", "spans", "--average", str(out), "--average", str(other),
+                                 "--out", str(averaged), "--dev-notes", str(dev_notes)])
+    assert result.exit_code == 0, result.output
+    assert "averaged the weights" in result.output and not (tmp_path / "spans-averaged.partial").exists()
+    record = json.loads((averaged / "settings.json").read_text(encoding="utf-8"))
+    assert record["averaged_from"] == [read_version(out), read_version(other)]
+    assert read_version(averaged) == folder_version("spans", averaged) not in (read_version(out), read_version(other))
+    for mean, whole in zip(SpanExtractor.load(averaged).model.get_weights(), SpanExtractor.load(out).model.get_weights()):
+        np.testing.assert_allclose(mean, whole / 2, atol=2e-3)
+    assert json.loads((averaged / "metrics.json").read_text(encoding="utf-8"))["retuned"]
+    (other / "vocab.txt").write_text((out / "vocab.txt").read_text(encoding="utf-8") + "多\n", encoding="utf-8")
+    bad = runner.invoke(cli, [*base, "train", "spans", "--average", str(out), "--average", str(other),
+                              "--out", str(averaged)])
+    assert bad.exit_code == 1 and "differ in vocab.txt" in bad.output
+    bad = runner.invoke(cli, [*base, "train", "spans", "--average", str(out), "--retune", "--out", str(averaged)])
+    assert bad.exit_code == 1 and "trains nothing" in bad.output
     assert {p.name for p in out.iterdir()} >= {"encoder_config.json", "vocab.txt", "weights.h5", "labels.json",
                                                "settings.json", "metrics.json", "version.txt", "knowledge.tsv"}
     assert not (out / "lexicon.tsv").exists() and metrics["lexicon_entries"] == 0
