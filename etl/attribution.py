@@ -112,7 +112,7 @@ def _found_in_its_sentence(text: str, ev: Evidence) -> dict[str, tuple[int, int]
     if ev.predicate not in TREATMENTS or ev.object_start is None or PURPOSE_WORD.match(text, ev.object_end):
         return {}
     begin, _ = sentence_of(text, ev.object_start, ev.object_end)
-    found = [m for m in SUPPLEMENTARY_NAME.finditer(text, begin, ev.object_start)]
+    found = list(SUPPLEMENTARY_NAME.finditer(text, begin, ev.object_start))
     if not found or not DISEASE_ENDING.search(found[-1].group(1)):
         return {}
     return {found[-1].group(1): found[-1].span(1)}
@@ -345,8 +345,6 @@ def _named_by_operation(ev: Evidence, places: dict[str, tuple[int, int]]) -> dic
 # A stage told right after a disease's name is that disease's (`诊断为：1、慢性阻塞性肺疾病急性加重期2、
 # 高血压病3级极高危组`: the `3级` is 高血压病's, the readings found it given to the COPD; EMR-RE: 26 of
 # the 27 stages told right after a disease of the note are its).
-
-
 def _named_right_before(text: str, ev: Evidence, places: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
     """The note's disease whose name ends right where the stage `ev`'s object begins, at that place
     (a statement's item that holds the stage, `高血压病3级极高危组`, gives the name before it)."""

@@ -86,11 +86,10 @@ _OPERATED = "术后"
 # follows an operation (`宫颈癌术后化疗`), an accompanying problem (`胃癌伴转移`, `肺癌并两肺转移`; not
 # 合并), a remark in brackets (`瘢痕子宫（前次剖宫产）`), a stage or grade (`慢性肾脏病5期`,
 # `原发性高血压3级极高危`): no EMR-RE subject holds ？, 术后, a bracket, a stage or a grade
-_NAME_ENDS = re.compile(r"[？?（(]|术后|伴(?!有)|(?<!合)并|\d+期|[\dⅠⅡⅢⅣ]+级")
+_NAME_ENDS = re.compile(r"[？?（(]|术后|伴(?!有)|(?<!合)并|\d+期|[\dⅠⅡⅢⅣ]+级|等+$")  # or 等 closing it (高血压、糖尿病等)
 # a pregnancy's description before the item's name (`妊娠38+2周孕3产0LO先兆临产` -> 先兆临产; alone,
 # `妊娠40+6周孕1产0LO`, no name): no EMR-RE subject holds one
 _PREGNANCY = re.compile(r"(?:妊娠|孕)\d+(?:\+\d+)?周(?:孕\d+产\d+)?(?:[LR][OS][APT]?)?")
-_TRAILING = (_OPERATED, "？", "?", "等")  # a hedge, an "and so on" or 术后 (肝癌术后: the disease) closing an item is not part of the name
 
 
 @dataclass(frozen=True)
@@ -276,16 +275,9 @@ def told_in_passing(text: str, start: int, end: int) -> bool:
 
 
 def _strip_trailing(part: str) -> str:
+    """An item's name: the item up to where its name ends (_NAME_ENDS)."""
     cut = _NAME_ENDS.search(part, MIN_CHARS)
-    if cut:
-        part = part[:cut.start()]
-    stripped = True
-    while stripped:
-        stripped = False
-        for tail in _TRAILING:
-            if part.endswith(tail) and len(part) > len(tail):
-                part, stripped = part[: -len(tail)], True
-    return part
+    return part[:cut.start()] if cut else part
 
 
 def _a_name(name: str) -> bool:

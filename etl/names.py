@@ -17,7 +17,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from etl.findings import ROUTES
+from etl.findings import CHEMO, ROUTES
 
 if TYPE_CHECKING:
     from etl.graph.records import Evidence
@@ -34,7 +34,6 @@ LIST_TAIL = re.compile(r"等|为主|症状(?:有所|明显|稍|略|均)?(?:加�
 ALTERNATIVE = re.compile(r"或")
 TESTS = frozenset(("实验室检查", "辅助检查", "影像学检查", "组织学检查", "内窥镜检查"))
 REGIMEN_CHEMO = re.compile(r"[A-Za-z0-9+\-）)]化疗$|方案化疗$")  # FOLFIRI化疗 -> FOLFIRI, XELOX方案化疗 -> XELOX方案
-CHEMO = "化疗"
 MIN_CHARS = 2
 OPERATION_TWICE = "术术"  # an operation's 术 and the 术 of 术后 after it (no EMR-RE object ends so)
 # A combination drug is one name (`头孢哌酮舒巴坦钠`, `阿莫西林克拉维酸`): the model answers its first
@@ -47,7 +46,7 @@ PURPOSE_VERB_INSIDE = re.compile(r"减轻|改善|纠正|缓解|预防")
 PURPOSE_VERB = re.compile(f"(?:{PURPOSE_VERB_INSIDE.pattern})$")
 # ... not by the drug and route run into it (`静点头孢哌酮抗感染`, `口服复方鲜竹沥止咳化痰`: no EMR-RE
 # object starts with a route): the purpose it ends with is the treatment
-ROUTE = re.compile(r"^(?:%s|给予|予以?)" % "|".join(ROUTES))
+ROUTE = re.compile(r"^(?:%s)" % "|".join(ROUTES))  # (给予 / 予以 before it: LEADING, cut first)
 SUPPORTIVE_END = re.compile(r"(?:抗感染|止咳化痰|止咳祛痰|止咳|化痰|祛痰|平喘|抑酸|护胃|补液|止痛|止血|抗炎|抗病毒|营养支持"
                             r"|解痉|利尿|降压|降糖|调脂|活血化瘀|营养神经|对症治疗)$")
 DRUG_CLASS = re.compile(r"药物")  # a drug's class and purpose before its name (no EMR-RE drug holds 药物 and more)

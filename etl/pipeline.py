@@ -176,8 +176,8 @@ def read_note(text: str, evidence: list[Evidence], knowledge=None, whole: bool =
     the diagnosis their reasoning concludes (etl/attribution.py) and the past illness their sentence
     names (etl/history.py), one subject per object place (etl/attribution.py),
     symptoms told after a treatment as such (etl/findings.py), the other items of a found symptom's
-    list and two symptoms written as one split (etl/lists.py), then each finding given to the note's disease the span model's knowledge
-    (its training triples) gives it to, and each treatment to the disease its stated purpose names
+    list and two symptoms written as one split (etl/lists.py), then each finding given to the note's
+    disease the span model's knowledge (its training triples) gives it to, and each treatment to the disease its stated purpose names
     (`…，治疗前列腺增生`: etl/attribution.py), and a bare 化疗 left out beside its regimen
     (etl/findings.py). A subject that names no disease
     (`瘢痕`, `破伤风` of `破伤风抗毒素皮试`: etl/findings.py) is left out first, read in the note (a

@@ -332,19 +332,17 @@ def average_spans(settings, folders, out: str | Path, log: Callable[[str], None]
                 raise ConfigError(f"span model folders {first} and {other} differ in {name}: only models of one "
                                   f"shape, trained on from one start (--init-model), can be averaged")
     versions = [model_folder.read_version(f) for f in folders]
-    weights = [SpanExtractor.load(f).model.get_weights() for f in folders]
-    model = SpanExtractor.load(first).model
+    models = [SpanExtractor.load(f).model for f in folders]
+    weights = [m.get_weights() for m in models]
+    model = models[0]
     model.set_weights([np.mean([w[i] for w in weights], axis=0) for i in range(len(weights[0]))])
     out = Path(out)
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(first, staging)
     save_weights_f16(model, staging / "weights.h5")
-    record = model_folder.read_json(staging / "settings.json")
-    record["averaged_from"] = versions
-    model_folder.write_json(staging / "settings.json", record)
-    metrics = model_folder.read_json(staging / "metrics.json")
-    model_folder.write_json(staging / "metrics.json", {**metrics, "averaged_from": versions})
+    for record in ("settings.json", "metrics.json"):
+        model_folder.write_json(staging / record, {**model_folder.read_json(staging / record), "averaged_from": versions})
     log(f"averaged the weights of {', '.join(versions)}")
     measured = retune_spans(settings, staging, log=log)
     model_folder.replace_folder(staging, out)
