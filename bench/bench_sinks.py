@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "tools" / "neo4j-server"))
 
 from etl.config import FalkorDBSettings, Neo4jSettings  # noqa: E402
 from etl.graph.falkordb_server import cpu_seconds as process_cpu_seconds  # noqa: E402
-from etl.graph.records import Document, Evidence  # noqa: E402
+from etl.records import Document, Evidence  # noqa: E402
 from etl.schema import load_schema  # noqa: E402
 
 

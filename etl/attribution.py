@@ -37,7 +37,7 @@ from etl.findings import DRUG_PREDICATE, OPERATION_PREDICATE, STAGE, SYMPTOM_PRE
 from etl.history import named_as_past, named_histories, outside_its_sentence, sentence_of
 
 if TYPE_CHECKING:
-    from etl.graph.records import Evidence
+    from etl.records import Evidence
     from etl.models.spans.knowledge import FindingKnowledge
 
 TOLD_WITH_DISEASE = frozenset({"发病部位"})  # 转移部位 / 外侵部位 are told apart often (下段食管癌…，肝转移)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from etl.history import sentence_of
 
 if TYPE_CHECKING:
-    from etl.graph.records import Evidence
+    from etl.records import Evidence
 
 SITE_PREDICATES = frozenset(("发病部位", "转移部位", "外侵部位"))
 SYMPTOM_TYPE = "症状"

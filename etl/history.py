@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from etl.graph.records import Evidence
+    from etl.records import Evidence
 
 SENTENCE_END = re.compile(r"[。；;！？!?\n]")
 PAST_AFTER = re.compile(r"[^，。；,;]{0,2}?(?:病史|史)|\d+\+?余?年")  # 冠心病史, 脑梗死病史3年, 糖尿病病史, 高血压30年

@@ -26,7 +26,7 @@ from etl.history import sentence_of
 from etl.names import trim_object
 
 if TYPE_CHECKING:
-    from etl.graph.records import Evidence
+    from etl.records import Evidence
 
 MAX_ITEM = 8
 CLAUSE_END = re.compile(r"[，。；;,:：（()）“”\"\n]")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from etl.findings import CHEMO, ROUTES
 
 if TYPE_CHECKING:
-    from etl.graph.records import Evidence
+    from etl.records import Evidence
 
 LEADING = re.compile(r"^(?:患者|查(?!体)|反复|间断|诉|以|据患者有|(?:依|根)?据病情|据|注射液|给予|予以?)+")
 # 以发热为主症, 据患者有慢性咳嗽, 依据病情给予给予非洛地平 (what leads to a treatment given), a drug's dosage

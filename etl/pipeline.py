@@ -54,7 +54,7 @@ from etl.findings import (exam_word, listed_not_differential, names_no_disease, 
 from etl.history import past_illness_elsewhere, past_owns_its_sentence
 from etl.lists import complete_lists, split_joined
 from etl.names import trim_object, whole_subjects
-from etl.graph.records import PRESENT, Document, Evidence
+from etl.records import PRESENT, Document, Evidence
 from etl.report import Progress, RunReport
 from etl.values import normalize_name
 from etl.schema import Schema

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from etl.attribution import known_subjects, one_subject_per_object, site_told_apart
-from etl.graph.records import Evidence
+from etl.records import Evidence
 
 
 def _evidence(subject: str, at: int, obj: str, start: int, score: float) -> Evidence:

@@ -157,7 +157,7 @@ def test_a_symptom_told_after_a_treatment(text, name, told):
 
 
 def test_symptoms_after_treatment_relabels_clinical_features_only():
-    from etl.graph.records import Evidence
+    from etl.records import Evidence
 
     text = "胃癌术后。化疗后出现恶心。入院前腹痛。"
 
@@ -173,7 +173,7 @@ def test_symptoms_after_treatment_relabels_clinical_features_only():
 
 def test_a_bare_chemotherapy_beside_its_named_regimen_is_left_out():
     from etl.findings import regimens_over_bare_chemo
-    from etl.graph.records import Evidence
+    from etl.records import Evidence
 
     def ev(subject, obj, predicate="化疗"):
         return Evidence(doc_id="d", subject=subject, subject_type="疾病", predicate=predicate, object=obj,

@@ -52,7 +52,7 @@ def test_the_sentence_ends_at_a_full_stop_or_semicolon():
 
 
 def _ev(text, subject, obj, predicate="药物治疗", at=None):
-    from etl.graph.records import Evidence
+    from etl.records import Evidence
 
     s = text.index(subject) if at is None else at
     o = text.index(obj)

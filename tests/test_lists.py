@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from etl.graph.records import Evidence
+from etl.records import Evidence
 from etl.lists import complete_lists, list_siblings
 
 
@@ -63,7 +63,7 @@ def test_an_added_item_is_left_out_as_the_models_objects_are(text, found):
 
 
 def test_two_symptoms_written_as_one_are_two_objects():
-    from etl.graph.records import Evidence
+    from etl.records import Evidence
     from etl.lists import split_joined
 
     text = "主因头痛头晕2天入院，腹部胀痛。"

@@ -75,7 +75,7 @@ def test_an_object_is_cut_as_the_guideline_names_it(text, found, predicate, name
     ("慢性支气管炎，急性发作时咳嗽", "慢性支气管炎", "慢性支气管炎"),  # told apart: not its phase
 ])
 def test_a_subject_found_without_its_modifier_gets_its_whole_name(text, head, name):
-    from etl.graph.records import Evidence
+    from etl.records import Evidence
     from etl.names import whole_subjects
 
     start = text.index(head)

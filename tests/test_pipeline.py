@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from etl.graph.records import ABSENT, PRESENT, Document, Evidence
+from etl.records import ABSENT, PRESENT, Document, Evidence
 from etl.pipeline import Pipeline, PipelineOptions, best_per_place
 from etl.windows import Window
 from etl.report import RunReport

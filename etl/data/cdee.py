@@ -30,7 +30,7 @@ from typing import Iterable, Sequence
 
 from etl.data.files import open_text
 from etl.errors import DataError
-from etl.graph.records import ABSENT, POSSIBLE, PRESENT
+from etl.records import ABSENT, POSSIBLE, PRESENT
 
 TENDENCY = {"": PRESENT, "否定": ABSENT, "不确定": POSSIBLE}
 GAP = 6  # extra characters a gapped placement may span (体重无明显变化 = 体重变化 + 3)

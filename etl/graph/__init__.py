@@ -7,7 +7,7 @@
         sink.write_documents(docs, evidence, run_id=run_id)   # replace these documents' evidence
         sink.finish_run(record)
 
-Modules: records (data handed in), names (entity keys), batch (rows), statements (all Cypher),
+Modules: records (run records, ledger entries; the documents and evidence handed in are etl/records.py), names (entity keys), batch (rows), statements (all Cypher),
 dialect (Neo4j vs FalkorDB schema set-up), sink (interface + write protocol), neo4j_sink,
 falkordb_sink, falkordb_server (private server), parquet (--triples-out), templates (cypher/queries).
 """
@@ -18,7 +18,8 @@ from pathlib import Path
 from etl.config import GraphSettings
 from etl.graph.batch import InvalidEvidence
 from etl.graph.names import normalize_name
-from etl.graph.records import Document, Evidence, LedgerEntry, RunRecord, WriteStats
+from etl.records import Document, Evidence
+from etl.graph.records import LedgerEntry, RunRecord, WriteStats
 from etl.graph.sink import NoneSink, Sink
 from etl.schema import Schema, load_schema
 

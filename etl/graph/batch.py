@@ -24,8 +24,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from etl import values
 from etl.graph.names import MAX_KEY_BYTES, name_key, normalize_name
-from etl.graph.records import (ABSENT, ASSERTIONS, EXPERIENCERS, POSSIBLE, PRESENT, Document, Evidence,
-                               versions_to_text)
+from etl.records import ABSENT, ASSERTIONS, EXPERIENCERS, POSSIBLE, PRESENT, Document, Evidence
+from etl.graph.records import versions_to_text
 from etl.schema import Schema
 
 # The properties of an Evidence node, exactly the keys of _evidence_row(): the evidence statement

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from etl.graph.records import ABSENT, POSSIBLE
+from etl.records import ABSENT, POSSIBLE
 
 # One row per piece of evidence, old or new: the fields a count depends on.
 SUMMARY_FIELDS = ("key", "edge_key", "doc_id", "subject_label", "subject", "rel_type", "object_label",

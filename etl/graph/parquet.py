@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 
 from etl.errors import OutputError
 from etl.graph.batch import prepare_batch
-from etl.graph.records import Document, Evidence, LedgerEntry, RunRecord, WriteStats
+from etl.records import Document, Evidence
+from etl.graph.records import LedgerEntry, RunRecord, WriteStats
 from etl.graph.sink import Sink
 from etl.lock import pid_alive
 from etl.schema import Schema

@@ -29,8 +29,8 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 from etl.errors import SinkError
 from etl.graph import counts
 from etl.graph.batch import PreparedBatch, prepare_batch
-from etl.graph.records import (Document, Evidence, LedgerEntry, RunRecord, WriteStats,
-                               versions_from_text)
+from etl.records import Document, Evidence
+from etl.graph.records import LedgerEntry, RunRecord, WriteStats, versions_from_text
 from etl.graph.statements import Statement, StatementBuilder
 from etl.schema import Schema
 from etl.values import clean_text

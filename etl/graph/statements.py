@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 
 from etl.graph.batch import EVIDENCE_PROPERTIES
 from etl.graph.counts import EDGE_CHANGE_FIELDS
-from etl.graph.records import ABSENT, POSSIBLE
+from etl.records import ABSENT, POSSIBLE
 from etl.schema import CYPHER_IDENTIFIER, Schema
 
 # Provenance vocabulary (not from the CMeIE schema, but fixed here and whitelisted the same way).

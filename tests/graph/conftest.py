@@ -20,7 +20,7 @@ from etl.config import FalkorDBSettings
 from etl.graph.falkordb_server import FalkorDBServer
 from etl.graph.falkordb_sink import FalkorDBSink
 from etl.graph.neo4j_sink import Neo4jSink
-from etl.graph.records import Document, Evidence
+from etl.records import Document, Evidence
 from etl.schema import load_schema
 
 STORES = ("falkordb", "neo4j")

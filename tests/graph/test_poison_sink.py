@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from etl.graph import InvalidEvidence, RunRecord
-from etl.graph.records import Document
+from etl.records import Document
 from etl.values import normalize_name, name_key
 from poison_catalogue import HOSTILE, store_safe_key
 

@@ -23,7 +23,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from etl.data.cdee import CdeeSample
-from etl.graph.records import ABSENT, ASSERTIONS, POSSIBLE, PRESENT
+from etl.records import ABSENT, ASSERTIONS, POSSIBLE, PRESENT
 from etl.models.tokens import TokenLocator, group_by_bucket, token_offsets
 
 LABELS = ASSERTIONS  # output order of the classifier: present, absent, possible

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from etl.graph.records import ASSERTIONS as STATUSES  # present, absent, possible
+from etl.records import ASSERTIONS as STATUSES  # present, absent, possible
 
 
 def _ratio(numerator: int, denominator: int) -> float:

@@ -44,7 +44,7 @@ from typing import Sequence
 import numpy as np
 
 from etl.compat import keras, tf
-from etl.graph.records import PRESENT
+from etl.records import PRESENT
 from etl.models import folder as model_folder
 from etl.models.folder import module_source
 from etl.errors import ConfigError

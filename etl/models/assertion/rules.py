@@ -65,8 +65,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from etl.errors import DataError
-from etl.graph.records import ABSENT, PRESENT
-from etl.graph.records import POSSIBLE as POSSIBLE_STATUS
+from etl.records import ABSENT, PRESENT
+from etl.records import POSSIBLE as POSSIBLE_STATUS
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("context_rules.tsv")
 DEFAULT_MAX_SCOPE = 40  # characters between a cue and the finding it modifies
