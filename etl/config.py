@@ -284,7 +284,7 @@ class RunSettings:
 
 @dataclass(frozen=True)
 class RaySettings:
-    """`etl run --engine ray` (etl/ray_engine.py): where the cluster is and how the actors are cut."""
+    """`etl run --engine ray` (etl/run/ray_engine.py): where the cluster is and how the actors are cut."""
     address: str = ""  # "" starts a local Ray in this process; "auto" or "ray://host:10001" joins a cluster
     connect_timeout: float = 30.0  # seconds to join `address` before the run stops (exit 1): cron must not hang
     local_cpus: int = 2  # CPUs of the local Ray (address = "")

@@ -71,3 +71,7 @@ class LockedError(EtlError):
     """Another run holds the lock."""
 
     exit_code = EXIT_LOCKED
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: the run is closed as failed, the report written (exit 130)."""

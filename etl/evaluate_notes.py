@@ -20,6 +20,9 @@ from typing import Iterable, Mapping, Sequence
 
 from etl.data.emr_re import POSSIBLE, PRESENT, Note
 from etl.evaluate import Counts
+from etl.run import stages
+from etl.run.options import RunOptions, run_options
+from etl.run.stages import Models
 
 Key = tuple[str, str, str]
 
@@ -144,23 +147,24 @@ def format_scores(scores: NoteScores) -> str:
 
 
 # --------------------------------------------------------------------------- the run path
-def evaluation_pipeline(settings):
-    """A Pipeline with the configured models loaded (as `etl run` loads them), no sink: what
-    `extract_notes` runs. TensorFlow is imported here."""
-    from etl.cli.run_cmd import load_models
+@dataclass
+class NotesRun:
+    """The configured models as `etl run` loads them, the run's options, and what its stages have
+    counted so far (windows, main conditions, span questions, ...): what `extract_notes` runs."""
+    models: Models
+    options: RunOptions
+    counts: stages.Counts = field(default_factory=stages.Counts)
+
+
+def notes_run(settings) -> NotesRun:
+    """The configured models loaded (no sink): TensorFlow is imported here."""
     from etl.models.folder import check_folder
-    from etl.pipeline import Pipeline, pipeline_options
-    from etl.report import RunReport
+    from etl.run.models import load_models
     from etl.runtime import configure
-    from etl.schema import load_schema
 
     check_folder(settings.relation.model_dir, "relation")  # clear errors before TensorFlow loads
     check_folder(settings.spans.model_dir, "spans")
-    runtime = configure(settings.runtime)
-    relations, spans, assertions = load_models(settings, runtime)
-    options = pipeline_options(settings)
-    report = RunReport(run_id="evaluate", input="", sink="", started="")
-    return Pipeline(load_schema(), relations, spans, None, report, options, None, assertions=assertions)
+    return NotesRun(load_models(settings, configure(settings.runtime)), run_options(settings))
 
 
 def note_documents(notes: Sequence[Note], first: int = 0) -> list:
@@ -170,12 +174,15 @@ def note_documents(notes: Sequence[Note], first: int = 0) -> list:
     return [SourceDocument(n.id, n.text, "gold", i, content_hash(n.text, {})) for i, n in enumerate(notes, first)]
 
 
-def extract_notes(pipeline, notes: list[Note], batch: int = 64) -> dict[str, list]:
-    """Every note through `pipeline.extract` (what `etl run` does to a batch of documents:
-    windows, relations, spans, merge, assertion) -> note id -> its evidence."""
+def extract_notes(run: NotesRun, notes: list[Note], batch: int = 64) -> dict[str, list]:
+    """Every note through the run's stages (etl/run/stages.py `extract`: what `etl run` does to a
+    batch of documents: windows, relations, spans, merge, assertion) -> note id -> its evidence."""
     found: dict[str, list] = {}
     for first in range(0, len(notes), batch):
-        for document, evidence in pipeline.extract(note_documents(notes[first:first + batch], first)):
+        results, counts = stages.extract(run.models, run.options, note_documents(notes[first:first + batch], first),
+                                         "evaluate")
+        run.counts.add(counts)
+        for document, evidence in results:
             found[document.doc_id] = evidence
     return found
 
@@ -206,15 +213,16 @@ def evidence_rows(note: Note, evidence: Iterable) -> dict:
 SCALE_TOLERANCE = 0.002
 
 
-def tune_note_thresholds(pipeline, notes: list[Note], scales, min_scores, log=print) -> tuple[tuple[float, float], list[dict]]:
+def tune_note_thresholds(run: NotesRun, notes: list[Note], scales, min_scores, log=print) -> tuple[tuple[float, float], list[dict]]:
     """The decision for notes' passages that gives `notes` (annotated, held out from training) the
     best strict F1 end to end: each scale of the relation thresholds
     decides which predicates the span model is asked, as `etl run` asks them (span turns, merge,
     assertion), and each least triple score (relation probability x span pointers) drops the
     weakest triples. The main conditions and relation probabilities are computed once, the span
     turns once per scale. Returns ((scale, min score), one figure row per setting)."""
-    relations = pipeline.relations
-    items = pipeline.conditions_batch(pipeline.prepare(note_documents(notes)))
+    models = run.models
+    relations = models.relations
+    items, _ = stages.conditions(models, stages.prepare(models, run.options, note_documents(notes))[0])
     probabilities = relations.probabilities_encoded([ids for item in items for ids in item.token_ids])
     flags = [passage.of_a_note for item in items for passage in item.passages]
     kept, floor, rows = relations.note_thresholds, relations.note_min_score, []
@@ -223,8 +231,8 @@ def tune_note_thresholds(pipeline, notes: list[Note], scales, min_scores, log=pr
         for scale in sorted(set(scales) | {1.0}):
             relations.note_thresholds = relations.thresholds * scale
             predicted = relations.decide(probabilities, flags)
-            evidence = [(document.doc_id, found) for document, found
-                        in pipeline.judge(pipeline.spans_batch(items, predicted))]
+            found_by_spans = stages.spans(models, items, predicted, "evaluate")[0]
+            evidence = [(document.doc_id, found) for document, found in stages.assertions(models, found_by_spans)[0]]
             for least in sorted(set(min_scores) | {0.0}):
                 scores = score_notes(notes, {doc: {(e.subject, e.predicate, e.object) for e in found
                                                    if e.asserted and e.score >= least}

@@ -17,17 +17,17 @@ from pathlib import Path
 # The notes' rules' counts, as the summary prints them (when not zero).
 RULE_COUNTS = (
     ("triples_dropped_as_normal", "extracted objects left out as normal states or exam words (律齐, 气管居中, 膝腱反射: "
-                                  "etl/findings.py)"),
+                                  "etl/notes/findings.py)"),
     ("triples_dropped_as_past_history", "triples of a past illness outside its own sentence and past operations "
                                         "given to a current disease left out (既往糖尿病7年, 既往行剖宫产手术: "
-                                        "etl/history.py)"),
-    ("triples_from_lists", "symptoms added as the other items of a found one's list (伴反酸、嗳气: etl/lists.py)"),
+                                        "etl/notes/history.py)"),
+    ("triples_from_lists", "symptoms added as the other items of a found one's list (伴反酸、嗳气: etl/notes/lists.py)"),
     ("triples_dropped_as_site_apart", "sites whose sentence does not name their disease, symptoms of a "
                                       "differential diagnosis, findings outside the sentence of the exam's lesion "
                                       "or an ECG's reading, and findings told before a supplementary diagnosis "
-                                      "given to it left out (etl/attribution.py)"),
+                                      "given to it left out (etl/notes/attribution.py)"),
     ("triples_dropped_as_no_disease", "triples whose subject names no disease left out (瘢痕, 破伤风 of 破伤风抗毒素: "
-                                      "etl/findings.py)"),
+                                      "etl/notes/findings.py)"),
 )
 
 
@@ -37,7 +37,7 @@ class RunReport:
     input: str
     sink: str
     started: str
-    engine: str = "local"  # local | ray (etl/ray_engine.py)
+    engine: str = "local"  # local | ray (etl/run/ray_engine.py)
     dry_run: bool = False
     full: bool = False
     finished: str = ""
@@ -49,7 +49,7 @@ class RunReport:
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
     quarantine_file: str = ""
     windows: int = 0
-    main_conditions: int = 0  # extracted documents whose main condition was found (etl/conditions.py)
+    main_conditions: int = 0  # extracted documents whose main condition was found (etl/notes/conditions.py)
     span_queries: int = 0  # stage-2 questions asked
     triples: int = 0  # evidence rows written (after window merge and schema filter)
     graph_writes: int = 0  # sink writes (each: gathered documents, their evidence, their ledger entries)
@@ -57,14 +57,14 @@ class RunReport:
     assertions: dict[str, dict[str, int]] = field(default_factory=dict)  # subject|object -> status -> count
     assertion_mentions: int = 0  # distinct subject/object places judged by the assertion stage
     triples_dropped_by_schema: int = 0
-    triples_dropped_as_normal: int = 0  # objects that state a normal state, not a finding (etl/findings.py)
+    triples_dropped_as_normal: int = 0  # objects that state a normal state, not a finding (etl/notes/findings.py)
     triples_dropped_as_past_history: int = 0  # a past illness's triples outside its sentence, a past operation
-    # given to a current disease (etl/history.py)
+    # given to a current disease (etl/notes/history.py)
     triples_dropped_as_site_apart: int = 0  # sites whose sentence does not name their disease, symptoms of a
     # differential diagnosis, findings outside the sentence of the exam's lesion or an ECG's reading, findings
-    # told before a supplementary diagnosis given to it (etl/attribution.py)
-    triples_from_lists: int = 0  # symptoms added as the other items of a found symptom's list (etl/lists.py)
-    triples_dropped_as_no_disease: int = 0  # a note's subject that names no disease (瘢痕: etl/findings.py)
+    # told before a supplementary diagnosis given to it (etl/notes/attribution.py)
+    triples_from_lists: int = 0  # symptoms added as the other items of a found symptom's list (etl/notes/lists.py)
+    triples_dropped_as_no_disease: int = 0  # a note's subject that names no disease (瘢痕: etl/notes/findings.py)
     triples_by_predicate: dict[str, int] = field(default_factory=dict)
     normalization: dict = field(default_factory=dict)  # entities (re-)linked to concepts after the writes (etl/normalize.py)
     stage_seconds: dict[str, float] = field(default_factory=dict)

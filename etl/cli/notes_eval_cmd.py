@@ -1,8 +1,8 @@
 """`etl evaluate notes`: triples extracted from clinical notes scored as EMR-RE's ANNOTATION.md
 says (strict and lenient micro P/R/F1 over present triples, gold `possible` left out of both
 sides, per predicate), running the real `etl run` path over the gold notes: windows, the main
-condition, relations, spans, merge and assertion, with the configured models (etl/pipeline.py,
-`Pipeline.extract`). `--pred FILE` scores a prediction file in the same format instead.
+condition, relations, spans, merge and assertion, with the configured models (etl/run/stages.py,
+`extract`). `--pred FILE` scores a prediction file in the same format instead.
 """
 from __future__ import annotations
 
@@ -54,15 +54,15 @@ def evaluate_notes(app, gold: Path | None, pred: Path | None, write_pred: Path |
 
 
 def _run_models(settings, notes, write_pred: Path | None):
-    from etl.evaluate_notes import asserted_keys, evaluation_pipeline, evidence_rows, extract_notes
+    from etl.evaluate_notes import asserted_keys, evidence_rows, extract_notes, notes_run
 
-    pipeline = evaluation_pipeline(settings)
-    found = extract_notes(pipeline, notes)
+    run = notes_run(settings)
+    found = extract_notes(run, notes)
     if write_pred:
         with open(write_pred, "w", encoding="utf-8") as handle:
             for note in notes:
                 handle.write(json.dumps(evidence_rows(note, found.get(note.id, [])), ensure_ascii=False) + "\n")
-    report = pipeline.report
-    info = {"models": dict(pipeline.versions), "windows": report.windows,
-            "main_conditions": report.main_conditions, "span_queries": report.span_queries}
+    counts = run.counts
+    info = {"models": dict(run.models.versions), "windows": counts.windows,
+            "main_conditions": counts.main_conditions, "span_queries": counts.span_queries}
     return {note_id: asserted_keys(evidence) for note_id, evidence in found.items()}, info

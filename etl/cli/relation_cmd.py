@@ -68,19 +68,20 @@ def tune_note_thresholds(settings, folder: Path) -> None:
     EMR-RE strict F1 that keeps precision, on the dev notes through `etl run`'s path
     (etl/evaluate_notes.py), written as note_thresholds.json."""
     from etl.data.emr_re import read_notes
-    from etl.evaluate_notes import evaluation_pipeline, tune_note_thresholds as tune
+    from etl.evaluate_notes import notes_run, tune_note_thresholds as tune
     from etl.models.relation.model import save_note_thresholds
 
     notes = list(read_notes(settings.data.emr_re_dev))
-    pipeline = evaluation_pipeline(settings)
+    run = notes_run(settings)
+    versions = run.models.versions
     click.echo(f"choosing the note thresholds of {folder} on {len(notes)} notes of {settings.data.emr_re_dev} "
-               f"(span model {pipeline.versions.get('spans')}, scales {list(settings.relation.note_scale_grid)}, "
+               f"(span model {versions.get('spans')}, scales {list(settings.relation.note_scale_grid)}, "
                f"least triple scores {list(settings.relation.note_min_score_grid)})")
-    (scale, least), rows = tune(pipeline, notes, settings.relation.note_scale_grid,
+    (scale, least), rows = tune(run, notes, settings.relation.note_scale_grid,
                                 settings.relation.note_min_score_grid, log=click.echo)
-    version = save_note_thresholds(folder, pipeline.relations, scale, least, {
-        "chosen_on": str(settings.data.emr_re_dev), "notes": len(notes), "span_model": pipeline.versions.get("spans"),
-        "assertion_model": pipeline.versions.get("assertion"), "grid": rows})
+    version = save_note_thresholds(folder, run.models.relations, scale, least, {
+        "chosen_on": str(settings.data.emr_re_dev), "notes": len(notes), "span_model": versions.get("spans"),
+        "assertion_model": versions.get("assertion"), "grid": rows})
     click.echo(f"notes' passages: {scale:g} x thresholds.json, least triple score {least:g}; {folder} is now {version}")
 
 

@@ -1,7 +1,7 @@
 """Annotated notes (EMR-RE) -> the window-level samples both models train on.
 
 At run time the models read each window of a note as `<main condition>@<window>`
-(etl/conditions.py). Training reads annotated notes the same way: each note is cut with the
+(etl/notes/conditions.py). Training reads annotated notes the same way: each note is cut with the
 pipeline's own windows, each window becomes a CMeIE-format `Sample` whose text is that passage,
 holding the note's triples that the passage can answer, so the CMeIE converters
 (etl/data/examples.py: relation labels, turn-1 and turn-2 questions, negatives) apply unchanged.
@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from etl.conditions import MAIN_CONDITION_QUERY, TOPIC_MARK
+from etl.notes.conditions import MAIN_CONDITION_QUERY, TOPIC_MARK
 from etl.data.cmeie import Sample, Span, Triple, find_spans
 from etl.data.emr_re import Note
 from etl.data.examples import MrcExample

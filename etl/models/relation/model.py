@@ -246,7 +246,7 @@ class RelationClassifier:
         self.model = model
         self.labels = tuple(labels)
         self.thresholds = np.asarray(thresholds, dtype=np.float32)
-        # a note's passage (`X@window`, etl/conditions.py) is decided at these; None: at `thresholds`
+        # a note's passage (`X@window`, etl/notes/conditions.py) is decided at these; None: at `thresholds`
         self.note_thresholds = None if note_thresholds is None else np.asarray(note_thresholds, dtype=np.float32)
         self.note_min_score = note_min_score  # a note's triple below this score is dropped (the pipeline's merge)
         self.version, self.folder = version, folder

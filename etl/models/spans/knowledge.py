@@ -1,5 +1,5 @@
 """Which diseases the training annotations give a finding to: the knowledge behind a note's
-attribution of findings among its diagnoses (etl/attribution.py, `known_subjects`).
+attribution of findings among its diagnoses (etl/notes/attribution.py, `known_subjects`).
 
 Why: a note admitted for several diseases (`以“冠心病、肺部感染”收入`) tells one history, and its
 annotators give each finding to the disease it belongs to (`咳痰` to 肺部感染, `心累` to 冠心病, `反酸`

@@ -41,15 +41,14 @@ from etl.models.spans.data import Encoded, QuestionEncoder, make_batch, model_in
 from etl.models.tokens import group_by_bucket, load_tokenizer
 
 KIND = "spans"
-# A model trained with the main-condition question runs etl/conditions.py's code too (its ranking
-# rules decide which disease every window is read about), and its triples pass etl/findings.py's
-# rules and the knowledge's scoring, in the order etl/pipeline.py's `merge_triples` and `read_note`
-# apply them: a loaded model's version is `spans-<weights + lexicon + labels + knowledge>@<that
+# A model trained with the main-condition question runs etl/notes/conditions.py's code too (its ranking
+# rules decide which disease every window is read about), and its triples pass the note rules
+# (etl/notes/) and the knowledge's scoring, in the order etl/notes/reading.py's `merge_triples` and
+# `read_note` apply them: a loaded model's version is `spans-<weights + lexicon + labels + knowledge>@<that
 # code's fingerprint>`, so editing the rules or their order re-extracts every document, as a new
-# model would. (etl.pipeline is whole here: an edit of its plumbing re-extracts too; moving the
-# merge and the note's reading into their own module, issue 29, would narrow that.)
-CONDITION_MODULES = ("etl.conditions", "etl.findings", "etl.history", "etl.attribution", "etl.lists",
-                     "etl.names", "etl.models.spans.knowledge", "etl.pipeline")
+# model would. The run's plumbing (etl/run/) is not in it: moving it re-extracts nothing.
+CONDITION_MODULES = ("etl.notes.conditions", "etl.notes.findings", "etl.notes.history", "etl.notes.attribution",
+                     "etl.notes.lists", "etl.notes.names", "etl.notes.reading", "etl.models.spans.knowledge")
 POINTER_PRIOR_LOGIT = -4.0  # sigmoid(-4) = 1.8%
 log = logging.getLogger(__name__)
 
@@ -127,7 +126,7 @@ class SpanExtractor:
                  version: str = "", folder: Path | None = None, lexicon=None, note_threshold: float | None = None,
                  knowledge: FindingKnowledge | None = None):
         self.model, self.tokenizer, self.labels, self.lexicon = model, tokenizer, labels, lexicon
-        self.knowledge = knowledge  # the training triples' subjects, for a note's attribution (etl/attribution.py)
+        self.knowledge = knowledge  # the training triples' subjects, for a note's attribution (etl/notes/attribution.py)
         self.buckets, self.batch_size = tuple(buckets), batch_size
         self.start_threshold, self.end_threshold, self.max_span_len = start_threshold, end_threshold, max_span_len
         self.note_threshold = note_threshold  # start = end threshold for the notes' passages (None: the same)
@@ -208,13 +207,13 @@ class SpanExtractor:
 
     @property
     def main_condition_query(self) -> str | None:
-        """The question that finds a note's main condition (etl/conditions.py); None for a model
+        """The question that finds a note's main condition (etl/notes/conditions.py); None for a model
         trained without it (the pipeline then reads plain windows)."""
         return (self.labels.get("main_condition") or {}).get("query")
 
     def main_conditions(self, texts: Sequence[str], threshold: float | None = None) -> list[list[PointerSpan]]:
         """Answers to the main-condition question in each text (window offsets); `threshold`:
-        a lower one gives candidates (etl/conditions.py ranks them), default the model's."""
+        a lower one gives candidates (etl/notes/conditions.py ranks them), default the model's."""
         query = self.main_condition_query
         if query is None:
             return [[] for _ in texts]
@@ -318,8 +317,8 @@ def _nearest(subjects: Sequence[PointerSpan], objects: Sequence[PointerSpan]) ->
 def labels_for(schema, main_condition: bool = False) -> dict:
     """labels.json content: the questions and type pairs, so a folder does not depend on the code's
     current wording of the questions. `main_condition`: the model was trained on the notes'
-    main-condition question (etl/conditions.py), which the pipeline then asks."""
-    from etl.conditions import MAIN_CONDITION_QUERY
+    main-condition question (etl/notes/conditions.py), which the pipeline then asks."""
+    from etl.notes.conditions import MAIN_CONDITION_QUERY
 
     labels = {
         "kind": KIND,

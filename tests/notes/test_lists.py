@@ -1,4 +1,4 @@
-"""etl/lists.py: one item of a note's list gives the others, sentence by sentence."""
+"""etl/notes/lists.py: one item of a note's list gives the others, sentence by sentence."""
 from __future__ import annotations
 
 import dataclasses
@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 
 from etl.records import Evidence
-from etl.lists import complete_lists, list_siblings
+from etl.notes.lists import complete_lists, list_siblings
 
 
 def siblings(text: str, found: str) -> list[str]:
@@ -64,7 +64,7 @@ def test_an_added_item_is_left_out_as_the_models_objects_are(text, found):
 
 def test_two_symptoms_written_as_one_are_two_objects():
     from etl.records import Evidence
-    from etl.lists import split_joined
+    from etl.notes.lists import split_joined
 
     text = "主因头痛头晕2天入院，腹部胀痛。"
     at = text.index("头痛头晕")

@@ -1,5 +1,5 @@
 """A note's object names cut (and a combination drug completed) as the guideline writes them: rules applied when window triples become
-document evidence (etl/pipeline.py, `merge_triples`), for the passages of notes only. Part of the
+document evidence (etl/notes/reading.py, `merge_triples`), for the passages of notes only. Part of the
 span model's run-time version (CONDITION_MODULES).
 
 Why: the guideline names an entity by "the shortest span that still names it completely",
@@ -17,7 +17,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from etl.findings import CHEMO, ROUTES
+from etl.notes.findings import CHEMO, ROUTES
 
 if TYPE_CHECKING:
     from etl.records import Evidence

@@ -1,7 +1,7 @@
-"""Normal states are no findings (etl/findings.py), sentence by sentence."""
+"""Normal states are no findings (etl/notes/findings.py), sentence by sentence."""
 import pytest
 
-from etl.findings import exam_word, states_normal, symptoms_after_treatment, told_after_treatment
+from etl.notes.findings import exam_word, states_normal, symptoms_after_treatment, told_after_treatment
 
 
 def site(text, name, predicate="发病部位"):
@@ -82,7 +82,7 @@ def test_a_drug_the_patient_is_allergic_to_is_no_treatment(text, drug, allergy):
     ("需与肺结核相鉴别。", "肺结核", False),
 ])
 def test_a_differential_needs_the_note_to_say_so(text, obj, listed):
-    from etl.findings import listed_not_differential
+    from etl.notes.findings import listed_not_differential
 
     end = text.index(obj) + len(obj)
     assert listed_not_differential(text, "鉴别诊断", end) is listed
@@ -172,7 +172,7 @@ def test_symptoms_after_treatment_relabels_clinical_features_only():
 
 
 def test_a_bare_chemotherapy_beside_its_named_regimen_is_left_out():
-    from etl.findings import regimens_over_bare_chemo
+    from etl.notes.findings import regimens_over_bare_chemo
     from etl.records import Evidence
 
     def ev(subject, obj, predicate="化疗"):
@@ -203,7 +203,7 @@ def test_a_bare_chemotherapy_beside_its_named_regimen_is_left_out():
     ("门诊以“TIA？”收入。", "TIA", False),
 ])
 def test_a_subject_that_names_no_disease(text, name, none):
-    from etl.findings import names_no_disease
+    from etl.notes.findings import names_no_disease
 
     start = text.index(name)
     assert names_no_disease(text, start, start + len(name)) is none
@@ -250,13 +250,13 @@ def test_descriptions_measuring_phrases_ecg_results_and_a_lab_tests_start_are_no
     ("药物治疗", "非那雄胺片", "药物治疗"),  # not a test
 ])
 def test_a_tests_kind_follows_its_name(predicate, obj, kind):
-    from etl.findings import test_kind
+    from etl.notes.findings import test_kind
 
     assert test_kind(predicate, obj) == kind
 
 
 def test_a_vertebral_level_is_no_drug_and_the_exams_appearance_no_symptom():
-    from etl.findings import exam_word, states_normal
+    from etl.notes.findings import exam_word, states_normal
 
     text = "CT示：2.L5-S1椎间盘突出。"
     end = text.index("S1") + 2

@@ -1,9 +1,9 @@
-"""The main condition of a note and the passages the models read (etl/conditions.py)."""
+"""The main condition of a note and the passages the models read (etl/notes/conditions.py)."""
 from types import SimpleNamespace
 
 import pytest
 
-from etl.conditions import MainCondition, Passage, pick_main_condition, stated_topic, statement_items
+from etl.notes.conditions import MainCondition, Passage, pick_main_condition, stated_topic, statement_items
 from etl.windows import Window, make_windows
 
 NOTE = "患者无明显诱因出现血便，门诊以“乙状结肠腺癌”收入。于2013-02-04行乙状结肠癌切除术。术后给予XELOX方案化疗。"
@@ -147,10 +147,10 @@ def test_an_edit_of_the_conditions_code_changes_the_span_models_run_time_version
     from etl.models.folder import module_source, source_fingerprint
     from etl.models.spans.model import CONDITION_MODULES
 
-    code = module_source("etl.conditions")
+    code = module_source("etl.notes.conditions")
 
     def edited(text):
-        return lambda name: text if name == "etl.conditions" else module_source(name)
+        return lambda name: text if name == "etl.notes.conditions" else module_source(name)
 
     assert source_fingerprint(CONDITION_MODULES) == source_fingerprint(CONDITION_MODULES, edited(code))
     changed = code.replace(b"ITEM_SCORE = 0.3", b"ITEM_SCORE = 0.4")

@@ -1,6 +1,6 @@
 """Which disease a finding of a note belongs to: rules applied when window triples become document
-evidence (etl/pipeline.py, `merge_triples`), for the passages of notes (read after their main
-condition, etl/conditions.py) only. Part of the span model's run-time version (CONDITION_MODULES):
+evidence (etl/notes/reading.py, `merge_triples`), for the passages of notes (read after their main
+condition, etl/notes/conditions.py) only. Part of the span model's run-time version (CONDITION_MODULES):
 an edit here re-extracts every document.
 
 Why: the models, asked about every disease a passage names, give a co-diagnosis the main
@@ -32,9 +32,9 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from etl.conditions import statement_items, told_in_passing
-from etl.findings import DRUG_PREDICATE, OPERATION_PREDICATE, STAGE, SYMPTOM_PREDICATES
-from etl.history import named_as_past, named_histories, outside_its_sentence, sentence_of
+from etl.notes.conditions import statement_items, told_in_passing
+from etl.notes.findings import DRUG_PREDICATE, OPERATION_PREDICATE, STAGE, SYMPTOM_PREDICATES
+from etl.notes.history import named_as_past, named_histories, outside_its_sentence, sentence_of
 
 if TYPE_CHECKING:
     from etl.records import Evidence
@@ -79,13 +79,13 @@ def site_told_apart(text: str, subject: str, predicate: str, object_start: int, 
 
 
 # A lesion the physical exam finds (`左面部可见一4X3cm皮肤挫伤`) and what an ECG reads
-# (etl/conditions.py, `told_in_passing`) are told where they are seen: the span model, asked about
+# (etl/notes/conditions.py, `told_in_passing`) are told where they are seen: the span model, asked about
 # every disease a window names, gave them the note's history, workup and treatment
 # (`皮肤挫伤 -影像学检查-> 胸部CT`, `-临床表现-> 咳嗽`: 47 `皮肤挫伤` and 30 `挫伤` asserted triples on
 # the shared notes; `窦性心动过速 -药物治疗-> 硝苯地平`). Such a subject relates only to objects of its
-# own sentence, as a past illness does (etl/history.py). Of EMR-RE's 4,965 annotated triples, none
+# own sentence, as a past illness does (etl/notes/history.py). Of EMR-RE's 4,965 annotated triples, none
 # of an exam's lesion and 18 of an ECG's reading (心房纤颤 told only so) lie outside it: the note's
-# main condition is exempt (etl/pipeline.py), which keeps those on EMR-RE dev.
+# main condition is exempt (etl/notes/reading.py), which keeps those on EMR-RE dev.
 def passing_mention_elsewhere(text: str, subject: tuple[int, int], obj: tuple[int, int]) -> bool:
     """The subject (start, end in `text`) is told in passing and the object lies outside its
     sentence: the note does not state this relation."""
@@ -228,7 +228,7 @@ def known_subjects(text: str, evidence: list[Evidence], knowledge: FindingKnowle
             places.setdefault(ev.subject, (ev.subject_start, ev.subject_end))
     for start, end, _ in statement_items(text, STATED_KINDS):
         places.setdefault(text[start:end], (start, end))
-    # a past illness (既往冠心病病史5年) owns only its own sentence's objects (etl/history.py); a
+    # a past illness (既往冠心病病史5年) owns only its own sentence's objects (etl/notes/history.py); a
     # denied one (否认高血压、冠心病) none
     places = {name: place for name, place in places.items()
               if not named_as_past(text, *place) and not denied(text, place[0])}
@@ -339,7 +339,7 @@ def _named_by_operation(ev: Evidence, places: dict[str, tuple[int, int]]) -> dic
         return {}
     return {name: (start, end) for name, (start, end) in places.items() if stem.group(1) in name
             and not (ev.object_start is not None and ev.object_start <= start and end <= ev.object_end)}  # not
-    # the name the operation's own words lend (`行乙状结肠癌根治术`: a statement, etl/conditions.py)
+    # the name the operation's own words lend (`行乙状结肠癌根治术`: a statement, etl/notes/conditions.py)
 
 
 # A stage told right after a disease's name is that disease's (`诊断为：1、慢性阻塞性肺疾病急性加重期2、

@@ -1,5 +1,5 @@
 """A past illness keeps only the relations its own sentence states: rules as data, applied when
-window triples become document evidence (etl/pipeline.py, `merge_triples`).
+window triples become document evidence (etl/notes/reading.py, `merge_triples`).
 
 Why: a note lists the patient's past illnesses (`既往糖尿病7年`, `冠心病病史5年`, `脑梗死病史3年，
 遗留右侧肢体活动障碍`) a sentence or two away from the current complaint, and the span model, asked
@@ -14,9 +14,9 @@ in years, `高血压30年`, `糖尿病20余年`; or `既往`
 before it in its sentence, with no `诊断` between: `据既往病史，故诊断X` names a current
 diagnosis) relates only to objects inside its own sentence (`SENTENCE_END` bounds it).
 
-The same test keeps a past illness from being a note's main condition (etl/conditions.py), and
+The same test keeps a past illness from being a note's main condition (etl/notes/conditions.py), and
 the other way round an object in a past illness's sentence is that illness's (`past_owns_its_sentence`,
-a note's evidence as a whole, etl/pipeline.py `read_note`).
+a note's evidence as a whole, etl/notes/reading.py `read_note`).
 Measured: on EMR-RE dev nothing changes (F1 and main condition); on the shared notes the asserted
 triples whose subject sits at a past-history mention go 147 -> 7, and 12 of 12 of them read were
 wrong (MODELS.md).

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from etl.history import named_as_past, sentence_of
+from etl.notes.history import named_as_past, sentence_of
 from etl.windows import Window
 
 TOPIC_MARK = "@"  # CMeIE's topic separator: `急性胰腺炎@...`
@@ -116,7 +116,7 @@ class Passage:
 
     @property
     def read_as_note(self) -> bool:
-        """Its findings go through the notes' rules (etl/pipeline.py, `merge_triples`): any text but a
+        """Its findings go through the notes' rules (etl/notes/reading.py, `merge_triples`): any text but a
         CMeIE-style one that states its own topic, with or without a main condition (a note's
         physical exam or treatment course names no diagnosis, and says `心影`, `叩清音` all the same)."""
         return self.condition is None or not self.condition.stated
@@ -248,7 +248,7 @@ def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[
 
 # A lesion the physical exam finds where it looks (`左面部可见一4X3cm皮肤挫伤`, `右肘部有一处挫伤`,
 # `双膝散在挫伤痕`) is no diagnosis of the note: it is described, not diagnosed, and owns nothing
-# beyond its own sentence (etl/attribution.py, `passing_mention_elsewhere`). Nor is what a tracing
+# beyond its own sentence (etl/notes/attribution.py, `passing_mention_elsewhere`). Nor is what a tracing
 # reads (`4、患者入院前门诊检查心电图示：窦性心动过速，肢导低电压倾向`): readings of the shared notes
 # found a treatment section's routine workup and its cervical traction given to such names
 # (`窦性心动过速 -实验室检查-> 血脂`, `频发房性早搏 -药物治疗-> 中药`). A statement of the note naming

@@ -1,9 +1,9 @@
-"""etl/names.py: a note's objects cut as the guideline names them, name by name."""
+"""etl/notes/names.py: a note's objects cut as the guideline names them, name by name."""
 from __future__ import annotations
 
 import pytest
 
-from etl.names import trim_object
+from etl.notes.names import trim_object
 
 
 @pytest.mark.parametrize("text, found, predicate, name", [
@@ -76,7 +76,7 @@ def test_an_object_is_cut_as_the_guideline_names_it(text, found, predicate, name
 ])
 def test_a_subject_found_without_its_modifier_gets_its_whole_name(text, head, name):
     from etl.records import Evidence
-    from etl.names import whole_subjects
+    from etl.notes.names import whole_subjects
 
     start = text.index(head)
     ev = Evidence(doc_id="d", subject=head, subject_type="疾病", predicate="临床表现", object="咳嗽",
@@ -89,7 +89,7 @@ def test_a_subject_found_without_its_modifier_gets_its_whole_name(text, head, na
 @pytest.mark.parametrize("text, obj, cut", [
     ("给予静点头孢哌酮抗感染。", "静点头孢哌酮抗感染", "抗感染"),
     ("口服复方鲜竹沥止咳化痰，", "口服复方鲜竹沥止咳化痰", "止咳化痰"),
-    ("口服蜜炼川贝枇杷膏。", "口服蜜炼", "口服蜜炼"),  # no purpose told: left to etl/findings.py, which drops it
+    ("口服蜜炼川贝枇杷膏。", "口服蜜炼", "口服蜜炼"),  # no purpose told: left to etl/notes/findings.py, which drops it
 ])
 def test_a_route_and_drug_run_into_a_supportive_treatment_leave_its_purpose(text, obj, cut):
     start = text.index(obj)

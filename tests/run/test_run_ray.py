@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl.errors import EXIT_OK, EXIT_PARTIAL, EXIT_SINK
-from test_run import etl, last_report, models, settings_file, snapshot, with_bad_rows, write_notes  # noqa: F401 (fixture)
+from tests.run.test_run import etl, last_report, models, settings_file, snapshot, with_bad_rows, write_notes  # noqa: F401 (fixture)
 
 # Every count of the run report; the two engines must agree on each.
 COUNTS = ("rows_read", "documents_extracted", "documents_skipped", "documents_quarantined",
@@ -231,7 +231,7 @@ def test_model_actors_dying_again_and_again_stop_with_exit_3_and_a_rerun_complet
     ACTOR_FAILURES_RETRIED replacements the run stops with exit 3 and one clear error line, releases
     its lock, and a rerun on a healthy cluster completes with the local run's graph (the ledger:
     nothing written twice, nothing missing)."""
-    from etl.ray_engine import ACTOR_FAILURES_RETRIED
+    from etl.run.ray_engine import ACTOR_FAILURES_RETRIED
 
     (local_dir, local), (ray_dir, on_ray) = both(tmp_path, models)
     source = write_notes(tmp_path / "notes.parquet", notes60[:24])

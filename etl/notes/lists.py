@@ -1,5 +1,5 @@
 """One item of a note's list gives the others: a rule applied to a note's evidence after the
-window merge, before the assertion stage judges it (etl/pipeline.py, `spans_batch`). Part of the
+window merge, before the assertion stage judges it (etl/run/stages.py, `spans`). Part of the
 span model's run-time version (CONDITION_MODULES).
 
 Why: the guideline gives a list one object per item (ANNOTATION.md: `腹胀、腹痛` gives `腹胀` and
@@ -7,7 +7,7 @@ Why: the guideline gives a list one object per item (ANNOTATION.md: `腹胀、�
 model often answers one item and misses its neighbours: of the 106 present symptoms of EMR-RE dev
 the pipeline misses entirely, most sit in such a list beside one it found.
 
-The rule: for a symptom (etl/findings.py's `SYMPTOM_PREDICATES`) the models found, the other items of its clause's
+The rule: for a symptom (etl/notes/findings.py's `SYMPTOM_PREDICATES`) the models found, the other items of its clause's
 `、`-list are objects of the same subject and predicate, at their places. An item is what lies
 between two `、` (or the clause's bounds), after a leading verb (`伴`, `出现`, `感`: `LEAD`), and it
 must be a short name (`ITEM`: up to MAX_ITEM Chinese characters); an item after the found one
@@ -21,9 +21,9 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from etl.findings import SYMPTOM_PREDICATES, exam_word, states_normal
-from etl.history import sentence_of
-from etl.names import trim_object
+from etl.notes.findings import SYMPTOM_PREDICATES, exam_word, states_normal
+from etl.notes.history import sentence_of
+from etl.notes.names import trim_object
 
 if TYPE_CHECKING:
     from etl.records import Evidence
@@ -67,8 +67,8 @@ def list_siblings(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def complete_lists(text: str, evidence: list[Evidence]) -> list[Evidence]:
     """`evidence` plus, for each symptom in it, the other items of its list (same subject,
-    predicate and score), cut as etl/names.py cuts the models' objects and left out as
-    etl/findings.py leaves them out (a normal state, a change word), at places no evidence holds yet."""
+    predicate and score), cut as etl/notes/names.py cuts the models' objects and left out as
+    etl/notes/findings.py leaves them out (a normal state, a change word), at places no evidence holds yet."""
     taken = [(e.object_start, e.object_end) for e in evidence]
     added: list[Evidence] = []
     for ev in evidence:

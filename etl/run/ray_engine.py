@@ -2,9 +2,9 @@
 a local run.
 
     Ray Data  ray.data.read_parquet, one file after the other, streamed in file order (bounded memory)
-    driver    rows -> quarantine | ledger check (skip unchanged)     (Pipeline.todo_batches: the local code)
-    actors    windows, tokens, relations, spans, merge, assertions  (Pipeline.extract; `ray.actors` actors,
-              started once per run, each loading the models once)
+    driver    rows -> quarantine | ledger check (skip unchanged)     (Driver.todo_batches: the local code)
+    actors    windows, tokens, relations, spans, merge, assertions  (etl/run/stages.py `extract`; `ray.actors`
+              actors, started once per run, each loading the models once)
     driver    sink.write_documents(documents, evidence), counts, progress   (one writer: no concurrent
               writers, so no deadlock and no interleaving of one document's replacement)
 
@@ -26,44 +26,29 @@ import socket
 import threading
 import time
 
-from etl.errors import ClusterError, ConfigError
+from etl.errors import ClusterError, ConfigError, Terminated
 from etl.extract import PARQUET_SUFFIXES
-from etl.pipeline import Pipeline, StageTimer, WriteGatherer
 from etl.report import RunReport
+from etl.run import stages
+from etl.run.driver import Driver, WriteGatherer
 
 log = logging.getLogger(__name__)
-
-# Counts the actors add up and the driver merges into its report (the driver counts the rest).
-ACTOR_COUNTS = ("windows", "main_conditions", "span_queries", "triples_dropped_by_schema", "triples_dropped_as_normal",
-                "triples_dropped_as_past_history", "triples_dropped_as_site_apart", "triples_from_lists",
-                "triples_dropped_as_no_disease", "assertion_mentions")
 
 
 class ExtractActor:
     """One model actor: loads the relation, span and assertion models once, then runs every model
-    stage over each batch of documents it is given (Pipeline.extract)."""
+    stage over each batch of documents it is given (etl/run/stages.py `extract`)."""
 
     def __init__(self, settings, options, run_id: str):
-        from etl.cli.run_cmd import load_models
+        from etl.run.models import load_models
         from etl.runtime import configure
-        from etl.schema import load_schema
 
-        runtime = configure(settings.runtime)
-        relations, spans, assertions = load_models(settings, runtime)
-        self.run_id = run_id
-        self.pipeline = Pipeline(load_schema(), relations, spans, sink=None, report=self._report(),
-                                 options=options, quarantine=None, assertions=assertions)
+        self.models = load_models(settings, configure(settings.runtime))
+        self.options, self.run_id = options, run_id
 
-    def _report(self) -> RunReport:
-        return RunReport(run_id=self.run_id, input="", sink="", started="")
-
-    def extract(self, documents: list) -> tuple[list, dict]:
-        """(document, evidence) per document, and the counts this batch added (ACTOR_COUNTS, stage seconds)."""
-        self.pipeline.report, self.pipeline.timer = self._report(), StageTimer()
-        results = self.pipeline.extract(documents)
-        counts = {name: getattr(self.pipeline.report, name) for name in ACTOR_COUNTS}
-        counts["stage_seconds"] = dict(self.pipeline.timer.seconds)
-        return results, counts
+    def extract(self, documents: list) -> tuple[list, stages.Counts]:
+        """(document, evidence) per document, and what this batch counted (the driver adds it up)."""
+        return stages.extract(self.models, self.options, documents, self.run_id)
 
 
 @contextlib.contextmanager
@@ -151,8 +136,6 @@ def _start_local(cpus: int) -> None:
     except SystemExit as error:  # SIGTERM while ray.init had its own handler in place
         if error.code != signal.SIGTERM:
             raise
-        from etl.cli.run_cmd import Terminated
-
         raise Terminated("terminated (SIGTERM)") from None
     except (ConnectionError, RuntimeError, ValueError) as error:
         raise ConfigError(f"cannot start a local Ray (ray.local_cpus): {error}") from error
@@ -189,23 +172,23 @@ def ray_reader(settings):
     return read
 
 
-def run_on_ray(pipeline: Pipeline, inputs, settings) -> RunReport:
-    """Run `pipeline` (its sink, report, quarantine and progress: the driver's) with the file reading on
-    Ray Data and the model stages on the actors of the Ray this process is connected to (ray_session)."""
+def run_on_ray(driver: Driver, inputs, settings) -> RunReport:
+    """Run with `driver` (its sink, report, quarantine and progress) on this process, the file reading
+    on Ray Data and the model stages on the actors of the Ray this process is connected to (ray_session)."""
     import ray
 
     started = time.monotonic()
     rs = settings.ray
-    pipeline.report.runtime["ray"] = {"address": rs.address or "local", "actors": rs.actors,
+    driver.report.runtime["ray"] = {"address": rs.address or "local", "actors": rs.actors,
                                       "cpus_per_actor": rs.cpus_per_actor, "gpus_per_actor": rs.gpus_per_actor,
                                       "cluster_cpus": ray.cluster_resources().get("CPU", 0)}
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # ours is on the terminal
     context.execution_options.preserve_order = True  # file order: row numbers, the first of duplicate ids kept
-    actors, reader = ActorPool(pipeline, settings), ray_reader(settings)
+    actors, reader = ActorPool(driver, settings), ray_reader(settings)
     waiting: list = []  # documents to extract, handed to the actors `ray.batch_rows` at a time
     try:
-        for todo in pipeline.todo_batches(inputs, reader=reader):
+        for todo in driver.todo_batches(inputs, reader=reader):
             waiting.extend(todo)
             while len(waiting) >= rs.batch_rows:
                 actors.submit(waiting[:rs.batch_rows])
@@ -220,13 +203,11 @@ def run_on_ray(pipeline: Pipeline, inputs, settings) -> RunReport:
         actors.close()
         # What the driver held: Ray Data batches read, the most documents in flight at once, and the
         # rows read when the first batch was written (streaming: far fewer than the input's rows).
-        pipeline.report.runtime["ray"].update(actors_started=actors.started, read_batches=reader.batches,
+        driver.report.runtime["ray"].update(actors_started=actors.started, read_batches=reader.batches,
                                               actor_batches=actors.batches,
                                               max_documents_in_flight=actors.max_documents,
                                               rows_read_at_first_write=actors.rows_at_first_write)
-    pipeline.report.stage_seconds = dict(pipeline.timer.seconds)
-    pipeline.report.wall_seconds = time.monotonic() - started
-    return pipeline.report
+    return driver.finish(started)
 
 
 # Times the run replaces a model actor that died (ray.kill, a crashed or lost node) and hands its
@@ -242,8 +223,8 @@ class ActorPool:
     actor dies, what was written stays written and its batches not written yet go to a new actor:
     each document is written once, so the graph and the counts are the ones an undisturbed run gives."""
 
-    def __init__(self, pipeline: Pipeline, settings):
-        self.pipeline, self.settings = pipeline, settings
+    def __init__(self, driver: Driver, settings):
+        self.driver, self.settings = driver, settings
         self.handles: list = []
         self.in_flight: collections.deque = collections.deque()  # [object ref, actor slot, documents]
         self.next_slot = 0
@@ -251,7 +232,7 @@ class ActorPool:
         self.batches = self.max_documents = 0
         self.rows_at_first_write: int | None = None
         self.started = 0  # actors started: `ray.actors` in a run, plus one per actor that died
-        self.gathered = WriteGatherer(pipeline)  # results wait here for a large sink write
+        self.gathered = WriteGatherer(driver)  # results wait here for a large sink write
         self._remote = None
 
     def _start(self):
@@ -264,7 +245,7 @@ class ActorPool:
                 resources["num_gpus"] = rs.gpus_per_actor
             self._remote = ray.remote(**resources)(ExtractActor)
         self.started += 1
-        return self._remote.remote(self.settings, self.pipeline.options, self.pipeline.report.run_id)
+        return self._remote.remote(self.settings, self.driver.options, self.driver.run_id)
 
     def submit(self, documents: list) -> None:
         if not self.handles:
@@ -293,15 +274,15 @@ class ActorPool:
             self._replace(slot, error)
             return
         self.in_flight.popleft()
-        _merge_counts(self.pipeline, counts)
+        self.driver.count(counts)
         self.gathered.add(results)
-        if self.rows_at_first_write is None and self.pipeline.report.graph_writes:
-            self.rows_at_first_write = self.pipeline.report.rows_read
+        if self.rows_at_first_write is None and self.driver.report.graph_writes:
+            self.rows_at_first_write = self.driver.report.rows_read
 
     def _replace(self, slot: int, error: BaseException) -> None:
         """A new actor in `slot`, given every batch in flight on the dead one (a batch it had finished
         is simply computed again: only the first result of a batch is ever written)."""
-        pipeline = self.pipeline
+        report = self.driver.report
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         waiting = [entry for entry in self.in_flight if entry[1] == slot]
         if self.failures == ACTOR_FAILURES_RETRIED:
@@ -309,9 +290,9 @@ class ActorPool:
             raise ClusterError(f"a Ray model actor died {self.failures + 1} times ({first}); "
                                f"{left} documents not written: rerun to resume") from error
         self.failures += 1
-        pipeline.report.warnings.append(f"a Ray model actor died ({first}): {sum(len(e[2]) for e in waiting)} "
-                                        f"documents not written yet went to a new actor")
-        log.warning(pipeline.report.warnings[-1])
+        report.warnings.append(f"a Ray model actor died ({first}): {sum(len(e[2]) for e in waiting)} "
+                               f"documents not written yet went to a new actor")
+        log.warning(report.warnings[-1])
         self.handles[slot] = self._start()
         for entry in waiting:
             entry[0] = self.handles[slot].extract.remote(entry[2])
@@ -322,10 +303,3 @@ class ActorPool:
         for handle in self.handles:
             ray.kill(handle)
         self.handles = []
-
-
-def _merge_counts(pipeline: Pipeline, counts: dict) -> None:
-    for name in ACTOR_COUNTS:
-        setattr(pipeline.report, name, getattr(pipeline.report, name) + counts[name])
-    for stage, seconds in counts["stage_seconds"].items():
-        pipeline.timer.add(stage, seconds)

@@ -1,8 +1,8 @@
-"""A past illness keeps only the relations its own sentence states (etl/history.py), sentence by
+"""A past illness keeps only the relations its own sentence states (etl/notes/history.py), sentence by
 sentence."""
 import pytest
 
-from etl.history import named_as_past, past_illness_elsewhere, sentence_of
+from etl.notes.history import named_as_past, past_illness_elsewhere, sentence_of
 
 
 def place(text, name, nth=0):
@@ -62,7 +62,7 @@ def _ev(text, subject, obj, predicate="药物治疗", at=None):
 
 
 def test_an_object_in_a_past_illness_sentence_is_that_illness():
-    from etl.history import past_owns_its_sentence
+    from etl.notes.history import past_owns_its_sentence
 
     text = "门诊以“输尿管结石”收入。既往精神分裂症病史8年，口服氯氮平治疗。"
     rows = [_ev(text, "输尿管结石", "氯氮平"), _ev(text, "精神分裂症", "氯氮平")]
@@ -79,7 +79,7 @@ def test_an_object_in_a_past_illness_sentence_is_that_illness():
     ("门诊以“脑梗死”收入。口服硝苯地平治疗，冠心病病史5年。", "脑梗死"),
 ])
 def test_an_object_told_apart_from_the_past_illness_keeps_its_subject(text, owner):
-    from etl.history import past_owns_its_sentence
+    from etl.notes.history import past_owns_its_sentence
 
     rows = [_ev(text, "脑梗死", "硝苯地平"), _ev(text, "冠心病", "单硝酸异山梨酯" if "单硝酸" in text else "硝苯地平")]
     assert past_owns_its_sentence(text, rows)[0].subject == owner
@@ -96,13 +96,13 @@ def test_an_object_told_apart_from_the_past_illness_keeps_its_subject(text, owne
     ("既往16年前于某院行剖宫产手术。", []), ("既往体健3年前", []),
 ])
 def test_the_text_names_past_illnesses_with_their_history(text, names):
-    from etl.history import named_histories
+    from etl.notes.history import named_histories
 
     assert [h.subject for h in named_histories(text)] == names
 
 
 def test_a_past_illness_the_models_did_not_find_owns_its_sentence():
-    from etl.history import past_owns_its_sentence
+    from etl.notes.history import past_owns_its_sentence
 
     text = "门诊以“脑梗死”收入。既往有脑出血症病史5年，遗留右侧肢体活动不灵。"
     rows = [_ev(text, "脑梗死", "右侧肢体活动不灵", predicate="临床表现")]
@@ -114,7 +114,7 @@ def test_a_past_illness_the_models_did_not_find_owns_its_sentence():
 
 
 def test_a_current_diagnosis_owns_its_sentence_itself():
-    from etl.history import past_owns_its_sentence
+    from etl.notes.history import past_owns_its_sentence
 
     text = "既往冠心病病史5年，此次诊断为脑梗死，予阿司匹林口服。"
     rows = [_ev(text, "脑梗死", "阿司匹林"), _ev(text, "冠心病", "阿司匹林")]
@@ -122,7 +122,7 @@ def test_a_current_diagnosis_owns_its_sentence_itself():
 
 
 def test_a_synonym_stays_with_its_name():
-    from etl.history import past_owns_its_sentence
+    from etl.notes.history import past_owns_its_sentence
 
     text = "门诊以“脑梗死”收入。既往冠心病病史5年，即冠状动脉粥样硬化性心脏病。"
     rows = [_ev(text, "脑梗死", "冠状动脉粥样硬化性心脏病", predicate="同义词"), _ev(text, "冠心病", "冠心病")]
@@ -142,7 +142,7 @@ def test_a_past_event_given_to_a_current_disease_its_sentence_does_not_name(text
                                                                             left_out):
     from dataclasses import replace
 
-    from etl.attribution import past_event_of_another
+    from etl.notes.attribution import past_event_of_another
 
     subject = text[text.index("“") + 1:text.index("”")] if "“" in text else "急性阑尾炎"
     ev = replace(_ev(text, subject, obj, predicate=predicate), object_historical=True,

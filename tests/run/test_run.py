@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from etl.cli import cli
 from etl.errors import EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, EXIT_SINK, EXIT_USAGE
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MODELS = {"relation": ROOT / "models" / "relation", "spans": ROOT / "models" / "spans",
           "assertion": ROOT / "models" / "assertion", "normalizer": ROOT / "models" / "normalizer"}
 INTERNAL_TYPES = {"HAS_EVIDENCE", "SUBJECT", "OBJECT"}
@@ -138,7 +138,7 @@ def test_run_fills_the_graph_matching_the_triples_file_then_skips_everything(tmp
     assert edges == {(t["subject"], t["rel_type"], t["object"]) for t in asserted}
     assert report["triples_asserted"] == len(asserted) and report["model_versions"]["assertion"].startswith("assertion-")
     # Writes gathered to graph.write_triples (3 here) evidence rows: each write but the last holds
-    # at least that many (tests/test_pipeline.py checks the gathering row by row).
+    # at least that many (tests/run/test_driver.py checks the gathering row by row).
     assert 1 <= report["graph_writes"] <= report["triples"] // 3 + 1
     # Then every Disease entity was normalised once (etl/normalize.py), most given a concept, and
     # every Surgery entity by the surgery folder (ICD-9-CM-3).
@@ -419,7 +419,7 @@ def test_errors_before_work_starts_exit_1(tmp_path, models, notes):
         no_surgery.output
     assert not (tmp_path / "graph").exists()  # nothing was started or written
 
-    # issue 17: an output folder that is a file (or read-only, or full: tests/test_run_faults.py)
+    # issue 17: an output folder that is a file (or read-only, or full: tests/run/test_run_faults.py)
     # used to be exit 4 "internal error"; now exit 1 naming the setting, with a report if possible
     (tmp_path / "a-file").write_text("")
     for setting, value in (("run.reports_dir", "a-file"), ("run.quarantine_dir", "a-file/q")):

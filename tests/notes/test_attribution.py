@@ -1,11 +1,11 @@
-"""etl/attribution.py: which disease a note's finding belongs to, rule by rule."""
+"""etl/notes/attribution.py: which disease a note's finding belongs to, rule by rule."""
 from __future__ import annotations
 
 from dataclasses import replace
 
 import pytest
 
-from etl.attribution import known_subjects, one_subject_per_object, site_told_apart
+from etl.notes.attribution import known_subjects, one_subject_per_object, site_told_apart
 from etl.records import Evidence
 
 
@@ -51,7 +51,7 @@ TREATMENT_NOTE = ("1、依据患儿为3岁儿童，起病急。2、以咳嗽，�
 
 
 def test_a_note_that_reasons_its_diagnoses_gives_each_the_findings_before_it():
-    from etl.attribution import conclusions, reasoned_subjects
+    from etl.notes.attribution import conclusions, reasoned_subjects
 
     text = TREATMENT_NOTE
     assert [text[a:b] for a, b in conclusions(text)] == ["急性支气管炎", "热性惊厥", "肠系膜淋巴结炎"]
@@ -76,7 +76,7 @@ def test_a_note_that_reasons_its_diagnoses_gives_each_the_findings_before_it():
     "依据查体，诊断为肺炎。鉴别诊断：支气管炎，诊断不成立。",  # a rejected diagnosis concludes nothing
 ])
 def test_only_a_note_reasoning_two_diagnoses_or_more_has_conclusions(text):
-    from etl.attribution import conclusions
+    from etl.notes.attribution import conclusions
 
     assert conclusions(text) == []
 
@@ -88,7 +88,7 @@ def test_only_a_note_reasoning_two_diagnoses_or_more_has_conclusions(text):
     ("与肝脓肿相鉴别，CT示肝内占位。", "CT", "影像学检查", False),  # only symptoms
 ])
 def test_a_symptom_of_a_differential_diagnosis_is_not_the_patients(text, symptom, predicate, apart):
-    from etl.attribution import in_differential
+    from etl.notes.attribution import in_differential
 
     start = text.index(symptom)
     assert in_differential(text, predicate, start, start + len(symptom)) is apart
@@ -109,7 +109,7 @@ def test_a_symptom_of_a_differential_diagnosis_is_not_the_patients(text, symptom
     ("以心房纤颤收入。心电图示：心房纤颤。给予胺碘酮。", "心房纤颤", "胺碘酮", False),  # the statement's place
 ])
 def test_a_name_told_in_passing_owns_only_its_own_sentence(text, subject, obj, apart):
-    from etl.attribution import passing_mention_elsewhere
+    from etl.notes.attribution import passing_mention_elsewhere
 
     at, start = text.index(subject), text.rindex(obj)
     assert passing_mention_elsewhere(text, (at, at + len(subject)), (start, start + len(obj))) is apart
@@ -121,7 +121,7 @@ def test_a_name_told_in_passing_owns_only_its_own_sentence(text, subject, obj, a
     ("头孢曲松", "肺炎"),  # told before it
 ])
 def test_a_treatment_told_after_a_supplementary_diagnosis_in_its_sentence_is_its(drug, owner):
-    from etl.attribution import stated_purposes
+    from etl.notes.attribution import stated_purposes
 
     text = ("诊断为：1、肺炎2，冠心病。给予头孢曲松抗感染，并根据患者症状体征，补充诊断心力衰竭 心功能Ⅳ级，"
             "并给予螺内酯，呋塞米利尿，泮托拉唑抑酸保护胃黏膜等药物治疗。")
@@ -138,7 +138,7 @@ def test_a_treatment_told_after_a_supplementary_diagnosis_in_its_sentence_is_its
     ("给予应用抗炎。诊断：腰椎间盘突出症。", "腰椎间盘突出症", "抗炎", False),  # not supplementary
 ])
 def test_a_treatment_given_before_a_supplementary_diagnosis_is_not_its(text, subject, obj, before):
-    from etl.attribution import told_before_found
+    from etl.notes.attribution import told_before_found
 
     at, start = text.index(subject), text.index(obj)
     ev = Evidence(doc_id="d", subject=subject, subject_type="疾病", predicate="辅助治疗", object=obj,
@@ -150,7 +150,7 @@ def test_a_treatment_given_before_a_supplementary_diagnosis_is_not_its(text, sub
 
 
 def test_a_note_reasoning_by_its_main_symptoms_has_conclusions_too():
-    from etl.attribution import conclusions
+    from etl.notes.attribution import conclusions
 
     text = ("3、以发热为主症，可见脓苔，诊断为急性化脓性扁桃体炎。4、以发热为主症，全身散在斑丘疹，故诊断幼儿急疹。"
             "5、以发热为主症，胸片示：双肺纹理增粗，故诊断支气管肺炎。给予头孢哌酮。")
@@ -241,7 +241,7 @@ def test_a_finding_told_with_its_subject_stays_and_a_labelled_name_is_no_candida
 
 
 def test_a_conclusion_may_carry_a_qualifier_in_brackets():
-    from etl.attribution import conclusions
+    from etl.notes.attribution import conclusions
 
     text = ("2、以鼻塞，头晕为主症。故诊断为：急性上呼吸道感染。结合肝脏彩超，补充诊断：脂肪肝（轻度），"
             "暂不考虑药物治疗。")
@@ -252,7 +252,7 @@ def test_a_conclusion_may_carry_a_qualifier_in_brackets():
 def test_a_note_that_reasons_by_its_findings_then_treats_them_all():
     """`据…故诊断X成立，据…故诊断Y成立。` reasons too; the treatment after its last conclusion is
     not told by the reasoning, so the knowledge gives each drug its disease."""
-    from etl.attribution import conclusions
+    from etl.notes.attribution import conclusions
     from etl.models.spans.knowledge import FindingKnowledge
 
     text = ("据患者胆固醇高，故诊断混合型高脂血症成立，据患者胃镜，故诊断慢性胃炎成立。"
@@ -300,7 +300,7 @@ def test_a_past_or_denied_illness_is_no_candidate_and_no_disease_of_itself():
     ("予非那雄胺片口服，治疗后好转。", "非那雄胺片", "精神分裂症"),  # no disease named
 ])
 def test_a_treatment_goes_to_the_disease_its_stated_purpose_names(text, drug, owner):
-    from etl.attribution import stated_purposes
+    from etl.notes.attribution import stated_purposes
 
     at = text.index(drug)
     ev = replace(_evidence("精神分裂症", 0, drug, at, 0.9), subject_start=None, subject_end=None)
@@ -324,7 +324,7 @@ def test_a_treatment_goes_to_the_disease_its_stated_purpose_names(text, drug, ow
     # that kind already (支气管…): it stays
 ])
 def test_a_drug_goes_to_the_disease_its_purpose_word_names(text, drug, owner):
-    from etl.attribution import stated_purposes
+    from etl.notes.attribution import stated_purposes
 
     rows = [_evidence("支气管扩张症", 0, drug, text.index(drug), 0.9)]
     if "高血压病3级" in text:
@@ -335,7 +335,7 @@ def test_a_drug_goes_to_the_disease_its_purpose_word_names(text, drug, owner):
 
 
 def test_a_supportive_treatment_that_is_a_purpose_goes_to_the_disease_of_its_kind():
-    from etl.attribution import stated_purposes
+    from etl.notes.attribution import stated_purposes
 
     text = "诊断为：1、高血压病3级2、脑梗死后遗症。依据病情予以阿司匹林抗血小板聚集。"
     at = text.index("抗血小板聚集")
@@ -345,7 +345,7 @@ def test_a_supportive_treatment_that_is_a_purpose_goes_to_the_disease_of_its_kin
 
 
 def test_a_purpose_finds_the_disease_the_notes_reasoning_concludes():
-    from etl.attribution import stated_purposes
+    from etl.notes.attribution import stated_purposes
 
     text = "据头颅CT故诊断脑梗死成立。据患者既往病史，故诊断高血压病3级极高危组成立。给予非洛地平降压，阿托伐他汀稳定斑块。"
     row = _evidence("脑梗死", text.index("脑梗死"), "非洛地平", text.index("非洛地平"), 0.9)
@@ -361,7 +361,7 @@ def test_a_purpose_finds_the_disease_the_notes_reasoning_concludes():
     ("诊断为：1.右侧急性附睾炎；2.包皮过长。局麻下行包皮环切术。", "包皮环切术", "右侧急性附睾炎", "包皮过长"),
 ])
 def test_an_operation_named_after_a_disease_of_the_note_is_that_diseases(text, operation, subject, owner):
-    from etl.attribution import stated_purposes
+    from etl.notes.attribution import stated_purposes
 
     row = replace(_evidence(subject, text.index(subject), operation, text.index(operation), 0.9), predicate="手术治疗")
     assert stated_purposes(text, [row])[0].subject == owner
@@ -374,14 +374,14 @@ def test_an_operation_named_after_a_disease_of_the_note_is_that_diseases(text, o
     # that kind in the note: it stays
 ])
 def test_cough_medicine_and_gastric_protection_go_to_a_disease_of_their_kind(text, subject, drug, owner):
-    from etl.attribution import stated_purposes
+    from etl.notes.attribution import stated_purposes
 
     row = _evidence(subject, text.index(subject), drug, text.index(drug), 0.9)
     assert stated_purposes(text, [row])[0].subject == owner
 
 
 def test_a_stage_told_right_after_a_diseases_name_is_that_diseases():
-    from etl.attribution import stated_purposes
+    from etl.notes.attribution import stated_purposes
 
     text = "诊断为：1、慢性阻塞性肺疾病急性加重期2、高血压病3级极高危组3、冠心病。"
     row = replace(_evidence("慢性阻塞性肺疾病急性加重期", text.index("慢性"), "3级", text.index("3级"), 0.9),

@@ -1,5 +1,5 @@
 """What a note states as normal is no finding: rules as data, applied when window triples become
-document evidence (etl/pipeline.py, `merge_triples`).
+document evidence (etl/notes/reading.py, `merge_triples`).
 
 Why: the annotation guideline (ANNOTATION.md) leaves out normal and general-state phrases
 (`精神可`, `大小便正常`, `律齐`); a physical exam names a body part in nearly every clause
@@ -22,7 +22,7 @@ features: `智能发育正常`, `呼吸平稳`, `尿蛋白阴性`).
 For notes only, further down: the exam's words that are no tests or symptoms and nursing steps
 that are no operations (`exam_word`), the subjects that name no disease (`names_no_disease`), and
 the symptoms a note tells after a treatment, its `治疗后症状` (`symptoms_after_treatment`, a note's
-evidence as a whole: etl/pipeline.py, `read_note`).
+evidence as a whole: etl/notes/reading.py, `read_note`).
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
-from etl.history import sentence_of
+from etl.notes.history import sentence_of
 
 if TYPE_CHECKING:
     from etl.records import Evidence
@@ -75,7 +75,7 @@ NO_ENTITY = frozenset(("查体", "入院查体", "专科查体", "T", "P", "R", 
 # and the models took as tests (`拾物试验`, `跟膝腱反射`, `叩鼓音`, `肠鸣音`, `心影`: 95 of the 566
 # asserted test objects of the shared notes). No EMR-RE triple has one as a test; CMeIE's textbook
 # sentences do (`体格检查`, `听诊` as 辅助检查: 13 triples), so the rule is for notes only
-# (`exam_word`, called by etl/pipeline.py for a note's passages).
+# (`exam_word`, called by etl/notes/reading.py for a note's passages).
 TEST_PREDICATES = frozenset(("实验室检查", "辅助检查", "影像学检查", "组织学检查", "内窥镜检查"))
 EXAM_WORDS = re.compile(
     r"反射$|(?:直腿抬高|抬腿|拾物|4字|四字|旋转|牵拉|叩顶|扣顶|叩颈|曲颈|屈颈|挤压|Valsalva|浮髌|抽屉|研磨|托马斯|Thomas"
@@ -112,11 +112,11 @@ NOT_OPERATIONS = re.compile(r"^(?:留置|置入?)?(?:导?尿管|胃管)$|^(?:导
 # ... and a nursing order is no supportive treatment (`二级护理`, `外科护理常规`), nor an operation
 # named by the word alone (`行手术治疗`: a 手术治疗 of no name): no EMR-RE 辅助治疗 is one
 AUXILIARY_PREDICATE = "辅助治疗"
-ROUTES = ("口服", "静点", "静滴", "静推", "肌注")  # how a drug is given (etl/names.py cuts them too)
+ROUTES = ("口服", "静点", "静滴", "静推", "肌注")  # how a drug is given (etl/notes/names.py cuts them too)
 NOT_AUXILIARY = re.compile(r"护理(?:常规)?$|^手术$|术$|^(?:%s)|^雾化(?:吸入)?(?:治疗)?$" % "|".join(ROUTES))  # ... nor an operation (右膝关节置换术): none of
 # EMR-RE's 148 objects ending in 术 is 辅助治疗 (手术治疗, or 组织学检查 for 活检术); nor a route and a drug
 # whose purpose is not told (`口服蜜炼`, `静点软组织修复药物`: no EMR-RE object starts with a route; one that
-# ends with a purpose is cut to it first, etl/names.py), nor a drug's route alone (`布地奈德雾化吸入`: no EMR-RE
+# ends with a purpose is cut to it first, etl/notes/names.py), nor a drug's route alone (`布地奈德雾化吸入`: no EMR-RE
 # 辅助治疗 is 雾化)
 
 
@@ -274,7 +274,7 @@ def symptoms_after_treatment(text: str, evidence: list[Evidence]) -> list[Eviden
 
 # Words the models took as a note's diseases that name none (on the shared notes: `瘢痕` 16 asserted
 # triples, the exam's scar; `伤口`; `慢性` of `慢性咳嗽`; a grade `II级`; `破伤风` of `破伤风抗毒素皮试`,
-# a drug's test): no EMR-RE subject is one. Notes only (etl/pipeline.py, `merge_triples`).
+# a drug's test): no EMR-RE subject is one. Notes only (etl/notes/reading.py, `merge_triples`).
 NOT_DISEASES = re.compile(r"^(?:瘢痕|伤口|切口|创面|[\u4e00-\u9fff]{1,2}性|[IⅠⅡⅢⅣV]+[级度期]|[A-Za-z])$"
                           r"|可见")  # an exam's description taken whole (左肘部可见2.0cm皮肤挫伤)
 A_DRUG_AFTER = re.compile(r"抗毒素|类毒素|疫苗|免疫球蛋白")
