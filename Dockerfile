@@ -1,6 +1,6 @@
 # medkg-etl ETL service: the same pinned stack as requirements.txt, with TensorFlow's GPU build.
 #
-#   docker compose build etl            (see docker-compose.yml and the README)
+#   docker compose build etl            (see docker-compose.yml and docs/neo4j.md)
 #
 # TensorFlow: `tensorflow[and-cuda]` at the version requirements.txt pins for `tensorflow-cpu`
 # (CUDA and cuDNN come as pip wheels, ~3.4 GB; the host needs only the NVIDIA driver and the

@@ -150,10 +150,11 @@ def test_real_etl_run_reports_a_bad_config_file(tmp_path):
 
 @needs_etl_run
 def test_the_readme_cron_line_works_from_any_folder(tmp_path):
-    """issue 17: the README's cron line failed every night ("relation model folder not found"):
-    cron starts in $HOME with a bare environment, and etl looked for ./config.toml and resolved
-    its default paths against the working folder. Here: no config anywhere near, a plain notes
-    file (doc_id and text only), and the wrapper found by its path, as in the README's line.
+    """issue 17: the cron line (then the README's, now in docs/running.md) failed every night
+    ("relation model folder not found"): cron starts in $HOME with a bare environment, and etl
+    looked for ./config.toml and resolved its default paths against the working folder. Here: no
+    config anywhere near, a plain notes file (doc_id and text only), and the wrapper found by its
+    path, as in that line.
     Only etl's own output folders and the store are moved out of the installation's var/."""
     import pyarrow as pa
     import pyarrow.parquet as pq
