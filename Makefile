@@ -1,12 +1,14 @@
 # The two commands a newcomer runs on a fresh machine (each builds .venv and installs everything):
 #   make demo   runs the main job on the shipped example with the embedded defaults
-#   make test   runs the test suite (the same command .ci/run runs)
+#   make test   runs the linter and the test suite (the same command .ci/run runs)
+# and one for the edit-test loop:
+#   make check  the linter and the tests that need no server and train no model (under a minute)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo clean neo4j-server
+.PHONY: venv test check demo clean neo4j-server
 
 venv: $(STAMP)
 
@@ -47,7 +49,13 @@ $(NEO4J_JAR): $(NEO4J_SERVER)/pom.xml $(shell find $(NEO4J_SERVER)/src -name '*.
 	touch $(NEO4J_JAR)
 
 test: $(STAMP) $(LINT_STAMP) $(BROWSER_STAMP) $(NEO4J_JAR)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# Markers: tests/conftest.py marks a test `server` or `slow` by the fixtures it uses.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -m "not server and not slow"
 
 # The main job on the example notes into the embedded FalkorDB under var/, then one template.
 # Exit code 2 (some rows quarantined) still shows the query; anything else stops here. The query

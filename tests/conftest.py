@@ -143,3 +143,19 @@ def ray_cluster():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
+
+
+# `make check` runs what needs no server and trains no model (`-m "not server and not slow"`). A test
+# is marked by the fixtures it asks for (their whole closure), so no list of files goes stale; the
+# few other slow tests carry `@pytest.mark.slow` themselves.
+SERVER_FIXTURES = frozenset({"neo4j_server", "falkordb_server", "ray_cluster"})
+SLOW_FIXTURES = frozenset({"tiny_models"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SERVER_FIXTURES:
+            item.add_marker(pytest.mark.server)
+        if fixtures & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)

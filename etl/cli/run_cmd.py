@@ -25,7 +25,7 @@ import click
                    "takes every finding as present).")
 @click.option("--engine", type=click.Choice(["local", "ray"]),
               help="local: threads in this process; ray: Ray Data reads the input, the model stages run on Ray actors "
-                   "(default: run.engine; see README, Running on a Ray cluster).")
+                   "(default: run.engine; see docs/ray.md).")
 @click.option("--ray-address", metavar="ADDR",
               help="Ray cluster to join with --engine ray (default: ray.address; empty: a local Ray).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),

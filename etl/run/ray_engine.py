@@ -149,7 +149,7 @@ def ray_reader(settings):
     """etl.extract.iter_rows's reader on Ray Data: one file's rows in file order, as Arrow tables of
     `batch_rows` rows, streamed by ray.data.read_parquet (read tasks run on the cluster; the driver
     holds one batch at a time plus Ray Data's bounded prefetch). The files must be at the same path on
-    every node (README, Running on a Ray cluster). Read tasks ask for `ray.read_cpus` CPUs: 0 by
+    every node (docs/ray.md). Read tasks ask for `ray.read_cpus` CPUs: 0 by
     default, so reading never waits for the CPUs the model actors hold for the whole run."""
     import ray
 
