@@ -306,8 +306,8 @@ def check_graph(graph) -> list[Check]:
                 Check("graph schema", SKIP, "no store")]
     if kind == "neo4j":
         where = f"Neo4j at {graph.neo4j.uri}"
-        hint = (f"start Neo4j (docker compose up -d neo4j) or fix graph.neo4j.uri "
-                f"(ETL_GRAPH_NEO4J_URI); the password comes from NEO4J_PASSWORD")
+        hint = ("start Neo4j (docker compose up -d neo4j) or fix graph.neo4j.uri "
+                "(ETL_GRAPH_NEO4J_URI); the password comes from NEO4J_PASSWORD")
     elif graph.falkordb.url:
         where = "FalkorDB at the configured url"
         hint = "start that FalkorDB or fix graph.falkordb.url (ETL_GRAPH_FALKORDB_URL); empty = private server"

@@ -34,7 +34,7 @@ def setup(tmp_path_factory, vocab_path, cmeie_samples, schema):
     pq.write_table(pa.table({"doc_id": ["a", "b"], "text": [samples[0].text, samples[1].text],
                              "section": ["x", "y"]}), root / "input" / "notes.parquet")
     config = root / "config.toml"
-    config.write_text(f"""
+    config.write_text("""
 [relation]
 model_dir = "models/relation"
 [spans]

@@ -255,8 +255,8 @@ class StatementBuilder:
         predicate null): those of the documents' old evidence, and those its denied/possible
         evidence counts on; edges that do not exist are no-ops. Returns one row: `dead`, the edge
         keys left with no asserted evidence (for prune_edges), and `stale` (_apply_changes)."""
-        text = (f"UNWIND $rows AS row\n" + self._edge(group, _ch("s"), _ch("o")) +
-                f"WITH row, r, false AS fresh\n" +
+        text = ("UNWIND $rows AS row\n" + self._edge(group, _ch("s"), _ch("o")) +
+                "WITH row, r, false AS fresh\n" +
                 self._apply_changes("RETURN collect(CASE WHEN n = 0 THEN r.edge_key END) AS dead, "
                                     "collect(CASE WHEN stale THEN r.edge_key END) AS stale"))
         return self._chunked(f"adjust {'-'.join(group[:2])}->{group[2]}", text, rows,
@@ -334,7 +334,7 @@ class StatementBuilder:
         difference cannot tell (stale), and every edge after a write was cut short. Returns one
         row, `dead`: the edge keys left with no asserted evidence, to send to prune_edges.
         rows: [{s, o, edge_key}] (edges that do not exist are no-ops)."""
-        text = (f"UNWIND $rows AS row\n" + self._edge(group) +
+        text = ("UNWIND $rows AS row\n" + self._edge(group) +
                 self._count_evidence("row.edge_key", "r", "") +
                 self._set_aggregates("RETURN collect(CASE WHEN n = 0 THEN r.edge_key END) AS dead"))
         return self._chunked(f"refresh {'-'.join(group[:2])}->{group[2]}", text, rows,
@@ -345,9 +345,9 @@ class StatementBuilder:
         condition is checked again here). A statement of its own: FalkorDB 4.16 drops the SETs of
         a statement whose rows are filtered out by a later `WITH ... WHERE` (measured), so no
         SET-then-filter."""
-        text = (f"UNWIND $rows AS row\n" + self._edge(group) +
-                f"WHERE r.evidence_count = 0\n"
-                f"DELETE r")
+        text = ("UNWIND $rows AS row\n" + self._edge(group) +
+                "WHERE r.evidence_count = 0\n"
+                "DELETE r")
         return self._chunked(f"prune {'-'.join(group[:2])}->{group[2]}", text, rows)
 
     def refresh_nodes(self, rows: Sequence[dict]) -> Iterator[Statement]:
@@ -365,28 +365,28 @@ class StatementBuilder:
             return (f"OPTIONAL MATCH (n)<-[:{self.rel(role)}]-({ev}:{self.label(EVIDENCE)})\n"
                     f"WITH row, n, {keep}count({ev}) AS {ev}_c, "
                     f"count(CASE WHEN {ev} IS NOT NULL AND coalesce({ev}.asserted, true) THEN 1 END) AS {ev}_a\n")
-        text = (f"UNWIND $rows AS row\n" + self._entity("n", "row.name", "row.label") +
+        text = ("UNWIND $rows AS row\n" + self._entity("n", "row.name", "row.label") +
                 count(SUBJECT, "se", "") + count(OBJECT, "oe", "se_c, se_a, ") +
-                f"SET n.evidence_count = se_c + oe_c, n.asserted_count = se_a + oe_a\n"
-                f"RETURN collect(CASE WHEN se_c + oe_c = 0 THEN [row.label, n.name] END) AS dead")
+                "SET n.evidence_count = se_c + oe_c, n.asserted_count = se_a + oe_a\n"
+                "RETURN collect(CASE WHEN se_c + oe_c = 0 THEN [row.label, n.name] END) AS dead")
         return self._chunked("refresh nodes", text, rows)
 
     def adjust_nodes(self, rows: Sequence[dict]) -> Iterator[Statement]:
         """Change the counts of entities the batch's evidence no longer names (the others get
         theirs in upsert_nodes): rows [{label, name, dc, da}] (counts.Changes.node_rows). Returns one row, `dead`: [label, name] of the entities left
         without any evidence, to send to prune_nodes."""
-        text = (f"UNWIND $rows AS row\n" + self._entity("n", "row.name", "row.label") +
-                f"WITH row, n, n.evidence_count + row.dc AS c\n"
-                f"SET n.evidence_count = c, n.asserted_count = n.asserted_count + row.da\n"
-                f"RETURN collect(CASE WHEN c = 0 THEN [row.label, n.name] END) AS dead")
+        text = ("UNWIND $rows AS row\n" + self._entity("n", "row.name", "row.label") +
+                "WITH row, n, n.evidence_count + row.dc AS c\n"
+                "SET n.evidence_count = c, n.asserted_count = n.asserted_count + row.da\n"
+                "RETURN collect(CASE WHEN c = 0 THEN [row.label, n.name] END) AS dead")
         return self._chunked("adjust nodes", text, rows)
 
     def prune_nodes(self, rows: Sequence[dict]) -> Iterator[Statement]:
         """Delete the given entities ([{label, name}]) left with no evidence (refresh_nodes said
         c = 0; checked again)."""
-        text = (f"UNWIND $rows AS row\n" + self._entity("n", "row.name", "row.label") +
-                f"  AND n.evidence_count = 0\n"
-                f"DETACH DELETE n")
+        text = ("UNWIND $rows AS row\n" + self._entity("n", "row.name", "row.label") +
+                "  AND n.evidence_count = 0\n"
+                "DETACH DELETE n")
         return self._chunked("prune nodes", text, rows)
 
     def commit_documents(self, rows: Sequence[dict]) -> Iterator[Statement]:

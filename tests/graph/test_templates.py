@@ -113,7 +113,7 @@ def test_the_templates_the_issue_asks_for_exist_and_are_documented():
         integers = [p.name for p in template.parameters if p.type == "integer"]
         assert template.browser_lines == (template.browser_params,
                                           *(f":param {n} => {example[n]}" for n in integers)), template.name
-        body = "\n".join(l for l in template.text.splitlines() if not l.startswith("//"))
+        body = "\n".join(line for line in template.text.splitlines() if not line.startswith("//"))
         for literal in LITERALS:
             body = body.replace(literal, "")
         assert "'" not in body, template.name

@@ -19,18 +19,8 @@ from etl.cli import cli
 from etl.errors import EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, EXIT_SINK, EXIT_USAGE
 
 ROOT = Path(__file__).resolve().parents[2]
-MODELS = {"relation": ROOT / "models" / "relation", "spans": ROOT / "models" / "spans",
-          "assertion": ROOT / "models" / "assertion", "normalizer": ROOT / "models" / "normalizer"}
 INTERNAL_TYPES = {"HAS_EVIDENCE", "SUBJECT", "OBJECT"}
 RUN_PROPS = {"run_id", "first_run", "last_run", "first_run_id", "last_run_id"}
-
-
-@pytest.fixture(scope="module")
-def models():
-    for kind, folder in MODELS.items():
-        if not (folder / "weights.h5").is_file():
-            pytest.fail(f"the shipped demo {kind} model is missing: {folder} (train it with `etl train {kind}`)")
-    return MODELS
 
 
 @pytest.fixture(scope="module")
@@ -345,7 +335,10 @@ def test_sigint_to_the_process_group_and_sigterm_close_the_run(tmp_path, models,
                                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"})
         deadline = time.monotonic() + 180
-        size = lambda: sum(f.stat().st_size for f in graph_dir.rglob("*.aof")) if graph_dir.exists() else 0
+
+        def size():
+            return sum(f.stat().st_size for f in graph_dir.rglob("*.aof")) if graph_dir.exists() else 0
+
         start = None
         while time.monotonic() < deadline and child.poll() is None:
             if (graph_dir / "falkordb.lock").exists() and (start := start or size()) and size() > start + 20_000:
@@ -389,9 +382,9 @@ def test_bad_rows_are_quarantined_with_reasons_and_exit_2(tmp_path, models, note
     assert report["documents_extracted"] == 2 and report["documents_quarantined"] == 5
     assert report["quarantine_by_reason"] == {"null_text": 1, "empty_text": 1, "duplicate_id": 1,
                                               "text_too_long": 1, "missing_id": 1}
-    lines = [json.loads(l) for l in Path(report["quarantine_file"]).read_text(encoding="utf-8").splitlines()]
-    assert sorted(l["reason"] for l in lines) == sorted(report["quarantine_by_reason"])
-    assert all(l["detail"] and l["source"].endswith("bad.parquet") for l in lines)
+    lines = [json.loads(line) for line in Path(report["quarantine_file"]).read_text(encoding="utf-8").splitlines()]
+    assert sorted(line["reason"] for line in lines) == sorted(report["quarantine_by_reason"])
+    assert all(line["detail"] and line["source"].endswith("bad.parquet") for line in lines)
     # undecodable and non-string text in a second file
     pq.write_table(pa.table({"doc_id": ["b1", "b2"], "section": ["x", "x"],
                              "text": pa.array([b"\xff\xfe", "正常。".encode()], type=pa.binary())}),

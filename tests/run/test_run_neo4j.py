@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from etl.cli import cli
 from etl.errors import EXIT_OK
-from tests.run.test_run import RUN_PROPS, models, settings_file, write_notes  # noqa: F401 - `models` is a fixture
+from tests.run.test_run import RUN_PROPS, settings_file, write_notes
 
 # Every second note of the shared file (599 of 1,198): long enough to kill a run in the middle of
 # its writes, short enough for CI (the whole file is the same code on twice the rows).

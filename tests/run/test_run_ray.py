@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl.errors import EXIT_OK, EXIT_PARTIAL, EXIT_SINK
-from tests.run.test_run import etl, last_report, models, settings_file, snapshot, with_bad_rows, write_notes  # noqa: F401 (fixture)
+from tests.run.test_run import etl, last_report, settings_file, snapshot, with_bad_rows, write_notes
 
 # Every count of the run report; the two engines must agree on each.
 COUNTS = ("rows_read", "documents_extracted", "documents_skipped", "documents_quarantined",
