@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import collections
+import re
 
 import pyarrow.parquet as pq
 from click.testing import CliRunner
 
 import assertion_sample
 from etl.cli import cli
+
+STATUS = "(present|absent|possible)"
+HEAD = re.compile(rf"^ ?\d+ .+\({STATUS}\) -.+-> .+\({STATUS}\)$")
 
 
 def test_sample_shows_each_kind_in_its_note(shipped_models, bench_notes, tmp_path, capsys):
@@ -41,8 +45,9 @@ def test_sample_shows_each_kind_in_its_note(shipped_models, bench_notes, tmp_pat
     for kind, triples_shown in shown.items():
         assert len(triples_shown) == min(2, kinds[kind])
         for head, in_note in triples_shown:
-            ends = [part.split("(")[-1] for part in head.split(")")[:2]]  # the two ends' assertions
-            assert assertion_sample.kind({"subject_assertion": ends[0], "object_assertion": ends[1]}) == kind
+            ends = HEAD.match(head)  # `n subject(its assertion) -predicate-> object(its assertion)`
+            assert ends, head
+            assert assertion_sample.kind({"subject_assertion": ends[1], "object_assertion": ends[2]}) == kind
             doc_id, rest = in_note.split()[0], in_note.split(" S: ", 1)[1]
             assert doc_id in doc_ids
             assert rest.count("[") == 2 and " O: " in rest  # each end bracketed in its note
