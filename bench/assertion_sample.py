@@ -33,7 +33,7 @@ def in_note(text: str, start: int, end: int, before: int = 18) -> str:
     return (text[max(0, start - before):start] + "[" + text[start:end] + "]" + text[end:end + 8]).replace("\n", " ")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     args = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     args.add_argument("triples", type=Path)
     args.add_argument("--notes", type=Path, default=NOTES)
@@ -41,7 +41,7 @@ def main() -> None:
     args.add_argument("--seed", type=int, default=7)
     args.add_argument("--kinds", default="present,absent,possible", help="comma-separated kinds to sample")
     args.add_argument("--context", type=int, default=18, help="characters shown before each end")
-    a = args.parse_args()
+    a = args.parse_args(argv)
     rows = pq.read_table(a.triples).to_pylist()
     notes = {r["doc_id"]: r["text"] for r in pq.read_table(a.notes, columns=["doc_id", "text"]).to_pylist()}
     by_kind = collections.defaultdict(list)

@@ -3,7 +3,7 @@
 One `model.predict` per window and per span question, one graph write (its own MERGE statement
 and round trip) per triple. Compare its documents/s with bench/end_to_end.py.
 
-    .venv/bin/python bench/baseline.py [--input notes.parquet] [--sample N]
+    .venv/bin/python bench/baseline.py [--input notes.parquet] [--rows N] [--sample N] [--json out.json]
 """
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ from pathlib import Path
 from common import Clock, documents, emit, load_models, parser, settings
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
     p.add_argument("--sample", type=int, default=0,
                    help="only N documents, every k-th of the input so all sections are represented "
                         "(the rate is what counts; the baseline is slow)")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     s = settings(args.config)
     relations, spans = load_models(s)
-    docs = documents(args.input)
+    docs = documents(args.input, args.rows)
     if args.sample:
         docs = docs[:: max(len(docs) // args.sample, 1)][: args.sample]
 

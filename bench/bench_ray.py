@@ -1,13 +1,15 @@
 """`etl run --engine ray` against `--engine local` in one invocation (the machine is shared and noisy).
 
-    .venv/bin/python bench/bench_ray.py [--input notes.parquet] [--small 200] [--actors 2] [--json out.json]
+    .venv/bin/python bench/bench_ray.py [--input notes.parquet] [--rows N] [--small 200] [--actors 2]
+                                        [--json out.json]
 
 Each engine runs `etl run` in a subprocess (as cron runs it) into a fresh embedded FalkorDB, on the
-whole input and on its first `--small` rows, alternating local / ray. Reports per run: process
-wall, pipeline wall (the run report's), docs/s, the peak RSS of the driver process (its VmHWM) and
-the peak of the summed RSS of the driver and all its descendants (Ray's GCS, raylet, workers and
-actors, the private FalkorDB; sampled every 0.25 s from /proc, so a short peak can be missed, and
-shared pages such as Ray's object store count once per process that maps them).
+whole input (or its first `--rows`) and on its first `--small` rows, alternating local / ray.
+Reports per run: process wall, pipeline wall (the run report's), docs/s, the peak RSS of the
+driver process (its VmHWM) and the peak of the summed RSS of the driver and all its descendants
+(Ray's GCS, raylet, workers and actors, the private FalkorDB; sampled every 0.25 s from /proc, so a
+short peak can be missed, and shared pages such as Ray's object store count once per process that
+maps them).
 
 From the two sizes: the fixed start-up (intercept) and the seconds per document (slope) of each
 engine, and for Ray the per-actor throughput (documents / the actors' summed busy seconds: the
@@ -21,12 +23,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from common import ROOT, Clock, emit, parser
+from common import ROOT, Clock, emit, input_notes, parser
+from synthetic import first_rows
 
 ACTOR_STAGES = ("windows_tokens", "relations", "spans", "assertions", "merge")
 
@@ -113,17 +115,19 @@ def run(engine: str, source: Path, config: str, workdir: Path, actors: int) -> d
             "processes_at_peak": watch.tree_processes}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
     p.add_argument("--small", type=int, default=200, help="rows of the small run (fixed cost vs per document)")
     p.add_argument("--actors", type=int, default=2, help="Ray model actors (one CPU each)")
-    args = p.parse_args()
-    table = pq.read_table(args.input)
+    args = p.parse_args(argv)
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        small = Path(tmp) / "small.parquet"
-        pq.write_table(table.slice(0, args.small), small)
-        for label, source in (("small", small), ("all", Path(args.input))):
+        whole = Path(input_notes(args, Path(tmp)))
+        rows = pq.read_metadata(whole).num_rows
+        if not 0 < args.small < rows:
+            raise SystemExit(f"--small must be between 0 and the input's {rows} rows: the fit needs two sizes")
+        small = first_rows(whole, args.small, Path(tmp) / "small.parquet")
+        for label, source in (("small", small), ("all", whole)):
             for engine in ("local", "ray"):
                 work = Path(tmp) / f"{engine}-{label}"
                 work.mkdir()
@@ -141,7 +145,7 @@ def main() -> None:
     whole = {r["engine"]: r for r in runs if r["input"] == "all"}
     ray_all = whole["ray"]
     figures = {"benchmark": "etl run --engine ray vs --engine local (embedded FalkorDB, subprocesses)",
-               "input": args.input, "rows": table.num_rows, "small_rows": args.small, "ray_actors": args.actors,
+               "input": args.input, "rows": rows, "small_rows": args.small, "ray_actors": args.actors,
                "runs": runs, "fit_process_seconds": fits,
                "ray_over_local_process": round(ray_all["process_seconds"] / whole["local"]["process_seconds"], 2),
                "ray_over_local_pipeline": round(ray_all["pipeline_seconds"] / whole["local"]["pipeline_seconds"], 2),

@@ -13,15 +13,15 @@ per-triple cost of the largest size against the smallest shows how the cost grow
   temporary folder, or the external Neo4j named by NEO4J_TEST_URI (+ NEO4J_TEST_USER,
   NEO4J_TEST_PASSWORD, NEO4J_TEST_DATABASE; that database is emptied). Emptied before each size.
 The triples follow the schema (53 label/type groups), names drawn from pools so entities and edges
-repeat as in real text; each document holds ~20 triples. `--absent F` / `--possible F`: that share
-of the triples has an absent / possible object (kept as evidence, no typed relationship of its own).
+repeat as in real text; each document holds ~20 triples (synthetic.sink_documents). `--absent F` /
+`--possible F`: that share of the triples has an absent / possible object (kept as evidence, no
+typed relationship of its own). Tiny run: `--sizes 200 --docs-per-batch 5 --stores falkordb`.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import random
 import sys
 import tempfile
 import time
@@ -35,45 +35,8 @@ sys.path.insert(0, str(ROOT / "tools" / "neo4j-server"))
 
 from etl.config import FalkorDBSettings, Neo4jSettings  # noqa: E402
 from etl.graph.falkordb_server import cpu_seconds as process_cpu_seconds  # noqa: E402
-from etl.records import Document, Evidence  # noqa: E402
 from etl.schema import load_schema  # noqa: E402
-
-
-def synthetic(n_triples: int, per_doc: int = 20, seed: int = 7, absent: float = 0.0, possible: float = 0.0,
-              names: str = "uniform"):
-    """Documents with their evidence, deterministic. Names from pools of n_triples / 40 per type,
-    drawn uniformly (every entity ends with the same few links whatever the size) or, with
-    names="zipf", log-uniformly: name i about as likely as 1/i, the first of a pool in ~1 mention
-    of 9, as common findings (发热, 咳嗽) are in real notes; their links grow with the graph."""
-    schema = load_schema()
-    rng = random.Random(seed)
-    flags = random.Random(seed + 1)  # its own stream: the triples do not depend on the shares
-    triples = list(schema.triples)
-    pools = {name: max(50, n_triples // 40) for name in schema.entity_types}
-
-    def pick(kind: str) -> int:
-        if names == "zipf":
-            return int(pools[kind] ** rng.random()) - 1
-        return rng.randrange(pools[kind])
-    docs, made = [], 0
-    while made < n_triples:
-        doc_id = f"doc-{len(docs):07d}"
-        rows = []
-        for i in range(min(per_doc, n_triples - made)):
-            t = rng.choice(triples)
-            s = f"{t.subject_type}{pick(t.subject_type)}"
-            o = f"{t.object_type}{pick(t.object_type)}"
-            start = i * 30
-            draw = flags.random()
-            assertion = "absent" if draw < absent else "possible" if draw < absent + possible else "present"
-            rows.append(Evidence(doc_id, s, t.subject_type, t.predicate, o, t.object_type,
-                                 round(rng.uniform(0.5, 1.0), 4), start, start + len(s), start + 10,
-                                 start + 10 + len(o), f"{s}……{o}", start, start + 30, "rel-bench", "span-bench",
-                                 object_assertion=assertion, assertion_model="assert-bench"))
-        made += len(rows)
-        docs.append((Document(doc_id, "bench.parquet", f"h{len(docs)}", {"section": "bench"},
-                              {"relation": "rel-bench", "spans": "span-bench"}), rows))
-    return docs
+from synthetic import sink_documents  # noqa: E402
 
 
 def write_all(sink, docs, docs_per_batch: int) -> tuple[int, float]:
@@ -171,7 +134,7 @@ def empty_neo4j(uri, user, password, database) -> None:
 
 
 # ---------------------------------------------------------------------- the run
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,300000", help="triples per measurement, comma-separated")
     parser.add_argument("--stores", default="falkordb,neo4j")
@@ -180,7 +143,8 @@ def main() -> int:
     parser.add_argument("--absent", type=float, default=0.0, help="share of triples with an absent object")
     parser.add_argument("--possible", type=float, default=0.0, help="share of triples with a possible object")
     parser.add_argument("--names", choices=("uniform", "zipf"), default="uniform",
-                        help="how entity names are drawn (synthetic(): zipf gives real notes' common findings)")
+                        help="how entity names are drawn (synthetic.sink_documents: zipf gives real notes' "
+                             "common findings)")
     parser.add_argument("--neo4j-heap", default="2g")
     parser.add_argument("--neo4j-pagecache", default="1g")
     parser.add_argument("--neo4j-conf", action="append", default=[], metavar="SETTING=VALUE",
@@ -190,7 +154,7 @@ def main() -> int:
                         help="also: UNWIND batch sizes to try on the first size's first write, comma-separated "
                              "(each write then holds about that many triples: batch / 20 documents)")
     parser.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if any("=" not in setting for setting in args.neo4j_conf):
         parser.error("--neo4j-conf needs SETTING=VALUE")
     schema = load_schema()
@@ -199,7 +163,8 @@ def main() -> int:
     print(f"sizes {sizes}; {args.docs_per_batch} documents (~{args.docs_per_batch * 20} triples) per write, "
           f"UNWIND batches of {args.batch_size} rows; objects absent {args.absent:.0%}, "
           f"possible {args.possible:.0%}; names {args.names}", flush=True)
-    data = {size: synthetic(size, absent=args.absent, possible=args.possible, names=args.names) for size in sizes}
+    data = {size: sink_documents(size, absent=args.absent, possible=args.possible, names=args.names)
+            for size in sizes}
     results = []
     for kind in stores:
         store = (falkordb_store(schema, args.batch_size) if kind == "falkordb" else
@@ -223,7 +188,9 @@ def main() -> int:
                            "docs_per_write": docs_per_write, "seconds": round(seconds, 2),
                            "triples_per_s": round(total / seconds), "us_per_triple": round(1e6 * seconds / total, 1),
                            "client_cpu_s": round(client, 2), "server_cpu_s": round(server, 2),
-                           "triples_per_cpu_s": round(total / (client + server)) if server_pid else None,
+                           # None where the clock saw no CPU at all (tiny runs: its tick is 10 ms)
+                           "triples_per_cpu_s": (round(total / (client + server))
+                                                 if server_pid and client + server else None),
                            "load_average": round(os.getloadavg()[0], 1)}
                     results.append(row)
                     print(f"  {kind:<9} {phase:<12} {total:>8} triples (UNWIND {batch_size}, {docs_per_write} docs "
@@ -239,8 +206,9 @@ def main() -> int:
                  and r["unwind_rows"] == args.batch_size and r["docs_per_write"] == args.docs_per_batch]
         if len(first) > 1 and first[-1]["triples"] != first[0]["triples"]:
             ratio = first[-1]["us_per_triple"] / first[0]["us_per_triple"]
-            cpu = ((first[-1]["client_cpu_s"] + first[-1]["server_cpu_s"]) / first[-1]["triples"]) / (
-                (first[0]["client_cpu_s"] + first[0]["server_cpu_s"]) / first[0]["triples"])
+            cpu_small = (first[0]["client_cpu_s"] + first[0]["server_cpu_s"]) / first[0]["triples"]
+            cpu = ((first[-1]["client_cpu_s"] + first[-1]["server_cpu_s"]) / first[-1]["triples"]) / cpu_small \
+                if cpu_small else float("nan")
             print(f"{kind}: per-triple cost at {first[-1]['triples']} / at {first[0]['triples']}: wall {ratio:.2f}, "
                   f"CPU {cpu:.2f}")
     if args.json_out:

@@ -1,4 +1,6 @@
-"""Shared set-up for the benchmarks: settings, the notes, the windows a run cuts from them."""
+"""Shared set-up for the benchmarks: the command line, settings, the notes, the windows a run cuts
+from them, the models, the figures printed (and written as JSON). The inputs the benches make are in
+synthetic.py."""
 from __future__ import annotations
 
 import argparse
@@ -12,27 +14,22 @@ NOTES = ROOT.parent / "shared" / "data" / "notes" / "ccks2017_notes.parquet"
 sys.path.insert(0, str(ROOT))
 
 
-def parser(description: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=description)
-    p.add_argument("--input", default=str(NOTES), help="Parquet notes (default: the shared CCKS notes)")
+def parser(description: str, rows: bool = True) -> argparse.ArgumentParser:
+    """The options every bench takes; `rows`: it reads --input, and --rows N cuts it (tiny runs)."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default=str(ROOT / "config.toml"))
     p.add_argument("--json", dest="json_out", help="also write the figures to this JSON file")
+    if rows:
+        p.add_argument("--input", default=str(NOTES), help="Parquet notes (default: the shared CCKS notes)")
+        p.add_argument("--rows", type=int, default=0, help="only the first N rows of the input (0: all)")
     return p
 
 
-def replicate_notes(source: str, times: int, target: Path) -> int:
-    """`source` written `times` over to `target`, each copy under new ids (`<id>-copy<n>`), as an
-    input `times` as large whose rows the ledger has never seen; returns the rows of one copy."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+def input_notes(args, workdir: Path) -> str:
+    """The input the bench reads: --input, or its first --rows rows written under `workdir`."""
+    from synthetic import first_rows
 
-    table = pq.read_table(source)
-    with pq.ParquetWriter(target, table.schema) as writer:
-        for copy in range(times):
-            ids = pc.binary_join_element_wise(table["doc_id"], pa.scalar(f"copy{copy}"), "-")
-            writer.write_table(table.set_column(table.schema.get_field_index("doc_id"), "doc_id", ids))
-    return table.num_rows
+    return str(first_rows(args.input, args.rows, Path(workdir) / f"first-{args.rows}.parquet"))
 
 
 def settings(config: str):
@@ -41,16 +38,19 @@ def settings(config: str):
     return load_settings(config)
 
 
-def documents(path: str):
+def documents(path: str, rows: int = 0):
+    """The notes of `path` as {doc_id, text}: all, or the first `rows`."""
     import pyarrow.parquet as pq
 
-    return pq.read_table(path, columns=["doc_id", "text"]).to_pylist()
+    table = pq.read_table(path, columns=["doc_id", "text"])
+    return (table.slice(0, rows) if rows > 0 else table).to_pylist()
 
 
 def windows_of(docs, s):
     from etl.windows import make_windows
 
-    return [(d["doc_id"], w) for d in docs for w in make_windows(d["text"], s.windows.max_chars, s.windows.overlap_chars)]
+    return [(d["doc_id"], w) for d in docs
+            for w in make_windows(d["text"], s.windows.max_chars, s.windows.overlap_chars)]
 
 
 def load_models(s, assertion: bool = False):
@@ -77,6 +77,12 @@ def emit(figures: dict, json_out: str | None) -> None:
     print(text)
     if json_out:
         Path(json_out).write_text(text + "\n", encoding="utf-8")
+
+
+def shown(path: Path) -> str:
+    """`path` relative to the project when it is inside it (as the figures have always named it)."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 class Clock:

@@ -1,21 +1,23 @@
 """Floor: the three models' forward passes alone, over exactly the windows, span questions and
 mentions a run produces on the input (no reading, tokenising, decoding, rules or graph writing
 inside the timed part). The span questions include the main-condition question asked in every
-window (etl/conditions.py), and the windows are read as the passages `X@window` a run reads. The assertion pass covers the mentions the shipped decision sends to the
-classifier (all of them for `model`, those with a cue near for `gated`, none for `rules`).
+window (etl/conditions.py), and the windows are read as the passages `X@window` a run reads. The
+assertion pass covers the mentions the shipped decision sends to the classifier (all of them for
+`model`, those with a cue near for `gated`, none for `rules`). bench/end_to_end.py compares a run
+with it (target: >= 0.8 x the floor).
 
-    .venv/bin/python bench/floor.py [--input notes.parquet]
+    .venv/bin/python bench/floor.py [--input notes.parquet] [--rows N] [--json floor.json]
 """
 from __future__ import annotations
 
 from common import Clock, documents, emit, load_models, parser, settings, windows_of
 
 
-def main() -> None:
-    args = parser(__doc__).parse_args()
+def main(argv: list[str] | None = None) -> None:
+    args = parser(__doc__).parse_args(argv)
     s = settings(args.config)
     relations, spans, assertions = load_models(s, assertion=True)
-    docs = documents(args.input)
+    docs = documents(args.input, args.rows)
     by_doc = windows_of(docs, s)
     windows = [w for _, w in by_doc]
 

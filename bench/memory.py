@@ -1,20 +1,20 @@
 """Memory: peak RSS of `etl run --dry-run` on the notes and on the notes replicated N times
 (new ids per copy), each in its own process. Target: peak(N x) <= 1.2 x peak(1 x).
 
-    .venv/bin/python bench/memory.py [--times 10]
+    .venv/bin/python bench/memory.py [--input notes.parquet] [--rows N] [--times 10] [--json out.json]
 
 Dry run: the store is not the thing being measured here, and the run is the same code path up
 to the sink (the embedded FalkorDB server is a separate process with its own memory anyway).
 """
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from common import ROOT, emit, parser, replicate_notes
+from common import ROOT, emit, input_notes, parser
+from synthetic import replicate_notes
 
 
 def peak_rss_mb(input_path: str, config: str, workdir: Path) -> float:
@@ -37,14 +37,15 @@ def peak_rss_mb(input_path: str, config: str, workdir: Path) -> float:
     return int(peak[-1].split()[1]) / 1024
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--times", type=int, default=10)
-    args = p.parse_args()
+    p.add_argument("--times", type=int, default=10, help="copies of the input in the large run")
+    args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        rows = replicate_notes(args.input, args.times, tmp / "big.parquet")
-        one = peak_rss_mb(args.input, args.config, tmp / "one")
+        source = input_notes(args, tmp)
+        rows = replicate_notes(source, args.times, tmp / "big.parquet")
+        one = peak_rss_mb(source, args.config, tmp / "one")
         many = peak_rss_mb(str(tmp / "big.parquet"), args.config, tmp / "many")
     emit({"benchmark": "peak RSS, etl run --dry-run", "rows_1x": rows,
           f"rows_{args.times}x": rows * args.times, "peak_mb_1x": round(one, 1),

@@ -1,6 +1,7 @@
 """Extraction quality in one go: CMeIE dev and EMR-RE dev, end to end, with the configured models.
 
     .venv/bin/python bench/quality.py [--config config.toml] [--json out.json] [--cmeie-only | --notes-only]
+                                      [--limit N]
 
 - CMeIE dev (the project's 500-text split of data.cmeie_labeled), two ways:
   `cmeie_models`: what MODELS.md has always reported: the relation classifier's predicates of each
@@ -11,21 +12,28 @@
 - EMR-RE dev (data.emr_re_dev): the notes through the same run path, scored as ANNOTATION.md
   says (`etl evaluate notes`): strict and lenient micro P/R/F1, the share of notes with no
   asserted triple, and the main condition found against the annotation's.
+`--limit N` scores only the first N texts of each set (a quick look, or a tiny run: not the figures
+MODELS.md reports).
 """
 from __future__ import annotations
 
 from common import emit, parser, settings as load_settings
+from synthetic import cmeie_notes
 
 
-def cmeie_models(s) -> dict:
+def cmeie_models(s, limit: int = 0) -> dict:
     from etl.data.split import load_split
     from etl.models.spans.evaluation import end_to_end, predicted_relations
     from etl.models.spans.model import SpanExtractor
 
-    dev = load_split(s)[1]
+    dev = first(load_split(s)[1], limit)
     relations = predicted_relations(s.relation.model_dir, [x.text for x in dev])
     report, _ = end_to_end(SpanExtractor.load(s.spans.model_dir), dev, relations)
     return {"texts": len(dev), "strict": report.micro.as_dict()}
+
+
+def first(items: list, limit: int) -> list:
+    return items[:limit] if limit > 0 else items
 
 
 def run_path(pipeline, notes) -> tuple[dict, dict]:
@@ -48,14 +56,15 @@ def main_conditions(pipeline, notes) -> dict:
             "equal_to_annotation": sum(found.get(i) == name for i, name in gold.items())}
 
 
-def main() -> None:
-    p = parser(__doc__)
+def main(argv: list[str] | None = None) -> None:
+    p = parser(__doc__, rows=False)
     p.add_argument("--cmeie-only", action="store_true")
     p.add_argument("--notes-only", action="store_true")
-    args = p.parse_args()
+    p.add_argument("--limit", type=int, default=0, help="only the first N texts of each set (0: all)")
+    args = p.parse_args(argv)
     s = load_settings(args.config)
     from etl.data.cmeie import Sample
-    from etl.data.emr_re import Note, NoteTriple, read_notes
+    from etl.data.emr_re import read_notes
     from etl.data.split import load_split
     from etl.evaluate_notes import evaluation_pipeline
 
@@ -63,15 +72,12 @@ def main() -> None:
     pipeline = evaluation_pipeline(s)
     figures["models"] = dict(pipeline.versions)
     if not args.notes_only:
-        figures["cmeie_models"] = cmeie_models(s)
-        dev: list[Sample] = load_split(s)[1]
-        notes = [Note(f"cmeie-dev-{i}", x.text, tuple(NoteTriple(t.subject, t.subject_type, t.predicate, t.object,
-                                                                   t.object_type) for t in x.triples))
-                 for i, x in enumerate(dev)]
-        scores, _ = run_path(pipeline, notes)
+        figures["cmeie_models"] = cmeie_models(s, args.limit)
+        dev: list[Sample] = first(load_split(s)[1], args.limit)
+        scores, _ = run_path(pipeline, cmeie_notes(dev))
         figures["cmeie_run_path"] = {k: scores[k] for k in ("strict", "lenient", "notes", "notes_without_triples")}
     if not args.cmeie_only:
-        notes = list(read_notes(s.data.emr_re_dev))
+        notes = first(list(read_notes(s.data.emr_re_dev)), args.limit)
         scores, _ = run_path(pipeline, notes)
         figures["emr_re_dev"] = {k: scores[k] for k in ("strict", "lenient", "notes", "notes_without_triples",
                                                         "gold_possible_left_out")}
