@@ -1,7 +1,7 @@
 """Floor: the three models' forward passes alone, over exactly the windows, span questions and
 mentions a run produces on the input (no reading, tokenising, decoding, rules or graph writing
 inside the timed part). The span questions include the main-condition question asked in every
-window (etl/conditions.py), and the windows are read as the passages `X@window` a run reads. The
+window (etl/notes/conditions.py), and the windows are read as the passages `X@window` a run reads. The
 assertion pass covers the mentions the shipped decision sends to the classifier (all of them for
 `model`, those with a cue near for `gated`, none for `rules`). bench/end_to_end.py compares a run
 with it (target: >= 0.8 x the floor).
@@ -23,13 +23,13 @@ def main(argv: list[str] | None = None) -> None:
 
     # The span questions a run asks: record what the span model encodes (untimed pass): the
     # main-condition question in every window, then the turns over the passages.
-    from etl.conditions import CANDIDATE_THRESHOLD, passages, pick_main_condition, stated_topic
+    from etl.notes.conditions import CANDIDATE_THRESHOLD, passages, pick_main_condition, stated_topic
 
     recorded = []
     original = spans.answer_encoded
     spans.answer_encoded = lambda encoded, threshold=None: (recorded.append(list(encoded)),
                                                             original(encoded, threshold))[1]
-    asked_docs = [doc for doc in docs if stated_topic(doc["text"]) is None]  # as the pipeline asks
+    asked_docs = [doc for doc in docs if stated_topic(doc["text"]) is None]  # as a run asks
     answers = iter(spans.main_conditions([w.text for _, w in windows_of(asked_docs, s)], CANDIDATE_THRESHOLD)
                    if spans.main_condition_query else ())
     texts, notes, position = [], [], 0
