@@ -213,7 +213,8 @@ def evidence_rows(note: Note, evidence: Iterable) -> dict:
 SCALE_TOLERANCE = 0.002
 
 
-def tune_note_thresholds(run: NotesRun, notes: list[Note], scales, min_scores, log=print) -> tuple[tuple[float, float], list[dict]]:
+def tune_note_thresholds(run: NotesRun, notes: list[Note], scales, min_scores,
+                         log=print) -> tuple[tuple[float, float], list[dict]]:
     """The decision for notes' passages that gives `notes` (annotated, held out from training) the
     best strict F1 end to end: each scale of the relation thresholds
     decides which predicates the span model is asked, as `etl run` asks them (span turns, merge,

@@ -104,7 +104,8 @@ def _expand(path: str) -> tuple[list[str], list[tuple[str, str]]]:
                     skipped.append((full + os.sep, HIDDEN))
                 elif os.path.realpath(full) in seen:
                     skipped.append((full + os.sep, LINK_LOOP))
-            dirs[:] = sorted(d for d in dirs if not _hidden(d) and os.path.realpath(os.path.join(folder, d)) not in seen)
+            dirs[:] = sorted(d for d in dirs
+                             if not _hidden(d) and os.path.realpath(os.path.join(folder, d)) not in seen)
             seen.update(os.path.realpath(os.path.join(folder, d)) for d in dirs)
             for name in sorted(names):
                 full = os.path.join(folder, name)

@@ -16,12 +16,13 @@ from pathlib import Path
 
 # The notes' rules' counts, as the summary prints them (when not zero).
 RULE_COUNTS = (
-    ("triples_dropped_as_normal", "extracted objects left out as normal states or exam words (律齐, 气管居中, 膝腱反射: "
-                                  "etl/notes/findings.py)"),
+    ("triples_dropped_as_normal", "extracted objects left out as normal states or exam words (律齐, 气管居中, "
+                                  "膝腱反射: etl/notes/findings.py)"),
     ("triples_dropped_as_past_history", "triples of a past illness outside its own sentence and past operations "
                                         "given to a current disease left out (既往糖尿病7年, 既往行剖宫产手术: "
                                         "etl/notes/history.py)"),
-    ("triples_from_lists", "symptoms added as the other items of a found one's list (伴反酸、嗳气: etl/notes/lists.py)"),
+    ("triples_from_lists", "symptoms added as the other items of a found one's list (伴反酸、嗳气: "
+                           "etl/notes/lists.py)"),
     ("triples_dropped_as_site_apart", "sites whose sentence does not name their disease, symptoms of a "
                                       "differential diagnosis, findings outside the sentence of the exam's lesion "
                                       "or an ECG's reading, and findings told before a supplementary diagnosis "
@@ -66,7 +67,8 @@ class RunReport:
     triples_from_lists: int = 0  # symptoms added as the other items of a found symptom's list (etl/notes/lists.py)
     triples_dropped_as_no_disease: int = 0  # a note's subject that names no disease (瘢痕: etl/notes/findings.py)
     triples_by_predicate: dict[str, int] = field(default_factory=dict)
-    normalization: dict = field(default_factory=dict)  # entities (re-)linked to concepts after the writes (etl/normalize.py)
+    normalization: dict = field(default_factory=dict)  # entities (re-)linked to concepts after the writes
+    # (etl/normalize.py)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
     model_versions: dict[str, str] = field(default_factory=dict)

@@ -7,16 +7,34 @@ parameter, and makes duplicates of keys over ~4 KB; the Python clients refuse lo
 Parquet strings must be valid UTF-8. One row like that used to kill the batch, every night. The
 rules below are applied the same way whatever the store, so both stores hold the same values.
 
-| value                               | id (a unique key)            | text, sentence, metadata        | entity name (a unique key)      |
-| ----------------------------------- | ---------------------------- | ------------------------------- | ------------------------------- |
-| bytes that are not UTF-8            | quarantine `undecodable_id`  | text: quarantine `undecodable_text`; metadata: U+FFFD per bad byte | (comes from text) |
-| lone surrogate (U+D800-U+DFFF)      | quarantine `invalid_id`      | replaced by U+FFFD, one for one | removed                         |
-| NUL and other control characters (C0, DEL, C1) | quarantine `invalid_id` | replaced by a space, one for one (tab, newline, CR kept) | treated as whitespace |
-| leading/trailing whitespace         | stripped                     | kept (offsets point into the text) | stripped, inner runs -> one space |
-| whitespace only / empty             | quarantine `missing_id`      | text: quarantine `empty_text`   | evidence dropped                |
-| invisible format characters (zero-width, bidi controls; Unicode Cf) | kept | kept | removed (else one name, several keys) |
-| full-width / compatibility forms    | kept                         | kept                            | NFKC-folded                     |
-| longer than 400 UTF-8 bytes         | quarantine `id_too_long`     | kept (text over input.max_text_chars: `text_too_long`) | cut + hash, whole name in `full_name` |
++----------------------------+-------------------+---------------------------------------+-----------------------------+
+| value                      | id (a unique key) | text, sentence, metadata              | entity name (a unique key)  |
++============================+===================+=======================================+=============================+
+| bytes that are not UTF-8   | quarantine        | text: quarantine `undecodable_text`;  | (comes from text)           |
+|                            | `undecodable_id`  | metadata: U+FFFD per bad byte         |                             |
++----------------------------+-------------------+---------------------------------------+-----------------------------+
+| lone surrogate             | quarantine        | replaced by U+FFFD, one for one       | removed                     |
+| (U+D800-U+DFFF)            | `invalid_id`      |                                       |                             |
++----------------------------+-------------------+---------------------------------------+-----------------------------+
+| NUL and other control      | quarantine        | replaced by a space, one for one      | treated as whitespace       |
+| characters (C0, DEL, C1)   | `invalid_id`      | (tab, newline, CR kept)               |                             |
++----------------------------+-------------------+---------------------------------------+-----------------------------+
+| leading/trailing           | stripped          | kept (offsets point into the text)    | stripped, inner runs -> one |
+| whitespace                 |                   |                                       | space                       |
++----------------------------+-------------------+---------------------------------------+-----------------------------+
+| whitespace only / empty    | quarantine        | text: quarantine `empty_text`         | evidence dropped            |
+|                            | `missing_id`      |                                       |                             |
++----------------------------+-------------------+---------------------------------------+-----------------------------+
+| invisible format           | kept              | kept                                  | removed (else one name,     |
+| characters (zero-width,    |                   |                                       | several keys)               |
+| bidi controls; Unicode Cf) |                   |                                       |                             |
++----------------------------+-------------------+---------------------------------------+-----------------------------+
+| full-width / compatibility | kept              | kept                                  | NFKC-folded                 |
+| forms                      |                   |                                       |                             |
++----------------------------+-------------------+---------------------------------------+-----------------------------+
+| longer than 400 UTF-8      | quarantine        | kept (text over input.max_text_chars: | cut + hash, whole name in   |
+| bytes                      | `id_too_long`     | `text_too_long`)                      | `full_name`                 |
++----------------------------+-------------------+---------------------------------------+-----------------------------+
 
 "One for one" keeps every character offset into a note valid: evidence offsets slice the cleaned
 text exactly as they would have sliced the original.

@@ -25,8 +25,8 @@ def test_every_triple_of_the_labelled_file_gets_offsets(shared_data, cmeie_sampl
 def test_object_as_plain_string_and_crlf(tmp_path):
     path = tmp_path / "crlf.jsonl"
     rows = [
-        {"text": "肺炎@肺炎常见发热。", "spo_list": [{"predicate": "临床表现", "subject": "肺炎", "subject_type": "疾病",
-                                            "object": "发热", "object_type": "症状"}]},
+        {"text": "肺炎@肺炎常见发热。", "spo_list": [{"predicate": "临床表现", "subject": "肺炎",
+                                            "subject_type": "疾病", "object": "发热", "object_type": "症状"}]},
         {"text": "无关系的句子。", "spo_list": []},
     ]
     path.write_bytes("\r\n".join(json.dumps(r, ensure_ascii=False) for r in rows).encode() + b"\r\n")

@@ -264,8 +264,8 @@ def known_subjects(text: str, evidence: list[Evidence], knowledge: FindingKnowle
 TREATMENTS = frozenset(("药物治疗", "辅助治疗", "手术治疗", "化疗", "放射治疗"))
 PURPOSE = re.compile(r"(?:(?!给予|予以|、)[^。；;\n]){0,40}?(?:治疗|控制)([^，。；;,、\s（(等]{2,20})")
 PURPOSE_NAME_CHARS = 3  # a purpose's name must match a disease's first characters at least this far
-DISEASE_ENDING = re.compile(r"(?:病|症|炎|癌|瘤|增生|结石|骨折|感染|梗死|梗塞|出血|衰竭|综合征|损伤|疝|痔|溃疡|息肉|囊肿"
-                            r"|硬化|积液|贫血|高血压|失常|不全|梗阻|狭窄|穿孔|脱垂|突出|血肿)$")
+DISEASE_ENDING = re.compile(r"(?:病|症|炎|癌|瘤|增生|结石|骨折|感染|梗死|梗塞|出血|衰竭|综合征|损伤"
+                            r"|疝|痔|溃疡|息肉|囊肿|硬化|积液|贫血|高血压|失常|不全|梗阻|狭窄|穿孔|脱垂|突出|血肿)$")
 
 
 # A drug told with a purpose word that names its disease's kind (`非洛地平降压`, `控制血糖`,

@@ -9,11 +9,11 @@ same for notes (issue 27):
 1. the span model is asked, in every window of the note, the main-condition question of its
    labels.json (`MAIN_CONDITION_QUERY`), with a low threshold (`CANDIDATE_THRESHOLD`): its answers
    are candidates. The note's own statements of its diagnosis (`STATEMENTS`: `以“X”收入`,
-   `诊断为“X”`, `术后病理示X`, `行X根治术`, ...; rules as data) add their items as candidates and a bonus to the candidates
-   they hold, the first item most: the guideline takes the admission/diagnosis name, which a
-   window-sized model reading one window at a time cannot tell from a past illness named as
-   plainly (`2型糖尿病12年`). The best total is the main condition, at its best place
-   (`pick_main_condition`), if it reaches MIN_SCORE;
+   `诊断为“X”`, `术后病理示X`, `行X根治术`, ...; rules as data) add their items as candidates and a
+   bonus to the candidates they hold, the first item most: the guideline takes the
+   admission/diagnosis name, which a window-sized model reading one window at a time cannot tell
+   from a past illness named as plainly (`2型糖尿病12年`). The best total is the main condition, at
+   its best place (`pick_main_condition`), if it reaches MIN_SCORE;
 2. every window is then read as `<main condition>@<window>` (`Passage`): the relation classifier
    and both span turns see the main condition as the window's topic, as in CMeIE;
 3. a span found in the prefix is the main condition at its place in the note, and a subject equal
@@ -62,7 +62,8 @@ STATEMENTS = (
     ("admission", re.compile(r'(?:门诊|急诊|病房|科|遂|故|今|现|拟|后|即|[，,。；;\d:：]|^)以(?![后前上下及来便免])'
                              r'((?:[^，。；,;“”"\\\s]|[。；;](?=\d{1,2}\s*[.、．])){2,60}?)。?(?:于[\d年月日\-\s:：.]+)?(?:介绍)?(?:收|入院)'),
      0.5, 0.6),
-    ("diagnosis", re.compile(r"(?:诊断|诊为|考虑|拟诊|拟)[为是:：]?\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE), 0.3, 0.3),
+    ("diagnosis", re.compile(r"(?:诊断|诊为|考虑|拟诊|拟)[为是:：]?\s*" + _OPEN + r'([^”"\\]{1,80})' + _CLOSE),
+     0.3, 0.3),
     # a numbered list without quotes, its numbered items only (`诊断为：1.肠梗阻2.直肠癌麦氏术后3.胃癌。`):
     # it ends where an item is not followed by the next number (`热性惊厥？静点氨曲南`, a new line)
     ("diagnosis", re.compile(r"(?<!鉴别)(?:诊断|诊为)[为是]?[:：]\s*((?:" + _NUMBERED_ITEM + r"[？?]?[；;，,、\s]*)+)"),
@@ -71,7 +72,8 @@ STATEMENTS = (
     # (考虑胆囊癌) or by its operation (行直肠癌根治术; the operation's own words, 腹腔镜上 or 远端, left out):
     # oncology notes often have no admission statement
     ("pathology", re.compile(r"病理(?:诊断|结果|类型|报告)?[:：]?(?:示|提示|回报|诊断|为|考虑|结果为)?[为是:：]?\s*"
-                             r"(?![示提回为是])([^，。；,;：:（(\s见]{1,30}?(?:癌|瘤))(?![\u4e00-\u9fff]*术|栓)"), 0.2, 0.0),
+                             r"(?![示提回为是])([^，。；,;：:（(\s见]{1,30}?(?:癌|瘤))(?![\u4e00-\u9fff]*术|栓)"),
+     0.2, 0.0),
     ("diagnosis", re.compile(r"考虑(?:为)?([^，。；,;：:（(\s“”\"]{1,20}?癌)(?![\u4e00-\u9fff]*术)"), 0.2, 0.0),
     ("operation", re.compile(r"(?:行|[+＋])(?:全麻[上下]|接受)?(?:[胸腹]腔镜[上下]?)?(?:远端|近端|全)?"
                              r"([^，。；,;：:（(\s+＋“”\"]{1,20}?癌)(?:扩大|姑息|联合)?(?:根治|切除)"),
@@ -86,7 +88,8 @@ _OPERATED = "术后"
 # follows an operation (`宫颈癌术后化疗`), an accompanying problem (`胃癌伴转移`, `肺癌并两肺转移`; not
 # 合并), a remark in brackets (`瘢痕子宫（前次剖宫产）`), a stage or grade (`慢性肾脏病5期`,
 # `原发性高血压3级极高危`): no EMR-RE subject holds ？, 术后, a bracket, a stage or a grade
-_NAME_ENDS = re.compile(r"[？?（(]|术后|伴(?!有)|(?<!合)并|\d+期|[\dⅠⅡⅢⅣ]+级|等+$")  # or 等 closing it (高血压、糖尿病等)
+_NAME_ENDS = re.compile(r"[？?（(]|术后|伴(?!有)|(?<!合)并|\d+期|[\dⅠⅡⅢⅣ]+级"
+                        r"|等+$")  # or 等 closing it (高血压、糖尿病等)
 # a pregnancy's description before the item's name (`妊娠38+2周孕3产0LO先兆临产` -> 先兆临产; alone,
 # `妊娠40+6周孕1产0LO`, no name): no EMR-RE subject holds one
 _PREGNANCY = re.compile(r"(?:妊娠|孕)\d+(?:\+\d+)?周(?:孕\d+产\d+)?(?:[LR][OS][APT]?)?")
@@ -209,7 +212,8 @@ def pick_main_condition(text: str, windows: Sequence[Window], answers: Iterable[
             start, end = window.start + span.start, window.start + span.end
             name = text[start:end]
             if not _a_name(name) or named_as_past(text, start, end) or told_in_passing(text, start, end):
-                continue  # a past illness (既往糖尿病7年, 冠心病史), the exam's bruise, an ECG's reading is not what the note is about
+                continue  # a past illness (既往糖尿病7年, 冠心病史), the exam's bruise, an ECG's reading is not
+                # what the note is about
             best = scores.get(name)
             if best is None or span.score > best[0] or (span.score == best[0] and start < best[1]):
                 scores[name] = (float(span.score), start, end)

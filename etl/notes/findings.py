@@ -40,8 +40,8 @@ SITE_PREDICATES = frozenset(("发病部位", "转移部位", "外侵部位"))
 SYMPTOM_TYPE = "症状"
 SITE_SCOPE = 14  # characters after a site that can hold its clause's statement
 _CLAUSE_END = re.compile(r"[，。；;,\n（(”\"：:]")
-SITE_NORMAL = re.compile(r"无(?!明显诱因)|未见|未触及|未闻及|未(?!排除|除外)|没有|不大|正常|居中|对称|光滑|良好|清晰|清$|通畅"
-                         r"|等大|等圆|灵敏|清音|浊音界|动度|活动尚?可|自如")  # 右膝关节活动可
+SITE_NORMAL = re.compile(r"无(?!明显诱因)|未见|未触及|未闻及|未(?!排除|除外)|没有|不大|正常|居中|对称|光滑|良好"
+                         r"|清晰|清$|通畅|等大|等圆|灵敏|清音|浊音界|动度|活动尚?可|自如")  # 右膝关节活动可
 DEPARTMENT = re.compile(r"[外内]?科")
 DIFFERENTIAL_PREDICATE, DIFFERENTIAL_WORD = "鉴别诊断", "鉴别"
 # A body part the exam tells a sign of (`咽部充血`, `双扁桃体Ⅰ度肿大`, `双肺呼吸音粗`, `左踝部肿胀`) is
@@ -53,16 +53,18 @@ DRUG_PREDICATE = "药物治疗"
 LAB_TAIL = re.compile(r"三[酯脂]")
 STAGE = "阶段"
 TEMPERATURE = re.compile(r"T\d")  # a T stage is written T3, T3N0M0; a temperature T36.4 runs on in digits
-NOT_STAGES = re.compile(r"岁$|^肌力|病|炎")  # an age, a muscle's strength, a disease's name with its grade (高血压病3级):
-# none of EMR-RE's 59 stages holds 病 or 炎
+NOT_STAGES = re.compile(r"岁$|^肌力|病|炎")  # an age, a muscle's strength, a disease's name with its grade
+# (高血压病3级): none of EMR-RE's 59 stages holds 病 or 炎
 MUSCLE = "肌力"
 COLOUR = re.compile(r"青紫|鲜红|暗红|淡红|紫红|紫黑|暗紫|苍白|发白")
 VERTEBRA_BEFORE = re.compile(r"[LTSC腰胸颈骶]\d{1,2}\s*[-－~至]\s*$")  # L5-[S1]: a vertebral level, not the drug S1
 # (替吉奥, an EMR-RE drug 3 times, never after one)
 ALLERGY = re.compile(r"[^，。；,;、抗]{0,6}过敏|皮试")  # no EMR-RE drug is followed by either (抗过敏 is a
 # purpose; 破伤风抗毒素皮试 tests the drug, gives none)
-NORMAL_ENDINGS = re.compile(r"(?<![欠不差未])(?:正常|齐|尚可|可|好|良好|清|清晰|平稳|无异常|未见异常|佳|稳定|等圆|正大|灵敏"
-                            r"|阴性|对称|清楚)$")  # 移动性浊音阴性: a sign's negative result; 两侧阴囊对称 (不对称 is a finding)
+NORMAL_ENDINGS = re.compile(r"(?<![欠不差未])(?:正常|齐|尚可|可|好|良好|清|清晰|平稳|无异常|未见异常|佳|稳定"
+                            r"|等圆|正大|灵敏"
+                            r"|阴性|对称|清楚)$")  # 移动性浊音阴性: a sign's negative result; 两侧阴囊对称
+                            # (不对称 is a finding)
 
 
 # Words of a note's exam that name no entity of any kind: the exam itself (查体：...) and the vital
@@ -96,24 +98,27 @@ NOT_SYMPTOMS = re.compile(r"^(?:起病|病程)|光滑$|正圆$|语颤$"
                           r"|^(?:增多|增粗|增大|增厚|肿大|减低|减少|降低|升高|加重|减轻|好转)$"
                           r"|^(?:边缘|边界)|^测|为$"  # a lesion's description (边缘模糊), a measuring phrase (测血压为)
                           r"|^(?:白色|黄色|黄白色|灰白色)?(?:粘稠|黏稠|稀薄)$"  # a sputum's look (痰量少，白色粘稠)
-                          r"|^(?:排气|排便|大便|小便|进食|饮食|睡眠)$"  # a function named alone (停止排气、[排便], 偶有[排气])
+                          r"|^(?:排气|排便|大便|小便|进食|饮食|睡眠)$"  # a function named alone (停止排气、[排便],
+                          # 偶有[排气])
                           r"|纹理|^[质指][软硬韧中]$"  # a film's or a mass's description (两肺纹理增粗, 质软, 指韧)
-                          r"|最高达?$|居中$|^(?:双肺|两肺)?呼吸音$|^对光反射$|为重$|不明显$"  # a value's lead (体温最高达),
-                          # a normal sign (伸舌居中), an exam's word, where a pain is worst (左足大踇趾为重), a denial
+                          r"|最高达?$|居中$|^(?:双肺|两肺)?呼吸音$|^对光反射$|为重$|不明显$"  # a value's lead
+                          # (体温最高达), a normal sign (伸舌居中), an exam's word, where a pain is worst
+                          # (左足大踇趾为重), a denial
                           r"|^表情痛苦$")  # the exam's general appearance (神志清楚、表情痛苦): no EMR-RE symptom
 # Nursing steps and supportive care are no operations (`术后给予留置尿管`, `补液`, `对症治疗`): none
 # is an EMR-RE or CMeIE 手术治疗 object.
 OPERATION_PREDICATE = "手术治疗"
 OPERATION_END = "术"
 NOT_OPERATIONS = re.compile(r"^(?:留置|置入?)?(?:导?尿管|胃管)$|^(?:导尿|胃肠减压|换药|吸氧|吸痰|补液|对症治疗|对症处理"
-                            r"|禁食水?|禁饮食|抗炎|抗感染|手术(?:治疗)?)$")  # ... nor a drug's aim, nor an operation of no
-# name (`1年前患阑尾炎行手术治疗`: the guideline's 手术治疗 is a named operation, and no EMR-RE one is
-# bare; CMeIE's textbook files `可手术治疗` 4 times, 3 in texts without a topic, read as notes)
+                            r"|禁食水?|禁饮食|抗炎|抗感染|手术(?:治疗)?)$")  # ... nor a drug's aim, nor an operation
+# of no name (`1年前患阑尾炎行手术治疗`: the guideline's 手术治疗 is a named operation, and no EMR-RE one
+# is bare; CMeIE's textbook files `可手术治疗` 4 times, 3 in texts without a topic, read as notes)
 # ... and a nursing order is no supportive treatment (`二级护理`, `外科护理常规`), nor an operation
 # named by the word alone (`行手术治疗`: a 手术治疗 of no name): no EMR-RE 辅助治疗 is one
 AUXILIARY_PREDICATE = "辅助治疗"
 ROUTES = ("口服", "静点", "静滴", "静推", "肌注")  # how a drug is given (etl/notes/names.py cuts them too)
-NOT_AUXILIARY = re.compile(r"护理(?:常规)?$|^手术$|术$|^(?:%s)|^雾化(?:吸入)?(?:治疗)?$" % "|".join(ROUTES))  # ... nor an operation (右膝关节置换术): none of
+NOT_AUXILIARY = re.compile(r"护理(?:常规)?$|^手术$|术$|^(?:%s)|^雾化(?:吸入)?(?:治疗)?$"
+                           % "|".join(ROUTES))  # ... nor an operation (右膝关节置换术): none of
 # EMR-RE's 148 objects ending in 术 is 辅助治疗 (手术治疗, or 组织学检查 for 活检术); nor a route and a drug
 # whose purpose is not told (`口服蜜炼`, `静点软组织修复药物`: no EMR-RE object starts with a route; one that
 # ends with a purpose is cut to it first, etl/notes/names.py), nor a drug's route alone (`布地奈德雾化吸入`: no EMR-RE
@@ -139,7 +144,8 @@ FILM = re.compile(r"(?:位|光|DR|CR|线|[部胸腹盆颅]平)片$", re.I)  # no
 TEST_KINDS = (
     (re.compile(r"镜$"), "内窥镜检查"),
     (re.compile(r"心电图|脑电图|肺功能"), "辅助检查"),
-    (re.compile(r"(?<!T)CT(?!T)|彩超|B超|超声|MRI|核磁|片$|造影|X线|PET|钡餐|透视", re.I), "影像学检查"),  # not TCT, OCTT
+    (re.compile(r"(?<!T)CT(?!T)|彩超|B超|超声|MRI|核磁|片$|造影|X线|PET|钡餐|透视", re.I),  # not TCT, OCTT
+     "影像学检查"),
     # a lab test's name (`PSA检测` answered as 辅助检查): all 226 such EMR-RE tests are 实验室检查
     (re.compile(r"PSA|CEA|AFP|CA\d|血常规|尿常规|便常规|肝功|肾功|血糖|血脂|电解质|C-?反应蛋白|CRP|凝血|血沉|肿瘤标志物",
                 re.I), "实验室检查"),

@@ -80,8 +80,8 @@ def past_illness_elsewhere(text: str, subject: tuple[int, int], obj: tuple[int, 
 HISTORY = "史"
 HISTORY_CLAUSE = re.compile(r"[，。；;,：:、\s（(）)]")
 HISTORY_LEAD = re.compile(r"(?:\d{1,2}\s*[.、．]|既往|曾|有|患|诊断为?|发现|确诊为?)+")
-NOT_AN_ILLNESS = re.compile(r"手术|外伤|输血|过敏|吸烟|饮酒|烟酒|家族|个人|婚育|月经|预防|接种|疫|接触|冶游|传染|否认|[无未不]"
-                            r"|体健|用药|服药|^[^\u4e00-\u9fff]*$|据|^现病$|者|入院|岁"
+NOT_AN_ILLNESS = re.compile(r"手术|外伤|输血|过敏|吸烟|饮酒|烟酒|家族|个人|婚育|月经|预防|接种|疫|接触|冶游|传染"
+                            r"|否认|[无未不]|体健|用药|服药|^[^\u4e00-\u9fff]*$|据|^现病$|者|入院|岁"
                             r"|多年|反复|间断|长期|经常|偶有")
 BING_OF_THE_NAME_AFTER = "心尿脏"  # 冠心病史, 糖尿病史, 心脏病史: the 病 is the name's
 NAME_CHARS = (2, 15)
@@ -98,7 +98,8 @@ class NamedHistory:
 
 # ... or with its years after 既往 (`既往患糖尿病7年，自行皮下注射胰岛素治疗`: the reading found the
 # insulin given to the admission's fracture)
-PAST_YEARS = re.compile(r"既往(?:患有?|有|诊断为?)?([^，。；;,:：、\s\d史（(]{2,15}?)(?:\d+|[一二两三四五六七八九十数]+)[+余]?年")
+PAST_YEARS = re.compile(r"既往(?:患有?|有|诊断为?)?([^，。；;,:：、\s\d史（(]{2,15}?)"
+                        r"(?:\d+|[一二两三四五六七八九十数]+)[+余]?年")
 
 
 def named_histories(text: str) -> list[NamedHistory]:
@@ -111,7 +112,8 @@ def named_histories(text: str) -> list[NamedHistory]:
         for lead in HISTORY_LEAD.finditer(text, start, at):  # after the last lead-in (男45岁2患精神分裂症)
             start = lead.end()
         words, end = text[start:at], at
-        if words.endswith("病病") or (words.endswith("病") and len(words) > 3 and words[-2] not in BING_OF_THE_NAME_AFTER):
+        if words.endswith("病病") or (words.endswith("病") and len(words) > 3
+                                    and words[-2] not in BING_OF_THE_NAME_AFTER):
             end -= 1  # the 病 of 病史
         name = text[start:end]
         if NAME_CHARS[0] <= len(name) <= NAME_CHARS[1] and not NOT_AN_ILLNESS.search(name):

@@ -1,6 +1,6 @@
-"""A note's object names cut (and a combination drug completed) as the guideline writes them: rules applied when window triples become
-document evidence (etl/notes/reading.py, `merge_triples`), for the passages of notes only. Part of the
-span model's run-time version (CONDITION_MODULES).
+"""A note's object names cut (and a combination drug completed) as the guideline writes them: rules
+applied when window triples become document evidence (etl/notes/reading.py, `merge_triples`), for
+the passages of notes only. Part of the span model's run-time version (CONDITION_MODULES).
 
 Why: the guideline names an entity by "the shortest span that still names it completely",
 leaving out leading time and frequency words (ANNOTATION.md: `反复`, `间断`), and the models'
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 LEADING = re.compile(r"^(?:患者|查(?!体)|反复|间断|诉|以|据患者有|(?:依|根)?据病情|据|注射液|给予|予以?)+")
 # 以发热为主症, 据患者有慢性咳嗽, 依据病情给予给予非洛地平 (what leads to a treatment given), a drug's dosage
 # form before its purpose (头孢替唑[注射液抗感染])
-LABEL = re.compile(r".*[：:]")  # 辅助检查：2016-08-03我院：腰椎正侧位片 -> 腰椎正侧位片 (no EMR-RE object holds a colon)
+LABEL = re.compile(r".*[：:]")  # 辅助检查：2016-08-03我院：腰椎正侧位片 -> 腰椎正侧位片 (no EMR-RE object holds
+# a colon)
 NAME = re.compile(r"[\u4e00-\u9fffA-Za-z0-9+\-/]+")  # what a label's cut must leave: a name, not a value's tail
 LIST_TAIL = re.compile(r"等|为主|症状(?:有所|明显|稍|略|均)?(?:加重|缓解|好转|减轻|消失)")  # 呕吐等早孕反应 -> 呕吐;
 # 咳嗽等不适 -> 咳嗽; 发热为主症 -> 发热; 头痛症状有所加重 -> 头痛 (no EMR-RE object holds 症状)
@@ -47,8 +48,8 @@ PURPOSE_VERB = re.compile(f"(?:{PURPOSE_VERB_INSIDE.pattern})$")
 # ... not by the drug and route run into it (`静点头孢哌酮抗感染`, `口服复方鲜竹沥止咳化痰`: no EMR-RE
 # object starts with a route): the purpose it ends with is the treatment
 ROUTE = re.compile(r"^(?:%s)" % "|".join(ROUTES))  # (给予 / 予以 before it: LEADING, cut first)
-SUPPORTIVE_END = re.compile(r"(?:抗感染|止咳化痰|止咳祛痰|止咳|化痰|祛痰|平喘|抑酸|护胃|补液|止痛|止血|抗炎|抗病毒|营养支持"
-                            r"|解痉|利尿|降压|降糖|调脂|活血化瘀|营养神经|对症治疗)$")
+SUPPORTIVE_END = re.compile(r"(?:抗感染|止咳化痰|止咳祛痰|止咳|化痰|祛痰|平喘|抑酸|护胃|补液|止痛|止血"
+                            r"|抗炎|抗病毒|营养支持|解痉|利尿|降压|降糖|调脂|活血化瘀|营养神经|对症治疗)$")
 DRUG_CLASS = re.compile(r"药物")  # a drug's class and purpose before its name (no EMR-RE drug holds 药物 and more)
 PARTNER = re.compile(r"(?:舒巴坦|他唑巴坦|克拉维酸)(?:钠|钾)?")
 FIRST_PART = re.compile(r"(?:头孢哌酮|哌拉西林|阿莫西林|氨苄西林|替卡西林)$")  # ... or the partner alone (`舒巴坦钠`)

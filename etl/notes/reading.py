@@ -79,7 +79,8 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
             if states_normal(passage.text, t.predicate, t.object, t.object_end, t.object_type) or \
                     (passage.read_as_note and exam_word(t.predicate, t.object)) or \
                     (passage.of_a_note and listed_not_differential(passage.text, t.predicate, t.object_end)):
-                normal += 1  # a normal state (律齐, 气管居中) or an exam word (膝腱反射) is no finding: etl/notes/findings.py
+                normal += 1  # a normal state (律齐, 气管居中) or an exam word (膝腱反射) is no finding:
+                # etl/notes/findings.py
                 continue
             if past_illness_elsewhere(passage.text, (t.subject_start, t.subject_end), (t.object_start, t.object_end)):
                 past += 1  # 既往糖尿病7年 does not own the admission's findings: etl/notes/history.py
@@ -88,7 +89,8 @@ def merge_triples(doc_id: str, windows: Sequence[Window | Passage], window_tripl
                                                       t.object_end, len(passage.prefix))
                                       or in_differential(passage.text, t.predicate, t.object_start, t.object_end)
                                       or (t.subject != main and passing_mention_elsewhere(
-                                          passage.text, (t.subject_start, t.subject_end), (t.object_start, t.object_end)))):
+                                          passage.text, (t.subject_start, t.subject_end),
+                                          (t.object_start, t.object_end)))):
                 apart += 1  # 阑尾炎 -发病部位-> the exam's 阴茎, a differential diagnosis's 咳嗽, the CT of the exam's
                 continue  # 皮肤挫伤 or the workup of an ECG's 窦性心动过速: etl/notes/attribution.py
             evidence = Evidence(

@@ -230,7 +230,8 @@ def pretrain_mlm(settings, model_type: str, corpus: str | Path, out: str | Path,
         config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     config = json.loads(config_path.read_text(encoding="utf-8"))
     if opts.buckets[-1] > config["max_position_embeddings"]:
-        raise ConfigError(f"bucket {opts.buckets[-1]} exceeds the encoder's {config['max_position_embeddings']} positions")
+        raise ConfigError(f"bucket {opts.buckets[-1]} exceeds the encoder's "
+                          f"{config['max_position_embeddings']} positions")
 
     tokenizer = load_tokenizer(out / "vocab.txt")
     vocab = (out / "vocab.txt").read_text(encoding="utf-8").splitlines()
@@ -268,7 +269,8 @@ def pretrain_mlm(settings, model_type: str, corpus: str | Path, out: str | Path,
                    "train_loss_recent": round(float(np.mean(recent)), 4) if recent else None,
                    "heldout": scores, "heldout_lines": len(heldout_lines), "train_lines": len(train_lines),
                    "corpus": str(corpus), "vocab_size": len(vocab),
-                   "init_checkpoint": str(init_checkpoint) if init_checkpoint else None, "parameters": model.count_params(),
+                   "init_checkpoint": str(init_checkpoint) if init_checkpoint else None,
+                   "parameters": model.count_params(),
                    "options": asdict(opts), "encoder": config}
         return metrics
 

@@ -45,7 +45,8 @@ def test_only_site_predicates_and_never_the_passage_prefix():
     assert not site_told_apart(text, "阑尾炎", "临床表现", start, start + 2, floor=len("阑尾炎@"))
 
 
-TREATMENT_NOTE = ("1、依据患儿为3岁儿童，起病急。2、以咳嗽，发热为主症。3、查体：咽部稍充血，结合胸片故诊断为：急性支气管炎。"
+TREATMENT_NOTE = ("1、依据患儿为3岁儿童，起病急。2、以咳嗽，发热为主症。"
+                  "3、查体：咽部稍充血，结合胸片故诊断为：急性支气管炎。"
                   "4、以抽搐为主症，脑电图回报：未见异常，故诊断：热性惊厥。5、依据患儿脐周轻压痛，结合腹部彩超回报，"
                   "诊断：肠系膜淋巴结炎。给予静点氨曲南抗感染。")
 
@@ -130,7 +131,8 @@ def test_a_treatment_told_after_a_supplementary_diagnosis_in_its_sentence_is_its
 
 
 @pytest.mark.parametrize("text, subject, obj, before", [
-    ("给予应用抗炎、活血化瘀等药物对症治疗。后患者诉腰痛。补充诊断：腰椎间盘突出症。给予患处蜡疗。", "腰椎间盘突出症", "抗炎", True),
+    ("给予应用抗炎、活血化瘀等药物对症治疗。后患者诉腰痛。补充诊断：腰椎间盘突出症。给予患处蜡疗。",
+     "腰椎间盘突出症", "抗炎", True),
     ("给予口服活血止痛药物及物理治疗；化验结果示血脂异常，补充诊断：高胆固醇血症，给予调节血脂药物。",
      "高胆固醇血症", "物理治疗", True),
     ("给予应用抗炎。补充诊断：腰椎间盘突出症。给予患处蜡疗。", "腰椎间盘突出症", "蜡疗", False),  # after it
@@ -258,7 +260,8 @@ def test_a_note_that_reasons_by_its_findings_then_treats_them_all():
     text = ("据患者胆固醇高，故诊断混合型高脂血症成立，据患者胃镜，故诊断慢性胃炎成立。"
             "治疗上给予阿托伐他汀调脂，泮托拉唑保护胃黏膜。")
     assert [text[a:b] for a, b in conclusions(text)] == ["混合型高脂血症", "慢性胃炎"]
-    knowledge = FindingKnowledge.build([("高脂血症", "药物治疗", "阿托伐他汀")] * 3 + [("胃炎", "药物治疗", "泮托拉唑")] * 3
+    knowledge = FindingKnowledge.build([("高脂血症", "药物治疗", "阿托伐他汀")] * 3
+                                       + [("胃炎", "药物治疗", "泮托拉唑")] * 3
                                        + [("胃炎", "实验室检查", "胆固醇")] * 3)
     rows = [_finding(text, "慢性胃炎", "阿托伐他汀", predicate="药物治疗"),
             _finding(text, "混合型高脂血症", "胆固醇", predicate="实验室检查")]
@@ -347,16 +350,19 @@ def test_a_supportive_treatment_that_is_a_purpose_goes_to_the_disease_of_its_kin
 def test_a_purpose_finds_the_disease_the_notes_reasoning_concludes():
     from etl.notes.attribution import stated_purposes
 
-    text = "据头颅CT故诊断脑梗死成立。据患者既往病史，故诊断高血压病3级极高危组成立。给予非洛地平降压，阿托伐他汀稳定斑块。"
+    text = ("据头颅CT故诊断脑梗死成立。据患者既往病史，故诊断高血压病3级极高危组成立。"
+            "给予非洛地平降压，阿托伐他汀稳定斑块。")
     row = _evidence("脑梗死", text.index("脑梗死"), "非洛地平", text.index("非洛地平"), 0.9)
     assert stated_purposes(text, [row])[0].subject == "高血压病3级极高危组"
 
 
 @pytest.mark.parametrize("text, operation, subject, owner", [
-    ("诊断为：1.混合痔2.左臀部脂肪瘤。于2016-9-18行混合痔切除术、脂肪瘤切除术。", "脂肪瘤切除术", "混合痔", "左臀部脂肪瘤"),
+    ("诊断为：1.混合痔2.左臀部脂肪瘤。于2016-9-18行混合痔切除术、脂肪瘤切除术。",
+     "脂肪瘤切除术", "混合痔", "左臀部脂肪瘤"),
     ("诊断为：1.混合痔2.左臀部脂肪瘤。于2016-9-18行混合痔切除术、脂肪瘤切除术。", "混合痔切除术", "混合痔", "混合痔"),
     # the operation's own words lend a name (a statement of kind operation): no move
-    ("以“降结肠中分化腺癌”收入。于我院行乙状结肠癌根治术。", "乙状结肠癌根治术", "降结肠中分化腺癌", "降结肠中分化腺癌"),
+    ("以“降结肠中分化腺癌”收入。于我院行乙状结肠癌根治术。",
+     "乙状结肠癌根治术", "降结肠中分化腺癌", "降结肠中分化腺癌"),
     ("诊断为：1.混合痔2.左臀部脂肪瘤。行痔切除术。", "痔切除术", "混合痔", "混合痔"),  # the subject holds it
     ("诊断为：1.右侧急性附睾炎；2.包皮过长。局麻下行包皮环切术。", "包皮环切术", "右侧急性附睾炎", "包皮过长"),
 ])
@@ -368,8 +374,10 @@ def test_an_operation_named_after_a_disease_of_the_note_is_that_diseases(text, o
 
 
 @pytest.mark.parametrize("text, subject, drug, owner", [
-    ("据胃镜故诊断慢性浅表性胃炎成立。据彩超故诊断脂肪肝成立。给予泮托拉唑保护胃黏膜。", "脂肪肝", "泮托拉唑", "慢性浅表性胃炎"),
-    ("依据胸片故诊断为：左肺肺炎。依据彩超故补充诊断：肠系膜淋巴结炎。口服氨溴索，复方鲜竹沥止咳化痰。", "肠系膜淋巴结炎", "复方鲜竹沥", "左肺肺炎"),
+    ("据胃镜故诊断慢性浅表性胃炎成立。据彩超故诊断脂肪肝成立。给予泮托拉唑保护胃黏膜。",
+     "脂肪肝", "泮托拉唑", "慢性浅表性胃炎"),
+    ("依据胸片故诊断为：左肺肺炎。依据彩超故补充诊断：肠系膜淋巴结炎。口服氨溴索，复方鲜竹沥止咳化痰。",
+     "肠系膜淋巴结炎", "复方鲜竹沥", "左肺肺炎"),
     ("诊断为“肠系膜淋巴结炎”。口服复方鲜竹沥止咳化痰。", "肠系膜淋巴结炎", "复方鲜竹沥", "肠系膜淋巴结炎"),  # none of
     # that kind in the note: it stays
 ])

@@ -110,7 +110,8 @@ def test_a_past_illness_the_models_did_not_find_owns_its_sentence():
     assert (moved.subject, moved.subject_start) == ("脑出血症", text.index("脑出血症"))
     assert past_owns_its_sentence("既往有脑出血症病史5年。", []) == []  # nothing to give
     text = "门诊以“脑梗死”收入。既往胃炎病史8年，双侧膝关节置换术后7年。"  # an operation is its own event
-    assert past_owns_its_sentence(text, [_ev(text, "脑梗死", "双侧膝关节置换术", predicate="手术治疗")])[0].subject == "脑梗死"
+    assert past_owns_its_sentence(text, [_ev(text, "脑梗死", "双侧膝关节置换术",
+                                             predicate="手术治疗")])[0].subject == "脑梗死"
 
 
 def test_a_current_diagnosis_owns_its_sentence_itself():

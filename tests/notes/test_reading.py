@@ -46,8 +46,10 @@ def test_a_note_gives_an_object_place_one_subject_and_a_cmeie_text_every_subject
     width = len(note.prefix)
     merged = merge_triples("d", [note], [[triple("胃炎", 0, 0.7, width), triple("高血压", 3, 0.5, width)]],
                            {}, "r", load_schema())[0]
-    assert [(e.subject, e.object) for e in read_note(text, merged)[0]] == [("胃炎", "奥美拉唑")]  # etl/notes/attribution.py
-    plain = merge_triples("d", [window], [[triple("胃炎", 0, 0.7), triple("高血压", 3, 0.5)]], {}, "r", load_schema())[0]
+    assert [(e.subject, e.object)
+            for e in read_note(text, merged)[0]] == [("胃炎", "奥美拉唑")]  # etl/notes/attribution.py
+    plain = merge_triples("d", [window], [[triple("胃炎", 0, 0.7), triple("高血压", 3, 0.5)]],
+                          {}, "r", load_schema())[0]
     assert sorted(e.subject for e in plain) == ["胃炎", "高血压"]
 
 
@@ -74,7 +76,8 @@ def test_a_note_leaves_out_a_subject_that_names_no_disease_read_in_the_whole_not
                            {}, "r", load_schema())[0]
     assert len(merged) == 3  # the window alone cannot tell
     kept, listed, not_diseases, told_before = read_note(text, merged)
-    assert [(e.subject, e.object) for e in kept] == [("胃炎", "头晕")] and (listed, not_diseases, told_before) == (0, 2, 0)
+    assert ([(e.subject, e.object) for e in kept] == [("胃炎", "头晕")]
+            and (listed, not_diseases, told_before) == (0, 2, 0))
 
 
 def test_a_section_without_a_main_condition_is_read_by_the_notes_rules_but_a_cmeie_text_is_not():
@@ -92,10 +95,12 @@ def test_a_section_without_a_main_condition_is_read_by_the_notes_rules_but_a_cme
                           where + offset + len(obj), 0.9, 0.9, 0.8, "疾病", kind)
 
     found = [triple("胃炎", "心影", heart, "影像学检查", "检查"), triple("瘢痕", "奥美拉唑", drug, "药物治疗", "药物"),
-             triple("胃炎", "奥美拉唑", drug, "药物治疗", "药物"), triple("高血压", "奥美拉唑", drug, "药物治疗", "药物")]
+             triple("胃炎", "奥美拉唑", drug, "药物治疗", "药物"),
+             triple("高血压", "奥美拉唑", drug, "药物治疗", "药物")]
     section = Passage(Window(0, len(text), text), None)  # a physical exam or a course: no diagnosis named
     merged = merge_triples("d", [section], [found], {}, "r", load_schema())[0]
-    assert [(e.subject, e.object) for e in merged] == [("瘢痕", "奥美拉唑"), ("胃炎", "奥美拉唑"), ("高血压", "奥美拉唑")]
+    assert [(e.subject, e.object) for e in merged] == [("瘢痕", "奥美拉唑"), ("胃炎", "奥美拉唑"),
+                                                       ("高血压", "奥美拉唑")]
     kept, listed, not_diseases, told_before = read_note(text, merged, whole=False)  # its subjects only
     assert [(e.subject, e.object) for e in kept] == [("胃炎", "奥美拉唑"), ("高血压", "奥美拉唑")]
     assert (listed, not_diseases, told_before) == (0, 1, 0)

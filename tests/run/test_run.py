@@ -126,7 +126,8 @@ def test_run_fills_the_graph_matching_the_triples_file_then_skips_everything(tmp
     edges = {(json.loads(e)["a"], json.loads(e)["t"], json.loads(e)["b"]) for e in graph["edges"]}
     asserted = [t for t in triples if t["subject_assertion"] == t["object_assertion"] == "present"]
     assert edges == {(t["subject"], t["rel_type"], t["object"]) for t in asserted}
-    assert report["triples_asserted"] == len(asserted) and report["model_versions"]["assertion"].startswith("assertion-")
+    assert (report["triples_asserted"] == len(asserted)
+            and report["model_versions"]["assertion"].startswith("assertion-"))
     # Writes gathered to graph.write_triples (3 here) evidence rows: each write but the last holds
     # at least that many (tests/run/test_driver.py checks the gathering row by row).
     assert 1 <= report["graph_writes"] <= report["triples"] // 3 + 1
@@ -159,7 +160,8 @@ def test_run_fills_the_graph_matching_the_triples_file_then_skips_everything(tmp
 
     # --full ignores the ledger, and re-writing the same evidence changes nothing, in one write
     # when everything fits in one.
-    assert etl(config, "--set", "graph.write_triples=1000000", "run", "--input", str(source), "--full").exit_code == EXIT_OK
+    assert etl(config, "--set", "graph.write_triples=1000000", "run", "--input", str(source),
+               "--full").exit_code == EXIT_OK
     assert last_report(tmp_path)["documents_extracted"] == len(notes)
     assert last_report(tmp_path)["graph_writes"] == 1
     assert snapshot(config) == graph
@@ -406,7 +408,8 @@ def test_errors_before_work_starts_exit_1(tmp_path, models, notes):
     assert report["exit_code"] == EXIT_USAGE and "missing column(s) body" in report["error"]
     no_model = etl(config, "run", "--input", str(source), "--relation-model", str(tmp_path / "none"))
     assert no_model.exit_code == EXIT_USAGE and "relation model folder not found" in no_model.output
-    no_surgery = etl(config, "--set", f"normalizer.surgery.model_dir={tmp_path / 'none'}", "run", "--input", str(source))
+    no_surgery = etl(config, "--set", f"normalizer.surgery.model_dir={tmp_path / 'none'}", "run", "--input",
+                     str(source))
     assert no_surgery.exit_code == EXIT_USAGE and "normalizer model folder not found" in no_surgery.output
     assert "normalizer.surgery.model_dir, labels Surgery: build it with `etl train normalizer --surgery`" in \
         no_surgery.output

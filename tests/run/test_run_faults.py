@@ -28,7 +28,8 @@ def confined(mount: Path, options: str, command: list[str], before: str = "") ->
     `before` runs first inside the namespace (e.g. to fill the file system). The tmpfs and what
     was written to it vanish with the namespace; the files on it are listed on the last line."""
     script = (f"mount -t tmpfs -o {options} tmpfs {shlex.quote(str(mount))} && {before or 'true'} && "
-              f"{{ {shlex.join(command)}; code=$?; echo \"files: $(cd {shlex.quote(str(mount))} && find . -type f | sort | tr '\\n' ' ')\"; "
+              f"{{ {shlex.join(command)}; code=$?; echo \"files: $(cd {shlex.quote(str(mount))} && "
+              f"find . -type f | sort | tr '\\n' ' ')\"; "
               f"exit $code; }}")
     return subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "bash", "-c", script],
                           capture_output=True, text=True, timeout=600)
@@ -69,11 +70,13 @@ def reports(tmp_path: Path) -> list[dict]:
 @pytest.mark.parametrize("setting, options, fill", [
     ("run.reports_dir", "ro", ""), ("run.reports_dir", "size=4k", "head -c 4096 /dev/zero > {mnt}/fill"),
     ("run.quarantine_dir", "ro", ""), ("run.quarantine_dir", "size=4k", "head -c 4096 /dev/zero > {mnt}/fill")])
-def test_read_only_or_full_output_folder_before_work_starts_exits_1_naming_it(namespaces, project, setting, options, fill):
+def test_read_only_or_full_output_folder_before_work_starts_exits_1_naming_it(namespaces, project, setting, options,
+                                                                               fill):
     tmp_path, config = project
     mnt = tmp_path / "mnt"
     result = confined(mnt, options, etl(config, "--set", f"{setting}={mnt / 'out'}", "--set",
-                                        "relation.model_dir=/nowhere", "run", "--input", str(tmp_path / "notes.parquet"),
+                                        "relation.model_dir=/nowhere", "run", "--input",
+                                        str(tmp_path / "notes.parquet"),
                                         "--dry-run"), before=fill.format(mnt=shlex.quote(str(mnt))))
     assert result.returncode == EXIT_USAGE, result.stdout + result.stderr
     assert f"error: {setting} = {mnt / 'out'}: cannot write there" in result.stderr

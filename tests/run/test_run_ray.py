@@ -226,7 +226,8 @@ def test_model_actor_killed_mid_run_the_run_completes_with_the_local_graph(tmp_p
     assert same_graph(snapshot(on_ray), snapshot(local))
 
 
-def test_model_actors_dying_again_and_again_stop_with_exit_3_and_a_rerun_completes(tmp_path, models, notes60, ray_cluster):
+def test_model_actors_dying_again_and_again_stop_with_exit_3_and_a_rerun_completes(tmp_path, models, notes60,
+                                                                                    ray_cluster):
     """Every model actor killed as soon as it exists (a cluster losing node after node): after
     ACTOR_FAILURES_RETRIED replacements the run stops with exit 3 and one clear error line, releases
     its lock, and a rerun on a healthy cluster completes with the local run's graph (the ledger:

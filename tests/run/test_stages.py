@@ -34,7 +34,8 @@ def test_a_trimmed_cue_that_lands_on_another_span_makes_one_evidence(assertion_m
     # evidence, which the store keeps once; the report must count it once too.
     text = "胃炎患者无恶心，有腹痛。"
     start = text.index("无恶心")
-    rows = [_evidence("无恶心", start, 0.8), _evidence("恶心", start + 1, 0.6), _evidence("腹痛", text.index("腹痛"), 0.9)]
+    rows = [_evidence("无恶心", start, 0.8), _evidence("恶心", start + 1, 0.6),
+            _evidence("腹痛", text.index("腹痛"), 0.9)]
     document = Document(doc_id="d", source_file="-", content_hash="h")
     [(_, judged)], counts = stages.assertions(assertion_models, [(document, rows, text)])
     assert counts.assertion_mentions == 4  # the places judged: 胃炎, 无恶心, 恶心, 腹痛
