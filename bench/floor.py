@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
 
     ids = relations._predictor.token_ids(texts)
     # pre-built model inputs: token ids, segment ids and (with the lexical branch) feature ids
-    rel_batches = [[tf.constant(x) for x in model_inputs(pad_to([ids[i] for i in idx], b), relations._predictor.lexical)]
+    lexical = relations._predictor.lexical
+    rel_batches = [[tf.constant(x) for x in model_inputs(pad_to([ids[i] for i in idx], b), lexical)]
                    for b, idx in group_by_bucket([len(x) for x in ids], relations.buckets,
                                                  relations._predictor.batch_size)]
     span_batches = []

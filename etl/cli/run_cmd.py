@@ -39,8 +39,9 @@ def command(app, input_path, limit, dry_run, sink, triples_out, full, relation_m
     relation classifier which relations each window holds and the span extractor for their
     subjects and objects; judges every subject and object present, absent or possible (assertion
     model); writes nodes, typed relationships (from evidence whose two ends are present) and all
-    evidence (document, offsets, score, assertions, model versions, run id). Unchanged documents (same content hash and model versions as
-    the ledger on their Document node) are skipped, so nightly re-runs add nothing twice.
+    evidence (document, offsets, score, assertions, model versions, run id). Unchanged documents
+    (same content hash and model versions as the ledger on their Document node) are skipped, so
+    nightly re-runs add nothing twice.
     Bad rows are quarantined with a reason (exit code 2); a run report is always written.
     """
     from etl.config import replace
