@@ -50,7 +50,7 @@ from etl.models.folder import module_source
 from etl.errors import ConfigError
 from etl.models.assertion.data import (CUE_CHANNELS, LABELS, EncodedMention, Mention, MentionEncoder, batches,
                                        make_batch, mention_context)
-from etl.models.tokens import load_tokenizer
+from etl.models.tokens import batch_rows, load_tokenizer
 
 KIND = "assertion"
 RULES_FILE = "context_rules.tsv"
@@ -110,12 +110,7 @@ class Assessment:
     source: str = "model"  # model | rules
 
 
-def rows_for(count: int, batch_size: int) -> int:
-    """Batch dimension for a partial batch: a power of two up to batch_size (few shapes)."""
-    rows = 1
-    while rows < count:
-        rows *= 2
-    return min(rows, max(batch_size, count))
+rows_for = batch_rows  # the name bench/floor.py imports (issue 29: it moves to tokens.batch_rows)
 
 
 class AssertionClassifier:
@@ -169,7 +164,7 @@ class AssertionClassifier:
         out = np.zeros((len(encoded), len(LABELS)), dtype=np.float32)
         for bucket, indices in batches(encoded, self.buckets, self.batch_size):
             items = [encoded[i] for i in indices]
-            inputs = make_batch(items, bucket, rows_for(len(items), self.batch_size), self.encoder.features)
+            inputs = make_batch(items, bucket, batch_rows(len(items), self.batch_size), self.encoder.features)
             probs = self._forward(*(tf.constant(x) for x in inputs)).numpy()
             out[indices] = probs[:len(items)]
         self.model_calls += len(encoded)

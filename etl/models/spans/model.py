@@ -38,7 +38,7 @@ from etl.models.spans.knowledge import FILE as KNOWLEDGE_FILE, FindingKnowledge
 from etl.models.spans.lexicon import Lexicon
 from etl.models.spans.pointers import PointerSpan, barrier_token_ids, decode_pointers
 from etl.models.spans.data import Encoded, QuestionEncoder, make_batch, model_inputs
-from etl.models.tokens import group_by_bucket, load_tokenizer
+from etl.models.tokens import batch_rows, group_by_bucket, load_tokenizer
 
 KIND = "spans"
 # A model trained with the main-condition question runs etl/conditions.py's code too (its ranking
@@ -106,12 +106,7 @@ class SpanTriple:
     types_inferred: bool = False  # True: 同义词 type fallback (no other triple typed the entities)
 
 
-def question_rows(count: int, batch_size: int) -> int:
-    """Batch dimension to pad a partial batch to: a power of two up to batch_size (few shapes)."""
-    rows = 1
-    while rows < count:
-        rows *= 2
-    return min(rows, max(batch_size, count))
+question_rows = batch_rows  # the name bench/floor.py imports (issue 29: it moves to tokens.batch_rows)
 
 
 class SpanExtractor:
@@ -195,7 +190,7 @@ class SpanExtractor:
         lengths = [len(e.token_ids) for e in encoded]
         for bucket, indices in group_by_bucket(lengths, self.buckets, self.batch_size):
             items = [encoded[i] for i in indices]
-            batch = make_batch(items, bucket, question_rows(len(items), self.batch_size))
+            batch = make_batch(items, bucket, batch_rows(len(items), self.batch_size))
             probs = self._forward(*(tf.constant(x) for x in model_inputs(batch))).numpy()
             for row, (index, item) in enumerate(zip(indices, items)):
                 first = item.passage_start
