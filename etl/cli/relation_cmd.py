@@ -102,15 +102,15 @@ def predict_relations(app, input_path: Path, output: Path | None, model_dir: Pat
     {"text": ..., "relations": {predicate: probability}, "model": version}. Texts longer than the
     model's largest bucket (in tokens) are truncated to it.
     """
-    from etl.models.folder import load_checked, validate_folder
+    from etl.models.folder import validate_folder
 
     settings = app.settings.relation
     folder = validate_folder(model_dir or settings.model_dir, "relation", check_version=False)  # clear error before TF loads
     texts = [row["text"] for row in read_text_rows(input_path)]
-    from etl.models.relation.model import RelationClassifier
+    from etl.models.registry import load_model
 
-    classifier = load_checked("relation", folder, lambda: RelationClassifier.load(
-        folder, settings.buckets, settings.batch_size, settings.threshold))
+    classifier = load_model("relation", folder, batch_size=settings.batch_size, warm_up=False,
+                            buckets=settings.buckets, threshold=settings.threshold)
     results = classifier.probabilities(texts) if all_predicates else classifier.predict(texts)
     handle = open(output, "w", encoding="utf-8") if output else sys.stdout
     try:

@@ -45,7 +45,7 @@ import numpy as np
 
 from etl.compat import keras, tf
 from etl.records import PRESENT
-from etl.models import folder as model_folder
+from etl.models import folder as model_folder, registry
 from etl.models.folder import module_source
 from etl.errors import ConfigError
 from etl.models.assertion.data import (CUE_CHANNELS, LABELS, EncodedMention, Mention, MentionEncoder, batches,
@@ -120,6 +120,8 @@ class AssertionClassifier:
     many mentions at once is the efficient call (the pipeline gathers many documents' mentions).
     """
 
+    VERSIONED_FILES = registry.versioned_files(KIND)  # what the version hashes after weights.h5
+
     def __init__(self, model, tokenizer, labels: dict, rules, *, batch_size: int = 64, version: str = "",
                  folder: Path | None = None, decision: str | None = None):
         self.model, self.tokenizer, self.labels, self.rules = model, tokenizer, labels, rules
@@ -155,6 +157,12 @@ class AssertionClassifier:
                    batch_size=batch_size or labels.get("batch_size", 64),
                    version=runtime_version(model_folder.read_version(folder)), folder=folder,
                    decision=decision)
+
+    def warm_up(self) -> None:
+        """Trace the compiled function once now (its signature has dynamic shapes: one trace serves
+        every batch), so the first documents meet a ready model and stage times measure inference.
+        A denied mention: the `gated` decision sends it to the classifier too."""
+        self.assess([Mention("无预热。", 1, 3)])
 
     def probabilities(self, mentions: Sequence[Mention]) -> np.ndarray:
         """[len(mentions), 3] class probabilities (LABELS order) from the classifier."""

@@ -48,7 +48,7 @@ import numpy as np
 
 from etl.compat import K, keras, tf
 from etl.errors import ConfigError
-from etl.models import folder as model_folder
+from etl.models import folder as model_folder, registry
 from etl.models.encoder import build_encoder
 from etl.models.relation.lexical import BranchMix, LexicalFeatures, LexicalLogits
 from etl.models.tokens import group_by_bucket, load_tokenizer, pad_to, shuffled_batches
@@ -239,6 +239,8 @@ class RelationClassifier:
         clf.predict(["..."])        # [{predicate: probability} above each tuned threshold]
     """
 
+    VERSIONED_FILES = registry.versioned_files(KIND)  # what the version hashes after weights.h5
+
     def __init__(self, model, tokenizer, labels: Sequence[str], thresholds: np.ndarray,
                  buckets: Sequence[int], batch_size: int, version: str = "", folder: Path | None = None,
                  lexical: LexicalFeatures | None = None, note_thresholds: np.ndarray | None = None,
@@ -283,6 +285,11 @@ class RelationClassifier:
         return cls(model, tokenizer, meta["labels"], thresholds,
                    buckets, batch_size or meta.get("batch_size", 32),
                    model_folder.read_version(folder), folder, lexical, note_thresholds, note_min_score)
+
+    def warm_up(self) -> None:
+        """Trace the compiled function once now (its signature has dynamic shapes: one trace serves
+        every batch), so the first documents meet a ready model and stage times measure inference."""
+        self.predict(["预热"])
 
     @property
     def buckets(self) -> tuple[int, ...]:

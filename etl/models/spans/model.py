@@ -33,6 +33,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from etl.compat import keras, tf
+from etl.models import registry
 from etl.models.folder import check_folder, read_json, read_version, source_fingerprint
 from etl.models.spans.knowledge import FILE as KNOWLEDGE_FILE, FindingKnowledge
 from etl.models.spans.lexicon import Lexicon
@@ -117,6 +118,8 @@ class SpanExtractor:
     compiled function (no `model.predict` per question).
     """
 
+    VERSIONED_FILES = registry.versioned_files(KIND)  # what the version hashes after weights.h5
+
     def __init__(self, model, tokenizer, labels: Mapping, *, buckets: Sequence[int], batch_size: int = 32,
                  start_threshold: float = 0.5, end_threshold: float = 0.5, max_span_len: int = 40,
                  version: str = "", folder: Path | None = None, lexicon=None, note_threshold: float | None = None,
@@ -164,6 +167,11 @@ class SpanExtractor:
             version += "@" + source_fingerprint(CONDITION_MODULES)  # the code that picks the main condition
         return cls(model, load_tokenizer(str(folder / "vocab.txt")), labels,
                    version=version, folder=folder, lexicon=lexicon, knowledge=knowledge, **options)
+
+    def warm_up(self) -> None:
+        """Trace the compiled function once now (its signature has dynamic shapes: one trace serves
+        every batch), so the first documents meet a ready model and stage times measure inference."""
+        self.answer([(self.subject_query(self.predicates[0]), "预热")])
 
     @property
     def predicates(self) -> tuple[str, ...]:
