@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import get_args
 
 import click
 
 from etl.cli.options import encoder_checkpoint_choice
-from etl.config import replace
+from etl.config import AssertionDecision, replace
 from etl.data.files import open_text, write_jsonl
 from etl.errors import DataError
 
-DECISION_CHOICE = click.Choice(["model", "rules", "gated"])
+DECISION_CHOICE = click.Choice(get_args(AssertionDecision))
 
 
 @click.command("assertion")

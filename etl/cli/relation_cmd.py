@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import get_args
 
 import click
 
 from etl.cli.options import encoder_checkpoint_choice, note_choice, note_options
-from etl.config import replace
+from etl.config import RelationHead, RelationLoss, replace
 from etl.data.text_rows import read_text_rows
 
 
@@ -27,8 +28,8 @@ from etl.data.text_rows import read_text_rows
 @click.option("--epochs", type=click.IntRange(min=1), help="Training epochs (default: relation.epochs).")
 @click.option("--max-train", type=click.IntRange(min=1),
               help="Use only the first N training texts (quick runs; default: all).")
-@click.option("--loss", type=click.Choice(["bce", "weighted_bce", "focal"]), help="Default: relation.loss.")
-@click.option("--head", type=click.Choice(["cls", "pool", "cnn_pool"]), help="Default: relation.head.")
+@click.option("--loss", type=click.Choice(get_args(RelationLoss)), help="Default: relation.loss.")
+@click.option("--head", type=click.Choice(get_args(RelationHead)), help="Default: relation.head.")
 @click.option("--tune-notes", is_flag=True,
               help="Train nothing: choose the decision for notes' passages of the folder (--out, default "
                    "relation.model_dir: its thresholds' scale and the least triple score) end to end on "

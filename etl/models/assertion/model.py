@@ -39,11 +39,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, get_args
 
 import numpy as np
 
 from etl.compat import keras, tf
+from etl.config import AssertionDecision
 from etl.records import PRESENT
 from etl.models import folder as model_folder, registry
 from etl.models.folder import module_source
@@ -54,7 +55,7 @@ from etl.models.tokens import batch_rows, load_tokenizer
 
 KIND = "assertion"
 RULES_FILE = "context_rules.tsv"
-DECISIONS = ("model", "rules", "gated")
+DECISIONS = get_args(AssertionDecision)  # ("model", "rules", "gated"): module docstring
 GATE_CATEGORIES = ("negated", "possible")  # rule categories that send a mention to the classifier
 # The modules whose code decides a status, hashed into the version a loaded classifier carries
 # (module docstring): the rule engine, what the rules and the classifier read, the decisions.

@@ -42,11 +42,12 @@ applied by the pipeline), chosen together end to end.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, get_args
 
 import numpy as np
 
 from etl.compat import K, keras, tf
+from etl.config import RelationHead
 from etl.errors import ConfigError
 from etl.models import folder as model_folder, registry
 from etl.models.encoder import build_encoder
@@ -54,7 +55,7 @@ from etl.models.relation.lexical import BranchMix, LexicalFeatures, LexicalLogit
 from etl.models.tokens import group_by_bucket, load_tokenizer, pad_to, shuffled_batches
 
 KIND = "relation"
-HEADS = ("cls", "pool", "cnn_pool")
+HEADS = get_args(RelationHead)  # ("cls", "pool", "cnn_pool"): module docstring
 THRESHOLDS_FILE = "thresholds.json"
 NOTE_THRESHOLDS_FILE = "note_thresholds.json"  # notes' passages (etl/evaluate_notes.tune_note_thresholds):
 # {"thresholds": {predicate: threshold}, "min_triple_score": float, "scale": float (how they were made)}
