@@ -8,9 +8,9 @@ of its files its version covers, and how a folder is loaded and warmed up for a 
     normalizer  etl.models.normalizer.model:Normalizer              normalizer.model_dir (+ normalizer.surgery)
 
 Importing this module imports no TensorFlow: a kind's class is named by its import path and only
-imported when a model is loaded (`model_class`, `load_model`). `etl --help` reads the kinds, and
-`etl.models.folder.folder_version` reads their versioned files before `etl.runtime.configure`
-has set TensorFlow up (which must happen before TensorFlow is imported).
+imported when a model is loaded (`model_class`, `load_model`). The CLI (whose `--help` must stay
+free of TensorFlow), etl.runtime and `etl.models.folder.folder_version` read the table before
+`etl.runtime.configure` has set TensorFlow up, which must happen before TensorFlow is imported.
 
 A run loads each of its models with `load_model`:
 
