@@ -25,6 +25,7 @@ import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from etl.errors import ConfigError
 
@@ -33,6 +34,19 @@ INSTALL_ROOT = Path(__file__).resolve().parents[1]  # the folder holding the etl
 CONFIG_NAME = "config.toml"
 SECRET_ENV = {"neo4j": "NEO4J_PASSWORD", "falkordb": "FALKORDB_PASSWORD"}
 _SECRET_KEYS = {"password", "pass", "passwd", "secret", "token"}
+
+
+# --------------------------------------------------------------------------- choices
+# Every list of accepted values is declared once, as a Literal type: the setting is annotated with it
+# (`_check` accepts nothing else), the code that acts on it reads it, and the CLI's options offer it
+# (`click.Choice(typing.get_args(RelationLoss))`). None of them imports anything heavy.
+RelationLoss = Literal["bce", "weighted_bce", "focal"]  # etl/models/relation/losses.py
+RelationHead = Literal["cls", "pool", "cnn_pool"]  # etl/models/relation/model.py
+AssertionDecision = Literal["model", "rules", "gated"]  # etl/models/assertion/model.py
+StoreKind = Literal["falkordb", "neo4j"]  # the graph stores (`etl db --sink`)
+SinkKind = Literal[StoreKind, "none"]  # where a run writes (graph.sink, `etl run --sink`); none: a dry run
+Engine = Literal["local", "ray"]  # run.engine, `etl run --engine`
+RuntimeDevice = Literal["auto", "cpu", "gpu"]  # runtime.device (etl/runtime.py)
 
 
 # --------------------------------------------------------------------------- sections
@@ -98,8 +112,8 @@ class RelationSettings:
     buckets: tuple[int, ...] = (64, 128, 256)
     batch_size: int = 32
     threshold: float = 0.5
-    loss: str = "weighted_bce"
-    head: str = "pool"
+    loss: RelationLoss = "weighted_bce"
+    head: RelationHead = "pool"
     epochs: int = 20
     learning_rate: float = 1e-3
     warmup_ratio: float = 0.1
@@ -171,7 +185,7 @@ class AssertionSettings:
     rules: Path | None = None  # ConText rule file for training; empty: the packaged context_rules.tsv
     # How findings are decided: model | rules | gated (the rules first, the model only where a cue is
     # near). Empty: the folder's own (training picks the decision with the best dev accuracy).
-    decision: str = ""
+    decision: Literal["", AssertionDecision] = ""
     rule_features: bool = True  # the rules' cue matches as token features of the model
     augment: bool = True  # training copies of denied findings with the cue inside the mention (无咳嗽)
     left_chars: int = 64  # context before the mention (cut at the sentence start)
@@ -267,7 +281,7 @@ class FalkorDBSettings:
 
 @dataclass(frozen=True)
 class GraphSettings:
-    sink: str = "falkordb"
+    sink: SinkKind = "falkordb"
     batch_size: int = 2000  # rows per UNWIND statement
     write_triples: int = 10_000  # evidence rows gathered into one sink write (a write costs per write)
     write_seconds: float = 60.0  # longest a finished document waits for its write
@@ -279,7 +293,7 @@ class GraphSettings:
 class RunSettings:
     reports_dir: Path = Path("var/reports")
     quarantine_dir: Path = Path("var/quarantine")
-    engine: str = "local"  # local: threads in this process | ray: Ray Data reads, the model stages on Ray actors
+    engine: Engine = "local"  # local: threads in this process | ray: Ray Data reads, the model stages on Ray actors
 
 
 @dataclass(frozen=True)
@@ -309,7 +323,7 @@ class RuntimeBatchSizes:
 @dataclass(frozen=True)
 class RuntimeSettings:
     """Where and how the models run (etl/runtime.py applies these once per process)."""
-    device: str = "auto"  # auto: the GPU when TensorFlow sees one, else the CPU | cpu | gpu
+    device: RuntimeDevice = "auto"  # auto: the GPU when TensorFlow sees one, else the CPU | cpu | gpu
     memory_growth: bool = True  # GPU: allocate memory as needed, not all of it up front
     mixed_precision: bool = False  # GPU only: float16 compute; never applied on the CPU
     xla: bool = False  # XLA auto-clustering (tf.config.optimizer.set_jit)
@@ -331,15 +345,10 @@ class Settings:
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
 
 
-# Checked after loading: value constraints that types alone cannot express.
+# Checked after loading, beside the Literal-typed settings (`_choices`): the choices of a setting typed
+# `str`, the store settings' (they move to etl/graph/ with their classes, issue 29).
 _CHOICES = {
-    "relation.loss": {"bce", "weighted_bce", "focal"},
-    "relation.head": {"cls", "pool", "cnn_pool"},
-    "graph.sink": {"falkordb", "neo4j", "none"},
     "graph.falkordb.appendfsync": {"always", "everysec", "no"},
-    "runtime.device": {"auto", "cpu", "gpu"},
-    "run.engine": {"local", "ray"},
-    "assertion.decision": {"", "model", "rules", "gated"},
 }
 
 
@@ -527,7 +536,7 @@ def _coerce(key: str, value, kind, source: str, base_dir: Path):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad
         return float(value)
-    if kind is str:
+    if kind is str or origin is Literal:  # a Literal's choices are checked with the rest (_check)
         if not isinstance(value, str):
             raise bad
         return value
@@ -575,6 +584,8 @@ def _type_name(kind) -> str:
         return f"a list of {_type_name(typing.get_args(kind)[0])}"
     if typing.get_origin(kind) in (typing.Union, __import__("types").UnionType):
         return " or ".join(_type_name(a) for a in typing.get_args(kind) if a is not type(None)) + " (or empty)"
+    if typing.get_origin(kind) is Literal:  # the choices are all strings
+        return "a string"
     return {int: "an integer", float: "a number", bool: "true or false", str: "a string",
             Path: "a path (string)"}.get(kind, str(kind))
 
@@ -591,6 +602,15 @@ def _build(cls, prefix: str, values: dict, base=None):
         elif base is not None:
             kwargs[name] = current
     return cls(**kwargs)
+
+
+def _choices(cls, prefix: str = ""):
+    """(key, accepted values) of every setting typed with a Literal (the choices declared above)."""
+    for name, kind in _hints(cls).items():
+        if dataclasses.is_dataclass(kind):
+            yield from _choices(kind, f"{prefix}{name}.")
+        elif typing.get_origin(kind) is Literal:
+            yield prefix + name, set(typing.get_args(kind))
 
 
 def _numbers(node, prefix: str = ""):
@@ -621,7 +641,7 @@ def _check(settings: Settings) -> None:
     for key, value in _numbers(settings):  # nan passes every comparison below, inf every bound
         if not math.isfinite(value):
             raise ConfigError(f"{key} must be a finite number, got {value!r}")
-    for key, allowed in _CHOICES.items():
+    for key, allowed in [*_choices(Settings), *_CHOICES.items()]:
         value = _get(settings, key)
         if value not in allowed:
             raise ConfigError(f"{key} must be one of {sorted(allowed)}, got {value!r}")

@@ -165,32 +165,15 @@ def vocab_size_of(folder: Path) -> tuple[int, int]:
     return vocab_lines(folder), int(read_json(folder / "encoder_config.json")["vocab_size"])
 
 
-def _load_model(kind: str, folder: Path):
-    if kind == "relation":
-        from etl.models.relation.model import RelationClassifier
-
-        return RelationClassifier.load(folder)
-    if kind == "assertion":
-        from etl.models.assertion.model import AssertionClassifier
-
-        return AssertionClassifier.load(folder)
-    if kind == "normalizer":
-        from etl.models.normalizer.model import Normalizer
-
-        return Normalizer.load(folder)
-    from etl.models.spans.model import SpanExtractor
-
-    return SpanExtractor.load(folder)
-
-
 def check_model(kind: str, folder: Path, name: str | None = None, setting: str | None = None,
                 build: str | None = None) -> list[Check]:
     """Files present, vocabulary matches the encoder, version matches the weights, and it loads.
     `name`, `setting`, `build`: a second folder of the same kind (the surgery normaliser)."""
     from etl.models.folder import changed_since_training, check_folder
+    from etl.models.registry import model_class, spec
 
-    setting = setting or f"{kind}.model_dir"
-    build = build or f"etl train {kind}"
+    setting = setting or spec(kind).setting
+    build = build or spec(kind).build
     train_hint = (f"train one with `{build}` (see README: training your own models), or point "
                   f"{setting} (ETL_{setting.replace('.', '_').upper()}) at a trained folder")
     label = name or kind
@@ -222,7 +205,7 @@ def check_model(kind: str, folder: Path, name: str | None = None, setting: str |
                          f"{files} changed by hand: triples would carry a wrong model version; "
                          f"retrain with `{build}` or restore the folder as trained{rules_edit}")
         started = time.perf_counter()
-        model = _load_model(kind, folder)
+        model = model_class(kind).load(folder)  # a failure is this check's, its error type named (_guarded)
         seconds = time.perf_counter() - started
         return Check(name, OK, f"{model.version} loaded in {seconds:.1f} s from {folder}")
 

@@ -25,10 +25,11 @@ from dataclasses import asdict, dataclass, field
 
 from etl.config import RuntimeSettings
 from etl.errors import ConfigError
+from etl.models import registry
 
 log = logging.getLogger(__name__)
 
-MODELS = ("relation", "spans", "assertion")
+MODELS = tuple(kind for kind, spec in registry.MODELS.items() if spec.batched)  # relation, spans, assertion
 MIXED_POLICY = "mixed_float16"  # bert4keras 0.11.5 masks with tf.where(-inf): float16-safe
 
 

@@ -23,6 +23,27 @@ def test_help_describes_the_tool_and_exit_codes():
         assert "Usage: " in sub.output
 
 
+def test_choice_options_offer_the_declared_choices():
+    """issue 29: the CLI's choice lists are the settings' Literal types (etl run's --sink and --engine
+    use SinkKind and Engine)."""
+    from typing import get_args
+
+    from etl.config import AssertionDecision, Engine, RelationHead, RelationLoss, SinkKind, StoreKind
+    from etl.models.encoder import MODEL_TYPES, EncoderType
+
+    def choices(command, name):
+        return tuple(next(p for p in command.params if p.name == name).type.choices)
+
+    train, predict, evaluate = cli.commands["train"], cli.commands["predict"], cli.commands["evaluate"]
+    assert choices(train.commands["relation"], "loss") == get_args(RelationLoss) == ("bce", "weighted_bce", "focal")
+    assert choices(train.commands["relation"], "head") == get_args(RelationHead) == ("cls", "pool", "cnn_pool")
+    for command in (train.commands["assertion"], predict.commands["assertions"], evaluate.commands["assertions"]):
+        assert choices(command, "decision") == get_args(AssertionDecision) == ("model", "rules", "gated")
+    assert choices(cli.commands["db"].commands["init"], "kind") == get_args(StoreKind) == ("falkordb", "neo4j")
+    assert get_args(SinkKind) == ("falkordb", "neo4j", "none") and get_args(Engine) == ("local", "ray")
+    assert choices(cli.commands["pretrain"].commands["mlm"], "model_type") == get_args(EncoderType) == MODEL_TYPES
+
+
 def test_evaluate_table_and_json():
     gold, pred = str(FIXTURES / "eval_gold.jsonl"), str(FIXTURES / "eval_pred.jsonl")
     table = run("evaluate", "--gold", gold, "--pred", pred)

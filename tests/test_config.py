@@ -101,6 +101,27 @@ def test_wrong_key_or_type_names_the_key(tmp_path, text, message):
         load_settings(path, environ={})
 
 
+@pytest.mark.parametrize("key, choices", [
+    ("relation.loss", ("bce", "weighted_bce", "focal")),
+    ("relation.head", ("cls", "pool", "cnn_pool")),
+    ("assertion.decision", ("", "model", "rules", "gated")),
+    ("graph.sink", ("falkordb", "neo4j", "none")),
+    ("run.engine", ("local", "ray")),
+    ("runtime.device", ("auto", "cpu", "gpu")),
+    ("graph.falkordb.appendfsync", ("always", "everysec", "no")),
+])
+def test_each_choice_setting_takes_its_declared_values_only(key, choices):
+    """issue 29: the choices are declared once (Literal types, the settings' types) and checked."""
+    for value in choices:
+        settings = load_settings(None, overrides={key: value}, environ={})
+        for part in key.split("."):
+            settings = getattr(settings, part)
+        assert settings == value
+    message = f"{key} must be one of {sorted(choices)}, got 'other'"
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(None, overrides={key: "other"}, environ={})
+
+
 def test_bad_environment_values_name_the_variable():
     with pytest.raises(ConfigError, match="ETL_RELATION_BATCH_SIZE: relation.batch_size must be an integer"):
         load_settings(None, environ={"ETL_RELATION_BATCH_SIZE": "many"})

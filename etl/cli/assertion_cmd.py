@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import get_args
 
 import click
 
 from etl.cli.options import encoder_checkpoint_choice
-from etl.config import replace
+from etl.config import AssertionDecision, replace
 from etl.data.files import open_text, write_jsonl
 from etl.errors import DataError
 
-DECISION_CHOICE = click.Choice(["model", "rules", "gated"])
+DECISION_CHOICE = click.Choice(get_args(AssertionDecision))
 
 
 @click.command("assertion")
@@ -122,15 +123,15 @@ def predict_assertions(app, input_path: Path, output: Path | None, model_dir: Pa
     "family" and "historical": true where the ConText rules say so. A malformed line or an offset
     outside its text stops with an error naming the line (exit 1) before anything is written.
     """
-    from etl.models.folder import load_checked, validate_folder
+    from etl.models.folder import validate_folder
 
     folder = validate_folder(model_dir or app.settings.assertion.model_dir, "assertion", check_version=False)
     rows = read_mention_rows(input_path)
     from etl.models.assertion.data import Mention
-    from etl.models.assertion.model import AssertionClassifier
+    from etl.models.registry import load_model
 
-    classifier = load_checked("assertion", folder, lambda: AssertionClassifier.load(
-        folder, decision=decision or app.settings.assertion.decision or None))
+    classifier = load_model("assertion", folder, warm_up=False,
+                            decision=decision or app.settings.assertion.decision or None)
     mentions = [Mention(row["text"], m["start"], m["end"]) for row in rows for m in row["mentions"]]
     assessments = iter(classifier.assess(mentions))
     for row in rows:
@@ -162,16 +163,16 @@ def evaluate_assertions(app, gold: Path | None, model_dir: Path | None, decision
     order; a gapped match within a clause); those that cannot be placed are counted, not scored.
     """
     from etl.data.cdee import placement_counts, read_cdee
-    from etl.models.folder import load_checked, validate_folder
+    from etl.models.folder import validate_folder
 
     folder = validate_folder(model_dir or app.settings.assertion.model_dir, "assertion", check_version=False)
     samples = read_cdee(gold or app.settings.data.cdee_dev)
     from etl.models.assertion.data import cdee_examples
     from etl.models.assertion.metrics import assertion_report
-    from etl.models.assertion.model import AssertionClassifier
+    from etl.models.registry import load_model
 
-    classifier = load_checked("assertion", folder, lambda: AssertionClassifier.load(
-        folder, decision=decision or app.settings.assertion.decision or None))
+    classifier = load_model("assertion", folder, warm_up=False,
+                            decision=decision or app.settings.assertion.decision or None)
     examples = cdee_examples(samples)
     report = assertion_report([e.label for e in examples],
                               [a.status for a in classifier.assess([e.mention for e in examples])])

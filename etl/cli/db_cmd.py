@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import time
+from typing import get_args
 
 import click
 
+from etl.config import StoreKind
 from etl.graph import open_sink
 
 
@@ -15,7 +17,7 @@ def command() -> None:
 
 
 def _sink_option(func):
-    return click.option("--sink", "kind", type=click.Choice(["falkordb", "neo4j"]),
+    return click.option("--sink", "kind", type=click.Choice(get_args(StoreKind)),
                         help="Store to use (default: graph.sink from the settings).")(func)
 
 

@@ -70,7 +70,7 @@ def command(ctx, gold: Path | None, pred: Path | None, spans_model: Path | None,
 
 
 def _end_to_end(app, gold: Path | None, spans_model: Path, relation_model: Path | None, write_pred: Path | None):
-    from etl.models.folder import load_checked, validate_folder
+    from etl.models.folder import validate_folder
 
     validate_folder(spans_model, "spans", check_version=False)  # clear errors before TensorFlow loads
     if relation_model is not None:
@@ -80,17 +80,14 @@ def _end_to_end(app, gold: Path | None, spans_model: Path, relation_model: Path 
     else:
         from etl.data.split import load_split
         samples = load_split(app.settings)[1]
+    from etl.models.registry import load_model
     from etl.models.spans.evaluation import end_to_end
-    from etl.models.spans.model import SpanExtractor
 
     relations = None
     if relation_model:  # the classifier's predicates of each text (spans.evaluation.predicted_relations)
-        from etl.models.relation.model import RelationClassifier
-
-        classifier = load_checked("relation", relation_model, lambda: RelationClassifier.load(relation_model))
+        classifier = load_model("relation", relation_model, warm_up=False)
         relations = classifier.predict([s.text for s in samples])
-    report, predicted = end_to_end(load_checked("spans", spans_model, lambda: SpanExtractor.load(spans_model)),
-                                   samples, relations)
+    report, predicted = end_to_end(load_model("spans", spans_model, warm_up=False), samples, relations)
     if write_pred:
         write_cmeie(write_pred, predicted)
     return report

@@ -87,13 +87,13 @@ def read_text_rows(path: Path) -> list[dict]:
 def load_normalizer(app, model_dir: Path | None, surgery: bool = False):
     """The folder given, else the disease folder (normalizer.model_dir) or, with --surgery, the
     surgery folder (normalizer.surgery.model_dir)."""
-    from etl.models.folder import load_checked, validate_folder
+    from etl.models.folder import validate_folder
 
     default = app.settings.normalizer.surgery.model_dir if surgery else app.settings.normalizer.model_dir
     folder = validate_folder(model_dir or default, KIND, check_version=False)
-    from etl.models.normalizer.model import Normalizer
+    from etl.models.registry import load_model
 
-    return load_checked(KIND, folder, lambda: Normalizer.load(folder))
+    return load_model(KIND, folder, warm_up=False)
 
 
 SURGERY_OPTION = click.option("--surgery", is_flag=True,

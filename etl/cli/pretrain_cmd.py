@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import click
 
-from etl.pretrain.corpus import SOURCE_NAMES  # plain Python: keeps `etl --help` fast
+# both plain Python, no TensorFlow: keeps `etl --help` fast
+from etl.models.encoder import EncoderType
+from etl.pretrain.corpus import SOURCE_NAMES
 
 
 @click.group("pretrain")
@@ -39,7 +42,7 @@ def corpus(app, out: Path, max_chars: int, names: tuple[str, ...]) -> None:
 
 
 @command.command("mlm")
-@click.option("--model", "model_type", type=click.Choice(["albert", "electra"]), required=True,
+@click.option("--model", "model_type", type=click.Choice(get_args(EncoderType)), required=True,
               help="albert: relation.encoder shape; electra: spans.encoder shape (ELECTRA layout).")
 @click.option("--corpus", "corpus_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,

@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import get_args
 
 import click
 
 from etl.cli.options import encoder_checkpoint_choice, note_choice, note_options
-from etl.config import replace
+from etl.config import RelationHead, RelationLoss, replace
 from etl.data.text_rows import read_text_rows
 
 
@@ -27,8 +28,8 @@ from etl.data.text_rows import read_text_rows
 @click.option("--epochs", type=click.IntRange(min=1), help="Training epochs (default: relation.epochs).")
 @click.option("--max-train", type=click.IntRange(min=1),
               help="Use only the first N training texts (quick runs; default: all).")
-@click.option("--loss", type=click.Choice(["bce", "weighted_bce", "focal"]), help="Default: relation.loss.")
-@click.option("--head", type=click.Choice(["cls", "pool", "cnn_pool"]), help="Default: relation.head.")
+@click.option("--loss", type=click.Choice(get_args(RelationLoss)), help="Default: relation.loss.")
+@click.option("--head", type=click.Choice(get_args(RelationHead)), help="Default: relation.head.")
 @click.option("--tune-notes", is_flag=True,
               help="Train nothing: choose the decision for notes' passages of the folder (--out, default "
                    "relation.model_dir: its thresholds' scale and the least triple score) end to end on "
@@ -103,15 +104,15 @@ def predict_relations(app, input_path: Path, output: Path | None, model_dir: Pat
     {"text": ..., "relations": {predicate: probability}, "model": version}. Texts longer than the
     model's largest bucket (in tokens) are truncated to it.
     """
-    from etl.models.folder import load_checked, validate_folder
+    from etl.models.folder import validate_folder
 
     settings = app.settings.relation
     folder = validate_folder(model_dir or settings.model_dir, "relation", check_version=False)  # clear error before TF loads
     texts = [row["text"] for row in read_text_rows(input_path)]
-    from etl.models.relation.model import RelationClassifier
+    from etl.models.registry import load_model
 
-    classifier = load_checked("relation", folder, lambda: RelationClassifier.load(
-        folder, settings.buckets, settings.batch_size, settings.threshold))
+    classifier = load_model("relation", folder, batch_size=settings.batch_size, warm_up=False,
+                            buckets=settings.buckets, threshold=settings.threshold)
     results = classifier.probabilities(texts) if all_predicates else classifier.predict(texts)
     handle = open(output, "w", encoding="utf-8") if output else sys.stdout
     try:

@@ -134,15 +134,15 @@ def predict_spans(app, input_path: Path, output: Path | None, model_dir: Path | 
     {"text", "spo_list": [{predicate, subject, subject_type, object, object_type, subject_offsets,
     object_offsets, score}], "model": version}; offsets are [start, end) characters of the text.
     """
-    from etl.models.folder import load_checked, validate_folder
+    from etl.models.folder import validate_folder
 
     folder = validate_folder(model_dir or app.settings.spans.model_dir, "spans", check_version=False)  # before TensorFlow loads
     rows = read_text_rows(input_path)
     wanted = [p.strip() for p in (predicates or "").split(",") if p.strip()]
     relations = [relations_of(row, i + 1, wanted, gold_relations) for i, row in enumerate(rows)]
-    from etl.models.spans.model import SpanExtractor
+    from etl.models.registry import load_model
 
-    extractor = load_checked("spans", folder, lambda: SpanExtractor.load(folder))
+    extractor = load_model("spans", folder, warm_up=False)
     handle = open(output, "w", encoding="utf-8") if output else sys.stdout
     try:
         for start in range(0, len(rows), 256):

@@ -1,4 +1,6 @@
-"""Model code shared by the relation classifier and the span extractor.
+"""The models (relation, spans, assertion, normalizer) and the code they share.
 
-Everything here imports TensorFlow through `etl.compat`; import these modules lazily from the CLI.
+Their modules import TensorFlow through `etl.compat`; import them lazily from the CLI. Free of
+TensorFlow, for the CLI and for code that runs before `etl.runtime.configure`: registry.py (the
+kinds, their classes by import path, `load_model`), folder.py, tokens.py and encoder.py's names.
 """

@@ -13,11 +13,12 @@ import json
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Literal, Sequence, get_args
 
 from etl.errors import ConfigError
 
-MODEL_TYPES = ("albert", "electra")
+EncoderType = Literal["albert", "electra"]  # bert4keras model names (`etl pretrain mlm --model`)
+MODEL_TYPES = get_args(EncoderType)
 
 
 @dataclass(frozen=True)

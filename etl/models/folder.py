@@ -13,10 +13,11 @@
       context_rules.tsv     assertion model: the ConText rules it was trained and measured with
 
 The version string changes whenever the weights, or an extra that changes what the model sees or
-decides (VERSIONED_EXTRAS), change, so triples in the graph always say which model produced them,
-and a new model makes the nightly run re-extract documents (ledger key). `save_weights_f16`
-stores weights as float16 (half the size); `round_to_f16` makes the in-memory weights exactly what
-that storage gives back, so metrics measured before saving describe the shipped weights.
+decides (the kind's versioned files: etl.models.registry), change, so triples in the graph always
+say which model produced them, and a new model makes the nightly run re-extract documents (ledger
+key). `save_weights_f16` stores weights as float16 (half the size); `round_to_f16` makes the
+in-memory weights exactly what that storage gives back, so metrics measured before saving describe
+the shipped weights.
 """
 from __future__ import annotations
 
@@ -28,25 +29,16 @@ from pathlib import Path
 import numpy as np
 
 from etl.errors import ConfigError, DataError
+from etl.models.registry import versioned_files  # no TensorFlow: folder_version runs before it is set up
 
 REQUIRED = ("encoder_config.json", "vocab.txt", "weights.h5", "labels.json", "version.txt")
 
 
-# Per model kind, the files besides weights.h5 that change its output, hashed after the weights:
-# the relation model's bigram features and decision thresholds, the span model's lexicon, knowledge and its
-# labels.json (questions, decoding thresholds), the assertion model's labels.json (its decision);
-# a loaded assertion (span) model's version also carries a hash of its rules (conditions) code.
-VERSIONED_EXTRAS = {"relation": ("bigrams.txt", "thresholds.json", "note_thresholds.json"),
-                    "spans": ("lexicon.tsv", "labels.json", "knowledge.tsv"),
-                    "assertion": ("labels.json", "context_rules.tsv"),
-                    "normalizer": ("labels.json", "scorer.json", "names.tsv", "aliases.tsv", "name_vectors.npy",
-                                   "alias_vectors.npy")}
-
-
 def folder_version(kind: str, folder: str | Path) -> str:
-    """`<kind>-<12 hex>`: sha256 of weights.h5, then of the kind's VERSIONED_EXTRAS the folder holds."""
+    """`<kind>-<12 hex>`: sha256 of weights.h5, then of the kind's versioned files the folder holds
+    (etl.models.registry.versioned_files, in their order)."""
     digest = hashlib.sha256()
-    extras = [Path(folder) / name for name in VERSIONED_EXTRAS.get(kind, ())]
+    extras = [Path(folder) / name for name in versioned_files(kind)]
     for path in [Path(folder) / "weights.h5"] + [p for p in extras if p.is_file()]:
         with open(path, "rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -178,7 +170,7 @@ def changed_since_training(kind: str, folder: Path) -> tuple[str, str, str] | No
     version, actual = read_version(folder), folder_version(kind, folder)
     if version == actual:
         return None
-    return " + ".join(("weights.h5",) + VERSIONED_EXTRAS.get(kind, ())), version, actual
+    return " + ".join(("weights.h5",) + versioned_files(kind)), version, actual
 
 
 def load_checked(kind: str, folder: str | Path, load):

@@ -49,6 +49,16 @@ def pad_to(rows: Sequence[Sequence[int]], length: int, value: int = 0) -> np.nda
     return out
 
 
+def batch_rows(count: int, batch_size: int) -> int:
+    """Rows to pad a partial batch of `count` items to: the next power of two, at most
+    max(batch_size, count), so a compiled function meets a few batch shapes, not every count
+    (the span extractor's questions, the assertion classifier's mentions)."""
+    rows = 1
+    while rows < count:
+        rows *= 2
+    return min(rows, max(batch_size, count))
+
+
 def group_by_bucket(lengths: Sequence[int], buckets: Sequence[int], batch_size: int) -> list[tuple[int, list[int]]]:
     """Indices grouped into batches of one bucket each: [(bucket, [i, ...]), ...].
 

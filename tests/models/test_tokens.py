@@ -1,4 +1,4 @@
-from etl.models.tokens import bucket_length, group_by_bucket, load_tokenizer, pad_to
+from etl.models.tokens import batch_rows, bucket_length, group_by_bucket, load_tokenizer, pad_to
 
 
 def test_buckets():
@@ -6,6 +6,12 @@ def test_buckets():
     batches = group_by_bucket([10, 100, 20, 300, 70], (64, 128, 256), batch_size=1)
     assert [(b, ids) for b, ids in batches] == [(64, [0]), (64, [2]), (128, [1]), (128, [4]), (256, [3])]
     assert pad_to([[1, 2, 3], [4]], 2).tolist() == [[1, 2], [4, 0]]
+
+
+def test_partial_batches_pad_to_a_few_row_counts():
+    # the span extractor's questions and the assertion classifier's mentions (one function, issue 29)
+    assert [batch_rows(n, 16) for n in (1, 2, 3, 5, 9, 16)] == [1, 2, 4, 8, 16, 16]
+    assert [batch_rows(n, 12) for n in (9, 12, 20)] == [12, 12, 20]  # never below the count
 
 
 def test_rematch_maps_tokens_to_exact_characters(vocab_path):

@@ -39,22 +39,23 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, get_args
 
 import numpy as np
 
 from etl.compat import keras, tf
+from etl.config import AssertionDecision
 from etl.records import PRESENT
-from etl.models import folder as model_folder
+from etl.models import folder as model_folder, registry
 from etl.models.folder import module_source
 from etl.errors import ConfigError
 from etl.models.assertion.data import (CUE_CHANNELS, LABELS, EncodedMention, Mention, MentionEncoder, batches,
                                        make_batch, mention_context)
-from etl.models.tokens import load_tokenizer
+from etl.models.tokens import batch_rows, load_tokenizer
 
 KIND = "assertion"
 RULES_FILE = "context_rules.tsv"
-DECISIONS = ("model", "rules", "gated")
+DECISIONS = get_args(AssertionDecision)  # ("model", "rules", "gated"): module docstring
 GATE_CATEGORIES = ("negated", "possible")  # rule categories that send a mention to the classifier
 # The modules whose code decides a status, hashed into the version a loaded classifier carries
 # (module docstring): the rule engine, what the rules and the classifier read, the decisions.
@@ -110,12 +111,7 @@ class Assessment:
     source: str = "model"  # model | rules
 
 
-def rows_for(count: int, batch_size: int) -> int:
-    """Batch dimension for a partial batch: a power of two up to batch_size (few shapes)."""
-    rows = 1
-    while rows < count:
-        rows *= 2
-    return min(rows, max(batch_size, count))
+rows_for = batch_rows  # the name bench/floor.py imports (issue 29: it moves to tokens.batch_rows)
 
 
 class AssertionClassifier:
@@ -124,6 +120,8 @@ class AssertionClassifier:
     `assess(mentions)` batches the mentions by length bucket through one compiled function;
     many mentions at once is the efficient call (the pipeline gathers many documents' mentions).
     """
+
+    VERSIONED_FILES = registry.versioned_files(KIND)  # what the version hashes after weights.h5
 
     def __init__(self, model, tokenizer, labels: dict, rules, *, batch_size: int = 64, version: str = "",
                  folder: Path | None = None, decision: str | None = None):
@@ -161,6 +159,12 @@ class AssertionClassifier:
                    version=runtime_version(model_folder.read_version(folder)), folder=folder,
                    decision=decision)
 
+    def warm_up(self) -> None:
+        """Trace the compiled function once now (its signature has dynamic shapes: one trace serves
+        every batch), so the first documents meet a ready model and stage times measure inference.
+        A denied mention: the `gated` decision sends it to the classifier too."""
+        self.assess([Mention("无预热。", 1, 3)])
+
     def probabilities(self, mentions: Sequence[Mention]) -> np.ndarray:
         """[len(mentions), 3] class probabilities (LABELS order) from the classifier."""
         return self.probabilities_encoded([self.encoder.encode(m) for m in mentions])
@@ -169,7 +173,7 @@ class AssertionClassifier:
         out = np.zeros((len(encoded), len(LABELS)), dtype=np.float32)
         for bucket, indices in batches(encoded, self.buckets, self.batch_size):
             items = [encoded[i] for i in indices]
-            inputs = make_batch(items, bucket, rows_for(len(items), self.batch_size), self.encoder.features)
+            inputs = make_batch(items, bucket, batch_rows(len(items), self.batch_size), self.encoder.features)
             probs = self._forward(*(tf.constant(x) for x in inputs)).numpy()
             out[indices] = probs[:len(items)]
         self.model_calls += len(encoded)

@@ -25,7 +25,7 @@ Model folder (etl.models.folder conventions) plus:
     aliases.tsv          text<TAB>name##name: CHIP-CDN training texts
     alias_vectors.npy    [aliases, hidden] float16
     scorer.json          the scorer's weights (FEATURES -> probability)
-All of them are in the version (VERSIONED_EXTRAS), so a new vocabulary re-normalises the graph.
+All of them are in the version (Normalizer.VERSIONED_FILES), so a new vocabulary re-normalises the graph.
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ import numpy as np
 from etl.compat import tf
 from etl.data.cdn import NAME_SEPARATOR
 from etl.errors import ConfigError
-from etl.models import folder as model_folder
+from etl.models import folder as model_folder, registry
 from etl.models.normalizer.encoder import build_tower, encode
 from etl.models.normalizer.lexical import parts
 from etl.models.tokens import load_tokenizer
@@ -137,6 +137,8 @@ def read_aliases(path: Path, position: dict[str, int]) -> tuple[list[str], list[
 class Normalizer:
     """A loaded normaliser folder (`Normalizer.load`); `normalize(texts)` is all the run needs."""
 
+    VERSIONED_FILES = registry.versioned_files(KIND)  # what the version hashes after weights.h5
+
     def __init__(self, tower, tokenizer, codes: Sequence[str], names: Sequence[str], name_vectors: np.ndarray,
                  alias_targets: Sequence[Sequence[int]], alias_vectors: np.ndarray, decision: Decision,
                  scorer: Scorer | None = None, version: str = "normalizer-unsaved", system: str = SYSTEM):
@@ -167,6 +169,11 @@ class Normalizer:
                               f"(e.g. {SYSTEM!r}), got {system!r}")
         return cls(tower, load_tokenizer(folder / "vocab.txt"), codes, names, name_vectors, alias_targets,
                    alias_vectors, Decision.from_labels(labels), scorer, model_folder.read_version(folder), system)
+
+    def warm_up(self) -> None:
+        """Trace the tower's compiled function once now, so the first names meet a ready model and
+        a run's stage times measure normalisation."""
+        self.normalize(["预热"])
 
     # ------------------------------------------------------------------ candidates and features
     def vectors(self, texts: Sequence[str]) -> np.ndarray:

@@ -12,11 +12,12 @@ Probabilities are clipped to [eps, 1 - eps] before the logarithm.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, get_args
 
 import numpy as np
 
 from etl.compat import K, tf
+from etl.config import RelationLoss
 
 EPSILON = 1e-7
 # w_c = clip(((N - n_c + 1) / (n_c + 1)) ** POWER, 1, MAX_WEIGHT): square root of the negative /
@@ -74,4 +75,4 @@ def make_loss(name: str, label_counts: Sequence[int] = (), num_samples: int = 0,
         return weighted_bce_loss(positive_weights(label_counts, num_samples))
     if name == "focal":
         return focal_loss(gamma, alpha)
-    raise ValueError(f"unknown loss {name!r} (bce | weighted_bce | focal)")
+    raise ValueError(f"unknown loss {name!r} ({' | '.join(get_args(RelationLoss))})")

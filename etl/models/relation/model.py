@@ -42,19 +42,20 @@ applied by the pipeline), chosen together end to end.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, get_args
 
 import numpy as np
 
 from etl.compat import K, keras, tf
+from etl.config import RelationHead
 from etl.errors import ConfigError
-from etl.models import folder as model_folder
+from etl.models import folder as model_folder, registry
 from etl.models.encoder import build_encoder
 from etl.models.relation.lexical import BranchMix, LexicalFeatures, LexicalLogits
 from etl.models.tokens import group_by_bucket, load_tokenizer, pad_to, shuffled_batches
 
 KIND = "relation"
-HEADS = ("cls", "pool", "cnn_pool")
+HEADS = get_args(RelationHead)  # ("cls", "pool", "cnn_pool"): module docstring
 THRESHOLDS_FILE = "thresholds.json"
 NOTE_THRESHOLDS_FILE = "note_thresholds.json"  # notes' passages (etl/evaluate_notes.tune_note_thresholds):
 # {"thresholds": {predicate: threshold}, "min_triple_score": float, "scale": float (how they were made)}
@@ -239,6 +240,8 @@ class RelationClassifier:
         clf.predict(["..."])        # [{predicate: probability} above each tuned threshold]
     """
 
+    VERSIONED_FILES = registry.versioned_files(KIND)  # what the version hashes after weights.h5
+
     def __init__(self, model, tokenizer, labels: Sequence[str], thresholds: np.ndarray,
                  buckets: Sequence[int], batch_size: int, version: str = "", folder: Path | None = None,
                  lexical: LexicalFeatures | None = None, note_thresholds: np.ndarray | None = None,
@@ -283,6 +286,11 @@ class RelationClassifier:
         return cls(model, tokenizer, meta["labels"], thresholds,
                    buckets, batch_size or meta.get("batch_size", 32),
                    model_folder.read_version(folder), folder, lexical, note_thresholds, note_min_score)
+
+    def warm_up(self) -> None:
+        """Trace the compiled function once now (its signature has dynamic shapes: one trace serves
+        every batch), so the first documents meet a ready model and stage times measure inference."""
+        self.predict(["预热"])
 
     @property
     def buckets(self) -> tuple[int, ...]:

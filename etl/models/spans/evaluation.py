@@ -78,6 +78,6 @@ def tune_threshold(extractor, dev: Sequence[Sample], grid: Sequence[float]
 
 def predicted_relations(relation_folder, texts: Sequence[str]) -> list[dict[str, float]]:
     """The relation classifier's predicates (above its tuned thresholds) for every text."""
-    from etl.models.relation.model import RelationClassifier
+    from etl.models.registry import model_class
 
-    return RelationClassifier.load(relation_folder).predict(list(texts))
+    return model_class("relation").load(relation_folder).predict(list(texts))

@@ -33,12 +33,13 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from etl.compat import keras, tf
+from etl.models import registry
 from etl.models.folder import check_folder, read_json, read_version, source_fingerprint
 from etl.models.spans.knowledge import FILE as KNOWLEDGE_FILE, FindingKnowledge
 from etl.models.spans.lexicon import Lexicon
 from etl.models.spans.pointers import PointerSpan, barrier_token_ids, decode_pointers
 from etl.models.spans.data import Encoded, QuestionEncoder, make_batch, model_inputs
-from etl.models.tokens import group_by_bucket, load_tokenizer
+from etl.models.tokens import batch_rows, group_by_bucket, load_tokenizer
 
 KIND = "spans"
 # A model trained with the main-condition question runs etl/notes/conditions.py's code too (its ranking
@@ -105,12 +106,7 @@ class SpanTriple:
     types_inferred: bool = False  # True: 同义词 type fallback (no other triple typed the entities)
 
 
-def question_rows(count: int, batch_size: int) -> int:
-    """Batch dimension to pad a partial batch to: a power of two up to batch_size (few shapes)."""
-    rows = 1
-    while rows < count:
-        rows *= 2
-    return min(rows, max(batch_size, count))
+question_rows = batch_rows  # the name bench/floor.py imports (issue 29: it moves to tokens.batch_rows)
 
 
 class SpanExtractor:
@@ -120,6 +116,8 @@ class SpanExtractor:
     questions of all texts are grouped by length bucket and run in fixed-shape batches through one
     compiled function (no `model.predict` per question).
     """
+
+    VERSIONED_FILES = registry.versioned_files(KIND)  # what the version hashes after weights.h5
 
     def __init__(self, model, tokenizer, labels: Mapping, *, buckets: Sequence[int], batch_size: int = 32,
                  start_threshold: float = 0.5, end_threshold: float = 0.5, max_span_len: int = 40,
@@ -169,6 +167,11 @@ class SpanExtractor:
         return cls(model, load_tokenizer(str(folder / "vocab.txt")), labels,
                    version=version, folder=folder, lexicon=lexicon, knowledge=knowledge, **options)
 
+    def warm_up(self) -> None:
+        """Trace the compiled function once now (its signature has dynamic shapes: one trace serves
+        every batch), so the first documents meet a ready model and stage times measure inference."""
+        self.answer([(self.subject_query(self.predicates[0]), "预热")])
+
     @property
     def predicates(self) -> tuple[str, ...]:
         return tuple(self.labels["predicates"])
@@ -194,7 +197,7 @@ class SpanExtractor:
         lengths = [len(e.token_ids) for e in encoded]
         for bucket, indices in group_by_bucket(lengths, self.buckets, self.batch_size):
             items = [encoded[i] for i in indices]
-            batch = make_batch(items, bucket, question_rows(len(items), self.batch_size))
+            batch = make_batch(items, bucket, batch_rows(len(items), self.batch_size))
             probs = self._forward(*(tf.constant(x) for x in model_inputs(batch))).numpy()
             for row, (index, item) in enumerate(zip(indices, items)):
                 first = item.passage_start
