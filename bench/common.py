@@ -54,22 +54,21 @@ def windows_of(docs, s):
 
 
 def load_models(s, assertion: bool = False):
-    """(relations, spans) or, with `assertion`, (relations, spans, assertions)."""
-    from etl.models.relation.model import RelationClassifier
-    from etl.models.spans.model import SpanExtractor
+    """(relations, spans) or, with `assertion`, (relations, spans, assertions), loaded through the
+    model registry as a run loads them, but not warmed up: the benches time their own first calls."""
+    from etl.models.registry import load_model, model_dir
     from etl.runtime import batch_size, configure
 
     info = configure(s.runtime)
-    relations = RelationClassifier.load(s.relation.model_dir, batch_size=batch_size(s.runtime, "relation", info.device))
-    spans = SpanExtractor.load(s.spans.model_dir, batch_size=batch_size(s.runtime, "spans", info.device))
+
+    def load(kind: str, **options):
+        return load_model(kind, model_dir(s, kind), batch_size=batch_size(s.runtime, kind, info.device),
+                          warm_up=False, **options)
+
+    relations, spans = load("relation"), load("spans")
     if not assertion:
         return relations, spans
-    from etl.models.assertion.model import AssertionClassifier
-
-    assertions = AssertionClassifier.load(s.assertion.model_dir,
-                                          batch_size=batch_size(s.runtime, "assertion", info.device),
-                                          decision=s.assertion.decision or None)
-    return relations, spans, assertions
+    return relations, spans, load("assertion", decision=s.assertion.decision or None)
 
 
 def emit(figures: dict, json_out: str | None) -> None:

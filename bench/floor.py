@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
 
     # The mentions stage 3 judges: every distinct subject and object place of every window.
     from etl.models.assertion.data import Mention
-    from etl.models.assertion.model import rows_for
+    from etl.models.tokens import batch_rows
 
     places = {(text, start, end) for (text, _), found in zip(asked, triples)
               for t in found for start, end in ((t.subject_start, t.subject_end), (t.object_start, t.object_end))}
@@ -64,7 +64,6 @@ def main(argv: list[str] | None = None) -> None:
     # Pre-built fixed-shape batches, as the predictors build them.
     from etl.compat import tf
     from etl.models.spans.data import make_batch, model_inputs as span_inputs
-    from etl.models.spans.model import question_rows
     from etl.models.tokens import group_by_bucket, pad_to
 
     from etl.models.assertion.data import make_batch as mention_batch
@@ -78,11 +77,11 @@ def main(argv: list[str] | None = None) -> None:
                                                  relations._predictor.batch_size)]
     span_batches = []
     for b, idx in group_by_bucket([len(q.token_ids) for q in questions], spans.buckets, spans.batch_size):
-        batch = make_batch([questions[i] for i in idx], b, question_rows(len(idx), spans.batch_size))
+        batch = make_batch([questions[i] for i in idx], b, batch_rows(len(idx), spans.batch_size))
         span_batches.append([tf.constant(x) for x in span_inputs(batch)])
 
     mention_batches = [[tf.constant(x) for x in mention_batch([mentions[i] for i in idx], b,
-                                                              rows_for(len(idx), assertions.batch_size),
+                                                              batch_rows(len(idx), assertions.batch_size),
                                                               assertions.encoder.features)]
                        for b, idx in group_by_bucket([len(m.token_ids) for m in mentions], assertions.buckets,
                                                      assertions.batch_size)]

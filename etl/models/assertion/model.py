@@ -111,7 +111,6 @@ class Assessment:
     source: str = "model"  # model | rules
 
 
-rows_for = batch_rows  # the name bench/floor.py imports (issue 29: it moves to tokens.batch_rows)
 
 
 class AssertionClassifier:

@@ -106,7 +106,6 @@ class SpanTriple:
     types_inferred: bool = False  # True: 同义词 type fallback (no other triple typed the entities)
 
 
-question_rows = batch_rows  # the name bench/floor.py imports (issue 29: it moves to tokens.batch_rows)
 
 
 class SpanExtractor:
