@@ -96,7 +96,7 @@ def validate_folder(folder: str | Path, kind: str, check_version: bool = True) -
     readable and of the right shape, vocab.txt as long as the encoder's vocabulary, and the files
     the version covers unchanged since training (another model's weights, a hand-edited threshold).
     Each problem is a ConfigError (exit 1) naming the file; what is left to fail (weights that do
-    not fit the model's layers) `load_checked` names too. `check_version=False` (predict and
+    not fit the model's layers) `etl.models.registry.load_checked` names too. `check_version=False` (predict and
     evaluate commands): a folder edited on purpose (a rules edit being measured) is fine there."""
     folder = check_folder(folder, kind)
 
@@ -171,19 +171,6 @@ def changed_since_training(kind: str, folder: Path) -> tuple[str, str, str] | No
     if version == actual:
         return None
     return " + ".join(("weights.h5",) + versioned_files(kind)), version, actual
-
-
-def load_checked(kind: str, folder: str | Path, load):
-    """`load()` of a validated folder, its failures named: a model whose weights do not fit the
-    layers its config and labels describe is the folder's problem (exit 1), not a bug."""
-    try:
-        return load()
-    except ConfigError:
-        raise
-    except Exception as error:  # noqa: BLE001  (TensorFlow/Keras raise ValueError, OSError, KeyError ...)
-        raise ConfigError(f"{kind} model folder {folder}: cannot be loaded ({type(error).__name__}: "
-                          f"{str(error)[:300]}): weights.h5 does not fit the model that encoder_config.json "
-                          f"and labels.json describe (retrain with `etl train {kind}`)") from None
 
 
 def read_version(folder: str | Path) -> str:

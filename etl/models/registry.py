@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from etl.errors import ConfigError
+
 ModelKind = Literal["relation", "spans", "assertion", "normalizer"]
 
 
@@ -107,7 +109,7 @@ def load_model(kind: str, folder: str | Path, *, batch_size: int | None = None, 
 
     `<class>.load(folder, batch_size=batch_size, **options)` (batch_size only when given: None
     keeps the folder's own; a kind that is not `batched` takes none, a TypeError), its failures
-    named as the folder's problem (etl.models.folder.load_checked: a ConfigError, exit 1); then,
+    named as the folder's problem (`load_checked`: a ConfigError, exit 1); then,
     with `warm_up`, the model's `warm_up()`: its compiled functions traced once now, so the first
     documents meet a ready model and stage times measure inference. `options` are the class's
     load keywords, passed as given: `decision=` (assertion), `buckets=`, `threshold=` (relation),
@@ -120,10 +122,21 @@ def load_model(kind: str, folder: str | Path, *, batch_size: int | None = None, 
         if not found.batched:
             raise TypeError(f"{kind} models take no batch_size")
         options["batch_size"] = batch_size
-    from etl.models.folder import load_checked
-
     cls = found.load_class()  # outside load_checked: a failing import is a bug, not the folder's problem
     model = load_checked(kind, folder, lambda: cls.load(folder, **options))
     if warm_up:
         model.warm_up()
     return model
+
+
+def load_checked(kind: str, folder: str | Path, load):
+    """`load()` of a validated folder, its failures named: a model whose weights do not fit the
+    layers its config and labels describe is the folder's problem (exit 1), not a bug."""
+    try:
+        return load()
+    except ConfigError:
+        raise
+    except Exception as error:  # noqa: BLE001  (TensorFlow/Keras raise ValueError, OSError, KeyError ...)
+        raise ConfigError(f"{kind} model folder {folder}: cannot be loaded ({type(error).__name__}: "
+                          f"{str(error)[:300]}): weights.h5 does not fit the model that encoder_config.json "
+                          f"and labels.json describe (retrain with `etl train {kind}`)") from None
