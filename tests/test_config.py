@@ -153,9 +153,11 @@ def test_bad_environment_values_name_the_variable():
     ("ETL_INPUT_METADATA_COLUMNS", "section,section", "input.metadata_columns must be distinct"),
     ("ETL_INPUT_METADATA_COLUMNS", "section,text", "not the id or text column"),
     # one folder per label: two would relink each other's entities on every run
-    ("ETL_NORMALIZER_SURGERY_LABELS", "Surgery,Disease", "normalizer.labels and normalizer.surgery.labels share ['Disease']"),
+    ("ETL_NORMALIZER_SURGERY_LABELS", "Surgery,Disease",
+     "normalizer.labels and normalizer.surgery.labels share ['Disease']"),
     ("ETL_NORMALIZER_SURGERY_MIN_SCORE", "1.5", "normalizer.surgery.min_score must be from 0 to 1"),
-    ("ETL_NORMALIZER_SURGERY_FOLDS", "1", "normalizer.surgery: held_out and learning_rate must be positive, folds >= 2"),
+    ("ETL_NORMALIZER_SURGERY_FOLDS", "1",
+     "normalizer.surgery: held_out and learning_rate must be positive, folds >= 2"),
 ])
 def test_a_setting_out_of_its_range_names_itself(variable, value, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
@@ -185,7 +187,8 @@ def test_secrets_only_from_environment():
 def test_the_surgery_normaliser_is_a_nested_section(tmp_path):
     """[normalizer.surgery] in TOML, ETL_NORMALIZER_SURGERY_* in the environment; relative paths as ever."""
     path = tmp_path / "c.toml"
-    path.write_text('[normalizer.surgery]\nmodel_dir = "m/surgery"\nlabels = ["Surgery", "Treatment"]\n', encoding="utf-8")
+    path.write_text('[normalizer.surgery]\nmodel_dir = "m/surgery"\nlabels = ["Surgery", "Treatment"]\n',
+                    encoding="utf-8")
     settings = load_settings(path, environ={"ETL_NORMALIZER_SURGERY_MIN_SCORE": "0.7"})
     surgery = settings.normalizer.surgery
     assert (surgery.model_dir, surgery.labels, surgery.min_score) == (tmp_path / "m" / "surgery",

@@ -113,7 +113,8 @@ def read_mention_rows(path: Path) -> list[dict]:
 @click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Assertion model folder (default: assertion.model_dir).")
 @click.option("--decision", type=DECISION_CHOICE,
-              help="Override the folder's decision (model, rules or gated; default: assertion.decision, else the folder's).")
+              help="Override the folder's decision (model, rules or gated; "
+                   "default: assertion.decision, else the folder's).")
 @click.pass_obj
 def predict_assertions(app, input_path: Path, output: Path | None, model_dir: Path | None, decision) -> None:
     """Assertion status of every mention: present, absent (denied) or possible (hedged).
@@ -153,7 +154,8 @@ def predict_assertions(app, input_path: Path, output: Path | None, model_dir: Pa
 @click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Assertion model folder (default: assertion.model_dir).")
 @click.option("--decision", type=DECISION_CHOICE,
-              help="Override the folder's decision (model, rules or gated; default: assertion.decision, else the folder's).")
+              help="Override the folder's decision (model, rules or gated; "
+                   "default: assertion.decision, else the folder's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON instead of a table.")
 @click.pass_obj
 def evaluate_assertions(app, gold: Path | None, model_dir: Path | None, decision, as_json: bool) -> None:

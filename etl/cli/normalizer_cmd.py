@@ -22,7 +22,8 @@ KIND = "normalizer"
 @click.command("normalizer")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Model folder to write (default: normalizer.model_dir). Replaced when training ends.")
-@click.option("--pair-epochs", type=click.IntRange(min=0), help="Epochs on the CBLUE pairs (default: normalizer.pair_epochs).")
+@click.option("--pair-epochs", type=click.IntRange(min=0),
+              help="Epochs on the CBLUE pairs (default: normalizer.pair_epochs).")
 @click.option("--cdn-epochs", type=click.IntRange(min=1), help="Epochs on CHIP-CDN (default: normalizer.cdn_epochs).")
 @click.option("--max-train", type=click.IntRange(min=1),
               help="Use only the first N CHIP-CDN records (and 4N pairs): quick runs and tests.")
@@ -31,7 +32,8 @@ KIND = "normalizer"
                    "held-out records, measure, rewrite labels.json, scorer.json, metrics.json, version.txt.")
 @click.option("--surgery", is_flag=True,
               help="Build the surgery normaliser instead (ICD-9-CM-3, data.surgery_terms; default --out: "
-                   "normalizer.surgery.model_dir): the disease folder's tower fine-tuned for normalizer.surgery.epochs, "
+                   "normalizer.surgery.model_dir): the disease folder's tower fine-tuned for "
+                   "normalizer.surgery.epochs, "
                    "its decision cross-fitted on the training rows, figures on the held-out rows.")
 @click.pass_obj
 def train_normalizer(app, out: Path | None, pair_epochs: int | None, cdn_epochs: int | None,
@@ -47,7 +49,8 @@ def train_normalizer(app, out: Path | None, pair_epochs: int | None, cdn_epochs:
     """
     if surgery:
         given = [name for name, value in (("--pair-epochs", pair_epochs), ("--cdn-epochs", cdn_epochs),
-                                          ("--max-train", max_train), ("--retune", retune or None)) if value is not None]
+                                          ("--max-train", max_train), ("--retune", retune or None))
+                 if value is not None]
         if given:
             raise click.UsageError(f"--surgery builds from normalizer.surgery settings: drop {', '.join(given)}")
         from etl.models.normalizer.surgery import build_surgery_normalizer  # TensorFlow only now
@@ -179,4 +182,5 @@ def surgery_gold(settings, gold: Path | None, model_dir: Path | None):
                                f"`etl train normalizer --surgery`): give --gold") from None
     if not terms.is_file():  # built in another checkout: the same file under this one's data path
         terms = settings.data.surgery_terms
-    return f"{terms} (held out: {held_out}, seed {seed})", split_surgery(read_surgery_terms(terms)[0], held_out, seed)[1]
+    return (f"{terms} (held out: {held_out}, seed {seed})",
+            split_surgery(read_surgery_terms(terms)[0], held_out, seed)[1])

@@ -107,7 +107,8 @@ def predict_relations(app, input_path: Path, output: Path | None, model_dir: Pat
     from etl.models.folder import validate_folder
 
     settings = app.settings.relation
-    folder = validate_folder(model_dir or settings.model_dir, "relation", check_version=False)  # clear error before TF loads
+    # clear error before TF loads
+    folder = validate_folder(model_dir or settings.model_dir, "relation", check_version=False)
     texts = [row["text"] for row in read_text_rows(input_path)]
     from etl.models.registry import load_model
 

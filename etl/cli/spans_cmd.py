@@ -136,7 +136,8 @@ def predict_spans(app, input_path: Path, output: Path | None, model_dir: Path | 
     """
     from etl.models.folder import validate_folder
 
-    folder = validate_folder(model_dir or app.settings.spans.model_dir, "spans", check_version=False)  # before TensorFlow loads
+    # before TensorFlow loads
+    folder = validate_folder(model_dir or app.settings.spans.model_dir, "spans", check_version=False)
     rows = read_text_rows(input_path)
     wanted = [p.strip() for p in (predicates or "").split(",") if p.strip()]
     relations = [relations_of(row, i + 1, wanted, gold_relations) for i, row in enumerate(rows)]

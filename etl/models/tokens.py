@@ -75,7 +75,8 @@ def group_by_bucket(lengths: Sequence[int], buckets: Sequence[int], batch_size: 
     return batches
 
 
-def shuffled_batches(lengths: Sequence[int], buckets: Sequence[int], batch_size: int, rng) -> list[tuple[int, list[int]]]:
+def shuffled_batches(lengths: Sequence[int], buckets: Sequence[int], batch_size: int,
+                     rng) -> list[tuple[int, list[int]]]:
     """One epoch of training batches: items shuffled, grouped by bucket, batch order shuffled.
 
     `rng` is a numpy Generator; the same seed gives the same epochs."""

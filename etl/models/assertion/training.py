@@ -159,7 +159,8 @@ def train_assertion(settings, out: str | Path, log: Callable[[str], None] = prin
     log(f"assertion: {len(train)} training mentions ({augmented} of them cue-inside copies) / "
         f"{len(dev)} dev mentions; not placeable: {counts['train']['unplaced']} train, "
         f"{counts['dev']['unplaced']} dev; {a.epochs} epochs x {len(batches)} batches, "
-        f"{model.count_params():,} parameters, encoder {'checkpoint ' + str(checkpoint) if checkpoint else 'from scratch'}"
+        f"{model.count_params():,} parameters, "
+        f"encoder {'checkpoint ' + str(checkpoint) if checkpoint else 'from scratch'}"
         f", rule features {'on' if encoder.channels else 'off'}")
     started = time.perf_counter()
     model.fit(batches, epochs=a.epochs, shuffle=False, callbacks=[evaluation], verbose=verbose)

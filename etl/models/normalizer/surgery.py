@@ -49,8 +49,8 @@ class SurgeryBuild:
 
     def __init__(self, settings, codes: Sequence[str], names: Sequence[str], system: str, say: Log):
         self.s, self.n, self.system, self.say = settings.normalizer.surgery, settings.normalizer, system, say
-        self.base = normalizer_model.Normalizer.load(model_folder.validate_folder(self.s.base_dir, normalizer_model.KIND),
-                                                     with_scorer=False)
+        self.base = normalizer_model.Normalizer.load(
+            model_folder.validate_folder(self.s.base_dir, normalizer_model.KIND), with_scorer=False)
         self.weights = self.base.tower.get_weights()
         self.codes, self.names = list(codes), list(names)
         self.position = {name: i for i, name in enumerate(self.names)}
@@ -171,7 +171,8 @@ def build_surgery_normalizer(settings, out, say: Log = log.info) -> str:
                      "combined_unseen_top1": top1([held[i] for i in unseen], [first[i] for i in unseen])},
         "held_out_links_by_min_score": link_table(shipped, held, held_found),
         "cross_fitted_links_by_min_score": link_table(shipped, train, found),
-        "decision_fitted_on": dict(fitted_on, what=f"the {len(train)} training rows, cross-fitted over {s.folds} folds"),
+        "decision_fitted_on": dict(fitted_on,
+                                   what=f"the {len(train)} training rows, cross-fitted over {s.folds} folds"),
         "training": {"losses": losses, "seconds": round(train_seconds), "names": len(names),
                      "aliases": len(train), "base_version": build.base.version}}
     record = {"surgery": {k: str(v) if isinstance(v, Path) else v for k, v in vars(s).items()},

@@ -312,7 +312,8 @@ class RelationClassifier:
         """{predicate: probability} for the predicates at or above their threshold."""
         return self.predict_encoded(self.encode(texts))
 
-    def predict_encoded(self, token_ids: list[list[int]], notes: Sequence[bool] | None = None) -> list[dict[str, float]]:
+    def predict_encoded(self, token_ids: list[list[int]],
+                        notes: Sequence[bool] | None = None) -> list[dict[str, float]]:
         """`predict` for texts already encoded with `encode`; `notes[i]`: text i is a note's
         passage (decided at the note thresholds, when the folder has them)."""
         return self.decide(self.probabilities_encoded(token_ids), notes)
@@ -359,7 +360,8 @@ def save_note_thresholds(folder: Path, classifier: RelationClassifier, scale: fl
     folder = Path(folder)
     model_folder.write_json(folder / NOTE_THRESHOLDS_FILE, {
         "scale": scale, "min_triple_score": min_triple_score,
-        "thresholds": {label: round(float(t) * scale, 4) for label, t in zip(classifier.labels, classifier.thresholds)}})
+        "thresholds": {label: round(float(t) * scale, 4)
+                       for label, t in zip(classifier.labels, classifier.thresholds)}})
     metrics = dict(model_folder.read_json(folder / "metrics.json"),
                    note_thresholds=dict(measured, scale=scale, min_triple_score=min_triple_score))
     version = model_folder.folder_version(KIND, folder)

@@ -209,7 +209,8 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
 
     log(f"relation: {len(train)} train / {len(dev)} dev texts, {len(labels)} predicates, "
         f"head {rel.head}, loss {rel.loss}, {rel.epochs} epochs x {len(batches)} batches, "
-        f"{model.count_params():,} parameters, encoder {'checkpoint ' + str(checkpoint) if checkpoint else 'from scratch'}"
+        f"{model.count_params():,} parameters, "
+        f"encoder {'checkpoint ' + str(checkpoint) if checkpoint else 'from scratch'}"
         + (f", lexical branch over {lexical.size:,} characters and bigrams" if lexical else ""))
     started = time.perf_counter()
     trained.fit(batches, epochs=rel.epochs, shuffle=False, callbacks=[evaluation], verbose=verbose)

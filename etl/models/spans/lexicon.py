@@ -10,7 +10,8 @@ only ~1 of 5 places it occurs).
 Channels: one per CMeIE entity type (`ie:疾病`, ...) and per CMeEE type (`ee:dis`, ...), plus
 `q:subject`, the occurrences of the subject a turn-2 question names ("<subject>的X有哪些？"), so the
 small encoder need not find them by attention; per token and channel three flags, B (a match
-starts here), I (inside) and E (ends here), so a token has 3 x (channels + 1) features (0/1). Matching is Aho-Corasick (pyahocorasick) over the raw text; strings
+starts here), I (inside) and E (ends here), so a token has 3 x (channels + 1) features (0/1).
+Matching is Aho-Corasick (pyahocorasick) over the raw text; strings
 shorter than MIN_CHARS are left out (single characters match everywhere).
 
 Training honesty: a training text's own entities are always in a lexicon built from the training

@@ -123,7 +123,8 @@ class SpanExtractor:
                  version: str = "", folder: Path | None = None, lexicon=None, note_threshold: float | None = None,
                  knowledge: FindingKnowledge | None = None):
         self.model, self.tokenizer, self.labels, self.lexicon = model, tokenizer, labels, lexicon
-        self.knowledge = knowledge  # the training triples' subjects, for a note's attribution (etl/notes/attribution.py)
+        # the training triples' subjects, for a note's attribution (etl/notes/attribution.py)
+        self.knowledge = knowledge
         self.buckets, self.batch_size = tuple(buckets), batch_size
         self.start_threshold, self.end_threshold, self.max_span_len = start_threshold, end_threshold, max_span_len
         self.note_threshold = note_threshold  # start = end threshold for the notes' passages (None: the same)

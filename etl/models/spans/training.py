@@ -146,7 +146,8 @@ def train_spans(settings, out: str | Path, log: Callable[[str], None] = print, *
     started = time.perf_counter()
     for epoch in range(1, spans.epochs + 1):
         epoch_started = time.perf_counter()
-        epoch_items = cmeie_encoded + (rng.sample(cmeee_encoded, min(len(cmeee_encoded), per_epoch - len(cmeie_encoded)))
+        epoch_items = cmeie_encoded + (rng.sample(cmeee_encoded,
+                                                  min(len(cmeee_encoded), per_epoch - len(cmeie_encoded)))
                                        if cmeee else [])
         losses = []
         for _, batch in batches(epoch_items, spans.buckets, spans.batch_size, rng):
@@ -342,7 +343,8 @@ def average_spans(settings, folders, out: str | Path, log: Callable[[str], None]
     shutil.copytree(first, staging)
     save_weights_f16(model, staging / "weights.h5")
     for record in ("settings.json", "metrics.json"):
-        model_folder.write_json(staging / record, {**model_folder.read_json(staging / record), "averaged_from": versions})
+        model_folder.write_json(staging / record,
+                                {**model_folder.read_json(staging / record), "averaged_from": versions})
     log(f"averaged the weights of {', '.join(versions)}")
     measured = retune_spans(settings, staging, log=log)
     model_folder.replace_folder(staging, out)

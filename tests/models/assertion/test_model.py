@@ -144,7 +144,8 @@ def test_training_writes_a_folder_whose_figures_a_fresh_load_reproduces(trained)
     assert any("*best" in line for line in log)
     classifier = AssertionClassifier.load(folder)
     examples = cdee_examples(SAMPLES)
-    again = assertion_report([e.label for e in examples], [a.status for a in classifier.assess([e.mention for e in examples])])
+    again = assertion_report([e.label for e in examples],
+                             [a.status for a in classifier.assess([e.mention for e in examples])])
     assert again == {k: v for k, v in metrics["dev"].items() if k != "model_calls"}
     # save -> load: identical probabilities from a second load
     second = AssertionClassifier.load(folder)
@@ -302,8 +303,8 @@ def test_the_shipped_folder_judges_by_the_packaged_rules_and_its_figures_are_cur
 def test_predict_cli_keeps_the_interface_and_names_bad_lines(trained, tmp_path):
     folder, _, _ = trained
     source = tmp_path / "in.jsonl"
-    rows = [{"id": "a", "text": "患者无发热、咳嗽，伴恶心。", "mentions": [{"start": 3, "end": 5}, {"start": 10, "end": 12}],
-             "extra": 1},
+    rows = [{"id": "a", "text": "患者无发热、咳嗽，伴恶心。",
+             "mentions": [{"start": 3, "end": 5}, {"start": 10, "end": 12}], "extra": 1},
             {"id": 7, "text": "其父患糖尿病。", "mentions": [{"start": 3, "end": 6}]},
             {"id": "none", "text": "无。", "mentions": []}]
     source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")

@@ -54,12 +54,14 @@ def test_scores_are_best_first_and_codes_from_the_vocabulary(shipped):
 def test_predict_normalize_keeps_its_interface(tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text(json.dumps({"id": 7, "text": "结肠癌", "extra": [1]}, ensure_ascii=False) + "\n\n" +
-                      json.dumps({"id": "b", "text": "今天天气很好我们去公园"}, ensure_ascii=False) + "\n", encoding="utf-8")
+                      json.dumps({"id": "b", "text": "今天天气很好我们去公园"}, ensure_ascii=False) + "\n",
+                      encoding="utf-8")
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(cli, ["predict", "normalize", "--input", str(source), "--output", str(out)])
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert [(r["id"], r["text"], r.get("extra")) for r in rows] == [(7, "结肠癌", [1]), ("b", "今天天气很好我们去公园", None)]
+    assert [(r["id"], r["text"], r.get("extra")) for r in rows] == [(7, "结肠癌", [1]),
+                                                                     ("b", "今天天气很好我们去公园", None)]
     assert rows[1]["concepts"] == [] and rows[0]["concepts"][0].keys() == {"code", "name", "score"}
     assert "2 lines, 1 with a concept" in result.output
 

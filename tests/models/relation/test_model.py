@@ -276,7 +276,8 @@ def test_cli_predict_relations(cli_model, tmp_path):
     lines.write_text("肺炎@咳嗽\n糖尿病\n", encoding="utf-8")
     run = CliRunner().invoke(cli, args + ["predict", "relations", "--model", str(out), "--input", str(lines)])
     assert run.exit_code == 0, run.output
-    assert [json.loads(line)["text"] for line in run.output.splitlines() if line.startswith("{")] == ["肺炎@咳嗽", "糖尿病"]
+    assert [json.loads(line)["text"] for line in run.output.splitlines() if line.startswith("{")] == ["肺炎@咳嗽",
+                                                                                                       "糖尿病"]
 
 
 def test_cli_predict_errors(tmp_path):
@@ -309,7 +310,8 @@ def test_scratch_encoder_kernels_are_not_identical(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps(tiny_config(100)), encoding="utf-8")
     keras.utils.set_random_seed(3)
     encoder = build_encoder("albert", tmp_path / "c.json", None)
-    kernels = [w.numpy() for w in encoder.model.weights if "MultiHeadSelfAttention/dense" in w.name and "kernel" in w.name]
+    kernels = [w.numpy() for w in encoder.model.weights
+               if "MultiHeadSelfAttention/dense" in w.name and "kernel" in w.name]
     assert len(kernels) == 4
     assert not any(np.array_equal(kernels[i], kernels[j]) for i in range(4) for j in range(i + 1, 4))
 

@@ -23,7 +23,8 @@ def test_a_finding_scores_highest_for_the_disease_the_triples_give_it_to():
 
 def test_an_object_held_in_a_known_one_or_holding_it_counts_half_and_counts_are_capped():
     knowledge = FindingKnowledge.build(TRIPLES)
-    assert knowledge.score("胃炎", "临床表现", "反酸明显") == pytest.approx(0.5 * knowledge.score("胃炎", "临床表现", "反酸"))
+    assert knowledge.score("胃炎", "临床表现", "反酸明显") == pytest.approx(
+        0.5 * knowledge.score("胃炎", "临床表现", "反酸"))
     assert knowledge.score("胃炎", "临床表现", "反酸") == 2  # two triples, similarity 1
     assert knowledge.score("冠心病", "临床表现", "胸痛") == 3  # five triples say no more than three
     assert knowledge.score("胃炎", "临床表现", "酸") == 0  # one character holds nothing
@@ -56,9 +57,11 @@ def test_a_bad_file_is_an_error_naming_it_and_its_line(tmp_path, content, where)
 
 
 def test_a_known_subject_inside_the_candidates_name_counts_whole():
-    knowledge = FindingKnowledge.build([("高血压病", "药物治疗", "非洛地平")] * 2 + [("胃炎", "药物治疗", "奥美拉唑")] * 2)
+    knowledge = FindingKnowledge.build([("高血压病", "药物治疗", "非洛地平")] * 2
+                                       + [("胃炎", "药物治疗", "奥美拉唑")] * 2)
     assert knowledge.score("高血压病3级极高危组", "药物治疗", "非洛地平") == 2  # holds 高血压病
-    assert knowledge.score("慢性胃炎", "药物治疗", "奥美拉唑") == 2 * similarity("慢性胃炎", "胃炎") < 2  # two characters
+    # two characters
+    assert knowledge.score("慢性胃炎", "药物治疗", "奥美拉唑") == 2 * similarity("慢性胃炎", "胃炎") < 2
 
 
 def test_the_scoring_code_is_part_of_the_span_models_run_time_version():
@@ -76,7 +79,8 @@ def test_odd_names_are_cleaned_or_left_out_and_a_line_written_twice_adds_up(tmp_
     knowledge = FindingKnowledge.build([("\ufeff胃炎", "临床表现", "反酸"), ("胃\n炎", "临床表现", "反酸")])
     assert knowledge.counts == {("临床表现", "反酸"): {"胃炎": 1}}  # a BOM stripped, a line break left out
     path = tmp_path / "knowledge.tsv"
-    path.write_text("#subject\tpredicate\tobject\tcount\n胃炎\t临床表现\t反酸\t2\n胃炎\t临床表现\t反酸\t1\n", encoding="utf-8")
+    path.write_text("#subject\tpredicate\tobject\tcount\n"
+                    "胃炎\t临床表现\t反酸\t2\n胃炎\t临床表现\t反酸\t1\n", encoding="utf-8")
     assert FindingKnowledge.load(path).counts == {("临床表现", "反酸"): {"胃炎": 3}}
     path.write_text("#subject\tpredicate\tobject\tcount\n胃炎\t临床表现\t反酸\t²\n", encoding="utf-8")
     with pytest.raises(DataError, match=":2: bad knowledge line"):

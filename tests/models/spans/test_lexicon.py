@@ -37,7 +37,8 @@ def channel(lexicon, name, flag):
 
 
 def test_flags_mark_begin_inside_end_per_type_on_wordpiece_offsets(tokenizer):
-    lexicon, _, _ = Lexicon.build(TYPES, [cmeie("x", ("Graves 病", "疾病", "FT3 升高", "症状"), ("病", "疾病", "高", "症状"),
+    lexicon, _, _ = Lexicon.build(TYPES, [cmeie("x", ("Graves 病", "疾病", "FT3 升高", "症状"),
+                                                 ("病", "疾病", "高", "症状"),
                                                  ("糖\t尿病", "疾病", "多\n饮", "症状"))],
                                   [ner("FT3 升高", ("FT3 升高", "sym"))])
     # single characters are left out, and strings that would break lexicon.tsv's lines
@@ -88,7 +89,8 @@ def test_a_training_text_does_not_see_what_only_its_own_fold_gave():
 
 
 def test_save_load_keeps_the_flags(tmp_path, tokenizer):
-    lexicon, _, _ = Lexicon.build(TYPES, [cmeie("x", ("糖尿病", "疾病", "多饮", "症状"))], [ner("糖尿病", ("糖尿病", "dis"))])
+    lexicon, _, _ = Lexicon.build(TYPES, [cmeie("x", ("糖尿病", "疾病", "多饮", "症状"))],
+                                  [ner("糖尿病", ("糖尿病", "dis"))])
     lexicon.save(tmp_path / "lexicon.tsv")
     again = Lexicon.load(tmp_path / "lexicon.tsv")
     assert again.channels == lexicon.channels and len(again) == 2

@@ -31,8 +31,10 @@ def sample(text: str, triples: list[tuple[str, str, str, str, str]]) -> Sample:
                                      object_spans=find_spans(text, o)) for s, st, p, o, ot in triples))
 
 
-PAIRING = sample(PAIRING_TEXT, [("糖尿病", "疾病", "临床表现", "多饮", "症状"), ("糖尿病", "疾病", "临床表现", "多尿", "症状"),
-                                ("高血压", "疾病", "临床表现", "头痛", "症状"), ("高血压", "疾病", "临床表现", "头晕", "症状")])
+PAIRING = sample(PAIRING_TEXT, [("糖尿病", "疾病", "临床表现", "多饮", "症状"),
+                                ("糖尿病", "疾病", "临床表现", "多尿", "症状"),
+                                ("高血压", "疾病", "临床表现", "头痛", "症状"),
+                                ("高血压", "疾病", "临床表现", "头晕", "症状")])
 LATIN = sample(LATIN_TEXT, [("Graves 病", "疾病", "临床表现", "FT3 升高", "症状"),
                             ("Graves 病", "疾病", "临床表现", "心率 120次/分", "症状")])
 
@@ -214,7 +216,8 @@ def test_multi_turn_assembly_pairs_and_types(schema):
 
     triples = Stub().extract(text, ["临床表现", "同义词"])
     got = {(t.subject, t.predicate, t.object, t.subject_type, t.object_type, t.types_inferred) for t in triples}
-    assert got == {("糖尿病", "临床表现", "多饮", "疾病", "症状", False), ("高血压", "临床表现", "头痛", "疾病", "症状", False),
+    assert got == {("糖尿病", "临床表现", "多饮", "疾病", "症状", False),
+                   ("高血压", "临床表现", "头痛", "疾病", "症状", False),
                    ("糖尿病", "同义词", "消渴症", "疾病", "疾病", False)}
     assert all(t.score == pytest.approx(0.81) for t in triples)
 
@@ -306,7 +309,8 @@ def test_cli_train_predict_evaluate(tmp_path, vocab_path, cmeie_samples, shared_
     record = json.loads((averaged / "settings.json").read_text(encoding="utf-8"))
     assert record["averaged_from"] == [read_version(out), read_version(other)]
     assert read_version(averaged) == folder_version("spans", averaged) not in (read_version(out), read_version(other))
-    for mean, whole in zip(SpanExtractor.load(averaged).model.get_weights(), SpanExtractor.load(out).model.get_weights()):
+    for mean, whole in zip(SpanExtractor.load(averaged).model.get_weights(),
+                           SpanExtractor.load(out).model.get_weights()):
         np.testing.assert_allclose(mean, whole / 2, atol=2e-3)
     assert json.loads((averaged / "metrics.json").read_text(encoding="utf-8"))["retuned"]
     (other / "vocab.txt").write_text((out / "vocab.txt").read_text(encoding="utf-8") + "多\n", encoding="utf-8")
@@ -344,4 +348,5 @@ def test_cli_train_predict_evaluate(tmp_path, vocab_path, cmeie_samples, shared_
     scored = json.loads(result.output)
     assert scored["notes"] == 2 and scored["strict"]["gold"] > 0 and "lenient" in scored
     assert len((tmp_path / "notes-pred.jsonl").read_text(encoding="utf-8").splitlines()) == 2
-    assert runner.invoke(cli, ["predict", "spans", "--input", str(gold), "--model", str(tmp_path / "none")]).exit_code == 1
+    assert runner.invoke(cli, ["predict", "spans", "--input", str(gold),
+                               "--model", str(tmp_path / "none")]).exit_code == 1
