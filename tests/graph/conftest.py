@@ -16,10 +16,10 @@ from typing import Callable
 
 import pytest
 
-from etl.config import FalkorDBSettings
-from etl.graph.falkordb_server import FalkorDBServer
-from etl.graph.falkordb_sink import FalkorDBSink
-from etl.graph.neo4j_sink import Neo4jSink
+from etl.graph.falkordb.server import FalkorDBServer
+from etl.graph.falkordb.settings import FalkorDBSettings
+from etl.graph.falkordb.sink import FalkorDBSink
+from etl.graph.neo4j.sink import Neo4jSink
 from etl.records import Document, Evidence
 from etl.schema import load_schema
 

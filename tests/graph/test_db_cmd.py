@@ -39,7 +39,8 @@ def test_db_recount_repairs_counts_and_waits_for_a_running_write(tmp_path):
     """`etl db recount`: counts left wrong (as by a FalkorDB write cut short) are recounted from
     the evidence; while an `etl run` holds the store's run lock it exits 5 and touches nothing."""
     from etl.errors import EXIT_LOCKED
-    from etl.lock import RunLock, store_target
+    from etl.graph import store_target
+    from etl.lock import RunLock
 
     overrides = {"graph.falkordb.data_dir": str(tmp_path / "db"), "run.reports_dir": str(tmp_path / "reports")}
     settings = load_settings(None, overrides)

@@ -14,9 +14,9 @@ from neo4j.exceptions import SessionExpired
 from etl.cli import cli
 from etl.errors import EXIT_SINK, SinkError
 from etl.graph import InvalidEvidence, RunRecord
-from etl.graph.falkordb_sink import FalkorDBSink
-from etl.graph.neo4j_sink import Neo4jSink
+from etl.graph.falkordb.sink import FalkorDBSink
 from etl.graph.names import name_key, normalize_name
+from etl.graph.neo4j.sink import Neo4jSink
 from etl.graph.statements import Statement
 
 from . import assertion_cases

@@ -2,8 +2,8 @@
 
 Each batch of documents is one managed write transaction (`session.execute_write`): the driver
 retries it as a whole on transient errors and lost connections, and Neo4j rolls a failed attempt
-back, so a batch is all-or-nothing. Constraints and indexes are created (`IF NOT EXISTS`) by
-`etl db init` and before the first write, unless `graph.neo4j.init_schema = false`.
+back, so a batch is all-or-nothing. Constraints and indexes are created (`IF NOT EXISTS`: dialect.py)
+by `etl db init` and before the first write, unless `graph.neo4j.init_schema = false`.
 The password comes only from NEO4J_PASSWORD.
 """
 from __future__ import annotations
@@ -15,9 +15,10 @@ import neo4j
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable
 from neo4j.graph import Node, Path as GraphPath, Relationship
 
-from etl.config import Neo4jSettings, secret
+from etl.config import secret
 from etl.errors import SinkError
-from etl.graph.dialect import neo4j_schema_statements
+from etl.graph.neo4j import dialect
+from etl.graph.neo4j.settings import Neo4jSettings
 from etl.graph.records import SCALARS
 from etl.graph.sink import CypherSink, Runner
 from etl.graph.statements import Statement
@@ -109,7 +110,7 @@ class Neo4jSink(CypherSink):
     # ------------------------------------------------------------------ schema
     def init_schema(self) -> list[str]:
         # Schema changes cannot share a transaction with writes: one auto-commit query each.
-        statements = neo4j_schema_statements(self.builder.index_specs())
+        statements = dialect.schema_statements(self.builder.index_specs())
         try:
             with self._session() as session:
                 for statement in statements:
