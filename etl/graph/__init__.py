@@ -11,7 +11,7 @@ Shared by both stores: records (run records, ledger entries; the documents and e
 are etl/records.py), names (entity keys), batch (rows), counts (count changes), statements (all
 Cypher), sink (interface + write protocol), parquet (--triples-out), templates (cypher/queries).
 One package per store, each with its settings (read by etl/config.py), sink, dialect (schema
-set-up) and lock target: neo4j/, falkordb/ (also its private server).
+set-up and how to read it back) and lock target: neo4j/, falkordb/ (also its private server).
 `open_sink` is the one switch from `graph.sink` to a sink class; `store_target` names the store
 for the run lock.
 

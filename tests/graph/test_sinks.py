@@ -346,7 +346,7 @@ def test_recount_repairs_every_count_page_by_page(store):
         "-[:HAS_SYMPTOM {edge_key: 'orphan', evidence_count: 2}]->"
         "(:Symptom:Entity {name: '孤儿症', evidence_count: 2, asserted_count: 2})",
         "MATCH (d:Document) SET d.pending_run = 'cut'"]
-    sink._write(lambda run: [run(Statement("break the counts", text)) for text in breaks])
+    sink.write_statements(Statement("break the counts", text) for text in breaks)
     assert full_aggregates(sink) != expected_edges and entity_counts(sink) != expected_entities
     done = sink.recount()
     assert full_aggregates(sink) == expected_edges

@@ -168,6 +168,12 @@ class FalkorDBSink(CypherSink):
     def describe(self) -> str:
         return self._where
 
+    def verify_connectivity(self) -> None:
+        try:
+            self.db.connection.ping()
+        except redis.exceptions.RedisError as error:
+            raise SinkError(f"cannot reach {self._where}: {type(error).__name__}: {error}") from None
+
     def _join_running(self, settings: FalkorDBSettings) -> str:
         """The socket of the server another process (a running `etl run`) keeps over the folder."""
         pid, socket_path = FalkorDBServer.running_socket(settings.data_dir)
@@ -197,7 +203,7 @@ class FalkorDBSink(CypherSink):
     def _attempts(self, work: Callable[[Runner], T]) -> T:
         for attempt in range(self.retries + 1):
             try:
-                return work(self._run)
+                return work(self._wrapped(self._run))
             except _RETRYABLE as error:
                 if self.server is not None and not self.server.alive():
                     raise SinkError(f"{self._where}: the server has stopped ({type(error).__name__}); "
@@ -220,7 +226,7 @@ class FalkorDBSink(CypherSink):
     # ------------------------------------------------------------------ schema
     def init_schema(self) -> list[str]:
         done = []
-        for spec in self.builder.index_specs():
+        for spec in self.index_specs():
             statement = dialect.index_statement(spec)
             try:
                 self._attempts(lambda run: run(statement))
@@ -241,6 +247,9 @@ class FalkorDBSink(CypherSink):
                     raise SinkError(f"{self._where}: {type(error).__name__}: {error}") from None
         self._schema_ready = True
         return done
+
+    def schema_in_place(self) -> tuple[set, set]:
+        return dialect.schema_in_place(self.query(dialect.SHOW_CONSTRAINTS), self.query(dialect.SHOW_INDEXES))
 
     def close(self) -> None:
         try:

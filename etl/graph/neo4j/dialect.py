@@ -1,5 +1,5 @@
-"""Neo4j's part of the one place the two stores differ for this tool: schema set-up. FalkorDB's
-part is etl/graph/falkordb/dialect.py.
+"""Neo4j's part of the one place the two stores differ for this tool: schema set-up, and reading
+the schema back (`etl doctor`). FalkorDB's part is etl/graph/falkordb/dialect.py.
 
 All data statements (etl/graph/statements.py) and the query templates are plain openCypher both
 stores run. Neo4j 5 declares uniqueness with `CREATE CONSTRAINT name IF NOT EXISTS FOR (n:L)
@@ -9,6 +9,10 @@ NOT EXISTS FOR (n:L) ON (n.p)`. cypher/schema/*.cypher are these statements (`sc
 from __future__ import annotations
 
 from etl.graph.statements import IndexSpec, Statement
+
+# What `schema_in_place` reads (auto-commit queries, as the schema statements are)
+SHOW_CONSTRAINTS = "SHOW CONSTRAINTS YIELD labelsOrTypes, properties, type"
+SHOW_INDEXES = "SHOW INDEXES YIELD labelsOrTypes, properties, state"
 
 
 def schema_statements(specs: list[IndexSpec]) -> list[Statement]:
@@ -38,3 +42,17 @@ def schema_files(specs: list[IndexSpec]) -> dict[str, str]:
                           + "\n".join(plain) + "\n",
     }
 
+
+def _single(row: dict) -> tuple[str, str] | None:
+    labels, props = row.get("labelsOrTypes") or [], row.get("properties") or []
+    return (labels[0], props[0]) if len(labels) == 1 and len(props) == 1 else None
+
+
+def schema_in_place(constraints: list[dict], indexes: list[dict]) -> tuple[set, set]:
+    """(unique (label, prop) pairs, indexed pairs) from the rows of SHOW_CONSTRAINTS and SHOW_INDEXES:
+    single-property uniqueness constraints (or node keys) and online single-property indexes."""
+    unique = {key for row in constraints
+              if ("UNIQUENESS" in str(row.get("type")) or row.get("type") == "NODE_KEY")
+              and (key := _single(row))}
+    indexed = {key for row in indexes if row.get("state") == "ONLINE" and (key := _single(row))}
+    return unique, indexed
