@@ -499,3 +499,19 @@ def test_db_init_creates_the_constraints_and_indexes_of_the_schema_files(store, 
                                        "WHERE owningConstraint IS NULL AND type = 'RANGE'")
         assert {(r["labelsOrTypes"][0], r["properties"][0]) for r in indexes} == plain
         assert {r["state"] for r in indexes} == {"ONLINE"}
+
+
+def test_schema_in_place_reads_back_what_init_schema_made(store):
+    """sink.schema_in_place(), what `etl doctor` compares with sink.index_specs(): each store reads
+    its own constraints and indexes back (etl/graph/<store>/dialect.py)."""
+    from etl.doctor import schema_gaps
+
+    sink = store.make()
+    specs = sink.index_specs()
+    if store.kind == "neo4j":
+        store.target.reset(schema=True)
+        assert len(schema_gaps(specs, *sink.schema_in_place())) == len(specs)
+    sink.init_schema()
+    unique, indexed = sink.schema_in_place()
+    assert schema_gaps(specs, unique, indexed) == []
+    assert {(spec.label, spec.prop) for spec in specs if spec.unique} <= unique
