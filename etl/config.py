@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import Literal
 
 from etl.errors import ConfigError
+# The stores' own sections live in their packages (etl/graph/<store>/settings.py: no driver imported).
+from etl.graph.falkordb.settings import FalkorDBSettings
+from etl.graph.neo4j.settings import Neo4jSettings
 
 ENV_PREFIX = "ETL_"
 INSTALL_ROOT = Path(__file__).resolve().parents[1]  # the folder holding the etl package
@@ -258,25 +261,6 @@ class WindowSettings:
     """How long notes are cut into model-sized windows (characters)."""
     max_chars: int = 200
     overlap_chars: int = 40
-
-
-@dataclass(frozen=True)
-class Neo4jSettings:
-    uri: str = "bolt://localhost:7687"
-    user: str = "neo4j"
-    database: str = "neo4j"
-    init_schema: bool = True  # create constraints/indexes (IF NOT EXISTS) before the first write
-    max_retry_time: float = 30.0  # seconds the driver keeps retrying a failed write transaction
-    connection_timeout: float = 10.0
-
-
-@dataclass(frozen=True)
-class FalkorDBSettings:
-    url: str = ""  # empty: start the embedded server; else e.g. redis://host:6379 or unix:///path
-    data_dir: Path = Path("var/falkordb")
-    graph_name: str = "medkg"
-    appendfsync: str = "everysec"  # private server's append-only-file fsync: always | everysec | no
-    socket_timeout: float = 300.0  # seconds one statement may take before the write is retried
 
 
 @dataclass(frozen=True)

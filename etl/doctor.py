@@ -252,32 +252,6 @@ def schema_gaps(specs: Iterable, unique: set[tuple[str, str]], indexed: set[tupl
     return missing
 
 
-def _single(row: dict, labels_key: str) -> tuple[str, str] | None:
-    labels, props = row.get(labels_key) or [], row.get("properties") or []
-    return (labels[0], props[0]) if len(labels) == 1 and len(props) == 1 else None
-
-
-def neo4j_schema(sink) -> tuple[set, set]:
-    """(unique (label, prop) pairs, indexed pairs) from SHOW CONSTRAINTS / SHOW INDEXES."""
-    with sink.driver.session(database=sink.settings.database or None) as session:
-        constraints = session.run("SHOW CONSTRAINTS YIELD labelsOrTypes, properties, type").data()
-        indexes = session.run("SHOW INDEXES YIELD labelsOrTypes, properties, state").data()
-    unique = {key for row in constraints
-              if ("UNIQUENESS" in str(row.get("type")) or row.get("type") == "NODE_KEY")
-              and (key := _single(row, "labelsOrTypes"))}
-    indexed = {key for row in indexes if row.get("state") == "ONLINE" and (key := _single(row, "labelsOrTypes"))}
-    return unique, indexed
-
-
-def falkordb_schema(sink) -> tuple[set, set]:
-    unique = {(row["label"], row["properties"][0]) for row in sink.query("CALL db.constraints()")
-              if row.get("type") == "UNIQUE" and row.get("status") == "OPERATIONAL"
-              and len(row.get("properties") or []) == 1}
-    indexed = {(row["label"], prop) for row in sink.query("CALL db.indexes()")
-               for prop in row.get("properties") or []}
-    return unique, indexed
-
-
 def check_graph(graph) -> list[Check]:
     """Open the configured sink (connectivity), then compare its constraints and indexes."""
     from etl.errors import SinkError
@@ -314,8 +288,8 @@ def check_graph(graph) -> list[Check]:
         checks = [Check("graph", OK, f"reached {sink.describe()}")]
 
         def schema() -> Check:
-            unique, indexed = (neo4j_schema if kind == "neo4j" else falkordb_schema)(sink)
-            specs = sink.builder.index_specs()
+            unique, indexed = sink.schema_in_place()  # each store reads its own (its dialect.py)
+            specs = sink.index_specs()
             missing = schema_gaps(specs, unique, indexed)
             if not missing:
                 return Check("graph schema", OK, f"{len(specs)} constraints/indexes in place")

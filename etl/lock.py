@@ -2,7 +2,8 @@
 
 The lock file lives beside the run reports and is named after the store target (sink + address
 + database, hashed), so two runs against the same store on this machine exclude each other while
-runs against different stores do not. The kernel drops the lock when the process dies, so a
+runs against different stores do not. Each store names its own target (etl.graph.store_target asks
+its settings); this module knows no store. The kernel drops the lock when the process dies, so a
 killed run never leaves a stale lock behind; the file keeps the holder's pid, run id and start
 time for the error message. (Runs against one Neo4j from several machines are not excluded:
 schedule them from one host.)
@@ -74,11 +75,3 @@ class RunLock:
     def __exit__(self, *exc):
         self.release()
 
-
-def store_target(graph, kind: str) -> str:
-    """What the run lock is about: the store, not the process (never includes a password)."""
-    if kind == "neo4j":
-        return f"neo4j:{graph.neo4j.uri}/{graph.neo4j.database}"
-    if graph.falkordb.url:
-        return f"falkordb:{graph.falkordb.url}/{graph.falkordb.graph_name}"
-    return f"falkordb:{Path(graph.falkordb.data_dir).resolve()}/{graph.falkordb.graph_name}"

@@ -73,7 +73,7 @@ class Neo4jTarget:
         return (self.user, self.password) if self.password else None
 
     def settings(self, **overrides):
-        from etl.config import Neo4jSettings
+        from etl.graph.neo4j.settings import Neo4jSettings
 
         return replace(Neo4jSettings(uri=self.uri, user=self.user, database=self.database,
                                      max_retry_time=5.0, connection_timeout=10.0), **overrides)

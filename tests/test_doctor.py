@@ -21,8 +21,8 @@ def setup(tmp_path_factory, vocab_path, cmeie_samples, schema):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from etl.config import FalkorDBSettings
-    from etl.graph.falkordb_sink import FalkorDBSink
+    from etl.graph.falkordb.settings import FalkorDBSettings
+    from etl.graph.falkordb.sink import FalkorDBSink
 
     root = tmp_path_factory.mktemp("doctor")
     samples = [s for s in cmeie_samples if len(s.text) < 60][:6]

@@ -17,7 +17,7 @@ import pytest
 from etl.errors import EXIT_OK, EXIT_PARTIAL
 from etl.extract import (DUPLICATE_ID, ID_TOO_LONG, INVALID_ID, MISSING_ID, UNDECODABLE_ID,
                          UNDECODABLE_TEXT)
-from etl.graph.falkordb_server import FalkorDBServer
+from etl.graph.falkordb.server import FalkorDBServer
 from poison_catalogue import HOSTILE, hostile_rows, hostile_table, store_safe_key
 from test_run import etl, last_report, snapshot
 

@@ -29,10 +29,10 @@ def _sink_option(func):
 def init(app, kind: str | None, print_only: bool) -> None:
     """Create the constraints and indexes the writers rely on (safe to repeat)."""
     if print_only:
-        from etl.graph.dialect import neo4j_schema_statements
+        from etl.graph.neo4j.dialect import schema_statements
         from etl.graph.statements import StatementBuilder
         from etl.schema import load_schema
-        for statement in neo4j_schema_statements(StatementBuilder(load_schema()).index_specs()):
+        for statement in schema_statements(StatementBuilder(load_schema()).index_specs()):
             click.echo(statement.text + ";")
         return
     settings = app.settings.graph
@@ -86,7 +86,8 @@ def recount(app, kind: str | None) -> None:
     repairs them, and this command does it now. It takes the run lock (exit 5 while an `etl run`
     writes to the same store), reads the graph page by page and deletes relationships and
     entities left with no evidence. `-v` shows each label and relationship group as it is done."""
-    from etl.lock import RunLock, store_target
+    from etl.graph import store_target
+    from etl.lock import RunLock
 
     settings = app.settings.graph
     kind = kind or settings.sink

@@ -7,24 +7,45 @@
         sink.write_documents(docs, evidence, run_id=run_id)   # replace these documents' evidence
         sink.finish_run(record)
 
-Modules: records (run records, ledger entries; the documents and evidence handed in are etl/records.py), names (entity keys), batch (rows), statements (all Cypher),
-dialect (Neo4j vs FalkorDB schema set-up), sink (interface + write protocol), neo4j_sink,
-falkordb_sink, falkordb_server (private server), parquet (--triples-out), templates (cypher/queries).
+Shared by both stores: records (run records, ledger entries; the documents and evidence handed in
+are etl/records.py), names (entity keys), batch (rows), counts (count changes), statements (all
+Cypher), sink (interface + write protocol), parquet (--triples-out), templates (cypher/queries).
+One package per store, each with its settings (read by etl/config.py), sink, dialect (schema
+set-up and how to read it back) and lock target: neo4j/, falkordb/ (also its private server).
+`open_sink` is the one switch from `graph.sink` to a sink class; `store_target` names the store
+for the run lock.
+
+etl/config.py imports the stores' settings modules, and so this package first: this module
+imports nothing at load time (the other names of __all__ load on first use). Else `import
+etl.config` would load the whole write path, and an import of etl.config from here would find it
+half-initialised.
 """
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from etl.config import GraphSettings
-from etl.graph.batch import InvalidEvidence
-from etl.graph.names import normalize_name
-from etl.records import Document, Evidence
-from etl.graph.records import LedgerEntry, RunRecord, WriteStats
-from etl.graph.sink import NoneSink, Sink
-from etl.schema import Schema, load_schema
+if TYPE_CHECKING:
+    from etl.config import GraphSettings
+    from etl.graph.sink import Sink
+    from etl.schema import Schema
 
-__all__ = ["open_sink", "Sink", "Document", "Evidence", "RunRecord", "LedgerEntry", "WriteStats",
-           "InvalidEvidence", "normalize_name"]
+# name -> module, loaded on first use (module __getattr__ below)
+_EXPORTS = {"Sink": "etl.graph.sink", "Document": "etl.records", "Evidence": "etl.records",
+            "RunRecord": "etl.graph.records", "LedgerEntry": "etl.graph.records", "WriteStats": "etl.graph.records",
+            "InvalidEvidence": "etl.graph.batch", "normalize_name": "etl.graph.names"}
+
+__all__ = ["open_sink", "store_target", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def open_sink(settings: GraphSettings, *, schema: Schema | None = None,
@@ -34,13 +55,16 @@ def open_sink(settings: GraphSettings, *, schema: Schema | None = None,
     `shared`: for read-only use; the embedded store is read through the server of an `etl run`
     that holds it, instead of failing with "in use", and an embedded store that does not exist is
     an error (StoreMissingError), never created."""
+    from etl.graph.sink import NoneSink
+    from etl.schema import load_schema
+
     schema = schema or load_schema()
     kind = kind or settings.sink
     if kind == "neo4j":
-        from etl.graph.neo4j_sink import Neo4jSink
+        from etl.graph.neo4j.sink import Neo4jSink
         sink: Sink = Neo4jSink(schema, settings.neo4j, settings.batch_size)
     elif kind == "falkordb":
-        from etl.graph.falkordb_sink import FalkorDBSink
+        from etl.graph.falkordb.sink import FalkorDBSink
         sink = FalkorDBSink(schema, settings.falkordb, settings.batch_size, shared=shared, create=not shared)
     elif kind == "none":
         sink = NoneSink(schema)
@@ -54,3 +78,11 @@ def open_sink(settings: GraphSettings, *, schema: Schema | None = None,
             sink.close()
             raise
     return sink
+
+
+def store_target(settings: GraphSettings, kind: str) -> str:
+    """What the run lock (etl/lock.py) of a writer to store `kind` is about: the store as its
+    settings name it (never a password). Two runs lock each other out iff their targets match."""
+    if kind == "neo4j":
+        return settings.neo4j.lock_target()
+    return settings.falkordb.lock_target()

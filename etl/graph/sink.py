@@ -24,14 +24,14 @@ import logging
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from etl.errors import SinkError
 from etl.graph import counts
 from etl.graph.batch import PreparedBatch, prepare_batch
 from etl.records import Document, Evidence
 from etl.graph.records import LedgerEntry, RunRecord, WriteStats, versions_from_text
-from etl.graph.statements import Statement, StatementBuilder
+from etl.graph.statements import IndexSpec, Statement, StatementBuilder
 from etl.schema import Schema
 from etl.values import clean_text
 
@@ -135,7 +135,12 @@ class CypherSink(Sink):
 
     `_write(work)` must run `work(runner)` as one unit of work, retrying it as a whole if the
     store allows (Neo4j: one managed transaction; FalkorDB: statement by statement, which is why
-    the ledger goes last).
+    the ledger goes last). Every runner a subclass hands to `work` (reads too) goes through
+    `_wrapped` first, so that `wrap_statements` sees each statement the sink runs.
+
+    Public hooks for `etl doctor`, `etl db`, the tests and the benches (no private attribute is
+    theirs to patch): `batch_size`, `index_specs()`, `schema_in_place()`, `verify_connectivity()`,
+    `wrap_statements(wrap)`, `write_statements(statements)`.
     """
 
     def __init__(self, schema: Schema, batch_size: int, init_schema: bool = True):
@@ -143,12 +148,61 @@ class CypherSink(Sink):
         self.builder = StatementBuilder(schema, batch_size)
         self._auto_schema = init_schema
         self._schema_ready = False
+        self._wrap: Callable[[Runner], Runner] | None = None  # wrap_statements' wrapper, if any
 
     @abc.abstractmethod
     def _write(self, work: Callable[[Runner], T]) -> T: ...
 
     @abc.abstractmethod
     def _read(self, work: Callable[[Runner], T]) -> T: ...
+
+    # ------------------------------------------------------------------ public hooks
+    @property
+    def batch_size(self) -> int:
+        """Rows per UNWIND statement (graph.batch_size; recount pages too). Settable between
+        writes: the benches sweep it on one sink."""
+        return self.builder.batch_size
+
+    @batch_size.setter
+    def batch_size(self, rows: int) -> None:
+        self.builder.batch_size = rows
+
+    def index_specs(self) -> list[IndexSpec]:
+        """The constraints and indexes the writers rely on (what init_schema creates)."""
+        return self.builder.index_specs()
+
+    @abc.abstractmethod
+    def schema_in_place(self) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+        """(unique (label, property) pairs, indexed pairs) the store holds now, read from the
+        store itself (`etl doctor` compares them with index_specs())."""
+
+    @abc.abstractmethod
+    def verify_connectivity(self) -> None:
+        """Return if the store answers now; else SinkError."""
+
+    @contextmanager
+    def wrap_statements(self, wrap: Callable[[Runner], Runner]) -> Iterator["CypherSink"]:
+        """While the block runs, each unit of work (a write, a read, a FalkorDB index) runs its
+        statements through `wrap(run)` instead of `run`, the store's runner: to watch statements,
+        time them, fail or stop at one (tests, benches). Nested blocks wrap the enclosing block's
+        runner: the innermost wrapper sees each statement first. Neo4j's runner keeps its
+        transaction as `run.tx` for a wrapper that must run something else in it."""
+        outer = self._wrap
+        self._wrap = wrap if outer is None else (lambda run: wrap(outer(run)))
+        try:
+            yield self
+        finally:
+            self._wrap = outer
+
+    def _wrapped(self, run: Runner) -> Runner:
+        return run if self._wrap is None else self._wrap(run)
+
+    def write_statements(self, statements: Iterable[Statement]) -> list[list[dict]]:
+        """Run raw statements, in order, as one write (Neo4j: one transaction; FalkorDB: one
+        unit, retried whole on a lost connection); each one's rows. For tests and repairs: the
+        counts the write protocol keeps are not updated (`recount` redoes them)."""
+        statements = list(statements)
+        return self._write(lambda run: [run(statement) for statement in statements])
 
     def _ensure_schema(self) -> None:
         if self._auto_schema and not self._schema_ready:

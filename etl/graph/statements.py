@@ -8,7 +8,8 @@ Rules enforced here:
   type, object label) group, chunked to `batch_size` rows.
 
 The statements are plain openCypher that both Neo4j 5 and FalkorDB run unchanged; the only
-dialect difference (schema set-up) lives in `dialect.py`.
+dialect difference (schema set-up) lives in each store's package (neo4j/dialect.py,
+falkordb/dialect.py).
 """
 from __future__ import annotations
 

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextlib import ExitStack
 from dataclasses import replace
 from typing import Callable
 
 import pytest
 
-from etl.config import FalkorDBSettings
-from etl.graph.falkordb_server import FalkorDBServer
-from etl.graph.falkordb_sink import FalkorDBSink
-from etl.graph.neo4j_sink import Neo4jSink
+from etl.graph.falkordb.server import FalkorDBServer
+from etl.graph.falkordb.settings import FalkorDBSettings
+from etl.graph.falkordb.sink import FalkorDBSink
+from etl.graph.neo4j.sink import Neo4jSink
 from etl.records import Document, Evidence
 from etl.schema import load_schema
 
@@ -97,6 +98,7 @@ class Store:
         self.kind = kind
         self.make = make  # make(batch_size=7) -> a sink over an empty graph
         self.target = target  # the Neo4jTarget (neo4j only)
+        self._hooks: dict[int, ExitStack] = {}  # id(sink) -> its intercept() blocks, open until heal()
 
     @property
     def transactional(self) -> bool:
@@ -104,32 +106,21 @@ class Store:
         return self.kind == "neo4j"
 
     def intercept(self, sink, hook: Callable) -> None:
-        """Call hook(statement) before each statement `sink` runs: it may raise (a failed
-        statement) or act (kill the server). heal() undoes it."""
-        if self.kind == "falkordb":
-            real = sink._run
-
+        """Call hook(statement) before each statement `sink` runs (sink.wrap_statements): it may
+        raise (a failed statement) or act (kill the server). A second call adds a hook, run first.
+        heal() undoes them."""
+        def wrap(real):
             def run(statement):
                 hook(statement)
                 return real(statement)
-            sink._run = run
-        else:
-            real_runner = sink._runner
+            return run
+        self._hooks.setdefault(id(sink), ExitStack()).enter_context(sink.wrap_statements(wrap))
 
-            def runner(tx):
-                real = real_runner(tx)
-
-                def run(statement):
-                    hook(statement)
-                    return real(statement)
-                return run
-            sink._runner = runner
-
-    @staticmethod
-    def heal(sink) -> None:
+    def heal(self, sink) -> None:
         """Undo intercept()."""
-        sink.__dict__.pop("_run", None)
-        sink.__dict__.pop("_runner", None)
+        hooks = self._hooks.pop(id(sink), None)
+        if hooks is not None:
+            hooks.close()
 
 
 @pytest.fixture(params=STORES)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.graph.dialect import neo4j_schema_statements
+from etl.graph.neo4j.dialect import schema_statements
 from etl.graph.statements import INTERNAL_LABELS, INTERNAL_REL_TYPES, StatementBuilder
 from etl.graph.templates import browser_params, load_templates
 from etl.schema import load_schema
@@ -42,7 +42,7 @@ def errors_of(results: list[dict]) -> list[str]:
 
 def test_every_writer_statement_passes_neo4js_linter():
     builder = StatementBuilder(load_schema(), batch_size=10)
-    statements = builder.every_statement() + neo4j_schema_statements(builder.index_specs())
+    statements = builder.every_statement() + schema_statements(builder.index_specs())
     assert len({s.text for s in statements}) > 53 + 11  # every (label, type, label) group and label
     distinct = {s.text: s for s in statements}.values()  # same text, same verdict: lint once
     results = lint([{"name": s.name, "query": s.text, "parameters": s.params} for s in distinct])

@@ -39,7 +39,8 @@ def test_db_recount_repairs_counts_and_waits_for_a_running_write(tmp_path):
     """`etl db recount`: counts left wrong (as by a FalkorDB write cut short) are recounted from
     the evidence; while an `etl run` holds the store's run lock it exits 5 and touches nothing."""
     from etl.errors import EXIT_LOCKED
-    from etl.lock import RunLock, store_target
+    from etl.graph import store_target
+    from etl.lock import RunLock
 
     overrides = {"graph.falkordb.data_dir": str(tmp_path / "db"), "run.reports_dir": str(tmp_path / "reports")}
     settings = load_settings(None, overrides)
@@ -50,8 +51,8 @@ def test_db_recount_repairs_counts_and_waits_for_a_running_write(tmp_path):
             ev("n2", "糖尿病", "临床表现", "恶心", 0.6, 10, object_assertion="absent"),
         ], run_id="r1")
         sink.query("MATCH ()-[r:HAS_SYMPTOM]->() RETURN r")  # the server is up
-        sink._write(lambda run: run(Statement("break", "MATCH (n:Entity) SET n.evidence_count = 9 WITH n "
-                                                       "MATCH (n)-[r:HAS_SYMPTOM]->() SET r.evidence_count = 9")))
+        sink.write_statements([Statement("break", "MATCH (n:Entity) SET n.evidence_count = 9 WITH n "
+                                                  "MATCH (n)-[r:HAS_SYMPTOM]->() SET r.evidence_count = 9")])
     base = [arg for key, value in overrides.items() for arg in ("--set", f"{key}={value}")] + ["db", "recount"]
     runner = CliRunner()
     with RunLock(settings.run.reports_dir, store_target(settings.graph, "falkordb")).acquire("a-run"):

@@ -10,8 +10,8 @@ import pytest
 
 from etl.errors import LockedError, SinkError
 from etl.graph import RunRecord
-from etl.graph.falkordb_server import FalkorDBServer
-from etl.graph.falkordb_sink import FalkorDBSink
+from etl.graph.falkordb.server import FalkorDBServer
+from etl.graph.falkordb.sink import FalkorDBSink
 
 from .conftest import doc, ev, falkordb_settings, snapshot
 
@@ -74,7 +74,7 @@ def test_a_deleted_lock_file_does_not_let_a_second_server_open_the_store(tmp_pat
     from click.testing import CliRunner
 
     from etl.cli import cli
-    from etl.config import FalkorDBSettings
+    from etl.graph.falkordb.settings import FalkorDBSettings
 
     settings = FalkorDBSettings(data_dir=tmp_path / "db")
     with FalkorDBSink(schema, settings, 100) as running:
@@ -112,7 +112,7 @@ def test_read_only_commands_use_the_server_of_a_running_etl(tmp_path, schema):
     from click.testing import CliRunner
 
     from etl.cli import cli
-    from etl.config import FalkorDBSettings
+    from etl.graph.falkordb.settings import FalkorDBSettings
 
     settings = FalkorDBSettings(data_dir=tmp_path / "db")
     config = tmp_path / "config.toml"
@@ -135,7 +135,7 @@ def test_read_only_commands_use_the_server_of_a_running_etl(tmp_path, schema):
 
 
 def test_socket_folders_of_killed_processes_are_removed(tmp_path):
-    from etl.graph.falkordb_server import OWNER_FILE, SOCKET_PREFIX, remove_stale_socket_dirs
+    from etl.graph.falkordb.server import OWNER_FILE, SOCKET_PREFIX, remove_stale_socket_dirs
 
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -152,7 +152,7 @@ def test_parameters_reach_the_server_as_the_values_sent(fk_sink):
     back from the server unchanged, and the text is what the client library would make of it."""
     from falkordb.graph import Graph
 
-    from etl.graph.falkordb_sink import cypher_header
+    from etl.graph.falkordb.sink import cypher_header
 
     values = ["", 'say "hi"', "back\\slash \\\"", "line\nbreak\ttab\r", "`}{)(", "x" * 5000, "😀 发热", None,
               True, False, 0, -7, 2**40, 0.5, 1e-07, -0.0, [], [1, "a", None, [True]], {"k": [1, {"deep": "v"}]}]
@@ -177,7 +177,7 @@ def test_a_clean_stop_compacts_the_write_log_so_the_next_start_loads_a_snapshot(
     """Writes are logged as queries (the append-only file) and a start replays them one by one,
     far slower than the writes were (100k triples: minutes): a clean stop rewrites the log as a
     snapshot once it is large (COMPACT_BYTES; 0 here, so three triples are enough)."""
-    from etl.graph import falkordb_server
+    from etl.graph.falkordb import server as falkordb_server
 
     monkeypatch.setattr(falkordb_server, "COMPACT_BYTES", 0)
     settings = falkordb_settings(data_dir=tmp_path / "db")

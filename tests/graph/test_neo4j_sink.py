@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from etl.config import Neo4jSettings
 from etl.errors import EXIT_SINK, SinkError
-from etl.graph.neo4j_sink import Neo4jSink
+from etl.graph.neo4j.settings import Neo4jSettings
+from etl.graph.neo4j.sink import Neo4jSink
 
 from .conftest import doc, ev
 

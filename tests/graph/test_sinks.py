@@ -14,9 +14,9 @@ from neo4j.exceptions import SessionExpired
 from etl.cli import cli
 from etl.errors import EXIT_SINK, SinkError
 from etl.graph import InvalidEvidence, RunRecord
-from etl.graph.falkordb_sink import FalkorDBSink
-from etl.graph.neo4j_sink import Neo4jSink
+from etl.graph.falkordb.sink import FalkorDBSink
 from etl.graph.names import name_key, normalize_name
+from etl.graph.neo4j.sink import Neo4jSink
 from etl.graph.statements import Statement
 
 from . import assertion_cases
@@ -346,7 +346,7 @@ def test_recount_repairs_every_count_page_by_page(store):
         "-[:HAS_SYMPTOM {edge_key: 'orphan', evidence_count: 2}]->"
         "(:Symptom:Entity {name: '孤儿症', evidence_count: 2, asserted_count: 2})",
         "MATCH (d:Document) SET d.pending_run = 'cut'"]
-    sink._write(lambda run: [run(Statement("break the counts", text)) for text in breaks])
+    sink.write_statements(Statement("break the counts", text) for text in breaks)
     assert full_aggregates(sink) != expected_edges and entity_counts(sink) != expected_entities
     done = sink.recount()
     assert full_aggregates(sink) == expected_edges
@@ -499,3 +499,19 @@ def test_db_init_creates_the_constraints_and_indexes_of_the_schema_files(store, 
                                        "WHERE owningConstraint IS NULL AND type = 'RANGE'")
         assert {(r["labelsOrTypes"][0], r["properties"][0]) for r in indexes} == plain
         assert {r["state"] for r in indexes} == {"ONLINE"}
+
+
+def test_schema_in_place_reads_back_what_init_schema_made(store):
+    """sink.schema_in_place(), what `etl doctor` compares with sink.index_specs(): each store reads
+    its own constraints and indexes back (etl/graph/<store>/dialect.py)."""
+    from etl.doctor import schema_gaps
+
+    sink = store.make()
+    specs = sink.index_specs()
+    if store.kind == "neo4j":
+        store.target.reset(schema=True)
+        assert len(schema_gaps(specs, *sink.schema_in_place())) == len(specs)
+    sink.init_schema()
+    unique, indexed = sink.schema_in_place()
+    assert schema_gaps(specs, unique, indexed) == []
+    assert {(spec.label, spec.prop) for spec in specs if spec.unique} <= unique

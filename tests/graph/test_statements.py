@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl.graph import open_sink
-from etl.graph.dialect import schema_files
 from etl.graph.names import name_key, normalize_name
+from etl.graph.neo4j.dialect import schema_files
 from etl.graph.statements import StatementBuilder
 from etl.config import GraphSettings
 

@@ -442,8 +442,8 @@ def test_unreachable_store_exits_3_and_lock_exits_5(tmp_path, models, notes):
     assert down.exit_code == EXIT_SINK, down.output
     assert last_report(tmp_path)["exit_code"] == EXIT_SINK
 
-    from etl.lock import store_target
     from etl.config import load_settings
+    from etl.graph import store_target
     from etl.lock import RunLock
 
     settings = load_settings(config, environ={})

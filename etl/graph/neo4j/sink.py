@@ -2,22 +2,24 @@
 
 Each batch of documents is one managed write transaction (`session.execute_write`): the driver
 retries it as a whole on transient errors and lost connections, and Neo4j rolls a failed attempt
-back, so a batch is all-or-nothing. Constraints and indexes are created (`IF NOT EXISTS`) by
-`etl db init` and before the first write, unless `graph.neo4j.init_schema = false`.
+back, so a batch is all-or-nothing. Constraints and indexes are created (`IF NOT EXISTS`: dialect.py)
+by `etl db init` and before the first write, unless `graph.neo4j.init_schema = false`.
 The password comes only from NEO4J_PASSWORD.
 """
 from __future__ import annotations
 
 import logging
-from typing import Callable, TypeVar
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
 
 import neo4j
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable
 from neo4j.graph import Node, Path as GraphPath, Relationship
 
-from etl.config import Neo4jSettings, secret
+from etl.config import secret
 from etl.errors import SinkError
-from etl.graph.dialect import neo4j_schema_statements
+from etl.graph.neo4j import dialect
+from etl.graph.neo4j.settings import Neo4jSettings
 from etl.graph.records import SCALARS
 from etl.graph.sink import CypherSink, Runner
 from etl.graph.statements import Statement
@@ -46,6 +48,20 @@ def plain(value):
     return value
 
 
+class TransactionRunner:
+    """Runs statements in one transaction, rows as plain values (a `Runner`). `tx` is public for a
+    wrapper (CypherSink.wrap_statements) that must run something else in the same transaction,
+    e.g. bench/profile_sinks.py's PROFILE."""
+    __slots__ = ("tx",)
+
+    def __init__(self, tx):
+        self.tx = tx
+
+    def __call__(self, statement: Statement) -> list[dict]:
+        result = self.tx.run(statement.text, statement.params)
+        return [{key: plain(value) for key, value in record.items()} for record in result]
+
+
 class Neo4jSink(CypherSink):
     kind = "neo4j"
 
@@ -64,17 +80,25 @@ class Neo4jSink(CypherSink):
                 # and the server says so for each statement (logged as warnings by the driver).
                 # The statements are fixed and linted (tests/graph/test_cypher_lint.py): no notes.
                 notifications_min_severity="OFF")
-            self.driver.verify_connectivity()
-        except AuthError:
-            self._close_driver()
-            hint = "" if password else " (NEO4J_PASSWORD is not set)"
-            raise SinkError(f"{self._where}: authentication failed{hint}") from None
-        except (ServiceUnavailable, DriverError, Neo4jError, ValueError, OSError) as error:
-            self._close_driver()
+        except (DriverError, Neo4jError, ValueError, OSError) as error:  # e.g. a malformed uri
             raise SinkError(f"cannot reach {self._where}: {_describe(error)}") from None
+        try:
+            self.verify_connectivity()
+        except SinkError:
+            self._close_driver()
+            raise
 
     def describe(self) -> str:
         return self._where
+
+    def verify_connectivity(self) -> None:
+        try:
+            self.driver.verify_connectivity()
+        except AuthError:
+            hint = "" if secret("neo4j") else " (NEO4J_PASSWORD is not set)"
+            raise SinkError(f"{self._where}: authentication failed{hint}") from None
+        except (ServiceUnavailable, DriverError, Neo4jError, ValueError, OSError) as error:
+            raise SinkError(f"cannot reach {self._where}: {_describe(error)}") from None
 
     def _close_driver(self) -> None:
         driver = getattr(self, "driver", None)
@@ -82,42 +106,44 @@ class Neo4jSink(CypherSink):
             driver.close()
 
     # ------------------------------------------------------------------ running statements
-    @staticmethod
-    def _runner(tx) -> Runner:
-        def run(statement: Statement) -> list[dict]:
-            result = tx.run(statement.text, statement.params)
-            return [{key: plain(value) for key, value in record.items()} for record in result]
-        return run
-
-    def _session(self):
-        return self.driver.session(database=self.settings.database or None)
+    @contextmanager
+    def session(self) -> Iterator[neo4j.Session]:
+        """A driver session on the configured database (the server's default when empty)."""
+        with self.driver.session(database=self.settings.database or None) as session:
+            yield session
 
     def _write(self, work: Callable[[Runner], T]) -> T:
         try:
-            with self._session() as session:
-                return session.execute_write(lambda tx: work(self._runner(tx)))
+            with self.session() as session:
+                return session.execute_write(lambda tx: work(self._wrapped(TransactionRunner(tx))))
         except (Neo4jError, DriverError, OSError) as error:
             raise SinkError(f"{self._where}: write failed: {_describe(error)}") from None
 
     def _read(self, work: Callable[[Runner], T]) -> T:
         try:
-            with self._session() as session:
-                return session.execute_read(lambda tx: work(self._runner(tx)))
+            with self.session() as session:
+                return session.execute_read(lambda tx: work(self._wrapped(TransactionRunner(tx))))
         except (Neo4jError, DriverError, OSError) as error:
             raise SinkError(f"{self._where}: read failed: {_describe(error)}") from None
 
     # ------------------------------------------------------------------ schema
     def init_schema(self) -> list[str]:
         # Schema changes cannot share a transaction with writes: one auto-commit query each.
-        statements = neo4j_schema_statements(self.builder.index_specs())
+        statements = dialect.schema_statements(self.index_specs())
         try:
-            with self._session() as session:
+            with self.session() as session:
                 for statement in statements:
                     session.run(statement.text).consume()
         except (Neo4jError, DriverError, OSError) as error:
             raise SinkError(f"{self._where}: schema set-up failed: {_describe(error)}") from None
         self._schema_ready = True
         return [s.text for s in statements]
+
+    def schema_in_place(self) -> tuple[set, set]:
+        with self.session() as session:  # auto-commit: schema commands, like init_schema's
+            constraints = session.run(dialect.SHOW_CONSTRAINTS).data()
+            indexes = session.run(dialect.SHOW_INDEXES).data()
+        return dialect.schema_in_place(constraints, indexes)
 
     def close(self) -> None:
         self._close_driver()

@@ -3,8 +3,8 @@
 Either a private server this sink starts and stops (empty `graph.falkordb.url`, data in
 `graph.falkordb.data_dir`) or an existing FalkorDB at `url` (redis://host:port or unix:///path;
 password from FALKORDB_PASSWORD). FalkorDB has no multi-statement transactions: each statement is
-atomic and the write protocol (sink.py) is ordered so that a batch cut short is redone correctly
-by writing it again; connection failures retry the whole batch a few times.
+atomic and the write protocol (etl/graph/sink.py) is ordered so that a batch cut short is redone
+correctly by writing it again; connection failures retry the whole batch a few times.
 
 `shared=True` (read-only commands): when another process (an `etl run`) holds the private
 server's data folder, connect to that process's server instead of failing with "in use".
@@ -24,11 +24,11 @@ from falkordb.edge import Edge
 from falkordb.node import Node
 from falkordb.path import Path as GraphPath
 
-from etl.config import FalkorDBSettings, secret
+from etl.config import secret
 from etl.errors import LockedError, SinkError, StoreMissingError
-from etl.graph.dialect import (falkordb_already_exists, falkordb_constraint_command,
-                               falkordb_index_statement)
-from etl.graph.falkordb_server import FalkorDBServer, store_exists
+from etl.graph.falkordb import dialect
+from etl.graph.falkordb.server import FalkorDBServer, store_exists
+from etl.graph.falkordb.settings import FalkorDBSettings
 from etl.graph.records import SCALARS
 from etl.graph.sink import CypherSink, Runner
 from etl.graph.statements import Statement
@@ -168,6 +168,12 @@ class FalkorDBSink(CypherSink):
     def describe(self) -> str:
         return self._where
 
+    def verify_connectivity(self) -> None:
+        try:
+            self.db.connection.ping()
+        except redis.exceptions.RedisError as error:
+            raise SinkError(f"cannot reach {self._where}: {type(error).__name__}: {error}") from None
+
     def _join_running(self, settings: FalkorDBSettings) -> str:
         """The socket of the server another process (a running `etl run`) keeps over the folder."""
         pid, socket_path = FalkorDBServer.running_socket(settings.data_dir)
@@ -197,7 +203,7 @@ class FalkorDBSink(CypherSink):
     def _attempts(self, work: Callable[[Runner], T]) -> T:
         for attempt in range(self.retries + 1):
             try:
-                return work(self._run)
+                return work(self._wrapped(self._run))
             except _RETRYABLE as error:
                 if self.server is not None and not self.server.alive():
                     raise SinkError(f"{self._where}: the server has stopped ({type(error).__name__}); "
@@ -211,7 +217,7 @@ class FalkorDBSink(CypherSink):
         raise AssertionError("unreachable")
 
     def _write(self, work: Callable[[Runner], T]) -> T:
-        # The whole unit of work is retried: it is idempotent by construction (sink.py).
+        # The whole unit of work is retried: it is idempotent by construction (etl/graph/sink.py).
         return self._attempts(work)
 
     def _read(self, work: Callable[[Runner], T]) -> T:
@@ -220,27 +226,30 @@ class FalkorDBSink(CypherSink):
     # ------------------------------------------------------------------ schema
     def init_schema(self) -> list[str]:
         done = []
-        for spec in self.builder.index_specs():
-            statement = falkordb_index_statement(spec)
+        for spec in self.index_specs():
+            statement = dialect.index_statement(spec)
             try:
                 self._attempts(lambda run: run(statement))
                 done.append(statement.text)
             except SinkError as error:
-                if not falkordb_already_exists(error):
+                if not dialect.already_exists(error):
                     raise
             if spec.unique:
-                command = falkordb_constraint_command(self.graph_name, spec)
+                command = dialect.constraint_command(self.graph_name, spec)
                 try:
                     self.db.connection.execute_command(*command)
                     done.append(" ".join(map(str, command)))
                 except redis.exceptions.ResponseError as error:
-                    if not falkordb_already_exists(error):
+                    if not dialect.already_exists(error):
                         raise SinkError(f"{self._where}: creating constraint {spec.name} failed: "
                                         f"{error}") from None
                 except _RETRYABLE as error:
                     raise SinkError(f"{self._where}: {type(error).__name__}: {error}") from None
         self._schema_ready = True
         return done
+
+    def schema_in_place(self) -> tuple[set, set]:
+        return dialect.schema_in_place(self.query(dialect.SHOW_CONSTRAINTS), self.query(dialect.SHOW_INDEXES))
 
     def close(self) -> None:
         try:

@@ -118,7 +118,7 @@ class FalkorDBServer:
         self.module_args = tuple(str(a) for a in module_args)
         if "CACHE_SIZE" not in self.module_args:
             # FalkorDB caches 25 query plans per thread by default; one write sends ~70 distinct
-            # statements (sink.py), so every statement was planned again: 500-triple writes spent
+            # statements (etl/graph/sink.py), so every statement was planned again: 500-triple writes spent
             # 7.8 ms of server CPU per statement (bench/bench_sinks.py --sweep). Load-time only.
             self.module_args = ("CACHE_SIZE", str(PLAN_CACHE_SIZE), *self.module_args)
         self.startup_timeout = startup_timeout
