@@ -28,8 +28,8 @@ from common import emit  # noqa: E402
 from synthetic import sink_documents  # noqa: E402
 
 from etl.config import FalkorDBSettings  # noqa: E402
-from etl.graph.falkordb_server import FalkorDBServer  # noqa: E402
-from etl.graph.falkordb_sink import FalkorDBSink  # noqa: E402
+from etl.graph.falkordb.server import FalkorDBServer  # noqa: E402
+from etl.graph.falkordb.sink import FalkorDBSink  # noqa: E402
 from etl.schema import load_schema  # noqa: E402
 
 

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools" / "neo4j-server"))
 
 from etl.config import FalkorDBSettings, Neo4jSettings  # noqa: E402
-from etl.graph.falkordb_server import cpu_seconds as process_cpu_seconds  # noqa: E402
+from etl.graph.falkordb.server import cpu_seconds as process_cpu_seconds  # noqa: E402
 from etl.schema import load_schema  # noqa: E402
 from synthetic import sink_documents  # noqa: E402
 
@@ -62,8 +62,8 @@ def cpu_seconds(pid: int | None) -> float:
 @contextmanager
 def falkordb_store(schema, batch_size: int):
     """Yields make(): a sink over a new, empty graph in one private server."""
-    from etl.graph.falkordb_server import FalkorDBServer
-    from etl.graph.falkordb_sink import FalkorDBSink
+    from etl.graph.falkordb.server import FalkorDBServer
+    from etl.graph.falkordb.sink import FalkorDBSink
 
     with tempfile.TemporaryDirectory() as tmp, FalkorDBServer(Path(tmp) / "db") as server:
         sinks = []
@@ -83,7 +83,7 @@ def falkordb_store(schema, batch_size: int):
 
 @contextmanager
 def neo4j_store(schema, batch_size: int, heap: str, pagecache: str, conf: dict[str, str] | None = None):
-    from etl.graph.neo4j_sink import Neo4jSink
+    from etl.graph.neo4j.sink import Neo4jSink
 
     server = None
     if os.environ.get("NEO4J_TEST_URI"):
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             for size, batch_size, docs_per_write, phases in runs:
                 sink = make()
                 sink.init_schema()
-                sink.builder.batch_size = batch_size
+                sink.batch_size = batch_size
                 for phase in phases:
                     client, server = cpu_seconds(None), cpu_seconds(server_pid) if server_pid else 0.0
                     total, seconds = write_all(sink, data[size], docs_per_write)

@@ -25,7 +25,8 @@ import click
 from etl import errors
 from etl.errors import DataError, Terminated
 from etl.extract import QuarantineWriter, open_input, refuse_outputs_over_inputs
-from etl.lock import RunLock, store_target
+from etl.graph import store_target
+from etl.lock import RunLock
 from etl.models.folder import validate_folder
 from etl.report import Progress, RunReport, check_writable, write_atomic
 from etl.run.driver import Driver
