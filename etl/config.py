@@ -135,7 +135,8 @@ class RelationSettings:
     threshold_min_support: int = 50
     trim_vocab: bool = True
     max_train_samples: int = 0
-    notes: bool = True  # also train on the windows of data.emr_re_train (dev: + data.emr_re_dev), as the pipeline reads them
+    # also train on the windows of data.emr_re_train (dev: + data.emr_re_dev), as a run reads them
+    notes: bool = True
     # `etl train relation --tune-notes`: scales of the thresholds tried for notes' passages, and least
     # triple scores (relation probability x span pointers), end to end on data.emr_re_dev
     note_scale_grid: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -231,7 +232,8 @@ class NormalizerSettings:
     model_dir: Path = Path("models/normalizer")
     labels: tuple[str, ...] = ("Disease",)  # entity labels whose names are normalised
     page: int = 512  # entity names read, normalised and linked per step
-    min_score: float = 0.5  # a graph link needs this scorer probability (the folder's own threshold is CHIP-CDN's best F1)
+    # a graph link needs this scorer probability (the folder's own threshold is CHIP-CDN's best F1)
+    min_score: float = 0.5
     encoder_checkpoint: Path | None = Path("models/encoders/electra-mlm")
     pair_epochs: int = 1  # CBLUE pair tasks (softmax over (u, v, |u-v|)) before CHIP-CDN
     pair_batch_size: int = 64
@@ -637,7 +639,8 @@ def _check(settings: Settings) -> None:
     for key in ("relation.batch_size", "spans.batch_size", "assertion.batch_size", "graph.batch_size",
                 "graph.write_triples", "graph.write_seconds",
                 "input.read_batch_rows", "windows.max_chars", "normalizer.page", "normalizer.pair_batch_size",
-                "normalizer.cdn_batch_size", "normalizer.cdn_epochs", "normalizer.scale", "ray.local_cpus", "ray.actors",
+                "normalizer.cdn_batch_size", "normalizer.cdn_epochs", "normalizer.scale", "ray.local_cpus",
+                "ray.actors",
                 "ray.cpus_per_actor", "ray.batch_rows", "ray.connect_timeout"):
         section, name = key.split(".")
         if getattr(getattr(settings, section), name) <= 0:

@@ -211,8 +211,8 @@ class StatementBuilder:
                   f"n.evidence_count = n.evidence_count + row.dc, n.asserted_count = n.asserted_count + row.da, "
                   f"n.last_run = $run_id")
         for part in chunks(list(rows), self.batch_size):
-            yield Statement(f"create {label} nodes", create, {"rows": [{"name": row["name"], "full_name": row["full_name"]}
-                                                                       for row in part], "run_id": run_id})
+            created = [{"name": row["name"], "full_name": row["full_name"]} for row in part]
+            yield Statement(f"create {label} nodes", create, {"rows": created, "run_id": run_id})
             yield Statement(f"merge {label} nodes", update, {"rows": [
                 {"name": row["name"], "surface_forms": row["surface_forms"], "dc": row["dc"], "da": row["da"]}
                 for row in part], "run_id": run_id})
@@ -374,8 +374,8 @@ class StatementBuilder:
 
     def adjust_nodes(self, rows: Sequence[dict]) -> Iterator[Statement]:
         """Change the counts of entities the batch's evidence no longer names (the others get
-        theirs in upsert_nodes): rows [{label, name, dc, da}] (counts.Changes.node_rows). Returns one row, `dead`: [label, name] of the entities left
-        without any evidence, to send to prune_nodes."""
+        theirs in upsert_nodes): rows [{label, name, dc, da}] (counts.Changes.node_rows). Returns one
+        row, `dead`: [label, name] of the entities left without any evidence, to send to prune_nodes."""
         text = ("UNWIND $rows AS row\n" + self._entity("n", "row.name", "row.label") +
                 "WITH row, n, n.evidence_count + row.dc AS c\n"
                 "SET n.evidence_count = c, n.asserted_count = n.asserted_count + row.da\n"
@@ -509,7 +509,8 @@ class StatementBuilder:
         out += self.create_evidence([{"props": props}])
         out += self.update_evidence([{"props": props}])
         for label in self.entity_labels():
-            out += self.upsert_nodes(label, [{"name": "x", "full_name": None, "surface_forms": ["x"], "dc": 1, "da": 1}], run)
+            node = {"name": "x", "full_name": None, "surface_forms": ["x"], "dc": 1, "da": 1}
+            out += self.upsert_nodes(label, [node], run)
         change = ["a", "b", "k", "p", 1, 1, 500000, 0, 0, 0.5, None]
         for group in self.edge_groups():
             out += self.upsert_edges(group, [change], run)

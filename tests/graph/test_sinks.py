@@ -455,7 +455,8 @@ def _schema_files() -> tuple[set, set]:
     unique, plain = set(), set()
     for name, into in (("constraints.cypher", unique), ("indexes.cypher", plain)):
         for line in (ROOT / "cypher" / "schema" / name).read_text(encoding="utf-8").splitlines():
-            found = re.match(r"CREATE (CONSTRAINT|INDEX) (\w+) IF NOT EXISTS FOR \(n:(\w+)\) (?:REQUIRE|ON) \(?n\.(\w+)", line)
+            found = re.match(r"CREATE (CONSTRAINT|INDEX) (\w+) IF NOT EXISTS FOR \(n:(\w+)\) "
+                             r"(?:REQUIRE|ON) \(?n\.(\w+)", line)
             if found:
                 into.add((found.group(3), found.group(4)))
     return unique, plain
@@ -495,8 +496,8 @@ def test_db_init_creates_the_constraints_and_indexes_of_the_schema_files(store, 
                 if r["type"] == "UNIQUENESS"} == unique
         names = {r["name"] for r in rows}
         assert "disease_name_key" in names and "document_doc_id_key" in names
-        indexes = store.target.execute("SHOW INDEXES YIELD name, type, labelsOrTypes, properties, state, owningConstraint "
-                                       "WHERE owningConstraint IS NULL AND type = 'RANGE'")
+        indexes = store.target.execute("SHOW INDEXES YIELD name, type, labelsOrTypes, properties, state, "
+                                       "owningConstraint WHERE owningConstraint IS NULL AND type = 'RANGE'")
         assert {(r["labelsOrTypes"][0], r["properties"][0]) for r in indexes} == plain
         assert {r["state"] for r in indexes} == {"ONLINE"}
 
