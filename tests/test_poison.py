@@ -19,7 +19,7 @@ from etl.extract import (DUPLICATE_ID, ID_TOO_LONG, INVALID_ID, MISSING_ID, UNDE
                          UNDECODABLE_TEXT)
 from etl.graph.falkordb.server import FalkorDBServer
 from poison_catalogue import HOSTILE, hostile_rows, hostile_table, store_safe_key
-from test_run import etl, last_report, snapshot
+from tests.run.test_run import etl, last_report, snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = {"relation": ROOT / "models" / "relation", "spans": ROOT / "models" / "spans"}
