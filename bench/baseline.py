@@ -35,12 +35,12 @@ def main(argv: list[str] | None = None) -> None:
     from etl.windows import make_windows
 
     schema = load_schema()
-    tokenizer = relations._predictor.tokenizer
+    tokenizer = relations.predictor.tokenizer
     largest = relations.buckets[-1]
 
     def relation_probs(text):
         ids = np.array([tokenizer.encode(text, maxlen=largest)[0]])
-        return relations.model.predict(relation_inputs(ids, relations._predictor.lexical), verbose=0)[0]
+        return relations.model.predict(relation_inputs(ids, relations.predictor.lexical), verbose=0)[0]
 
     def answer(query, text, subject=""):
         e = spans.encoder.encode(query, text, subject=subject)

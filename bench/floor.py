@@ -69,12 +69,12 @@ def main(argv: list[str] | None = None) -> None:
     from etl.models.assertion.data import make_batch as mention_batch
     from etl.models.relation.model import model_inputs
 
-    ids = relations._predictor.token_ids(texts)
+    ids = relations.predictor.token_ids(texts)
     # pre-built model inputs: token ids, segment ids and (with the lexical branch) feature ids
-    lexical = relations._predictor.lexical
+    lexical = relations.predictor.lexical
     rel_batches = [[tf.constant(x) for x in model_inputs(pad_to([ids[i] for i in idx], b), lexical)]
                    for b, idx in group_by_bucket([len(x) for x in ids], relations.buckets,
-                                                 relations._predictor.batch_size)]
+                                                 relations.predictor.batch_size)]
     span_batches = []
     for b, idx in group_by_bucket([len(q.token_ids) for q in questions], spans.buckets, spans.batch_size):
         batch = make_batch([questions[i] for i in idx], b, batch_rows(len(idx), spans.batch_size))
@@ -88,15 +88,15 @@ def main(argv: list[str] | None = None) -> None:
 
     def assertion_pass():
         for inputs in mention_batches:
-            assertions._forward(*inputs).numpy()
+            assertions.forward(*inputs).numpy()
 
     def rel_pass():
         for inputs in rel_batches:
-            relations._predictor._call(*inputs).numpy()
+            relations.predictor.forward(*inputs).numpy()
 
     def span_pass():
         for inputs in span_batches:
-            spans._forward(*inputs).numpy()
+            spans.forward(*inputs).numpy()
 
     rel_pass(), span_pass(), assertion_pass()  # warm-up: traces every shape once
     clock = Clock()

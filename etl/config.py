@@ -331,12 +331,6 @@ class Settings:
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
 
 
-# Checked after loading, beside the Literal-typed settings (`_choices`): the choices of a setting typed
-# `str`, the store settings' (they move to etl/graph/ with their classes, issue 29).
-_CHOICES = {
-    "graph.falkordb.appendfsync": {"always", "everysec", "no"},
-}
-
 
 # --------------------------------------------------------------------------- loading
 def load_settings(
@@ -627,7 +621,7 @@ def _check(settings: Settings) -> None:
     for key, value in _numbers(settings):  # nan passes every comparison below, inf every bound
         if not math.isfinite(value):
             raise ConfigError(f"{key} must be a finite number, got {value!r}")
-    for key, allowed in [*_choices(Settings), *_CHOICES.items()]:
+    for key, allowed in _choices(Settings):
         value = _get(settings, key)
         if value not in allowed:
             raise ConfigError(f"{key} must be one of {sorted(allowed)}, got {value!r}")

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import click
+
+from etl.config import Engine, SinkKind
 
 
 @click.command("run")
@@ -11,7 +14,7 @@ import click
               help="Parquet file, folder of Parquet files, or glob (quote it).")
 @click.option("--limit", type=click.IntRange(min=1), help="Read at most N input rows.")
 @click.option("--dry-run", is_flag=True, help="Extract but write nothing to the graph (no ledger either).")
-@click.option("--sink", type=click.Choice(["falkordb", "neo4j", "none"]),
+@click.option("--sink", type=click.Choice(get_args(SinkKind)),
               help="Graph store (default: graph.sink from the config).")
 @click.option("--triples-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write every piece of evidence to this Parquet file.")
@@ -23,7 +26,7 @@ import click
 @click.option("--assertion-model", type=click.Path(file_okay=False, path_type=Path),
               help="Assertion model folder (default: assertion.model_dir; `--set assertion.enabled=false` "
                    "takes every finding as present).")
-@click.option("--engine", type=click.Choice(["local", "ray"]),
+@click.option("--engine", type=click.Choice(get_args(Engine)),
               help="local: threads in this process; ray: Ray Data reads the input, the model stages run on Ray actors "
                    "(default: run.engine; see docs/ray.md).")
 @click.option("--ray-address", metavar="ADDR",

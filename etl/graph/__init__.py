@@ -1,6 +1,7 @@
-"""Knowledge-graph sinks: where the pipeline's triples go (issue 5).
+"""Knowledge-graph sinks: where a run's triples go.
 
-    from etl.graph import open_sink, Document, Evidence, RunRecord
+    from etl.graph import open_sink
+    from etl.graph.records import RunRecord
     with open_sink(settings.graph, triples_out=path) as sink:
         known = sink.known_documents(ids)            # ledger: skip unchanged documents
         sink.start_run(RunRecord(run_id, started_at))
@@ -16,13 +17,11 @@ set-up and how to read it back) and lock target: neo4j/, falkordb/ (also its pri
 for the run lock.
 
 etl/config.py imports the stores' settings modules, and so this package first: this module
-imports nothing at load time (the other names of __all__ load on first use). Else `import
-etl.config` would load the whole write path, and an import of etl.config from here would find it
-half-initialised.
+imports nothing of etl at load time (the sinks inside `open_sink`), so `import etl.config` stays
+cheap and finds no half-initialised module.
 """
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,21 +30,7 @@ if TYPE_CHECKING:
     from etl.graph.sink import Sink
     from etl.schema import Schema
 
-# name -> module, loaded on first use (module __getattr__ below)
-_EXPORTS = {"Sink": "etl.graph.sink", "Document": "etl.records", "Evidence": "etl.records",
-            "RunRecord": "etl.graph.records", "LedgerEntry": "etl.graph.records", "WriteStats": "etl.graph.records",
-            "InvalidEvidence": "etl.graph.batch", "normalize_name": "etl.graph.names"}
-
-__all__ = ["open_sink", "store_target", *_EXPORTS]
-
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__all__ = ["open_sink", "store_target"]
 
 
 def open_sink(settings: GraphSettings, *, schema: Schema | None = None,

@@ -174,7 +174,8 @@ def _normalize(sink, normalizers, settings, report) -> None:
 
 def _run(settings, runtime, inputs, report, quarantine, triples_out, full, limit):
     """Load the models, open the sink, run the engine, keep the :Run node up to date."""
-    from etl.graph import RunRecord, open_sink
+    from etl.graph import open_sink
+    from etl.graph.records import RunRecord
 
     tick = time.monotonic()
     models = load_models(settings, runtime)

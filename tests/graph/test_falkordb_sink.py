@@ -9,7 +9,7 @@ import time
 import pytest
 
 from etl.errors import LockedError, SinkError
-from etl.graph import RunRecord
+from etl.graph.records import RunRecord
 from etl.graph.falkordb.server import FalkorDBServer
 from etl.graph.falkordb.sink import FalkorDBSink
 

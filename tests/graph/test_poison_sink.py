@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from etl.graph import InvalidEvidence, RunRecord
+from etl.graph.batch import InvalidEvidence
+from etl.graph.records import RunRecord
 from etl.records import Document
 from etl.values import normalize_name, name_key
 from poison_catalogue import HOSTILE, store_safe_key

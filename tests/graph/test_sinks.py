@@ -13,7 +13,8 @@ from neo4j.exceptions import SessionExpired
 
 from etl.cli import cli
 from etl.errors import EXIT_SINK, SinkError
-from etl.graph import InvalidEvidence, RunRecord
+from etl.graph.batch import InvalidEvidence
+from etl.graph.records import RunRecord
 from etl.graph.falkordb.sink import FalkorDBSink
 from etl.graph.names import name_key, normalize_name
 from etl.graph.neo4j.sink import Neo4jSink

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from etl.cli import cli
 from etl.errors import EtlError
-from etl.graph import RunRecord
+from etl.graph.records import RunRecord
 from etl.graph.templates import MAX_INTEGER, browser_params, load_templates
 
 from .conftest import doc, ev

@@ -32,13 +32,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import get_args
 
 from etl.errors import LockedError, SinkError, StoreDamagedError
+from etl.graph.falkordb.settings import AppendFsync
 from etl.lock import pid_alive
 
 log = logging.getLogger(__name__)
 
-APPENDFSYNC = ("always", "everysec", "no")
+APPENDFSYNC = get_args(AppendFsync)
 LOG_FILE = "falkordb.log"
 LOCK_FILE = "falkordb.lock"
 STORE_FILES = ("appendonlydir", "medkg.rdb")  # what a store that was ever started holds

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+# The private server's append-only-file fsync (redis `appendfsync`); etl/config.py checks the setting
+# against it, the server (server.py) its argument.
+AppendFsync = Literal["always", "everysec", "no"]
 
 
 @dataclass(frozen=True)
@@ -14,7 +19,7 @@ class FalkorDBSettings:
     url: str = ""  # empty: start the embedded server; else e.g. redis://host:6379 or unix:///path
     data_dir: Path = Path("var/falkordb")
     graph_name: str = "medkg"
-    appendfsync: str = "everysec"  # private server's append-only-file fsync: always | everysec | no
+    appendfsync: AppendFsync = "everysec"  # private server's append-only-file fsync
     socket_timeout: float = 300.0  # seconds one statement may take before the write is retried
 
     def lock_target(self) -> str:

@@ -140,7 +140,8 @@ class AssertionClassifier:
                                       labels.get("left_chars", 64), labels.get("right_chars", 32))
         spec = [tf.TensorSpec([None, None], tf.int32)] * 2 + [
             tf.TensorSpec([None, None, self.encoder.features], tf.float32)]
-        self._forward = tf.function(lambda *inputs: model(list(inputs), training=False), input_signature=spec)
+        # `forward(*inputs)`: the one traced call over prepared inputs (what bench/floor.py times)
+        self.forward = tf.function(lambda *inputs: model(list(inputs), training=False), input_signature=spec)
         self.model_calls = 0  # mentions the classifier judged (the rest: rules alone)
 
     @classmethod
@@ -173,7 +174,7 @@ class AssertionClassifier:
         for bucket, indices in batches(encoded, self.buckets, self.batch_size):
             items = [encoded[i] for i in indices]
             inputs = make_batch(items, bucket, batch_rows(len(items), self.batch_size), self.encoder.features)
-            probs = self._forward(*(tf.constant(x) for x in inputs)).numpy()
+            probs = self.forward(*(tf.constant(x) for x in inputs)).numpy()
             out[indices] = probs[:len(items)]
         self.model_calls += len(encoded)
         return out

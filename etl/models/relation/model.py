@@ -199,8 +199,9 @@ class BucketBatches(keras.utils.Sequence):
 
 
 # --------------------------------------------------------------------------- prediction
-class _Predictor:
-    """Batched, bucketed inference through one compiled function (no per-text model.predict)."""
+class Predictor:
+    """Batched, bucketed inference through one compiled function (no per-text model.predict).
+    `forward(*inputs)` is that function over prepared inputs (model_inputs): what the benches time."""
 
     def __init__(self, model, tokenizer, buckets: Sequence[int], batch_size: int,
                  lexical: LexicalFeatures | None = None):
@@ -211,10 +212,10 @@ class _Predictor:
         # and the fixed buckets keep padding waste small. A multi-output model (the branches)
         # gives its outputs side by side.
         if len(model.outputs) > 1:
-            self._call = tf.function(lambda *inputs: tf.concat(model(list(inputs), training=False), axis=-1),
+            self.forward = tf.function(lambda *inputs: tf.concat(model(list(inputs), training=False), axis=-1),
                                      input_signature=specs)
         else:
-            self._call = tf.function(lambda *inputs: model(list(inputs), training=False), input_signature=specs)
+            self.forward = tf.function(lambda *inputs: model(list(inputs), training=False), input_signature=specs)
         self.width = sum(int(output.shape[-1]) for output in model.outputs)
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
@@ -225,7 +226,7 @@ class _Predictor:
         batches = group_by_bucket([len(ids) for ids in token_ids], self.buckets, self.batch_size)
         for bucket, rows in batches:
             ids = pad_to([token_ids[i] for i in rows], bucket)
-            out[rows] = self._call(*map(tf.constant, model_inputs(ids, self.lexical))).numpy()
+            out[rows] = self.forward(*map(tf.constant, model_inputs(ids, self.lexical))).numpy()
         return out
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
@@ -253,7 +254,7 @@ class RelationClassifier:
         self.note_thresholds = None if note_thresholds is None else np.asarray(note_thresholds, dtype=np.float32)
         self.note_min_score = note_min_score  # a note's triple below this score is dropped (the pipeline's merge)
         self.version, self.folder = version, folder
-        self._predictor = _Predictor(model, tokenizer, buckets, batch_size, lexical)
+        self.predictor = Predictor(model, tokenizer, buckets, batch_size, lexical)
 
     @classmethod
     def load(cls, folder: str | Path, buckets: Sequence[int] | None = None,
@@ -294,15 +295,15 @@ class RelationClassifier:
 
     @property
     def buckets(self) -> tuple[int, ...]:
-        return self._predictor.buckets
+        return self.predictor.buckets
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids for `texts` (pure Python: the pipeline runs it on its reader thread)."""
-        return self._predictor.token_ids(list(texts))
+        return self.predictor.token_ids(list(texts))
 
     def probability_matrix(self, texts: Sequence[str]) -> np.ndarray:
         """[len(texts), labels] float32 probabilities, rows in input order."""
-        return self._predictor(list(texts))
+        return self.predictor(list(texts))
 
     def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """{predicate: probability} over all predicates, one dict per text."""
@@ -320,7 +321,7 @@ class RelationClassifier:
 
     def probabilities_encoded(self, token_ids: list[list[int]]) -> np.ndarray:
         """[len(token_ids), labels] probabilities for texts already encoded with `encode`."""
-        return self._predictor.probabilities_from_ids(token_ids)
+        return self.predictor.probabilities_from_ids(token_ids)
 
     def decide(self, probabilities: np.ndarray, notes: Sequence[bool] | None = None) -> list[dict[str, float]]:
         """{predicate: probability} at or above the threshold of each row's register."""

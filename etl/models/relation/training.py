@@ -17,7 +17,7 @@ from etl.models import folder as model_folder
 from etl.models.encoder import stage_encoder
 from etl.models.relation.lexical import BranchMix, LexicalFeatures
 from etl.models.relation.losses import make_loss
-from etl.models.relation.model import (MIX_LAYER, MIX_GRID, BucketBatches, _Predictor, branch_model,
+from etl.models.relation.model import (MIX_LAYER, MIX_GRID, BucketBatches, Predictor, branch_model,
                                        build_relation_model, encode_texts, label_matrix,
                                        save_relation_folder, split_branches)
 from etl.models.relation.thresholds import (best_global_threshold, crossfit_metrics, multilabel_metrics,
@@ -78,7 +78,7 @@ class DevEvaluation(keras.callbacks.Callback):
     probabilities score best; each branch's own figure is logged beside it.
     """
 
-    def __init__(self, predictor: _Predictor, token_ids, y_true: np.ndarray, threshold: float,
+    def __init__(self, predictor: Predictor, token_ids, y_true: np.ndarray, threshold: float,
                  log: Callable[[str], None], mix: BranchMix | None = None):
         super().__init__()
         self.predictor, self.token_ids, self.y_true = predictor, token_ids, y_true
@@ -202,8 +202,8 @@ def train_relation(settings, out: str | Path, log: Callable[[str], None] = print
     # with the lexical branch: one loss per branch (they share no weights, so each learns alone)
     trained.compile(optimizer=make_optimizer(rel.learning_rate, total_steps, rel.warmup_ratio, rel.clip_norm),
                     loss=[loss] * len(trained.outputs))
-    predictor = _Predictor(model, tokenizer, rel.buckets, max(rel.batch_size, 64), lexical)
-    evaluation = DevEvaluation(_Predictor(trained, tokenizer, rel.buckets, max(rel.batch_size, 64), lexical),
+    predictor = Predictor(model, tokenizer, rel.buckets, max(rel.batch_size, 64), lexical)
+    evaluation = DevEvaluation(Predictor(trained, tokenizer, rel.buckets, max(rel.batch_size, 64), lexical),
                                dev_ids, y_dev, rel.threshold, log,
                                model.get_layer(MIX_LAYER) if branches is not None else None)
 

@@ -170,12 +170,12 @@ def test_edge_texts_predict(tiny_folder, schema):
     classifier = RelationClassifier.load(tiny_folder["folder"])
     long_text = "糖尿病患者多饮多尿，" * 60  # 600 characters: far beyond the largest bucket (64 tokens)
     texts = ["", long_text, "😀𠀀ꙮ\u200b", "ＡＢＣ abc 123 %", "肺炎"]
-    assert [len(ids) for ids in classifier._predictor.token_ids(texts)][:2] == [2, 64]  # truncated
+    assert [len(ids) for ids in classifier.predictor.token_ids(texts)][:2] == [2, 64]  # truncated
     result = classifier.probabilities(texts)
     assert len(result) == len(texts) and all(len(r) == 44 for r in result)
     assert all(np.isfinite(list(r.values())).all() for r in result)
     # the truncated text scores as its first 64 tokens do
-    head = classifier._predictor.tokenizer.decode(classifier._predictor.token_ids([long_text])[0])
+    head = classifier.predictor.tokenizer.decode(classifier.predictor.token_ids([long_text])[0])
     np.testing.assert_allclose(classifier.probability_matrix([long_text]), classifier.probability_matrix([head]),
                                atol=1e-5)
     assert classifier.predict([]) == [] and classifier.probabilities([]) == []
