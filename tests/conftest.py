@@ -148,7 +148,8 @@ def ray_cluster():
 # `make check` runs what needs no server and trains no model (`-m "not server and not slow"`). A test
 # is marked by the fixtures it asks for (their whole closure), so no list of files goes stale; the
 # few other slow tests carry `@pytest.mark.slow` themselves.
-SERVER_FIXTURES = frozenset({"neo4j_server", "falkordb_server", "ray_cluster"})
+# `store` reaches its server through request.getfixturevalue, which the closure does not show.
+SERVER_FIXTURES = frozenset({"neo4j_server", "falkordb_server", "ray_cluster", "store"})
 SLOW_FIXTURES = frozenset({"tiny_models"})
 
 

@@ -6,6 +6,10 @@ import numpy as np
 import pytest
 
 
+# end to end with the shipped or tiny trained models: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
+
+
 @pytest.mark.parametrize("model_type", ["albert", "electra"])
 def test_tiny_encoder_runs_one_batch_and_round_trips(tmp_path, model_type, vocab_path):
     from etl.compat import tf  # noqa: F401  (must come first)

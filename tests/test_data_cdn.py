@@ -7,6 +7,7 @@ from etl.data.cdn import read_cdn, read_pairs, read_vocabulary
 from etl.errors import DataError
 
 
+@pytest.mark.slow  # `make test` only, not `make check`
 def test_the_shared_files_read_whole(shared_data):
     vocabulary = read_vocabulary(shared_data / "cdn" / "icd10_beijing_clinical_v601.tsv")
     assert len(vocabulary) == 37645 and len({c.name for c in vocabulary}) == 37645

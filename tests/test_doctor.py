@@ -15,6 +15,10 @@ from etl.cli import cli
 from etl.doctor import check_gpu, check_packages, read_pins, schema_gaps
 from tiny_models import relation_folder, spans_folder
 
+
+# end to end with the shipped or tiny trained models: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, vocab_path, cmeie_samples, schema):
     """A healthy set-up: models, an initialised private FalkorDB, an input file, a config."""

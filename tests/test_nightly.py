@@ -148,6 +148,7 @@ def test_real_etl_run_reports_a_bad_config_file(tmp_path):
     assert "config file not found" in log.read_text()
 
 
+@pytest.mark.slow  # `make test` only, not `make check`
 @needs_etl_run
 def test_the_readme_cron_line_works_from_any_folder(tmp_path):
     """issue 17: the cron line (then the README's, now in docs/running.md) failed every night

@@ -21,6 +21,10 @@ from etl.graph.falkordb.server import FalkorDBServer
 from poison_catalogue import HOSTILE, hostile_rows, hostile_table, store_safe_key
 from tests.run.test_run import etl, last_report, snapshot
 
+
+# end to end with the shipped models and a real Neo4j: `make test` only, not `make check`
+pytestmark = [pytest.mark.slow, pytest.mark.server]
+
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = {"relation": ROOT / "models" / "relation", "spans": ROOT / "models" / "spans"}
 

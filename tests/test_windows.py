@@ -24,6 +24,7 @@ def test_long_sentence_is_cut_hard_with_overlap():
     assert [(w.start, w.end) for w in windows] == [(0, 200), (160, 360), (320, 500)]
 
 
+@pytest.mark.slow  # `make test` only, not `make check`
 @pytest.mark.parametrize("seed", range(30))
 def test_random_texts_are_covered_exactly(seed):
     rng = random.Random(seed)

@@ -6,9 +6,14 @@ import re
 
 import pyarrow.parquet as pq
 from click.testing import CliRunner
+import pytest
 
 import assertion_sample
 from etl.cli import cli
+
+
+# the bench end to end at its smallest size, on real components: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
 
 STATUS = "(present|absent|possible)"
 HEAD = re.compile(rf"^ ?\d+ .+\({STATUS}\) -.+-> .+\({STATUS}\)$")

@@ -8,6 +8,10 @@ import pytest
 import baseline
 
 
+# the bench end to end at its smallest size, on real components: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
+
+
 def test_baseline_extracts_and_writes_triple_by_triple(shipped_models, bench_notes, tmp_path):
     out = tmp_path / "baseline.json"
     baseline.main(["--input", str(bench_notes), "--json", str(out)])

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import bench_growth
+
+
+# the bench end to end at its smallest size, on real components: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
 
 
 def test_growth_of_two_graphs_written_in_turn(tmp_path):

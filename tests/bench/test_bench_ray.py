@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import bench_ray
+
+
+# the bench end to end at its smallest size, on real components: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
 
 
 def test_ray_against_local_on_two_sizes(shipped_models, bench_notes, tmp_path):
@@ -20,7 +26,9 @@ def test_ray_against_local_on_two_sizes(shipped_models, bench_notes, tmp_path):
         assert local["triples"] == ray["triples"]  # the same extraction on both engines
         for r in (local, ray):
             assert r["process_seconds"] > r["pipeline_seconds"] > 0
-            assert 0 < r["peak_rss_driver_mib"] <= r["peak_rss_all_mib"]
+            # No order between the two: the driver's is its high-water mark (VmHWM), the tree's a
+            # sampled sum of VmRSS, which can miss the driver's peak by a few MiB.
+            assert r["peak_rss_driver_mib"] > 0 and r["peak_rss_all_mib"] > 0
         assert ray["processes_at_peak"] > local["processes_at_peak"]  # Ray's GCS, raylet, the actor...
     assert runs[("ray", "all")]["model_stage_seconds"] > 0
     assert set(f["fit_process_seconds"]) == {"local", "ray"}

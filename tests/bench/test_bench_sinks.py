@@ -5,7 +5,13 @@ import json
 import math
 import re
 
+import pytest
+
 import bench_sinks
+
+
+# the bench end to end at its smallest size, on real components: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
 
 KEYS = {"store", "triples", "phase", "unwind_rows", "docs_per_write", "seconds", "triples_per_s", "us_per_triple",
         "client_cpu_s", "server_cpu_s", "triples_per_cpu_s", "load_average"}

@@ -9,6 +9,10 @@ import pytest
 import end_to_end
 
 
+# the bench end to end at its smallest size, on real components: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
+
+
 def test_end_to_end_against_the_floor_and_the_assertion_cost(shipped_models, bench_notes, tmp_path):
     out = tmp_path / "e2e.json"
     end_to_end.main(["--input", str(bench_notes), "--measure-floor", "--assertion-cost", "1", "--json", str(out)])

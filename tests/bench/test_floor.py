@@ -8,6 +8,10 @@ import pytest
 import floor
 
 
+# the bench end to end at its smallest size, on real components: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
+
+
 def test_floor_times_the_passes_a_run_asks_for(shipped_models, bench_notes, tmp_path):
     out = tmp_path / "floor.json"
     floor.main(["--input", str(bench_notes), "--rows", "3", "--json", str(out)])

@@ -8,6 +8,10 @@ import pytest
 import memory
 
 
+# the bench end to end at its smallest size, on real components: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
+
+
 def test_memory_of_one_and_of_n_copies(shipped_models, bench_notes, tmp_path):
     out = tmp_path / "memory.json"
     memory.main(["--input", str(bench_notes), "--rows", "2", "--times", "2", "--json", str(out)])

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import normalize_cost
+
+
+# the bench end to end at its smallest size, on real components: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
 
 
 def test_normalisation_cost_and_links(shipped_models, bench_notes, tmp_path):

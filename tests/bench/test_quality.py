@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import quality
+
+
+# the bench end to end at its smallest size, on real components: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
 
 
 def scores_are_sane(micro: dict) -> None:

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import surgery_mentions
+
+
+# the bench end to end at its smallest size, on real components: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
 
 
 def test_surgery_links_of_the_notes_operations(shipped_models, tmp_path):

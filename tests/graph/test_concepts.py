@@ -12,6 +12,10 @@ from etl.normalize import normalize_entities
 
 from .conftest import doc, ev
 
+
+# starts or talks to a real FalkorDB or Neo4j: `make test` only, not `make check`
+pytestmark = pytest.mark.server
+
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "normalizer"
 
 

@@ -15,6 +15,10 @@ from etl.graph.statements import INTERNAL_LABELS, INTERNAL_REL_TYPES, StatementB
 from etl.graph.templates import browser_params, load_templates
 from etl.schema import load_schema
 
+
+# end to end with the shipped or tiny trained models: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
+
 LINT_DIR = Path(__file__).resolve().parents[2] / "tools" / "cypher-lint"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from click.testing import CliRunner
 
 from etl.cli import cli
@@ -12,6 +13,10 @@ from etl.graph import open_sink
 from etl.graph.statements import Statement
 
 from .conftest import doc, ev
+
+
+# starts or talks to a real FalkorDB or Neo4j: `make test` only, not `make check`
+pytestmark = pytest.mark.server
 
 
 def test_db_stats_counts_evidence_by_assertion(tmp_path):

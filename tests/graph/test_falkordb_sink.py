@@ -15,6 +15,10 @@ from etl.graph.falkordb.sink import FalkorDBSink
 
 from .conftest import doc, ev, falkordb_settings, snapshot
 
+
+# starts or talks to a real FalkorDB or Neo4j: `make test` only, not `make check`
+pytestmark = pytest.mark.server
+
 BATCH = [doc("d1", "h1", section="现病史"), doc("d2", "h2"), doc("d3", "h3")]
 EVIDENCE = [
     ev("d1", "2型糖尿病", "临床表现", "多饮", 0.9, 0),

@@ -13,9 +13,10 @@ from neo4j_test_server import JAR, Neo4jTestServer
 # `make test` builds the jar; only a session against an external Neo4j (NEO4J_TEST_URI, README)
 # may lack it, and these tests are about the jar, not about that server. Without NEO4J_TEST_URI a
 # missing jar fails them, with the error that says how to build it.
-pytestmark = pytest.mark.skipif(os.environ.get("NEO4J_TEST_URI") is not None and not JAR.is_file(),
-                                reason="tests of tools/neo4j-server need its jar (make neo4j-server); "
-                                       "this session uses the external Neo4j of NEO4J_TEST_URI")
+pytestmark = [pytest.mark.server,  # it starts the server: `make test` only, not `make check`
+              pytest.mark.skipif(os.environ.get("NEO4J_TEST_URI") is not None and not JAR.is_file(),
+                                 reason="tests of tools/neo4j-server need its jar (make neo4j-server); "
+                                        "this session uses the external Neo4j of NEO4J_TEST_URI")]
 
 
 def run_jar(*args: str, tmp_path) -> subprocess.CompletedProcess:

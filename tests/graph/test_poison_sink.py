@@ -16,6 +16,10 @@ from poison_catalogue import HOSTILE, store_safe_key
 
 from .conftest import ev, snapshot
 
+
+# starts or talks to a real FalkorDB or Neo4j: `make test` only, not `make check`
+pytestmark = pytest.mark.server
+
 VERSIONS = {"relation": "rel-1", "spans": "span-1"}
 
 

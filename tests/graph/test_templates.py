@@ -223,6 +223,7 @@ def test_last_run_added(graph):
     assert {r["run_id"] for r in rows} == {"run-2"}
 
 
+@pytest.mark.slow  # `make test` only, not `make check`
 def test_etl_query_command(tmp_path):
     """The CLI end to end, on its own private server (own data folder)."""
     from etl.config import load_settings

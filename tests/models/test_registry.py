@@ -16,6 +16,10 @@ from etl.models import registry
 from etl.models.folder import folder_version, read_version
 from etl.models.registry import MODELS, ModelKind, load_model, model_class, model_dir, spec, versioned_files
 
+
+# end to end with the shipped or tiny trained models: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {"relation": "relation", "spans": "spans", "assertion": "assertion", "normalizer": "normalizer"}
 

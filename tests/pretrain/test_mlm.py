@@ -11,6 +11,10 @@ from etl.config import Settings, replace
 from etl.errors import ConfigError
 from tests.tiny_models import TINY_ENCODER
 
+
+# end to end with the shipped or tiny trained models: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
+
 OPTS = dict(batch_size=8, learning_rate=5e-3, warmup_ratio=0.0, buckets=(32, 64), save_every=5,
             heldout_every=8, heldout_max=8)
 

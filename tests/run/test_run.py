@@ -18,6 +18,10 @@ from click.testing import CliRunner
 from etl.cli import cli
 from etl.errors import EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, EXIT_SINK, EXIT_USAGE
 
+
+# end to end with the shipped or tiny trained models: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 INTERNAL_TYPES = {"HAS_EVIDENCE", "SUBJECT", "OBJECT"}
 RUN_PROPS = {"run_id", "first_run", "last_run", "first_run_id", "last_run_id"}

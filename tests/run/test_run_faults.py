@@ -23,6 +23,10 @@ import pytest
 from etl.errors import EXIT_SINK, EXIT_USAGE
 
 
+# end to end with the shipped or tiny trained models: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
+
+
 def confined(mount: Path, options: str, command: list[str], before: str = "") -> subprocess.CompletedProcess:
     """Run `command` with a fresh tmpfs (`options`, e.g. "ro" or "size=4k") mounted on `mount`;
     `before` runs first inside the namespace (e.g. to fill the file system). The tmpfs and what

@@ -16,6 +16,10 @@ from etl.data.cdee import CdeeSample, Finding
 from etl.models.assertion.data import (CUE_CHANNELS, LABELS, Mention, MentionEncoder, cdee_examples,
                                        make_batch, mention_context)
 
+
+# end to end with the shipped or tiny trained models: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
+
 TINY = dict(assertion__encoder_checkpoint="", assertion__encoder__hidden_size=32,
             assertion__encoder__num_hidden_layers=2, assertion__encoder__num_attention_heads=2,
             assertion__encoder__intermediate_size=64, assertion__encoder__embedding_size=32,

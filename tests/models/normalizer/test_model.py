@@ -10,6 +10,10 @@ from click.testing import CliRunner
 
 from etl.cli import cli
 
+
+# end to end with the shipped or tiny trained models: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
+
 SHIPPED = Path(__file__).resolve().parents[3] / "models" / "normalizer"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 
 def test_features_are_present_unigrams_and_frequent_bigrams_once_each():
@@ -62,6 +63,7 @@ def test_branch_mix_weights_the_encoder_by_w():
     assert not mix.trainable_weights  # chosen on dev, never by gradient
 
 
+@pytest.mark.slow  # `make test` only, not `make check`
 def test_lexical_relation_model_saves_and_loads_identically(tmp_path, vocab_path, cmeie_samples, schema):
     """A lexical model trained a few steps (both branches, one loss each) -> folder -> same output."""
     from etl.compat import keras

@@ -9,6 +9,10 @@ from click.testing import CliRunner
 
 from etl.config import load_settings
 
+
+# end to end with the shipped or tiny trained models: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
+
 TINY = {
     "relation.encoder.hidden_size": "32",
     "relation.encoder.num_hidden_layers": "2",

@@ -118,6 +118,7 @@ def test_batches_carry_the_flags_on_passage_rows_only(tokenizer):
     assert "lexicon" not in make_batch([QuestionEncoder(tokenizer, 32).encode("问", "糖尿病")], 32)
 
 
+@pytest.mark.slow  # `make test` only, not `make check`
 def test_token_features_start_as_a_no_op_on_a_pretrained_encoder(tmp_path, vocab_path):
     from etl.models.encoder import build_encoder, export_checkpoint_folder, scratch_config
 

@@ -12,6 +12,10 @@ from etl.config import Settings, replace
 from etl.data.cmeie import Sample, Triple, find_spans
 from etl.models.spans.pointers import PointerSpan
 
+
+# end to end with the shipped or tiny trained models: `make test` only, not `make check`
+pytestmark = pytest.mark.slow
+
 TINY = dict(spans__encoder_checkpoint="",  # a tiny encoder from scratch, whatever the configured default
             spans__encoder__hidden_size=32, spans__encoder__num_hidden_layers=2,
             spans__encoder__num_attention_heads=2, spans__encoder__intermediate_size=64,
