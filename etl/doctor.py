@@ -5,7 +5,7 @@ Checks, in order: Python, pinned packages, settings, each model folder (files, v
 encoder, version vs weights, loads), GPU (or CPU fallback), graph store reachable, constraints
 and indexes in place, input readable (with `--input`), free disk for reports and quarantine.
 
-Exit rule (documented in `etl doctor --help` and the README): 0 when no check failed (warnings
+Exit rule (documented in `etl doctor --help` and the README's exit codes): 0 when no check failed (warnings
 allowed), 1 when at least one check failed.
 """
 from __future__ import annotations
@@ -174,7 +174,7 @@ def check_model(kind: str, folder: Path, name: str | None = None, setting: str |
 
     setting = setting or spec(kind).setting
     build = build or spec(kind).build
-    train_hint = (f"train one with `{build}` (see README: training your own models), or point "
+    train_hint = (f"train one with `{build}` (see docs/training.md), or point "
                   f"{setting} (ETL_{setting.replace('.', '_').upper()}) at a trained folder")
     label = name or kind
     name = f"{label} model"
@@ -340,7 +340,7 @@ def check_input(settings, path: str | Path | None) -> list[Check]:
         return checks + [Check("input sample", FAIL, str(error), "check the file: it may be damaged")]
     total, ok = sum(counts.values()), counts.get("ok", 0)
     bad = ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items()) if reason != "ok")
-    hint = "these rows would be quarantined (README: poison rows); check how the file was written"
+    hint = "these rows would be quarantined (docs/running.md: poison rows); check how the file was written"
     if total and not ok:
         checks.append(Check("input sample", FAIL, f"none of the first {total} rows would be extracted: {bad}", hint))
     elif bad:

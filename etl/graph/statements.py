@@ -198,8 +198,9 @@ class StatementBuilder:
 
         Two statements per chunk instead of one MERGE: create the entities that do not exist yet
         (empty, counts 0), then update them all by their unique key. FalkorDB ran a MERGE of an
-        existing entity 1.8x slower than a lookup + SET (bench/falkordb_op_growth.py), and most
-        entities of a write exist already. The run lock makes this writer the only one."""
+        existing entity 1.8x slower than a lookup + SET (BENCHMARKS.md: the probe
+        bench/falkordb_op_growth.py, in commit 4c5064f), and most entities of a write exist already.
+        The run lock makes this writer the only one."""
         create = (f"UNWIND $rows AS row\n"
                   f"OPTIONAL MATCH (n:{self.label(label)} {{name: row.name}})\n"
                   f"WITH row, n WHERE n IS NULL\n"

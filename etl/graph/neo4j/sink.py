@@ -51,7 +51,7 @@ def plain(value):
 class TransactionRunner:
     """Runs statements in one transaction, rows as plain values (a `Runner`). `tx` is public for a
     wrapper (CypherSink.wrap_statements) that must run something else in the same transaction,
-    e.g. bench/profile_sinks.py's PROFILE."""
+    e.g. a PROFILE of each statement (the probe bench/profile_sinks.py did that: BENCHMARKS.md)."""
     __slots__ = ("tx",)
 
     def __init__(self, tx):

@@ -47,9 +47,12 @@ KIND = "spans"
 # (etl/notes/) and the knowledge's scoring, in the order etl/notes/reading.py's `merge_triples` and
 # `read_note` apply them: a loaded model's version is `spans-<weights + lexicon + labels + knowledge>@<that
 # code's fingerprint>`, so editing the rules or their order re-extracts every document, as a new
-# model would. The run's plumbing (etl/run/) is not in it: moving it re-extracts nothing.
+# model would. The run's stages (etl/run/stages.py) are in it too: they decide which texts are read
+# as notes, the notes' least triple score, the trim of a leading cue and the past-event rule. The
+# rest of the run (threads, driver, job) is not: editing it re-extracts nothing.
 CONDITION_MODULES = ("etl.notes.conditions", "etl.notes.findings", "etl.notes.history", "etl.notes.attribution",
-                     "etl.notes.lists", "etl.notes.names", "etl.notes.reading", "etl.models.spans.knowledge")
+                     "etl.notes.lists", "etl.notes.names", "etl.notes.reading", "etl.models.spans.knowledge",
+                     "etl.run.stages")
 POINTER_PRIOR_LOGIT = -4.0  # sigmoid(-4) = 1.8%
 log = logging.getLogger(__name__)
 
