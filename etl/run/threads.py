@@ -45,9 +45,9 @@ class _Threads:
         q_docs, q_rels, q_spans, q_assert, q_write = (queue.Queue(maxsize=self.options.queue_size) for _ in range(5))
         threads = [threading.Thread(target=self._guard, args=args, name=name) for name, args in (
             ("etl-reader", (self._read, inputs, q_docs)),
-            ("etl-conditions", (self._conditions, q_docs, q_rels)),
+            ("etl-conditions", (self._relay, q_docs, q_rels, lambda items: stages.conditions(self.models, items))),
             ("etl-relations", (self._relations, q_rels, q_spans)),
-            ("etl-assertions", (self._assertions, q_assert, q_write)),
+            ("etl-assertions", (self._relay, q_assert, q_write, lambda found: stages.assertions(self.models, found))),
             ("etl-writer", (self._write, q_write)))]
         for thread in threads:
             thread.start()
@@ -112,17 +112,20 @@ class _Threads:
         finally:
             self._put(q_docs, _END, force=True)
 
-    def _conditions(self, q_docs: queue.Queue, q_rels: queue.Queue) -> None:
-        """The main condition of each note of a batch (one span-model call over all their windows)."""
+    def _relay(self, q_in: queue.Queue, q_out: queue.Queue, stage: Callable) -> None:
+        """A stage's thread: each batch from `q_in` through `stage` (output and counts) to `q_out`, and
+        the end marker passed on however the loop ends. The conditions (the main condition of each
+        note of a batch, one span-model call over all their windows) and the assertions (every
+        subject and object of a batch of documents at once) run so."""
         try:
             while True:
-                items = self._get(q_docs)
-                if items is _END:
+                batch = self._get(q_in)
+                if batch is _END:
                     return
-                if not self._put(q_rels, self._counted(stages.conditions(self.models, items))):
+                if not self._put(q_out, self._counted(stage(batch))):
                     return
         finally:
-            self._put(q_rels, _END, force=True)
+            self._put(q_out, _END, force=True)
 
     def _relations(self, q_rels: queue.Queue, q_spans: queue.Queue) -> None:
         """Stage 1 over batches of windows gathered from as many documents as are waiting."""
@@ -150,18 +153,6 @@ class _Threads:
             items, predicted = batch
             if not self._put(q_assert, self._counted(stages.spans(self.models, items, predicted, self.driver.run_id))):
                 return
-
-    def _assertions(self, q_assert: queue.Queue, q_write: queue.Queue) -> None:
-        """Stage 3: the assertion of every subject and object, for a batch of documents at once."""
-        try:
-            while True:
-                batch = self._get(q_assert)
-                if batch is _END:
-                    return
-                if not self._put(q_write, self._counted(stages.assertions(self.models, batch))):
-                    return
-        finally:
-            self._put(q_write, _END, force=True)
 
     def _write(self, q_write: queue.Queue) -> None:
         gathered = WriteGatherer(self.driver)
